@@ -1,0 +1,98 @@
+//! The commands the UI may call (each also needs a permission in capabilities/default.json).
+
+use crate::ipc::AppInfo;
+use crate::AppState;
+use chatvault::error::WireError;
+use chatvault::settings::{Language, Settings};
+use tauri::State;
+
+type CmdResult<T> = Result<T, WireError>;
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
+    let os_locale = sys_locale::get_locale().unwrap_or_else(|| "en-US".into());
+    let settings = Settings::load(&state.paths)?;
+    Ok(AppInfo {
+        version: chatvault::VERSION.to_string(),
+        language: settings
+            .language
+            .unwrap_or_else(|| Language::from_locale(&os_locale)),
+        os_locale,
+    })
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> CmdResult<Settings> {
+    Ok(Settings::load(&state.paths)?)
+}
+
+#[tauri::command]
+pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
+    settings.save(&state.paths)?;
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{with_commands, AppState};
+    use chatvault::paths::AppPaths;
+    use serde_json::json;
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindowBuilder;
+
+    fn invoke(
+        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        get_ipc_response(
+            webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: webview.url().unwrap(),
+                body: InvokeBody::from(body),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    #[test]
+    fn settings_commands_round_trip_and_errors_have_the_wire_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let app = with_commands(
+            mock_builder(),
+            AppState {
+                paths: paths.clone(),
+            },
+        )
+        .build(mock_context(noop_assets()))
+        .unwrap();
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+
+        let saved = invoke(
+            &webview,
+            "set_settings",
+            json!({"settings": {"language": "zh-CN", "theme": "dark"}}),
+        )
+        .unwrap();
+        assert_eq!(saved["language"], "zh-CN");
+        let info = invoke(&webview, "app_info", json!({})).unwrap();
+        assert_eq!(info["language"], "zh-CN");
+        assert_eq!(info["version"], chatvault::VERSION);
+
+        std::fs::write(paths.settings_file(), "language = 7").unwrap();
+        let err = invoke(&webview, "get_settings", json!({})).unwrap_err();
+        assert_eq!(err["code"], "config_invalid");
+        assert!(err["message"].as_str().unwrap().contains("settings.toml"));
+        assert!(err["hint"].is_string());
+    }
+}

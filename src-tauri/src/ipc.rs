@@ -1,0 +1,63 @@
+//! Types that cross IPC and exist only for the shell. Core types that cross IPC (errors,
+//! settings) are defined in the core; all of them are exported to `ui/src/ipc/bindings.ts`.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppInfo {
+    /// The product version (same as `chatvault --version`).
+    pub version: String,
+    /// The OS locale as reported by the system, e.g. `zh-CN` or `en-US`.
+    pub os_locale: String,
+    /// The language the UI should use: the saved choice, else the OS locale's.
+    pub language: chatvault::settings::Language,
+}
+
+/// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
+pub fn typescript_bindings() -> String {
+    use chatvault::error::{ErrorCode, WireError};
+    use chatvault::settings::{Language, Settings, Theme};
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        ErrorCode::decl(&cfg),
+        WireError::decl(&cfg),
+        Language::decl(&cfg),
+        Theme::decl(&cfg),
+        Settings::decl(&cfg),
+        AppInfo::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\
+         // run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.\n\n",
+    );
+    for d in decls {
+        out.push_str("export ");
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn bindings_file_matches_rust_types() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.ts");
+        let fresh = super::typescript_bindings();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/ipc/bindings.ts is out of date with the Rust types; \
+             run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+        );
+    }
+}

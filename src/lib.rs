@@ -1,0 +1,16 @@
+//! ChatVault core: find and read chat stores, encrypt the chosen history and keep it on storage
+//! the user owns. This crate knows nothing about Tauri; the CLI (`src/bin/chatvault.rs`) and the
+//! desktop shell (`src-tauri/`) are thin hosts around it.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod keychain;
+pub mod paths;
+pub mod secret;
+pub mod settings;
+pub mod target;
+
+pub use error::{Error, ErrorCode, Result};
+
+/// The product version, shared by the CLI and the app (both take it from the workspace).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

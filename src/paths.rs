@@ -1,0 +1,51 @@
+//! Where ChatVault keeps its own files. Hosts resolve these once from the OS conventions
+//! (XDG on Linux, ~/Library on macOS, %APPDATA% on Windows) and pass them down, so tests can
+//! point everything at a temporary folder.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+const DIR_NAME: &str = "chatvault";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AppPaths {
+    /// Settings and profiles (no secrets).
+    #[ts(type = "string")]
+    pub config_dir: PathBuf,
+    /// The restored library, run history, logs.
+    #[ts(type = "string")]
+    pub data_dir: PathBuf,
+    /// Caches that can be deleted at any time.
+    #[ts(type = "string")]
+    pub cache_dir: PathBuf,
+}
+
+impl AppPaths {
+    /// The OS-conventional folders for the current user.
+    pub fn from_os() -> Result<Self> {
+        let missing = || {
+            Error::internal("cannot determine the home folder's config/data locations")
+                .with_hint("Set HOME (or XDG_CONFIG_HOME and XDG_DATA_HOME) and try again.")
+        };
+        Ok(AppPaths {
+            config_dir: dirs::config_dir().ok_or_else(missing)?.join(DIR_NAME),
+            data_dir: dirs::data_dir().ok_or_else(missing)?.join(DIR_NAME),
+            cache_dir: dirs::cache_dir().ok_or_else(missing)?.join(DIR_NAME),
+        })
+    }
+
+    /// All three folders under one root (tests, portable installs).
+    pub fn under(root: &Path) -> Self {
+        AppPaths {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+            cache_dir: root.join("cache"),
+        }
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join("settings.toml")
+    }
+}

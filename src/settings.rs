@@ -1,0 +1,112 @@
+//! User preferences that are not tied to a backup profile: language and theme.
+//! Stored as TOML in the config folder; holds no secrets.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::paths::AppPaths;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum Language {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    /// Picks the UI language for an OS locale such as `zh_CN.UTF-8`, `zh-Hans-CN` or `en-US`:
+    /// any Chinese locale gets Simplified Chinese, everything else English.
+    pub fn from_locale(locale: &str) -> Language {
+        let lower = locale.to_ascii_lowercase();
+        if lower.starts_with("zh") {
+            Language::ZhCn
+        } else {
+            Language::En
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct Settings {
+    /// `None` follows the OS language.
+    #[ts(optional = nullable)]
+    pub language: Option<Language>,
+    pub theme: Theme,
+}
+
+impl Settings {
+    /// Reads the settings; a missing file gives the defaults.
+    pub fn load(paths: &AppPaths) -> Result<Settings> {
+        let file = paths.settings_file();
+        match fs::read_to_string(&file) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                Error::new(ErrorCode::ConfigInvalid, format!("{}: {e}", file.display()))
+                    .with_hint("Fix the file by hand or delete it to return to the defaults.")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(Error::io(format!("reading {}", file.display()), &e)),
+        }
+    }
+
+    /// Writes the settings atomically (temp file, then rename).
+    pub fn save(&self, paths: &AppPaths) -> Result<()> {
+        let file = paths.settings_file();
+        fs::create_dir_all(&paths.config_dir)
+            .map_err(|e| Error::io(format!("creating {}", paths.config_dir.display()), &e))?;
+        let text = toml::to_string(self).map_err(|e| Error::internal(e.to_string()))?;
+        let tmp = file.with_extension("toml.tmp");
+        fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), &e))?;
+        fs::rename(&tmp, &file).map_err(|e| Error::io(format!("writing {}", file.display()), &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_locales_pick_simplified_chinese() {
+        for l in ["zh_CN.UTF-8", "zh-Hans-CN", "zh-TW", "ZH"] {
+            assert_eq!(Language::from_locale(l), Language::ZhCn, "{l}");
+        }
+        for l in ["en-US", "de_DE.UTF-8", "C", ""] {
+            assert_eq!(Language::from_locale(l), Language::En, "{l}");
+        }
+    }
+
+    #[test]
+    fn settings_round_trip_and_default_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        assert_eq!(Settings::load(&paths).unwrap(), Settings::default());
+        let s = Settings {
+            language: Some(Language::ZhCn),
+            theme: Theme::Dark,
+        };
+        s.save(&paths).unwrap();
+        assert_eq!(Settings::load(&paths).unwrap(), s);
+    }
+
+    #[test]
+    fn broken_settings_file_is_a_config_error_with_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        fs::create_dir_all(&paths.config_dir).unwrap();
+        fs::write(paths.settings_file(), "theme = 42").unwrap();
+        let err = Settings::load(&paths).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+        assert!(err.hint().is_some());
+    }
+}

@@ -1,0 +1,381 @@
+//! Targets: where the encrypted repository lives. A target is named by a URL and reached
+//! through Apache OpenDAL:
+//!
+//! * `file:///srv/backup/chatvault` or a plain path: a local folder or a mounted NAS (default)
+//! * `s3://bucket/prefix?endpoint=https://cos.ap-guangzhou.myqcloud.com&region=ap-guangzhou`:
+//!   any S3-compatible store; `style=virtual` for virtual-host addressing (path style is the default)
+//! * `webdav+https://user@dav.jianguoyun.com/dav/chatvault`: WebDAV (`webdav+http` for plain HTTP)
+//!
+//! Secrets never appear in a URL: a URL with a password in it is refused. They come from
+//! [`TargetCredentials`] (the keychain or, for headless use, the environment).
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::secret::Secret;
+use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::{services, Operator};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+use url::Url;
+
+/// A parsed target URL. Holds no secrets, so it can be shown and saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    Local {
+        path: PathBuf,
+    },
+    S3 {
+        bucket: String,
+        prefix: String,
+        endpoint: Option<String>,
+        region: Option<String>,
+        virtual_host: bool,
+    },
+    WebDav {
+        endpoint: String,
+        root: String,
+        user: Option<String>,
+    },
+}
+
+/// Secrets needed to reach a target, from the keychain or the environment.
+#[derive(Debug, Default, Clone)]
+pub struct TargetCredentials {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret<String>>,
+    pub password: Option<Secret<String>>,
+}
+
+impl TargetCredentials {
+    /// The conventional environment variables, read through `var` so callers control the
+    /// environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `CHATVAULT_WEBDAV_PASSWORD`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        TargetCredentials {
+            access_key_id: var("AWS_ACCESS_KEY_ID"),
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+            password: var("CHATVAULT_WEBDAV_PASSWORD").map(Secret::new),
+        }
+    }
+}
+
+fn bad_url(input: &str, why: impl fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::TargetUrlInvalid,
+        format!("target URL '{input}': {why}"),
+    )
+    .with_hint(
+        "Use file:///path/to/folder, s3://bucket/prefix?endpoint=https://host&region=REGION \
+         or webdav+https://user@host/path.",
+    )
+}
+
+impl FromStr for TargetSpec {
+    type Err = Error;
+
+    fn from_str(input: &str) -> Result<Self> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(bad_url(input, "empty"));
+        }
+        if !input.contains("://") {
+            return Ok(TargetSpec::Local {
+                path: PathBuf::from(input),
+            });
+        }
+        let url = Url::parse(input).map_err(|e| bad_url(input, e))?;
+        if url.password().is_some() {
+            return Err(Error::new(
+                ErrorCode::TargetUrlInvalid,
+                "the target URL contains a password; it would end up in settings and logs",
+            )
+            .with_hint(
+                "Remove the password from the URL; ChatVault keeps it in the OS keychain.",
+            ));
+        }
+        match url.scheme() {
+            "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|_| bad_url(input, "not a local path"))?;
+                Ok(TargetSpec::Local { path })
+            }
+            "s3" => {
+                let bucket = url
+                    .host_str()
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| bad_url(input, "no bucket"))?;
+                let mut endpoint = None;
+                let mut region = None;
+                let mut virtual_host = false;
+                for (k, v) in url.query_pairs() {
+                    match k.as_ref() {
+                        "endpoint" => {
+                            let e = Url::parse(&v)
+                                .map_err(|e| bad_url(input, format!("endpoint: {e}")))?;
+                            if !matches!(e.scheme(), "http" | "https") {
+                                return Err(bad_url(input, "endpoint must be http:// or https://"));
+                            }
+                            endpoint = Some(v.trim_end_matches('/').to_string());
+                        }
+                        "region" => region = Some(v.into_owned()),
+                        "style" => match v.as_ref() {
+                            "path" => virtual_host = false,
+                            "virtual" => virtual_host = true,
+                            other => {
+                                return Err(bad_url(
+                                    input,
+                                    format!("style '{other}' is neither path nor virtual"),
+                                ))
+                            }
+                        },
+                        other => return Err(bad_url(input, format!("unknown option '{other}'"))),
+                    }
+                }
+                Ok(TargetSpec::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: url.path().trim_matches('/').to_string(),
+                    endpoint,
+                    region,
+                    virtual_host,
+                })
+            }
+            "webdav+http" | "webdav+https" | "webdav" => {
+                let scheme = if url.scheme() == "webdav+http" {
+                    "http"
+                } else {
+                    "https"
+                };
+                let host = url.host_str().ok_or_else(|| bad_url(input, "no host"))?;
+                let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+                let user = Some(url.username().to_string()).filter(|u| !u.is_empty());
+                Ok(TargetSpec::WebDav {
+                    endpoint: format!("{scheme}://{host}{port}"),
+                    root: format!("/{}", url.path().trim_matches('/')),
+                    user,
+                })
+            }
+            other => Err(bad_url(input, format!("unsupported scheme '{other}'"))),
+        }
+    }
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetSpec::Local { path } => write!(f, "file://{}", path.display()),
+            TargetSpec::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                region,
+                virtual_host,
+            } => {
+                write!(f, "s3://{bucket}/{prefix}")?;
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                if let Some(e) = endpoint {
+                    q.append_pair("endpoint", e);
+                }
+                if let Some(r) = region {
+                    q.append_pair("region", r);
+                }
+                if *virtual_host {
+                    q.append_pair("style", "virtual");
+                }
+                let q = q.finish();
+                if !q.is_empty() {
+                    write!(f, "?{q}")?;
+                }
+                Ok(())
+            }
+            TargetSpec::WebDav {
+                endpoint,
+                root,
+                user,
+            } => {
+                let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+                let user = user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+                write!(f, "webdav+{scheme}://{user}{rest}{root}")
+            }
+        }
+    }
+}
+
+impl TargetSpec {
+    /// An OpenDAL operator for this target, with retries and timeouts.
+    pub fn operator(&self, creds: &TargetCredentials) -> Result<Operator> {
+        let op = match self {
+            TargetSpec::Local { path } => {
+                let root = std::path::absolute(path)
+                    .map_err(|e| Error::io(format!("resolving {}", path.display()), &e))?;
+                Operator::new(services::Fs::default().root(&root.to_string_lossy()))
+            }
+            TargetSpec::S3 { bucket, prefix, endpoint, region, virtual_host } => {
+                let mut b = services::S3::default()
+                    .bucket(bucket)
+                    .root(&format!("/{prefix}"))
+                    .region(region.as_deref().unwrap_or("us-east-1"))
+                    .disable_config_load()
+                    .disable_ec2_metadata();
+                if let Some(e) = endpoint {
+                    b = b.endpoint(e);
+                }
+                if *virtual_host {
+                    b = b.enable_virtual_host_style();
+                }
+                match (&creds.access_key_id, &creds.secret_access_key) {
+                    (Some(id), Some(secret)) => {
+                        b = b.access_key_id(id).secret_access_key(secret.expose());
+                    }
+                    _ => {
+                        return Err(Error::new(ErrorCode::TargetAuth, "no S3 credentials for this target")
+                            .with_hint("Save the access key in ChatVault, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."))
+                    }
+                }
+                Operator::new(b)
+            }
+            TargetSpec::WebDav { endpoint, root, user } => {
+                let mut b = services::Webdav::default().endpoint(endpoint).root(root);
+                if let Some(u) = user {
+                    b = b.username(u);
+                }
+                if let Some(p) = &creds.password {
+                    b = b.password(p.expose());
+                }
+                Operator::new(b)
+            }
+        }
+        .map_err(map_opendal_error)?;
+        Ok(op
+            .layer(TimeoutLayer::new().with_timeout(Duration::from_secs(60)))
+            .layer(RetryLayer::new().with_jitter().with_max_times(4)))
+    }
+}
+
+/// Reduces an OpenDAL error to our codes. OpenDAL's text names the operation, path and HTTP
+/// status; it holds no request headers, so no credentials.
+pub fn map_opendal_error(e: opendal::Error) -> Error {
+    use opendal::ErrorKind as K;
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    match e.kind() {
+        K::PermissionDenied => Error::new(ErrorCode::TargetAuth, text)
+            .with_hint("Check the access key, secret or password, and that they may write here."),
+        K::NotFound => Error::new(ErrorCode::TargetNotFound, text)
+            .with_hint("Check that the bucket or folder exists; create it or fix the URL."),
+        K::ConfigInvalid => Error::new(ErrorCode::TargetUrlInvalid, text),
+        _ if lower.contains("error sending request")
+            || lower.contains("connection refused")
+            || lower.contains("dns")
+            || lower.contains("timed out") =>
+        {
+            Error::new(ErrorCode::TargetUnreachable, text)
+                .with_hint("Check the address, that the server is running, and your network.")
+        }
+        _ => Error::new(ErrorCode::TargetFailed, text),
+    }
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProbeReport {
+    pub wrote: bool,
+    pub read_back: bool,
+    pub listed: bool,
+    pub deleted: bool,
+}
+
+/// Writes, reads, lists and deletes a small probe object: proves that a backup could work.
+pub async fn probe(op: &Operator) -> Result<ProbeReport> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| Error::internal(format!("random: {e}")))?;
+    let name: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let path = format!("probe-{name}");
+    let body = nonce.to_vec();
+
+    op.write(&path, body.clone())
+        .await
+        .map_err(|e| map_opendal_error(e).context("writing a probe object"))?;
+    let back = op
+        .read(&path)
+        .await
+        .map_err(|e| map_opendal_error(e).context("reading the probe back"))?;
+    let read_back = back.to_vec() == body;
+    let entries = op
+        .list("")
+        .await
+        .map_err(|e| map_opendal_error(e).context("listing the target"))?;
+    let listed = entries.iter().any(|e| e.path() == path);
+    op.delete(&path)
+        .await
+        .map_err(|e| map_opendal_error(e).context("deleting the probe"))?;
+    let deleted = !op
+        .exists(&path)
+        .await
+        .map_err(|e| map_opendal_error(e).context("checking the probe"))?;
+    let report = ProbeReport {
+        wrote: true,
+        read_back,
+        listed,
+        deleted,
+    };
+    if !(read_back && listed && deleted) {
+        return Err(Error::new(
+            ErrorCode::TargetFailed,
+            format!("the target did not behave like storage: {report:?}"),
+        ));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_kind_and_prints_it_back() {
+        for url in [
+            "file:///srv/backup",
+            "s3://bucket/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1",
+            "s3://bucket/?style=virtual",
+            "webdav+https://alice@dav.jianguoyun.com/dav/chatvault",
+            "webdav+http://127.0.0.1:8080/backup",
+        ] {
+            let spec: TargetSpec = url.parse().unwrap();
+            assert_eq!(spec.to_string(), url, "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn plain_path_is_a_local_folder() {
+        assert_eq!(
+            "/mnt/nas/chat".parse::<TargetSpec>().unwrap(),
+            TargetSpec::Local {
+                path: "/mnt/nas/chat".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_passwords_in_urls_without_echoing_them() {
+        let err = "webdav+https://bob:s3cret@host/x"
+            .parse::<TargetSpec>()
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TargetUrlInvalid);
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn rejects_unknown_schemes_and_options_with_a_hint() {
+        for bad in [
+            "ftp://host/x",
+            "s3:///nobucket",
+            "s3://b/p?colour=red",
+            "s3://b/?style=odd",
+        ] {
+            let err = bad.parse::<TargetSpec>().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
+            assert!(err.hint().is_some());
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The `chatvault` binary as a user runs it.
+use std::process::Command;
+
+fn chatvault() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chatvault"))
+}
+
+#[test]
+fn version_is_the_workspace_version() {
+    let out = chatvault().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("chatvault {}", chatvault::VERSION)
+    );
+}
+
+#[test]
+fn target_test_on_a_local_folder_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = chatvault()
+        .args(["target", "test", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deleted"], true);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the probe object is removed"
+    );
+}
+
+#[test]
+fn bad_target_url_fails_with_message_and_hint() {
+    let out = chatvault()
+        .args(["target", "test", "ftp://example.org/x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unsupported scheme 'ftp'"), "{err}");
+    assert!(err.contains("hint: Use file:///"), "{err}");
+}
+
+#[test]
+fn json_errors_have_the_wire_shape() {
+    let out = chatvault()
+        .args(["target", "test", "--json", "s3://"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "target_url_invalid");
+    assert!(v["error"]["hint"].is_string());
+}

@@ -1,0 +1,104 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { call, HostError, type Language, type Settings, type WireError } from "./ipc";
+import { I18n, LANGUAGES, languageForLocale, translator, type MessageKey } from "./i18n";
+import { applyTheme } from "./theme";
+import { ErrorBanner } from "./components/error-banner";
+import { BackupPage } from "./pages/backup";
+import { RestorePage } from "./pages/restore";
+import { SchedulePage } from "./pages/schedule";
+import { SettingsPage } from "./pages/settings";
+
+export type PageId = "backup" | "restore" | "schedule" | "settings";
+
+const PAGES: readonly { id: PageId; label: MessageKey }[] = [
+  { id: "backup", label: "nav.backup" },
+  { id: "restore", label: "nav.restore" },
+  { id: "schedule", label: "nav.schedule" },
+  { id: "settings", label: "nav.settings" },
+];
+
+export function App() {
+  const [page, setPage] = useState<PageId>("backup");
+  const [lang, setLang] = useState<Language>(languageForLocale(navigator.language));
+  const [settings, setSettings] = useState<Settings>({ language: null, theme: "system" });
+  const [version, setVersion] = useState("");
+  const [error, setError] = useState<WireError | null>(null);
+
+  useEffect(() => {
+    Promise.all([call("app_info"), call("get_settings")])
+      .then(([info, saved]) => {
+        setVersion(info.version);
+        setLang(info.language);
+        setSettings(saved);
+        applyTheme(saved.theme);
+      })
+      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+
+  const i18n = useMemo(() => ({ lang, t: translator(lang) }), [lang]);
+  const { t } = i18n;
+
+  const save = async (next: Settings) => {
+    try {
+      const saved = await call("set_settings", { settings: next });
+      setSettings(saved);
+      applyTheme(saved.theme);
+      if (saved.language) setLang(saved.language);
+      setError(null);
+    } catch (e) {
+      if (e instanceof HostError) setError(e.wire);
+    }
+  };
+
+  return (
+    <I18n.Provider value={i18n}>
+      <div class="shell">
+        <header class="topbar">
+          <div class="brand">
+            <img src="/icon.png" alt="" width={28} height={28} />
+            <span data-testid="app-name">{t("app.name")}</span>
+          </div>
+          <label class="lang">
+            <span class="sr-only">{t("language.label")}</span>
+            <select
+              data-testid="language-select"
+              value={lang}
+              onChange={(e) => save({ ...settings, language: e.currentTarget.value as Language })}
+            >
+              {LANGUAGES.map((l) => (
+                <option key={l.id} value={l.id}>
+                  {l.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </header>
+        <nav class="sidebar" aria-label={t("app.name")}>
+          {PAGES.map((p) => (
+            <button
+              key={p.id}
+              type="button"
+              data-testid={`nav-${p.id}`}
+              class={page === p.id ? "active" : ""}
+              aria-current={page === p.id ? "page" : undefined}
+              onClick={() => setPage(p.id)}
+            >
+              {t(p.label)}
+            </button>
+          ))}
+        </nav>
+        <main class="content" data-testid={`page-${page}`}>
+          {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+          {page === "backup" && <BackupPage />}
+          {page === "restore" && <RestorePage />}
+          {page === "schedule" && <SchedulePage />}
+          {page === "settings" && <SettingsPage settings={settings} version={version} onChange={save} />}
+        </main>
+      </div>
+    </I18n.Provider>
+  );
+}

@@ -1,0 +1,77 @@
+// The one module through which the UI reaches the host. Nothing else imports @tauri-apps/*
+// (a test enforces it). Commands are typed by name; errors always come out as WireError.
+import { invoke } from "@tauri-apps/api/core";
+import type { AppInfo, ErrorCode, Settings, WireError } from "./bindings";
+
+export type * from "./bindings";
+
+/** Every host command: its arguments and its result. */
+export interface Commands {
+  app_info: { args: Record<string, never>; result: AppInfo };
+  get_settings: { args: Record<string, never>; result: Settings };
+  set_settings: { args: { settings: Settings }; result: Settings };
+}
+
+export type CommandName = keyof Commands;
+
+// A Record keyed by the generated union: adding a code in Rust fails the type check here.
+const ERROR_CODES: Record<ErrorCode, true> = {
+  internal: true,
+  invalid_input: true,
+  cancelled: true,
+  io: true,
+  config_invalid: true,
+  keychain_unavailable: true,
+  target_url_invalid: true,
+  target_unreachable: true,
+  target_auth: true,
+  target_not_found: true,
+  target_failed: true,
+};
+
+export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Turns anything a call may throw into the wire error shape. */
+export function toWireError(thrown: unknown): WireError {
+  if (typeof thrown === "object" && thrown !== null) {
+    const o = thrown as Record<string, unknown>;
+    if (isErrorCode(o.code) && typeof o.message === "string") {
+      return { code: o.code, message: o.message, hint: typeof o.hint === "string" ? o.hint : null };
+    }
+  }
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return { code: "internal", message, hint: null };
+}
+
+/** Thrown by [`call`]: carries the host's `{code, message, hint}`. */
+export class HostError extends Error {
+  readonly wire: WireError;
+  constructor(wire: WireError) {
+    super(wire.message);
+    this.name = "HostError";
+    this.wire = wire;
+  }
+}
+
+type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>;
+let invokeImpl: Invoke = (cmd, args) => invoke(cmd, args);
+
+/** For tests: replace the transport. */
+export function setTransport(fn: Invoke): void {
+  invokeImpl = fn;
+}
+
+export async function call<C extends CommandName>(
+  cmd: C,
+  ...args: Commands[C]["args"] extends Record<string, never> ? [] : [Commands[C]["args"]]
+): Promise<Commands[C]["result"]> {
+  try {
+    return (await invokeImpl(cmd, args[0])) as Commands[C]["result"];
+  } catch (thrown) {
+    throw new HostError(toWireError(thrown));
+  }
+}
