@@ -24,8 +24,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # --- Secret Service -------------------------------------------------------------------------
 # A throw-away keyring: unlocked with a throw-away password, stored under the temp XDG dirs.
-printf 'chatvault-test' | gnome-keyring-daemon --replace --unlock --components=secrets \
-  >"$S/keyring.env" 2>"$S/keyring.log"
+printf 'chatvault-test' | gnome-keyring-daemon --foreground --unlock --components=secrets \
+  >"$S/keyring.env" 2>"$S/keyring.log" &
+pids+=($!)
 for _ in $(seq 1 100); do
   if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
     org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true; then
@@ -36,8 +37,6 @@ done
 dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
   org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true \
   || die "gnome-keyring did not come up on the session bus (see $S/keyring.log)"
-kr_pid=$(pgrep -n -f 'gnome-keyring-daemon' || true)
-[ -n "$kr_pid" ] && pids+=("$kr_pid")
 export CHATVAULT_TEST_KEYRING=1
 
 # --- S3: moto ----------------------------------------------------------------------------------

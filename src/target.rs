@@ -248,22 +248,35 @@ impl TargetSpec {
         .map_err(map_opendal_error)?;
         Ok(op
             .layer(TimeoutLayer::new().with_timeout(Duration::from_secs(60)))
-            .layer(RetryLayer::new().with_jitter().with_max_times(4)))
+            .layer(
+                RetryLayer::new()
+                    .with_jitter()
+                    .with_min_delay(Duration::from_millis(300))
+                    .with_max_times(3),
+            ))
     }
 }
 
-/// Reduces an OpenDAL error to our codes. OpenDAL's text names the operation, path and HTTP
-/// status; it holds no request headers, so no credentials.
+/// Reduces an OpenDAL error to our codes. OpenDAL's text names the operation, path, HTTP
+/// status and response headers; it holds no request headers, so no credentials.
 pub fn map_opendal_error(e: opendal::Error) -> Error {
     use opendal::ErrorKind as K;
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
-    match e.kind() {
-        K::PermissionDenied => Error::new(ErrorCode::TargetAuth, text)
-            .with_hint("Check the access key, secret or password, and that they may write here."),
-        K::NotFound => Error::new(ErrorCode::TargetNotFound, text)
-            .with_hint("Check that the bucket or folder exists; create it or fix the URL."),
-        K::ConfigInvalid => Error::new(ErrorCode::TargetUrlInvalid, text),
+    let auth = || {
+        Error::new(ErrorCode::TargetAuth, text.clone())
+            .with_hint("Check the access key, secret or password, and that they may write here.")
+    };
+    let not_found = || {
+        Error::new(ErrorCode::TargetNotFound, text.clone())
+            .with_hint("Check that the bucket or folder exists; create it or fix the URL.")
+    };
+    match (e.kind(), http_status(&text)) {
+        (K::PermissionDenied, _) | (_, Some(401 | 403)) => auth(),
+        (K::NotFound, _) | (_, Some(404)) => not_found(),
+        (K::ConfigInvalid, _) => Error::new(ErrorCode::TargetUrlInvalid, text),
+        (_, Some(413 | 507)) => Error::new(ErrorCode::TargetFailed, text)
+            .with_hint("The storage is full or over its quota: free space or raise the quota."),
         _ if lower.contains("error sending request")
             || lower.contains("connection refused")
             || lower.contains("dns")
@@ -274,6 +287,12 @@ pub fn map_opendal_error(e: opendal::Error) -> Error {
         }
         _ => Error::new(ErrorCode::TargetFailed, text),
     }
+}
+
+/// The HTTP status OpenDAL quotes in its error context (`status: 401`), if any.
+fn http_status(text: &str) -> Option<u16> {
+    let at = text.find("status: ")? + "status: ".len();
+    text[at..].get(..3)?.parse().ok()
 }
 
 /// What a connection test found.
@@ -344,6 +363,15 @@ mod tests {
             let spec: TargetSpec = url.parse().unwrap();
             assert_eq!(spec.to_string(), url, "{spec:?}");
         }
+    }
+
+    #[test]
+    fn reads_the_http_status_from_opendal_context() {
+        assert_eq!(
+            http_status("Unexpected at write, context: { response: Parts { status: 401, version"),
+            Some(401)
+        );
+        assert_eq!(http_status("no status here"), None);
     }
 
     #[test]
