@@ -39,11 +39,27 @@ pub enum ErrorCode {
     TargetNotFound,
     /// The target answered, but not as expected (quota, server error, odd reply).
     TargetFailed,
+    /// No chat store at the given path.
+    StoreNotFound,
+    /// The store is encrypted and no key was given.
+    StoreKeyRequired,
+    /// The key does not decrypt the store.
+    StoreWrongKey,
+    /// The file or folder is not a chat store ChatVault knows.
+    StoreNotChatStore,
+    /// The store is truncated or damaged.
+    StoreCorrupt,
+    /// A store of a version whose layout ChatVault does not understand.
+    StoreUnsupported,
+    /// The store's files cannot be read (permissions, locked by the chat app).
+    StoreUnreadable,
+    /// The messages are there but the contacts database is missing.
+    StoreContactsMissing,
 }
 
 impl ErrorCode {
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,
@@ -55,6 +71,14 @@ impl ErrorCode {
         ErrorCode::TargetAuth,
         ErrorCode::TargetNotFound,
         ErrorCode::TargetFailed,
+        ErrorCode::StoreNotFound,
+        ErrorCode::StoreKeyRequired,
+        ErrorCode::StoreWrongKey,
+        ErrorCode::StoreNotChatStore,
+        ErrorCode::StoreCorrupt,
+        ErrorCode::StoreUnsupported,
+        ErrorCode::StoreUnreadable,
+        ErrorCode::StoreContactsMissing,
     ];
 
     /// The snake_case name used on the wire and in catalogues.
@@ -71,6 +95,14 @@ impl ErrorCode {
             ErrorCode::TargetAuth => "target_auth",
             ErrorCode::TargetNotFound => "target_not_found",
             ErrorCode::TargetFailed => "target_failed",
+            ErrorCode::StoreNotFound => "store_not_found",
+            ErrorCode::StoreKeyRequired => "store_key_required",
+            ErrorCode::StoreWrongKey => "store_wrong_key",
+            ErrorCode::StoreNotChatStore => "store_not_chat_store",
+            ErrorCode::StoreCorrupt => "store_corrupt",
+            ErrorCode::StoreUnsupported => "store_unsupported",
+            ErrorCode::StoreUnreadable => "store_unreadable",
+            ErrorCode::StoreContactsMissing => "store_contacts_missing",
         }
     }
 }

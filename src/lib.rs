@@ -5,9 +5,11 @@
 
 pub mod error;
 pub mod keychain;
+pub mod model;
 pub mod paths;
 pub mod secret;
 pub mod settings;
+pub mod store;
 pub mod target;
 
 pub use error::{Error, ErrorCode, Result};

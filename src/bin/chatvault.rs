@@ -5,9 +5,12 @@
 //! 2 usage error (from clap), 130 cancelled.
 
 use chatvault::paths::AppPaths;
+use chatvault::store::discover::{self, SearchRoots};
+use chatvault::store::{self as stores, MessageQuery, StoreKey};
 use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -28,11 +31,65 @@ struct Cli {
 enum Command {
     /// Show where ChatVault keeps its settings and data.
     Paths,
+    /// List the chat stores found on this machine (and in the folders given).
+    Stores {
+        /// Extra folders to search (a copied WeChat Files folder, an Android backup, ...).
+        paths: Vec<PathBuf>,
+    },
+    /// List the conversations of a store.
+    Conversations {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show messages of one conversation.
+    Messages {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The conversation's id, as `conversations` prints it.
+        #[arg(long)]
+        conversation: String,
+        /// Only messages at or after this time (RFC 3339, or a date like 2024-01-31).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only messages at or before this time (RFC 3339, or a date: the end of that day).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only messages whose text or sender contains this (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many messages (the oldest first).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Work with backup targets.
     Target {
         #[command(subcommand)]
         command: TargetCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The store: a WeChat account folder, EnMicroMsg.db, or chat.db.
+    #[arg(long)]
+    store: PathBuf,
+    /// A file holding the key: 64 hex digits; for Android 7 characters, or imei=/uin= lines.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
+        let key = match &self.key_file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
+                Some(StoreKey::parse(&text)?)
+            }
+            None => None,
+        };
+        stores::open(&self.store, key.as_ref())
+    }
 }
 
 #[derive(Subcommand)]
@@ -80,6 +137,89 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Stores { paths } => {
+            let found = discover::discover(&SearchRoots {
+                home: dirs::home_dir(),
+                extra: paths,
+            });
+            if cli.json {
+                print_json(&found)?;
+            } else if found.is_empty() {
+                println!("No chat stores found. Name a folder to search: chatvault stores PATH");
+            } else {
+                for s in found {
+                    println!(
+                        "{:<12} {:<24} {:>10}  {}{}",
+                        s.variant.as_str(),
+                        s.account_id,
+                        human_bytes(s.size),
+                        s.path.display(),
+                        if s.needs_key { "  (needs key)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Conversations { store } => {
+            let list = store.open()?.conversations()?;
+            if cli.json {
+                print_json(&list)?;
+            } else {
+                for c in list {
+                    let range = match (c.first_at, c.last_at) {
+                        (Some(a), Some(b)) => {
+                            format!("{} – {}", a.strftime("%Y-%m-%d"), b.strftime("%Y-%m-%d"))
+                        }
+                        _ => String::new(),
+                    };
+                    println!(
+                        "{:>7}  {:<23}  {}  [{}]",
+                        c.message_count, range, c.title, c.id
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Messages {
+            store,
+            conversation,
+            since,
+            until,
+            search,
+            limit,
+        } => {
+            let query = MessageQuery {
+                since: since.as_deref().map(|t| parse_time(t, false)).transpose()?,
+                until: until.as_deref().map(|t| parse_time(t, true)).transpose()?,
+                search,
+                limit,
+            };
+            let list = store.open()?.messages(&conversation, &query)?;
+            if cli.json {
+                print_json(&list)?;
+            } else {
+                for m in list {
+                    let who = if m.from_me {
+                        "me".to_string()
+                    } else {
+                        m.sender_name.clone()
+                    };
+                    let kind = if m.kind == chatvault::model::MessageKind::Text {
+                        String::new()
+                    } else {
+                        format!("[{:?}] ", m.kind)
+                    };
+                    println!(
+                        "{}  {}: {}{}",
+                        m.at.strftime("%Y-%m-%d %H:%M"),
+                        who,
+                        kind,
+                        m.text
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Target {
             command: TargetCommand::Test { url },
         } => {
@@ -94,6 +234,40 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// RFC 3339, or a plain date (start of day, or end of day for `--until`), in UTC.
+fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        Error::invalid_input(format!("'{text}' is not a time"))
+            .with_hint("Use a date like 2024-01-31 or 2024-01-31T08:00:00Z.")
+    })?;
+    let time = if end_of_day {
+        jiff::civil::time(23, 59, 59, 999_999_999)
+    } else {
+        jiff::civil::time(0, 0, 0, 0)
+    };
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(date.to_datetime(time))
+        .map_err(|e| Error::invalid_input(e.to_string()))
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
     }
 }
 

@@ -27,6 +27,14 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   target_auth: true,
   target_not_found: true,
   target_failed: true,
+  store_not_found: true,
+  store_key_required: true,
+  store_wrong_key: true,
+  store_not_chat_store: true,
+  store_corrupt: true,
+  store_unsupported: true,
+  store_unreadable: true,
+  store_contacts_missing: true,
 };
 
 export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];

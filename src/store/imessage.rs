@@ -1,0 +1,267 @@
+//! Apple Messages: `~/Library/Messages/chat.db`, plain SQLite. Dates count from 2001-01-01
+//! UTC, in seconds on older macOS and nanoseconds on newer; newer macOS often leaves `text`
+//! NULL and keeps the body only in `attributedBody`, an NSAttributedString in typedstream
+//! form. Schema and rules: chat-stores.md §8 (learned from imessage-exporter, GPL-3.0; no code
+//! taken).
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
+use crate::store::sqlite::{sql_error, Cipher, Db};
+use crate::store::{sort_conversations, ChatStore, MessageQuery, Variant};
+use jiff::Timestamp;
+use rusqlite::types::ValueRef;
+use std::path::Path;
+
+/// Seconds from the Unix epoch to 2001-01-01T00:00:00Z.
+const APPLE_EPOCH: i64 = 978_307_200;
+
+pub struct IMessageStore {
+    db: Db,
+    has_attributed_body: bool,
+    has_item_type: bool,
+}
+
+impl IMessageStore {
+    pub fn open(file: &Path) -> Result<IMessageStore> {
+        let db = Db::open(file, &Cipher::Plain)?;
+        for table in ["message", "chat", "chat_message_join", "handle"] {
+            if !db.has_table(table)? {
+                return Err(Error::new(
+                    ErrorCode::StoreNotChatStore,
+                    format!(
+                        "{} has no '{table}' table: not an iMessage chat.db",
+                        file.display()
+                    ),
+                )
+                .with_hint("Pick ~/Library/Messages/chat.db."));
+            }
+        }
+        let cols = db.columns("message")?;
+        Ok(IMessageStore {
+            has_attributed_body: cols.iter().any(|c| c == "attributedBody"),
+            has_item_type: cols.iter().any(|c| c == "item_type"),
+            db,
+        })
+    }
+}
+
+/// An Apple timestamp (seconds or nanoseconds since 2001) as a [`Timestamp`].
+pub fn apple_time(value: i64) -> Timestamp {
+    let nanos: i128 = if value.abs() >= 1_000_000_000_000 {
+        value as i128
+    } else {
+        value as i128 * 1_000_000_000
+    };
+    Timestamp::from_nanosecond(nanos + APPLE_EPOCH as i128 * 1_000_000_000)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The plain text inside a typedstream-archived NSAttributedString: the first NSString's
+/// bytes, which follow a `+` (0x2B) type tag and a length (one byte, or 0x81 + u16 LE, or
+/// 0x82 + u32 LE).
+pub fn attributed_body_text(blob: &[u8]) -> Option<String> {
+    let start = find(blob, b"NSString")?;
+    let rest = &blob[start..];
+    let plus = find(rest, b"\x01+")? + 2;
+    let rest = &rest[plus..];
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0x81 => (
+            u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize,
+            rest.get(2..)?,
+        ),
+        0x82 => (
+            u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize,
+            rest.get(4..)?,
+        ),
+        n => (n as usize, rest),
+    };
+    let bytes = rest.get(..len)?;
+    String::from_utf8(bytes.to_vec()).ok()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+impl ChatStore for IMessageStore {
+    fn variant(&self) -> Variant {
+        Variant::IMessage
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        None
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut stmt = self
+            .db
+            .conn
+            .prepare(
+                "SELECT c.chat_identifier, c.display_name, c.style, \
+                        (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
+                        count(m.ROWID), min(m.date), max(m.date) \
+                 FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
+                 JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID",
+            )
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        let mut list = Vec::new();
+        for row in rows {
+            let (id, display, style, handles, n, first, last) = row.map_err(sql_error)?;
+            // chat.style: 43 = group, 45 = one-to-one.
+            let kind = if style == Some(43) {
+                ConversationKind::Group
+            } else {
+                ConversationKind::Direct
+            };
+            list.push(Conversation {
+                title: display
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| id.clone()),
+                kind,
+                member_count: (kind == ConversationKind::Group).then_some(handles as u32 + 1),
+                message_count: n as u64,
+                first_at: first.map(apple_time),
+                last_at: last.map(apple_time),
+                id,
+            });
+        }
+        sort_conversations(&mut list);
+        Ok(list)
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let body = if self.has_attributed_body {
+            "m.attributedBody"
+        } else {
+            "NULL"
+        };
+        let item_type = if self.has_item_type {
+            "m.item_type"
+        } else {
+            "0"
+        };
+        let sql = format!(
+            "SELECT m.ROWID, m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {item_type}, \
+                    (SELECT a.mime_type || char(31) || coalesce(a.transfer_name, '') || char(31) || coalesce(a.filename, '') \
+                     FROM message_attachment_join x JOIN attachment a ON a.ROWID = x.attachment_id \
+                     WHERE x.message_id = m.ROWID LIMIT 1) \
+             FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID JOIN message m ON m.ROWID = j.message_id \
+             LEFT JOIN handle h ON h.ROWID = m.handle_id \
+             WHERE c.chat_identifier = ?1 ORDER BY m.date, m.ROWID"
+        );
+        let mut stmt = self.db.conn.prepare(&sql).map_err(sql_error)?;
+        let mut rows = stmt.query([conversation_id]).map_err(sql_error)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_error)? {
+            let guid: String = r.get(1).map_err(sql_error)?;
+            let text: Option<String> = r.get(2).map_err(sql_error)?;
+            let body = match r.get_ref(3).map_err(sql_error)? {
+                ValueRef::Blob(b) => attributed_body_text(b),
+                _ => None,
+            };
+            let date: i64 = r.get::<_, Option<i64>>(4).map_err(sql_error)?.unwrap_or(0);
+            let from_me: bool = r.get::<_, Option<i64>>(5).map_err(sql_error)?.unwrap_or(0) == 1;
+            let handle: Option<String> = r.get(6).map_err(sql_error)?;
+            let item: i64 = r.get::<_, Option<i64>>(7).map_err(sql_error)?.unwrap_or(0);
+            let attachment: Option<String> = r.get(8).map_err(sql_error)?;
+            let mut text = text.filter(|t| !t.is_empty()).or(body).unwrap_or_default();
+            // U+FFFC marks where an attachment sits in the text.
+            text = text.replace('\u{fffc}', "").trim().to_string();
+            let mut attachments = Vec::new();
+            let kind = if item != 0 {
+                MessageKind::System
+            } else if let Some(a) = attachment {
+                let mut parts = a.split('\u{1f}');
+                let mime = parts.next().unwrap_or("").to_string();
+                let name = parts.next().unwrap_or("").to_string();
+                let path = parts.next().unwrap_or("").to_string();
+                let kind = match mime.split('/').next() {
+                    Some("image") => MessageKind::Image,
+                    Some("video") => MessageKind::Video,
+                    Some("audio") => MessageKind::Voice,
+                    _ => MessageKind::File,
+                };
+                if text.is_empty() && kind == MessageKind::File {
+                    text = name.clone();
+                }
+                attachments.push(AttachmentRef {
+                    path,
+                    name: Some(name).filter(|n| !n.is_empty()),
+                    mime: Some(mime).filter(|m| !m.is_empty()),
+                    size: None,
+                });
+                kind
+            } else {
+                MessageKind::Text
+            };
+            let sender = if from_me {
+                "me".to_string()
+            } else {
+                handle
+                    .clone()
+                    .unwrap_or_else(|| conversation_id.to_string())
+            };
+            out.push(Message {
+                id: guid,
+                conversation_id: conversation_id.to_string(),
+                at: apple_time(date),
+                sender_name: if from_me {
+                    "Me".to_string()
+                } else {
+                    sender.clone()
+                },
+                sender,
+                from_me,
+                kind,
+                text,
+                reply_to: None,
+                quoted_text: None,
+                url: None,
+                attachments,
+                raw_type: item,
+            });
+        }
+        Ok(query.finish(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apple_dates_in_seconds_and_nanoseconds() {
+        // From imessage-database's fixture (chat-stores.md §8): 760569924490443648 ns.
+        assert_eq!(
+            apple_time(760_569_924_490_443_648).as_second(),
+            978_307_200 + 760_569_924
+        );
+        assert_eq!(apple_time(0).to_string(), "2001-01-01T00:00:00Z");
+        assert_eq!(apple_time(86_400).to_string(), "2001-01-02T00:00:00Z");
+    }
+
+    #[test]
+    fn text_from_an_attributed_body() {
+        let mut blob = b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+".to_vec();
+        let text = "晚饭吃什么？";
+        blob.push(text.len() as u8);
+        blob.extend(text.as_bytes());
+        blob.extend(b"\x86\x84\x02iI\x01");
+        assert_eq!(attributed_body_text(&blob).as_deref(), Some(text));
+        assert_eq!(attributed_body_text(b"garbage"), None);
+    }
+}

@@ -1,0 +1,318 @@
+//! Chat stores: find them, open them read-only with the user's key, read them into the
+//! normalised model. One reader per variant behind [`ChatStore`]; each probes its schema once.
+
+pub mod discover;
+mod imessage;
+pub mod sqlite;
+pub mod wechat;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Conversation, Message};
+use crate::secret::Secret;
+use jiff::Timestamp;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// The store formats ChatVault reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub enum Variant {
+    /// WeChat for Windows 3.x: `WeChat Files/<wxid>/Msg/Multi/MSG*.db`.
+    #[serde(rename = "wechat-win3")]
+    WechatWin3,
+    /// WeChat 4.x on Windows, macOS and Linux: `xwechat_files/<wxid>_<hex>/db_storage/`.
+    #[serde(rename = "wechat4")]
+    Wechat4,
+    /// WeChat for macOS 3.x: `<32-hex account>/Message/msg_*.db`.
+    #[serde(rename = "wechat-mac3")]
+    WechatMac3,
+    /// WeChat for Android: `EnMicroMsg.db` from a backup.
+    #[serde(rename = "android")]
+    Android,
+    /// Apple Messages: `~/Library/Messages/chat.db`.
+    #[serde(rename = "imessage")]
+    IMessage,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 5] = [
+        Variant::WechatWin3,
+        Variant::Wechat4,
+        Variant::WechatMac3,
+        Variant::Android,
+        Variant::IMessage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::WechatWin3 => "wechat-win3",
+            Variant::Wechat4 => "wechat4",
+            Variant::WechatMac3 => "wechat-mac3",
+            Variant::Android => "android",
+            Variant::IMessage => "imessage",
+        }
+    }
+
+    pub fn needs_key(self) -> bool {
+        self != Variant::IMessage
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Variant> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid_input(format!("unknown store variant '{s}'"))
+                    .with_hint("Use one of wechat-win3, wechat4, wechat-mac3, android, imessage.")
+            })
+    }
+}
+
+/// A store's key as the user gives it.
+#[derive(Debug, Clone)]
+pub enum StoreKey {
+    /// 32 bytes as 64 hex digits (every desktop WeChat).
+    Hex(Secret<String>),
+    /// WeChat Android's 7-character passphrase.
+    AndroidPassword(Secret<String>),
+    /// WeChat Android's IMEI and uin, from which the passphrase is derived.
+    AndroidDevice {
+        imei: Secret<String>,
+        uin: Secret<String>,
+    },
+}
+
+impl StoreKey {
+    /// Parses a key file: 64 hex digits; or 7 characters (Android); or `imei=…` and `uin=…`
+    /// lines (Android). Whitespace and a `0x` prefix are ignored.
+    pub fn parse(text: &str) -> Result<StoreKey> {
+        let bad = || {
+            Error::invalid_input(
+                "the key is neither 64 hex digits, a 7-character Android key, nor imei=/uin= lines",
+            )
+            .with_hint("Put the key alone in the file: 64 hex digits for WeChat on a computer.")
+        };
+        let t = text.trim();
+        if t.contains('=') {
+            let mut imei = None;
+            let mut uin = None;
+            for line in t.lines() {
+                if let Some((k, v)) = line.split_once('=') {
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "imei" => imei = Some(v.trim().to_string()),
+                        "uin" => uin = Some(v.trim().to_string()),
+                        _ => return Err(bad()),
+                    }
+                }
+            }
+            return match (imei, uin) {
+                (Some(imei), Some(uin)) => Ok(StoreKey::AndroidDevice {
+                    imei: Secret::new(imei),
+                    uin: Secret::new(uin),
+                }),
+                _ => Err(bad()),
+            };
+        }
+        let compact: String = t
+            .trim_start_matches("0x")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if compact.len() == 64 && compact.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(StoreKey::Hex(Secret::new(compact.to_ascii_lowercase())));
+        }
+        if compact.len() == 7 && compact.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok(StoreKey::AndroidPassword(Secret::new(compact)));
+        }
+        Err(bad())
+    }
+
+    /// The Android passphrase: `md5(IMEI + uin)` in lower-case hex, first 7 characters
+    /// (wechat-dump `decrypt-db.py`).
+    pub fn android_password(&self) -> Option<Secret<String>> {
+        match self {
+            StoreKey::AndroidPassword(p) => Some(p.clone()),
+            StoreKey::AndroidDevice { imei, uin } => {
+                let digest = md5_hex(&format!("{}{}", imei.expose(), uin.expose()));
+                Some(Secret::new(digest[..7].to_string()))
+            }
+            StoreKey::Hex(_) => None,
+        }
+    }
+
+    pub fn hex(&self) -> Option<&Secret<String>> {
+        match self {
+            StoreKey::Hex(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn md5_hex(s: &str) -> String {
+    let d = Md5::digest(s.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which messages to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageQuery {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Case-insensitive substring of the text or the sender's name.
+    pub search: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl MessageQuery {
+    /// Unix seconds bounds for SQL (inclusive).
+    pub(crate) fn bounds(&self) -> (i64, i64) {
+        (
+            self.since.map_or(i64::MIN, |t| t.as_second()),
+            self.until.map_or(i64::MAX, |t| t.as_second()),
+        )
+    }
+
+    /// Applies the parts SQL could not (exact sub-second bounds, search, limit).
+    pub(crate) fn finish(&self, mut messages: Vec<Message>) -> Vec<Message> {
+        messages.retain(|m| {
+            self.since.is_none_or(|s| m.at >= s) && self.until.is_none_or(|u| m.at <= u)
+        });
+        if let Some(needle) = self
+            .search
+            .as_deref()
+            .map(str::to_lowercase)
+            .filter(|s| !s.is_empty())
+        {
+            messages.retain(|m| {
+                m.text.to_lowercase().contains(&needle)
+                    || m.sender_name.to_lowercase().contains(&needle)
+            });
+        }
+        if let Some(n) = self.limit {
+            messages.truncate(n);
+        }
+        messages
+    }
+}
+
+/// An opened store.
+pub trait ChatStore: Send {
+    fn variant(&self) -> Variant;
+    /// The account the store belongs to (wxid, or the folder's account hash), where known.
+    fn account_id(&self) -> Option<&str>;
+    /// Every conversation with at least one message, newest first.
+    fn conversations(&self) -> Result<Vec<Conversation>>;
+    /// A conversation's messages in time order.
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>>;
+}
+
+/// Opens the store at `path` (an account folder for WeChat, the chat.db file for iMessage).
+pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
+    let (variant, root) = discover::identify(path)?;
+    let need_key = || {
+        Error::new(
+            ErrorCode::StoreKeyRequired,
+            format!("{} is encrypted", root.display()),
+        )
+        .with_hint(
+            "Give the store's key with --key-file, or let ChatVault remember it in the keychain.",
+        )
+    };
+    match variant {
+        Variant::IMessage => Ok(Box::new(imessage::IMessageStore::open(&root)?)),
+        Variant::WechatWin3 => {
+            let key = key.and_then(StoreKey::hex).ok_or_else(need_key)?;
+            Ok(Box::new(wechat::win3::Win3Store::open(&root, key)?))
+        }
+        Variant::Wechat4 => {
+            let key = key.and_then(StoreKey::hex).ok_or_else(need_key)?;
+            Ok(Box::new(wechat::v4::V4Store::open(&root, key)?))
+        }
+        Variant::WechatMac3 => {
+            let key = key.and_then(StoreKey::hex).ok_or_else(need_key)?;
+            Ok(Box::new(wechat::mac3::Mac3Store::open(&root, key)?))
+        }
+        Variant::Android => {
+            let password = key
+                .and_then(StoreKey::android_password)
+                .ok_or_else(need_key)?;
+            Ok(Box::new(wechat::android::AndroidStore::open(
+                &root, &password,
+            )?))
+        }
+    }
+}
+
+/// Sorts conversations newest first, ties by title.
+pub(crate) fn sort_conversations(list: &mut [Conversation]) {
+    list.sort_by(|a, b| {
+        b.last_at
+            .cmp(&a.last_at)
+            .then_with(|| a.title.cmp(&b.title))
+    });
+}
+
+pub(crate) fn timestamp_from_seconds(s: i64) -> Timestamp {
+    Timestamp::from_second(s).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Files of `dir` whose names match `prefix<digits>.db`, ordered by the number.
+pub(crate) fn numbered_files(dir: &Path, prefix: &str) -> Vec<(u32, PathBuf)> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(num) = name
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(".db"))
+            {
+                if let Ok(n) = num.parse::<u32>() {
+                    out.push((n, e.path()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_key_form() {
+        let hex = "AB".repeat(32);
+        assert!(
+            matches!(StoreKey::parse(&format!("  {hex}\n")).unwrap(), StoreKey::Hex(h) if h.expose() == &"ab".repeat(32))
+        );
+        assert!(matches!(
+            StoreKey::parse("1a2b3c4").unwrap(),
+            StoreKey::AndroidPassword(_)
+        ));
+        let dev = StoreKey::parse("imei=1234567890ABCDEF\nuin=-123456").unwrap();
+        // md5("1234567890ABCDEF-123456"), first 7 hex digits
+        assert_eq!(
+            dev.android_password().unwrap().expose(),
+            &md5_hex("1234567890ABCDEF-123456")[..7]
+        );
+        for bad in ["", "xyz", &"a".repeat(63), "imei=1"] {
+            assert_eq!(
+                StoreKey::parse(bad).unwrap_err().code(),
+                ErrorCode::InvalidInput,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_errors_never_echo_the_key() {
+        let attempt = "deadbeef".repeat(7);
+        let err = StoreKey::parse(&attempt).unwrap_err();
+        assert!(!err.to_string().contains(&attempt));
+    }
+}

@@ -1,0 +1,331 @@
+//! Opening a store's database files without ever writing to them or writing plaintext.
+//!
+//! Each database file is copied, still encrypted, with its `-wal` (messages not yet
+//! checkpointed live there), into a private 0700 temporary folder; SQLCipher opens the copy
+//! and decrypts pages in memory only. Temp tables and sorts stay in memory
+//! (`temp_store = MEMORY`), and the connection is `query_only`, so nothing we run can write.
+//! The source files are only ever read.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::secret::Secret;
+use rusqlite::{Connection, OpenFlags};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// How SQLCipher must be keyed for one database file.
+#[derive(Debug, Clone)]
+pub enum Cipher {
+    /// Not encrypted (iMessage, or a store another tool already decrypted).
+    Plain,
+    /// SQLCipher with the given compatibility level and key form.
+    Sqlcipher {
+        key: KeyForm,
+        compatibility: u8,
+        page_size: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum KeyForm {
+    /// Bytes given in hex that go through SQLCipher's KDF (WeChat Windows 3.x and 4.x).
+    PassphraseHex(Secret<String>),
+    /// A 32-byte key used directly, no KDF (WeChat macOS 3.x).
+    RawHex(Secret<String>),
+    /// A text passphrase (WeChat Android's 7 characters).
+    Text(Secret<String>),
+}
+
+/// A private, still-encrypted copy of one database file and its WAL.
+pub struct PrivateCopy {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl PrivateCopy {
+    pub fn of(source: &Path) -> Result<PrivateCopy> {
+        let dir = tempfile::Builder::new()
+            .prefix("chatvault-store-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a private temporary folder", &e))?;
+        restrict(dir.path())?;
+        let name = source
+            .file_name()
+            .ok_or_else(|| Error::invalid_input("not a file path"))?;
+        let path = dir.path().join(name);
+        copy_source(source, &path)?;
+        let wal = with_suffix(source, "-wal");
+        if wal.exists() {
+            copy_source(&wal, &with_suffix(&path, "-wal"))?;
+        }
+        Ok(PrivateCopy { _dir: dir, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(unix)]
+fn restrict(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io(format!("protecting {}", dir.display()), &e))
+}
+
+#[cfg(not(unix))]
+fn restrict(_dir: &Path) -> Result<()> {
+    Ok(()) // the per-user temp folder is already private on Windows
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn copy_source(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| unreadable(from, &e))
+}
+
+fn unreadable(path: &Path, e: &std::io::Error) -> Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::NotFound => "Check the path; the file may have been moved.",
+        std::io::ErrorKind::PermissionDenied => {
+            "Give ChatVault permission to read it (on macOS: Full Disk Access), or copy the \
+             folder somewhere readable."
+        }
+        _ => "Close the chat app if it holds the file locked, then try again.",
+    };
+    Error::new(
+        ErrorCode::StoreUnreadable,
+        format!("cannot read {}: {e}", path.display()),
+    )
+    .with_hint(hint)
+}
+
+/// Opens `source` through a private copy with the given cipher, proving the key on page 1
+/// before anything else. The copy lives as long as the returned value.
+pub struct Db {
+    pub conn: Connection,
+    _copy: PrivateCopy,
+}
+
+impl Db {
+    pub fn open(source: &Path, cipher: &Cipher) -> Result<Db> {
+        let header = read_header(source)?;
+        let plain = header.starts_with(SQLITE_MAGIC);
+        if let Cipher::Sqlcipher { page_size, .. } = cipher {
+            let len = fs::metadata(source)
+                .map_err(|e| unreadable(source, &e))?
+                .len();
+            if !plain && (len < *page_size as u64 || len % *page_size as u64 != 0) {
+                return Err(corrupt(
+                    source,
+                    &format!("{len} bytes is not a whole number of {page_size}-byte pages"),
+                ));
+            }
+        } else if !plain {
+            return Err(not_sqlite(source));
+        }
+        let copy = PrivateCopy::of(source)?;
+        let conn = Connection::open_with_flags(
+            copy.path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| corrupt(source, &e.to_string()))?;
+        if let (
+            Cipher::Sqlcipher {
+                key,
+                compatibility,
+                page_size,
+            },
+            false,
+        ) = (cipher, plain)
+        {
+            apply_key(&conn, key, *compatibility, *page_size)
+                .map_err(|e| corrupt(source, &e.to_string()))?;
+        }
+        conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA query_only = ON;")
+            .map_err(|e| classify(source, e, plain))?;
+        // Page 1 holds the schema: reading it checks the key (HMAC) before anything else.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| classify(source, e, plain))?;
+        Ok(Db { conn, _copy: copy })
+    }
+
+    /// Names of the tables in this database.
+    pub fn tables(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .map_err(sql_error)?;
+        let names = stmt.query_map([], |r| r.get(0)).map_err(sql_error)?;
+        names.collect::<Result<Vec<String>, _>>().map_err(sql_error)
+    }
+
+    pub fn has_table(&self, name: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(sql_error)
+    }
+
+    /// Column names of a table (schema probing: columns differ between app versions).
+    pub fn columns(&self, table: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("PRAGMA table_info(\"{table}\")"))
+            .map_err(sql_error)?;
+        let cols = stmt
+            .query_map([], |r| r.get::<_, String>(1))
+            .map_err(sql_error)?;
+        cols.collect::<Result<Vec<_>, _>>().map_err(sql_error)
+    }
+}
+
+fn apply_key(
+    conn: &Connection,
+    key: &KeyForm,
+    compatibility: u8,
+    page_size: u32,
+) -> rusqlite::Result<()> {
+    match key {
+        KeyForm::PassphraseHex(hex) => conn.pragma_update(None, "hexkey", hex.expose().as_str())?,
+        KeyForm::RawHex(hex) => conn.pragma_update(None, "key", format!("x'{}'", hex.expose()))?,
+        KeyForm::Text(text) => conn.pragma_update(None, "key", text.expose().as_str())?,
+    }
+    conn.pragma_update(None, "cipher_compatibility", compatibility)?;
+    conn.pragma_update(None, "cipher_page_size", page_size)?;
+    Ok(())
+}
+
+fn read_header(path: &Path) -> Result<Vec<u8>> {
+    let mut f = fs::File::open(path).map_err(|e| unreadable(path, &e))?;
+    let mut buf = vec![0u8; 100];
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(unreadable(path, &e)),
+        }
+    }
+    buf.truncate(n);
+    if n == 0 {
+        return Err(corrupt(path, "the file is empty"));
+    }
+    Ok(buf)
+}
+
+fn classify(path: &Path, e: rusqlite::Error, plain: bool) -> Error {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::NotADatabase) if !plain => Error::new(
+            ErrorCode::StoreWrongKey,
+            format!("{}: the key does not open this database", path.display()),
+        )
+        .with_hint(
+            "Check the key (64 hex digits for WeChat, 7 characters or IMEI + uin for Android).",
+        ),
+        Some(C::NotADatabase) => not_sqlite(path),
+        Some(C::DatabaseBusy | C::DatabaseLocked) => Error::new(
+            ErrorCode::StoreUnreadable,
+            format!("{} is locked: {e}", path.display()),
+        )
+        .with_hint("Close the chat app and try again."),
+        _ => corrupt(path, &e.to_string()),
+    }
+}
+
+pub fn corrupt(path: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorCode::StoreCorrupt,
+        format!("{} is damaged: {why}", path.display()),
+    )
+    .with_hint(
+        "The file may be truncated or only partly copied. Copy it again from the original \
+         device, with its -wal file, and retry.",
+    )
+}
+
+fn not_sqlite(path: &Path) -> Error {
+    Error::new(
+        ErrorCode::StoreNotChatStore,
+        format!("{} is not a database", path.display()),
+    )
+    .with_hint("Pick the chat app's data folder (or chat.db for iMessage).")
+}
+
+/// Errors from queries after the store opened: the file is readable but not as expected.
+pub fn sql_error(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::new(
+            ErrorCode::StoreCorrupt,
+            format!("the database is damaged: {e}"),
+        )
+        .with_hint("Copy the store again from the original device and retry."),
+        _ => Error::new(
+            ErrorCode::StoreUnsupported,
+            format!("unexpected database content: {e}"),
+        )
+        .with_hint("This version of the chat app may store data differently; please report it."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_copy_is_in_a_0700_folder_and_includes_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("x.db");
+        fs::write(&src, b"main").unwrap();
+        fs::write(dir.path().join("x.db-wal"), b"wal").unwrap();
+        let copy = PrivateCopy::of(&src).unwrap();
+        assert_eq!(fs::read(copy.path()).unwrap(), b"main");
+        assert_eq!(fs::read(with_suffix(copy.path(), "-wal")).unwrap(), b"wal");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(copy.path().parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+
+    #[test]
+    fn empty_and_ragged_files_are_corrupt_not_wrong_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cipher = Cipher::Sqlcipher {
+            key: KeyForm::PassphraseHex(Secret::new("00".repeat(32))),
+            compatibility: 3,
+            page_size: 4096,
+        };
+        let empty = dir.path().join("empty.db");
+        fs::write(&empty, b"").unwrap();
+        assert_eq!(
+            Db::open(&empty, &cipher).err().unwrap().code(),
+            ErrorCode::StoreCorrupt
+        );
+        let ragged = dir.path().join("ragged.db");
+        fs::write(&ragged, vec![7u8; 5000]).unwrap();
+        assert_eq!(
+            Db::open(&ragged, &cipher).err().unwrap().code(),
+            ErrorCode::StoreCorrupt
+        );
+    }
+}

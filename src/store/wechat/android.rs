@@ -1,0 +1,191 @@
+//! WeChat for Android: `EnMicroMsg.db` (messages in `message`, contacts in `rcontact`, groups
+//! in `chatroom`, own id in `userinfo` id 2). SQLCipher 1.x parameters
+//! (`cipher_compatibility = 1`); the passphrase is `md5(IMEI + uin)[..7]`. `createTime` is in
+//! milliseconds. Schema: chat-stores.md §5 (wechat-dump `wechat/parser.py`, `msg.py`).
+
+use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use crate::error::Result;
+use crate::model::{Conversation, Message};
+use crate::secret::Secret;
+use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::wechat::win3::value_bytes;
+use crate::store::{sort_conversations, ChatStore, MessageQuery, Variant};
+use jiff::Timestamp;
+use std::path::Path;
+
+pub struct AndroidStore {
+    account: String,
+    contacts: Contacts,
+    db: Db,
+}
+
+impl AndroidStore {
+    pub fn open(file: &Path, password: &Secret<String>) -> Result<AndroidStore> {
+        let cipher = Cipher::Sqlcipher {
+            key: KeyForm::Text(password.clone()),
+            compatibility: 1,
+            page_size: 1024,
+        };
+        let db = Db::open(file, &cipher)?;
+        let mut contacts = Contacts::default();
+        if db.has_table("rcontact")? {
+            let mut stmt = db
+                .conn
+                .prepare("SELECT username, conRemark, nickname FROM rcontact")
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (id, remark, nick) = row.map_err(sql_error)?;
+                contacts.insert(id, remark, nick);
+            }
+        }
+        if db.has_table("chatroom")? {
+            let mut stmt = db
+                .conn
+                .prepare("SELECT chatroomname, memberlist FROM chatroom")
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (room, list) = row.map_err(sql_error)?;
+                if let Some(list) = list {
+                    contacts.set_members(room, count_members(&list));
+                }
+            }
+        }
+        let mut account = "me".to_string();
+        if db.has_table("userinfo")? {
+            if let Ok(v) = db
+                .conn
+                .query_row("SELECT value FROM userinfo WHERE id = 2", [], |r| {
+                    r.get::<_, String>(0)
+                })
+            {
+                account = v;
+            }
+        }
+        Ok(AndroidStore {
+            account,
+            contacts,
+            db,
+        })
+    }
+}
+
+fn millis(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Android packs app-message sub-kinds into the type (low 16 bits = 49), except a few.
+fn base_type(t: i64) -> i64 {
+    if t > 0xffff && t & 0xffff == 49 {
+        49
+    } else {
+        t
+    }
+}
+
+impl ChatStore for AndroidStore {
+    fn variant(&self) -> Variant {
+        Variant::Android
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut stmt = self
+            .db
+            .conn
+            .prepare("SELECT talker, count(*), min(createTime), max(createTime) FROM message WHERE talker IS NOT NULL GROUP BY talker")
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        let mut list = Vec::new();
+        for row in rows {
+            let (id, n, first, last) = row.map_err(sql_error)?;
+            list.push(Conversation {
+                title: self.contacts.title(&id),
+                kind: conversation_kind(&id),
+                member_count: self.contacts.members(&id),
+                message_count: n as u64,
+                first_at: Some(millis(first)),
+                last_at: Some(millis(last)),
+                id,
+            });
+        }
+        sort_conversations(&mut list);
+        Ok(list)
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let (since, until) = query.bounds();
+        let group = conversation_id.ends_with("@chatroom");
+        let mut stmt = self
+            .db
+            .conn
+            .prepare(
+                "SELECT msgId, msgSvrId, type, isSend, createTime, content FROM message \
+                 WHERE talker = ?1 AND createTime BETWEEN ?2 AND ?3 ORDER BY createTime, msgId",
+            )
+            .map_err(sql_error)?;
+        let lo = since.saturating_mul(1000);
+        let hi = until.saturating_mul(1000).saturating_add(999);
+        let mut rows = stmt
+            .query(rusqlite::params![conversation_id, lo, hi])
+            .map_err(sql_error)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_error)? {
+            let local_id: i64 = r.get(0).map_err(sql_error)?;
+            let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
+            let t: i64 = r.get(2).map_err(sql_error)?;
+            let is_send: i64 = r.get::<_, Option<i64>>(3).map_err(sql_error)?.unwrap_or(0);
+            let time: i64 = r.get(4).map_err(sql_error)?;
+            let text = String::from_utf8_lossy(&value_bytes(r.get_ref(5).map_err(sql_error)?))
+                .into_owned();
+            let from_me = is_send == 1;
+            let (sender, body) = if group && !from_me {
+                let (p, b) = content::split_sender_prefix(&text);
+                (p.map(str::to_string), b.to_string())
+            } else {
+                (Some(conversation_id.to_string()), text.clone())
+            };
+            let id = match svr_id {
+                Some(s) if s != 0 => s.to_string(),
+                _ => format!("local-{local_id}"),
+            };
+            let raw = RawMessage {
+                id,
+                conversation_id: conversation_id.to_string(),
+                at: millis(time),
+                base_type: base_type(t),
+                raw_type: t,
+                from_me,
+                sender,
+                content: body,
+            };
+            out.push(normalise(raw, &self.account, &self.contacts));
+        }
+        Ok(query.finish(out))
+    }
+}

@@ -1,0 +1,222 @@
+//! WeChat for macOS 3.x: `<32-hex account>/Message/msg_<n>.db` with one `Chat_<md5(username)>`
+//! table per chat, contacts in `Contact/wccontact_new2.db` (`WCContact`) and groups in
+//! `Group/group_new.db` (`GroupContact`). SQLCipher 3 with 1024-byte pages and the 32-byte key
+//! used directly (raw key, no KDF). Schema: chat-stores.md §4 (chatlog `message_darwinv3.go`).
+
+use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Conversation, Message};
+use crate::secret::Secret;
+use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::wechat::win3::value_bytes;
+use crate::store::{
+    md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
+    Variant,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+pub struct Mac3Store {
+    account: String,
+    contacts: Contacts,
+    shards: Vec<Db>,
+    by_hash: HashMap<String, String>,
+}
+
+fn cipher(key: &Secret<String>) -> Cipher {
+    Cipher::Sqlcipher {
+        key: KeyForm::RawHex(key.clone()),
+        compatibility: 3,
+        page_size: 1024,
+    }
+}
+
+impl Mac3Store {
+    pub fn open(root: &Path, key: &Secret<String>) -> Result<Mac3Store> {
+        let account = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let contact_db = root.join("Contact").join("wccontact_new2.db");
+        if !contact_db.is_file() {
+            return Err(Error::new(
+                ErrorCode::StoreContactsMissing,
+                format!("{} is missing", contact_db.display()),
+            )
+            .with_hint("Copy the whole account folder, including Contact/wccontact_new2.db."));
+        }
+        let mut contacts = Contacts::default();
+        let mut by_hash = HashMap::new();
+        let mut dbs = vec![(Db::open(&contact_db, &cipher(key))?, "WCContact")];
+        let group_db = root.join("Group").join("group_new.db");
+        if group_db.is_file() {
+            dbs.push((Db::open(&group_db, &cipher(key))?, "GroupContact"));
+        }
+        for (db, table) in &dbs {
+            if !db.has_table(table)? {
+                continue;
+            }
+            let cols = db.columns(table)?;
+            let members = if cols.iter().any(|c| c == "m_nsChatRoomMemList") {
+                "m_nsChatRoomMemList"
+            } else {
+                "NULL"
+            };
+            let mut stmt = db
+                .conn
+                .prepare(&format!(
+                    "SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\""
+                ))
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (id, remark, nick, list) = row.map_err(sql_error)?;
+                by_hash.insert(md5_hex(&id), id.clone());
+                if let Some(list) = list.filter(|l| !l.is_empty()) {
+                    contacts.set_members(id.clone(), count_members(&list));
+                }
+                contacts.insert(id, remark, nick);
+            }
+        }
+        let files = numbered_files(&root.join("Message"), "msg_");
+        let mut shards = Vec::new();
+        for (_, path) in files {
+            shards.push(Db::open(&path, &cipher(key))?);
+        }
+        Ok(Mac3Store {
+            account,
+            contacts,
+            shards,
+            by_hash,
+        })
+    }
+
+    fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
+        Ok(db
+            .tables()?
+            .into_iter()
+            .filter_map(|t| {
+                t.strip_prefix("Chat_")
+                    .map(|h| (h.to_ascii_lowercase(), t.clone()))
+            })
+            .filter(|(h, _)| h.len() == 32) // skips Chat_<md5>_dels
+            .collect())
+    }
+}
+
+impl ChatStore for Mac3Store {
+    fn variant(&self) -> Variant {
+        Variant::WechatMac3
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        for db in &self.shards {
+            for (hash, table) in Self::chat_tables(db)? {
+                let id = self
+                    .by_hash
+                    .get(&hash)
+                    .cloned()
+                    .unwrap_or_else(|| hash.clone());
+                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
+                    .conn
+                    .query_row(&format!("SELECT count(*), min(msgCreateTime), max(msgCreateTime) FROM \"{table}\""), [], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .map_err(sql_error)?;
+                if n == 0 {
+                    continue;
+                }
+                let e = agg.entry(id).or_insert((0, i64::MAX, i64::MIN));
+                e.0 += n as u64;
+                e.1 = e.1.min(first.unwrap_or(i64::MAX));
+                e.2 = e.2.max(last.unwrap_or(i64::MIN));
+            }
+        }
+        let mut list: Vec<Conversation> = agg
+            .into_iter()
+            .map(|(id, (n, first, last))| Conversation {
+                title: self.contacts.title(&id),
+                kind: conversation_kind(&id),
+                member_count: self.contacts.members(&id),
+                message_count: n,
+                first_at: Some(timestamp_from_seconds(first)),
+                last_at: Some(timestamp_from_seconds(last)),
+                id,
+            })
+            .collect();
+        sort_conversations(&mut list);
+        Ok(list)
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let (since, until) = query.bounds();
+        let hash = md5_hex(conversation_id);
+        let group = conversation_id.ends_with("@chatroom");
+        let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        for db in &self.shards {
+            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
+            else {
+                continue;
+            };
+            let sql = format!(
+                "SELECT mesLocalID, mesSvrID, messageType, msgCreateTime, msgContent, mesDes FROM \"{table}\" \
+                 WHERE msgCreateTime BETWEEN ?1 AND ?2"
+            );
+            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![since, until])
+                .map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let local_id: i64 = r.get(0).map_err(sql_error)?;
+                let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
+                let base: i64 = r.get(2).map_err(sql_error)?;
+                let time: i64 = r.get(3).map_err(sql_error)?;
+                let text = String::from_utf8_lossy(&value_bytes(r.get_ref(4).map_err(sql_error)?))
+                    .into_owned();
+                let des: i64 = r.get::<_, Option<i64>>(5).map_err(sql_error)?.unwrap_or(1);
+                let from_me = des == 0;
+                let (sender, body) = if group && !from_me {
+                    let (p, b) = content::split_sender_prefix(&text);
+                    (p.map(str::to_string), b.to_string())
+                } else {
+                    (Some(conversation_id.to_string()), text.clone())
+                };
+                let id = match svr_id {
+                    Some(s) if s != 0 => s.to_string(),
+                    _ => format!("local-{hash}-{local_id}"),
+                };
+                let raw = RawMessage {
+                    id,
+                    conversation_id: conversation_id.to_string(),
+                    at: timestamp_from_seconds(time),
+                    base_type: base,
+                    raw_type: base,
+                    from_me,
+                    sender,
+                    content: body,
+                };
+                out.push((
+                    time,
+                    local_id,
+                    normalise(raw, &self.account, &self.contacts),
+                ));
+            }
+        }
+        out.sort_by_key(|(t, s, _)| (*t, *s));
+        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+}

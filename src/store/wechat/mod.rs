@@ -1,0 +1,138 @@
+//! WeChat stores: one reader per variant, sharing payload decoding and contact lookup.
+
+pub mod android;
+pub mod content;
+pub mod mac3;
+pub mod v4;
+pub mod win3;
+
+use crate::model::{ConversationKind, Message, MessageKind};
+use std::collections::HashMap;
+
+/// Display names by user id: remark, else nickname.
+#[derive(Debug, Default, Clone)]
+pub struct Contacts {
+    names: HashMap<String, String>,
+    members: HashMap<String, u32>,
+}
+
+impl Contacts {
+    pub fn insert(&mut self, id: String, remark: Option<String>, nickname: Option<String>) {
+        let title = remark
+            .filter(|s| !s.trim().is_empty())
+            .or(nickname.filter(|s| !s.trim().is_empty()));
+        if let Some(t) = title {
+            self.names.insert(id, t);
+        }
+    }
+
+    pub fn set_members(&mut self, room: String, count: u32) {
+        self.members.insert(room, count);
+    }
+
+    /// Remark > nickname > id.
+    pub fn title(&self, id: &str) -> String {
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    pub fn members(&self, room: &str) -> Option<u32> {
+        self.members.get(room).copied()
+    }
+}
+
+pub fn conversation_kind(id: &str) -> ConversationKind {
+    if id.ends_with("@chatroom") {
+        ConversationKind::Group
+    } else {
+        ConversationKind::Direct
+    }
+}
+
+/// Counts `;`-separated or `^G`-separated member lists.
+pub fn count_members(list: &str) -> u32 {
+    list.split([';', '\u{7}', ','])
+        .filter(|s| !s.trim().is_empty())
+        .count() as u32
+}
+
+/// Everything a reader found in one row, before normalisation.
+pub struct RawMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub at: jiff::Timestamp,
+    pub base_type: i64,
+    pub raw_type: i64,
+    pub from_me: bool,
+    /// Sender id when known (group sender, or the talker in a direct chat).
+    pub sender: Option<String>,
+    /// The content with any group prefix already removed.
+    pub content: String,
+}
+
+/// Turns a raw row into a [`Message`]: kind from the type (and the XML for app messages),
+/// display text, sender names.
+pub fn normalise(raw: RawMessage, me: &str, contacts: &Contacts) -> Message {
+    let base_kind = content::kind_of(raw.base_type, None);
+    let xml_like = raw.content.trim_start().starts_with('<');
+    let mut kind = base_kind;
+    let mut text = String::new();
+    let mut url = None;
+    let mut reply_to = None;
+    let mut quoted_text = None;
+    match raw.base_type {
+        1 => text = raw.content.clone(),
+        49 | 48 | 42 | 50 | 10000 | 10002 => {
+            if xml_like {
+                let d = content::decode_xml_message(raw.base_type, &raw.content);
+                if let Some(k) = d.kind {
+                    kind = k;
+                }
+                text = d.text;
+                url = d.url;
+                reply_to = d.reply_to;
+                quoted_text = d.quoted_text;
+            } else {
+                text = raw.content.clone();
+            }
+            if raw.base_type == 10000 && !xml_like && looks_like_recall(&text) {
+                kind = MessageKind::Recalled;
+            }
+        }
+        _ => {}
+    }
+    let sender = if raw.from_me {
+        me.to_string()
+    } else {
+        raw.sender
+            .clone()
+            .unwrap_or_else(|| raw.conversation_id.clone())
+    };
+    let sender_name = if kind == MessageKind::System {
+        String::new()
+    } else {
+        contacts.title(&sender)
+    };
+    Message {
+        id: raw.id,
+        conversation_id: raw.conversation_id,
+        at: raw.at,
+        sender,
+        sender_name,
+        from_me: raw.from_me,
+        kind,
+        text,
+        reply_to,
+        quoted_text,
+        url,
+        attachments: Vec::new(),
+        raw_type: raw.raw_type,
+    }
+}
+
+/// WeChat writes recalls as plain system lines on older clients.
+fn looks_like_recall(text: &str) -> bool {
+    text.contains("撤回了一条消息") || text.contains("recalled a message")
+}

@@ -1,0 +1,269 @@
+//! WeChat 4.x (Windows, macOS, Linux): `xwechat_files/<wxid>_<hex>/db_storage/` with
+//! `message/message_<n>.db` (one `Msg_<md5(username)>` table per chat, `Name2Id` for senders),
+//! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
+//! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
+
+use super::{content, conversation_kind, normalise, Contacts, RawMessage};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Conversation, Message};
+use crate::secret::Secret;
+use crate::store::discover::strip_v4_suffix;
+use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::wechat::win3::value_bytes;
+use crate::store::{
+    md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
+    Variant,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+pub struct V4Store {
+    account: String,
+    contacts: Contacts,
+    shards: Vec<Db>,
+    /// md5(username) → username, for every user the stores mention.
+    by_hash: HashMap<String, String>,
+}
+
+fn cipher(key: &Secret<String>) -> Cipher {
+    Cipher::Sqlcipher {
+        key: KeyForm::PassphraseHex(key.clone()),
+        compatibility: 4,
+        page_size: 4096,
+    }
+}
+
+impl V4Store {
+    pub fn open(root: &Path, key: &Secret<String>) -> Result<V4Store> {
+        let storage = root.join("db_storage");
+        let folder = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let account = strip_v4_suffix(&folder).to_string();
+        let contact_db = storage.join("contact").join("contact.db");
+        if !contact_db.is_file() {
+            return Err(Error::new(
+                ErrorCode::StoreContactsMissing,
+                format!("{} is missing", contact_db.display()),
+            )
+            .with_hint(
+                "Copy the whole xwechat_files/<account> folder, including db_storage/contact.",
+            ));
+        }
+        let contacts_db = Db::open(&contact_db, &cipher(key))?;
+        let mut contacts = Contacts::default();
+        let mut by_hash = HashMap::new();
+        if contacts_db.has_table("contact")? {
+            let mut stmt = contacts_db
+                .conn
+                .prepare("SELECT username, remark, nick_name FROM contact")
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (id, remark, nick) = row.map_err(sql_error)?;
+                by_hash.insert(md5_hex(&id), id.clone());
+                contacts.insert(id, remark, nick);
+            }
+        }
+        if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
+            let mut stmt = contacts_db
+                .conn
+                .prepare("SELECT r.username, count(m.member_id) FROM chat_room r JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username")
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(sql_error)?;
+            for row in rows {
+                let (room, n) = row.map_err(sql_error)?;
+                contacts.set_members(room, n as u32);
+            }
+        }
+        let files = numbered_files(&storage.join("message"), "message_");
+        if files.is_empty() {
+            return Err(Error::new(
+                ErrorCode::StoreNotFound,
+                "no message_<n>.db in db_storage/message",
+            )
+            .with_hint("Pick the xwechat_files/<account> folder."));
+        }
+        let mut shards = Vec::new();
+        for (_, path) in files {
+            let db = Db::open(&path, &cipher(key))?;
+            if db.has_table("Name2Id")? {
+                let mut stmt = db
+                    .conn
+                    .prepare("SELECT user_name FROM Name2Id")
+                    .map_err(sql_error)?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(sql_error)?;
+                for name in rows {
+                    let name = name.map_err(sql_error)?;
+                    by_hash.entry(md5_hex(&name)).or_insert(name);
+                }
+            }
+            shards.push(db);
+        }
+        Ok(V4Store {
+            account,
+            contacts,
+            shards,
+            by_hash,
+        })
+    }
+
+    fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
+        Ok(db
+            .tables()?
+            .into_iter()
+            .filter_map(|t| {
+                t.strip_prefix("Msg_")
+                    .map(|h| (h.to_ascii_lowercase(), t.clone()))
+            })
+            .filter(|(h, _)| h.len() == 32)
+            .collect())
+    }
+}
+
+impl ChatStore for V4Store {
+    fn variant(&self) -> Variant {
+        Variant::Wechat4
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        for db in &self.shards {
+            for (hash, table) in Self::chat_tables(db)? {
+                let Some(id) = self.by_hash.get(&hash) else {
+                    continue;
+                };
+                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
+                    .conn
+                    .query_row(
+                        &format!(
+                            "SELECT count(*), min(create_time), max(create_time) FROM \"{table}\""
+                        ),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .map_err(sql_error)?;
+                if n == 0 {
+                    continue;
+                }
+                let e = agg.entry(id.clone()).or_insert((0, i64::MAX, i64::MIN));
+                e.0 += n as u64;
+                e.1 = e.1.min(first.unwrap_or(i64::MAX));
+                e.2 = e.2.max(last.unwrap_or(i64::MIN));
+            }
+        }
+        let mut list: Vec<Conversation> = agg
+            .into_iter()
+            .map(|(id, (n, first, last))| Conversation {
+                title: self.contacts.title(&id),
+                kind: conversation_kind(&id),
+                member_count: self.contacts.members(&id),
+                message_count: n,
+                first_at: Some(timestamp_from_seconds(first)),
+                last_at: Some(timestamp_from_seconds(last)),
+                id,
+            })
+            .collect();
+        sort_conversations(&mut list);
+        Ok(list)
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let (since, until) = query.bounds();
+        let hash = md5_hex(conversation_id);
+        let group = conversation_id.ends_with("@chatroom");
+        let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        for db in &self.shards {
+            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
+            else {
+                continue;
+            };
+            let has_name2id = db.has_table("Name2Id")?;
+            let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
+            let join = if has_name2id {
+                "LEFT JOIN Name2Id n ON m.real_sender_id = n.rowid"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "SELECT m.local_id, m.server_id, m.local_type, m.create_time, m.status, m.message_content, \
+                 {sender_col}, m.sort_seq FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
+            );
+            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![since, until])
+                .map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let local_id: i64 = r.get(0).map_err(sql_error)?;
+                let server_id: Option<i64> = r.get(1).map_err(sql_error)?;
+                let local_type: i64 = r.get(2).map_err(sql_error)?;
+                let time: i64 = r.get(3).map_err(sql_error)?;
+                let status: Option<i64> = r.get(4).map_err(sql_error)?;
+                let raw_content =
+                    content::v4_content(&value_bytes(r.get_ref(5).map_err(sql_error)?));
+                let sender_name: Option<String> = r.get(6).map_err(sql_error)?;
+                let sort_seq: i64 = r
+                    .get::<_, Option<i64>>(7)
+                    .map_err(sql_error)?
+                    .unwrap_or(local_id);
+                let base = local_type & 0xffff_ffff;
+                let (prefix_sender, body) = if group {
+                    let (p, b) = content::split_sender_prefix(&raw_content);
+                    (p.map(str::to_string), b.to_string())
+                } else {
+                    (None, raw_content.clone())
+                };
+                let sender = prefix_sender
+                    .or(sender_name.clone())
+                    .filter(|s| !s.is_empty());
+                let from_me = match sender_name.as_deref() {
+                    Some(s) if !s.is_empty() => s == self.account,
+                    _ => status == Some(2),
+                };
+                let sender = if group {
+                    sender
+                } else {
+                    Some(conversation_id.to_string())
+                };
+                let id = match server_id {
+                    Some(s) if s != 0 => s.to_string(),
+                    _ => format!("local-{hash}-{local_id}"),
+                };
+                let raw = RawMessage {
+                    id,
+                    conversation_id: conversation_id.to_string(),
+                    at: timestamp_from_seconds(time),
+                    base_type: base,
+                    raw_type: local_type,
+                    from_me,
+                    sender,
+                    content: body,
+                };
+                out.push((
+                    time,
+                    sort_seq,
+                    normalise(raw, &self.account, &self.contacts),
+                ));
+            }
+        }
+        out.sort_by_key(|(t, s, _)| (*t, *s));
+        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+}

@@ -1,0 +1,268 @@
+//! WeChat for Windows 3.x: `<wxid>/Msg/MicroMsg.db` (contacts) and `Msg/Multi/MSG<n>.db`
+//! (messages, sharded by time). SQLCipher 3 parameters with 4096-byte pages; the 32-byte key
+//! is the passphrase. Schema: chat-stores.md §2.2-2.4 (chatlog `message_v3.go`, `contact.go`).
+
+use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Conversation, Message};
+use crate::secret::Secret;
+use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::{
+    numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+};
+use rusqlite::types::ValueRef;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub struct Win3Store {
+    account: String,
+    contacts: Contacts,
+    shards: Vec<Shard>,
+}
+
+struct Shard {
+    db: Db,
+    has_sequence: bool,
+    has_compress: bool,
+    has_bytes_extra: bool,
+}
+
+fn cipher(key: &Secret<String>) -> Cipher {
+    Cipher::Sqlcipher {
+        key: KeyForm::PassphraseHex(key.clone()),
+        compatibility: 3,
+        page_size: 4096,
+    }
+}
+
+impl Win3Store {
+    pub fn open(root: &Path, key: &Secret<String>) -> Result<Win3Store> {
+        let msg = root.join("Msg");
+        let account = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let files = numbered_files(&msg.join("Multi"), "MSG");
+        if files.is_empty() {
+            return Err(Error::new(
+                ErrorCode::StoreNotFound,
+                format!("no MSG*.db in {}", msg.join("Multi").display()),
+            )
+            .with_hint("Pick the WeChat Files/<wxid> folder of the account."));
+        }
+        let micro = msg.join("MicroMsg.db");
+        if !micro.is_file() {
+            return Err(Error::new(
+                ErrorCode::StoreContactsMissing,
+                format!("{} is missing", micro.display()),
+            )
+            .with_hint("Copy the whole WeChat Files/<wxid> folder, including Msg/MicroMsg.db."));
+        }
+        // Contacts first: it is small, so a wrong key is reported before the big shards are copied.
+        let contacts = read_contacts(&Db::open(&micro, &cipher(key))?)?;
+        let mut shards = Vec::new();
+        for (_, path) in files {
+            let db = Db::open(&path, &cipher(key))?;
+            if !db.has_table("MSG")? {
+                continue;
+            }
+            let cols = db.columns("MSG")?;
+            let has = |c: &str| cols.iter().any(|x| x == c);
+            for required in ["StrTalker", "CreateTime", "Type", "IsSender", "StrContent"] {
+                if !has(required) {
+                    return Err(Error::new(
+                        ErrorCode::StoreUnsupported,
+                        format!("{}: table MSG has no column {required}", path.display()),
+                    )
+                    .with_hint(
+                        "This WeChat version stores messages differently; please report it.",
+                    ));
+                }
+            }
+            shards.push(Shard {
+                has_sequence: has("Sequence"),
+                has_compress: has("CompressContent"),
+                has_bytes_extra: has("BytesExtra"),
+                db,
+            });
+        }
+        Ok(Win3Store {
+            account,
+            contacts,
+            shards,
+        })
+    }
+}
+
+fn read_contacts(db: &Db) -> Result<Contacts> {
+    let mut contacts = Contacts::default();
+    if db.has_table("Contact")? {
+        let mut stmt = db
+            .conn
+            .prepare("SELECT UserName, Remark, NickName FROM Contact")
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            let (id, remark, nick) = row.map_err(sql_error)?;
+            contacts.insert(id, remark, nick);
+        }
+    }
+    if db.has_table("ChatRoom")? {
+        let mut stmt = db
+            .conn
+            .prepare("SELECT ChatRoomName, UserNameList FROM ChatRoom")
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            let (room, list) = row.map_err(sql_error)?;
+            if let Some(list) = list {
+                contacts.set_members(room, count_members(&list));
+            }
+        }
+    }
+    Ok(contacts)
+}
+
+impl ChatStore for Win3Store {
+    fn variant(&self) -> Variant {
+        Variant::WechatWin3
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        for shard in &self.shards {
+            let mut stmt = shard
+                .db
+                .conn
+                .prepare("SELECT StrTalker, count(*), min(CreateTime), max(CreateTime) FROM MSG GROUP BY StrTalker")
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (talker, n, first, last) = row.map_err(sql_error)?;
+                let e = agg.entry(talker).or_insert((0, i64::MAX, i64::MIN));
+                e.0 += n as u64;
+                e.1 = e.1.min(first);
+                e.2 = e.2.max(last);
+            }
+        }
+        let mut list: Vec<Conversation> = agg
+            .into_iter()
+            .map(|(id, (n, first, last))| Conversation {
+                title: self.contacts.title(&id),
+                kind: conversation_kind(&id),
+                member_count: self.contacts.members(&id),
+                message_count: n,
+                first_at: Some(timestamp_from_seconds(first)),
+                last_at: Some(timestamp_from_seconds(last)),
+                id,
+            })
+            .collect();
+        sort_conversations(&mut list);
+        Ok(list)
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let (since, until) = query.bounds();
+        let group = conversation_id.ends_with("@chatroom");
+        let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        for (shard_no, shard) in self.shards.iter().enumerate() {
+            let order = if shard.has_sequence {
+                "Sequence"
+            } else {
+                "localId"
+            };
+            let sql = format!(
+                "SELECT localId, MsgSvrID, Type, IsSender, CreateTime, StrContent, {}, {}, {order} \
+                 FROM MSG WHERE StrTalker = ?1 AND CreateTime BETWEEN ?2 AND ?3",
+                if shard.has_compress { "CompressContent" } else { "NULL" },
+                if shard.has_bytes_extra { "BytesExtra" } else { "NULL" },
+            );
+            let mut stmt = shard.db.conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![conversation_id, since, until])
+                .map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let local_id: i64 = r.get(0).map_err(sql_error)?;
+                let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
+                let base: i64 = r.get(2).map_err(sql_error)?;
+                let is_sender: i64 = r.get::<_, Option<i64>>(3).map_err(sql_error)?.unwrap_or(0);
+                let time: i64 = r.get(4).map_err(sql_error)?;
+                let str_content: String = r
+                    .get::<_, Option<String>>(5)
+                    .map_err(sql_error)?
+                    .unwrap_or_default();
+                let compressed = blob(r.get_ref(6).map_err(sql_error)?);
+                let extra = blob(r.get_ref(7).map_err(sql_error)?);
+                let seq: i64 = r
+                    .get::<_, Option<i64>>(8)
+                    .map_err(sql_error)?
+                    .unwrap_or(local_id);
+                let mut body = str_content;
+                if body.trim().is_empty() {
+                    if let Some(c) = compressed.as_deref().and_then(content::lz4_block) {
+                        body = c;
+                    }
+                }
+                let sender = if group {
+                    extra.as_deref().and_then(content::bytes_extra_sender)
+                } else {
+                    Some(conversation_id.to_string())
+                };
+                let id = match svr_id {
+                    Some(s) if s != 0 => s.to_string(),
+                    _ => format!("local-{shard_no}-{local_id}"),
+                };
+                let raw = RawMessage {
+                    id,
+                    conversation_id: conversation_id.to_string(),
+                    at: timestamp_from_seconds(time),
+                    base_type: base,
+                    raw_type: base,
+                    from_me: is_sender == 1,
+                    sender,
+                    content: body,
+                };
+                out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+            }
+        }
+        out.sort_by_key(|(t, s, _)| (*t, *s));
+        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+}
+
+fn blob(v: ValueRef<'_>) -> Option<Vec<u8>> {
+    match v {
+        ValueRef::Blob(b) if !b.is_empty() => Some(b.to_vec()),
+        ValueRef::Text(t) if !t.is_empty() => Some(t.to_vec()),
+        _ => None,
+    }
+}
+
+pub(crate) fn value_bytes(v: ValueRef<'_>) -> Vec<u8> {
+    blob(v).unwrap_or_default()
+}
