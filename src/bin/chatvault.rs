@@ -61,6 +61,17 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Write a demo chat store to try ChatVault with (and print its key).
+    Demo {
+        /// Folder to write it into.
+        dir: PathBuf,
+        /// wechat-win3, wechat4, wechat-mac3, android or imessage.
+        #[arg(long, default_value = "wechat-win3")]
+        variant: String,
+        /// How many messages.
+        #[arg(long, default_value_t = 2000)]
+        messages: usize,
+    },
     /// Work with backup targets.
     Target {
         #[command(subcommand)]
@@ -155,6 +166,39 @@ fn run(cli: Cli) -> Result<()> {
                         human_bytes(s.size),
                         s.path.display(),
                         if s.needs_key { "  (needs key)" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Demo {
+            dir,
+            variant,
+            messages,
+        } => {
+            let variant: stores::Variant = variant.parse()?;
+            let demo = stores::demo::write(&dir, variant, messages)?;
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "variant": variant.as_str(),
+                    "store": demo.path,
+                    "key": demo.key,
+                    "key_file": demo.key.as_ref().map(|_| dir.join("demo-key.txt")),
+                    "conversations": demo.conversations,
+                    "messages": demo.messages,
+                }))?;
+            } else {
+                println!(
+                    "Wrote a {} demo store: {} conversations, {} messages.",
+                    variant.as_str(),
+                    demo.conversations,
+                    demo.messages
+                );
+                println!("store: {}", demo.path.display());
+                if let Some(k) = &demo.key {
+                    println!(
+                        "key:   {k}  (also in {})",
+                        dir.join("demo-key.txt").display()
                     );
                 }
             }

@@ -1,6 +1,7 @@
 //! Chat stores: find them, open them read-only with the user's key, read them into the
 //! normalised model. One reader per variant behind [`ChatStore`]; each probes its schema once.
 
+pub mod demo;
 pub mod discover;
 mod imessage;
 pub mod sqlite;

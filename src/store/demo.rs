@@ -1,0 +1,738 @@
+//! `chatvault demo`: writes a realistic store in a chosen variant's layout, schema and
+//! encryption, so a new user can try every flow without their own chats. Content is generated
+//! from a fixed seed (Chinese and English, direct and group chats, every message kind, several
+//! years). The demo key is not a secret: it is printed and written beside the store.
+//!
+//! Test fixtures are NOT made here (they come from independent software, see tests/fixtures);
+//! this writer only has to agree with real stores closely enough to demonstrate the app.
+
+use super::{md5_hex, Variant};
+use crate::error::{Error, Result};
+use rusqlite::{params, Connection};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The demo key (64 hex digits; Android uses its first 7).
+pub const DEMO_KEY: &str = "c0ffee00d1ce5eed5a1ad0b5e55ed1ce0ddba11c0de5ca1ab1e5eed0ff1cebee";
+
+pub struct DemoStore {
+    /// What to open: the account folder or the database file.
+    pub path: PathBuf,
+    /// The key as a key file would hold it (none for iMessage).
+    pub key: Option<String>,
+    pub conversations: usize,
+    pub messages: usize,
+}
+
+const ME: (&str, &str) = ("wxid_demo_me", "我 (Me)");
+
+/// (id, nickname, remark)
+const PEOPLE: [(&str, &str, &str); 6] = [
+    ("wxid_zhangwei01", "张伟", "老张"),
+    ("wxid_alicechen", "Alice Chen", ""),
+    ("wxid_lina1990", "李娜", "娜娜"),
+    ("wxid_bobsmith", "Bob Smith", ""),
+    ("wxid_wangfang", "王芳", ""),
+    ("wxid_chenjing", "陈静", "陈老师"),
+];
+
+/// (room id, name, member indexes into PEOPLE)
+const GROUPS: [(&str, &str, &[usize]); 2] = [
+    ("20871234567@chatroom", "相亲相爱一家人 Family", &[0, 2, 4]),
+    ("44556677889@chatroom", "Project Apollo 项目组", &[1, 3, 5]),
+];
+
+const PHRASES: [&str; 16] = [
+    "早上好！今天天气不错。",
+    "Are we still on for dinner tonight?",
+    "好的，没问题 👍",
+    "I'll send you the slides after lunch.",
+    "周末一起去爬山吧？",
+    "Happy birthday! 🎂 生日快乐！",
+    "刚到家，路上堵车了。",
+    "Can you review the PR when you get a chance?",
+    "妈妈做了红烧肉，快回来吃饭。",
+    "The meeting moved to 3pm.",
+    "收到，谢谢！",
+    "See you at the airport ✈️",
+    "明天记得带伞，会下雨。",
+    "Thanks, that was really helpful.",
+    "这个周五有空吗？",
+    "Let's ship it 🚀",
+];
+
+/// One generated message, variant-neutral.
+#[derive(Clone)]
+pub(crate) struct DemoMessage {
+    pub conv: String,
+    pub sender: String,
+    pub from_me: bool,
+    pub time: i64,
+    pub svr_id: i64,
+    pub base: i64,
+    pub app_type: i64,
+    /// Text for type 1 and system lines; XML otherwise.
+    pub content: String,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: deterministic and good enough for demo content.
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn conversations() -> Vec<(String, bool, Vec<String>)> {
+    let mut out: Vec<(String, bool, Vec<String>)> = PEOPLE
+        .iter()
+        .take(4)
+        .map(|p| (p.0.to_string(), false, vec![p.0.to_string()]))
+        .collect();
+    for (room, _, members) in GROUPS {
+        out.push((
+            room.to_string(),
+            true,
+            members.iter().map(|&i| PEOPLE[i].0.to_string()).collect(),
+        ));
+    }
+    out
+}
+
+pub(crate) fn generate(count: usize) -> Vec<DemoMessage> {
+    let mut rng = Rng(0x5eed_c4a7_7a11_7e57);
+    let convs = conversations();
+    let start = 1_609_459_200i64; // 2021-01-01T00:00:00Z
+    let span = 1_767_139_200i64 - start; // to 2025-12-31
+    let mut msgs: Vec<DemoMessage> = Vec::with_capacity(count);
+    let mut times: Vec<i64> = (0..count)
+        .map(|_| start + rng.below(span as u64) as i64)
+        .collect();
+    times.sort_unstable();
+    for (i, time) in times.into_iter().enumerate() {
+        let (conv, group, members) = &convs[rng.below(convs.len() as u64) as usize];
+        let from_me = rng.below(3) == 0;
+        let sender = if from_me {
+            ME.0.to_string()
+        } else {
+            members[rng.below(members.len() as u64) as usize].clone()
+        };
+        let phrase = PHRASES[rng.below(PHRASES.len() as u64) as usize];
+        let svr_id = 7_000_000_000_000_000_000i64 + i as i64 * 7919;
+        // Roughly one message in four is not plain text; every kind appears.
+        let pick = if i < 15 { i as u64 + 1 } else { rng.below(60) };
+        let prev = msgs
+            .iter()
+            .rev()
+            .find(|m: &&DemoMessage| &m.conv == conv && m.base == 1)
+            .cloned();
+        let (base, app_type, content) = match pick {
+            1 => (3, 0, format!(r#"<msg><img md5="{}" length="{}" hdlength="0"/></msg>"#, md5_hex(&i.to_string()), 20_000 + i)),
+            2 => (34, 0, format!(r#"<msg><voicemsg voicelength="{}" length="{}"/></msg>"#, 1000 + i * 37 % 50_000, 4000 + i)),
+            3 => (43, 0, format!(r#"<msg><videomsg length="{}" playlength="{}" md5="{}"/></msg>"#, 900_000 + i, 5 + i % 50, md5_hex(&format!("v{i}")))),
+            4 => (49, 6, appmsg(6, "2024年度总结 Annual Report.pdf", "", &format!("<appattach><totallen>{}</totallen><fileext>pdf</fileext></appattach>", 120_000 + i))),
+            5 => (49, 5, appmsg(5, "Rust 2024 edition is out / Rust 2024 版本发布", "https://blog.rust-lang.org/", "")),
+            6 => match &prev {
+                Some(p) => (49, 57, appmsg(57, "哈哈，同意 Agreed", "", &format!("<refermsg><type>1</type><svrid>{}</svrid><fromusr>{}</fromusr><content>{}</content></refermsg>", p.svr_id, p.sender, xml_escape(&p.content)))),
+                None => (1, 0, phrase.to_string()),
+            },
+            7 => (47, 0, format!(r#"<msg><emoji md5="{}" type="2" len="{}"/></msg>"#, md5_hex(&format!("e{i}")), 3000 + i)),
+            8 => (48, 0, r#"<msg><location x="31.2397" y="121.4998" scale="15" label="上海市浦东新区陆家嘴" poiname="东方明珠 Oriental Pearl Tower"/></msg>"#.to_string()),
+            9 => (50, 0, "<voipmsg type=\"VoIPBubbleMsg\"><VoIPBubbleMsg><msg><![CDATA[通话时长 03:21]]></msg></VoIPBubbleMsg></voipmsg>".to_string()),
+            10 => (49, 2000, appmsg(2000, "微信转账", "", "<wcpayinfo><paysubtype>1</paysubtype><feedesc>￥88.00</feedesc><pay_memo>饭钱 dinner</pay_memo></wcpayinfo>")),
+            11 => (49, 2001, appmsg(2001, "恭喜发财，大吉大利", "", "<wcpayinfo><scenetext>微信红包</scenetext></wcpayinfo>")),
+            12 => (42, 0, format!(r#"<msg username="{}" nickname="{}" alias="" province="" city="" sex="1"/>"#, PEOPLE[5].0, PEOPLE[5].1)),
+            13 => (10000, 0, format!("你邀请\"{}\"加入了群聊", PEOPLE[4].1)),
+            14 => (10000, 0, format!("\"{}\" 撤回了一条消息", display(&sender))),
+            _ => (1, 0, if *group && !from_me && rng.below(5) == 0 { format!("@{} {phrase}", display(ME.0)) } else { phrase.to_string() }),
+        };
+        msgs.push(DemoMessage {
+            conv: conv.clone(),
+            sender,
+            from_me,
+            time,
+            svr_id,
+            base,
+            app_type,
+            content,
+        });
+    }
+    msgs
+}
+
+fn appmsg(t: i64, title: &str, url: &str, extra: &str) -> String {
+    format!(
+        "<msg><appmsg appid=\"\" sdkver=\"0\"><title>{}</title><des></des><type>{t}</type><url>{}</url>{extra}</appmsg></msg>",
+        xml_escape(title),
+        xml_escape(url)
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn display(id: &str) -> String {
+    if id == ME.0 {
+        return ME.1.to_string();
+    }
+    PEOPLE
+        .iter()
+        .find(|p| p.0 == id)
+        .map(|p| if p.2.is_empty() { p.1 } else { p.2 }.to_string())
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn sql_err(e: rusqlite::Error) -> Error {
+    Error::internal(format!("writing the demo store: {e}"))
+}
+
+fn create(path: &Path, key: Option<(&str, u8, u32)>) -> Result<Connection> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), &e))?;
+    }
+    let _ = fs::remove_file(path);
+    let conn = Connection::open(path).map_err(sql_err)?;
+    match key {
+        Some((k, compat, page)) if compat == 1 => {
+            conn.pragma_update(None, "key", k).map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_compatibility", compat)
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_page_size", page)
+                .map_err(sql_err)?;
+        }
+        Some((k, compat, page)) if page == 1024 => {
+            conn.pragma_update(None, "key", format!("x'{k}'"))
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_compatibility", compat)
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_page_size", page)
+                .map_err(sql_err)?;
+        }
+        Some((k, compat, page)) => {
+            conn.pragma_update(None, "hexkey", k).map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_compatibility", compat)
+                .map_err(sql_err)?;
+            conn.pragma_update(None, "cipher_page_size", page)
+                .map_err(sql_err)?;
+        }
+        None => {}
+    }
+    Ok(conn)
+}
+
+/// Writes a demo store of `variant` with `count` messages under `dir`.
+pub fn write(dir: &Path, variant: Variant, count: usize) -> Result<DemoStore> {
+    let msgs = generate(count.max(20));
+    let n_convs = conversations().len();
+    let (path, key) = match variant {
+        Variant::WechatWin3 => (write_win3(dir, &msgs)?, Some(DEMO_KEY.to_string())),
+        Variant::Wechat4 => (write_v4(dir, &msgs)?, Some(DEMO_KEY.to_string())),
+        Variant::WechatMac3 => (write_mac3(dir, &msgs)?, Some(DEMO_KEY.to_string())),
+        Variant::Android => (write_android(dir, &msgs)?, Some(DEMO_KEY[..7].to_string())),
+        Variant::IMessage => (write_imessage(dir, &msgs)?, None),
+    };
+    if let Some(k) = &key {
+        fs::write(dir.join("demo-key.txt"), format!("{k}\n"))
+            .map_err(|e| Error::io("writing demo-key.txt", &e))?;
+    }
+    Ok(DemoStore {
+        path,
+        key,
+        conversations: n_convs,
+        messages: msgs.len(),
+    })
+}
+
+fn contacts_rows() -> Vec<(String, String, String)> {
+    let mut rows: Vec<(String, String, String)> = PEOPLE
+        .iter()
+        .map(|p| (p.0.to_string(), p.1.to_string(), p.2.to_string()))
+        .collect();
+    rows.push((ME.0.to_string(), ME.1.to_string(), String::new()));
+    for (room, name, _) in GROUPS {
+        rows.push((room.to_string(), name.to_string(), String::new()));
+    }
+    rows
+}
+
+fn members_of(room: &str) -> Vec<String> {
+    let (_, _, idx) = GROUPS.iter().find(|g| g.0 == room).expect("known room");
+    let mut m: Vec<String> = idx.iter().map(|&i| PEOPLE[i].0.to_string()).collect();
+    m.push(ME.0.to_string());
+    m
+}
+
+/// Windows 3.x: BytesExtra {3: {1: 1, 2: sender}} for group senders; app messages keep their
+/// XML LZ4-compressed in CompressContent with StrContent empty, as WeChat does.
+fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
+    let root = dir.join("WeChat Files").join(ME.0);
+    let key = Some((DEMO_KEY, 3, 4096));
+    let micro = create(&root.join("Msg/MicroMsg.db"), key)?;
+    micro
+        .execute_batch(
+            "CREATE TABLE Contact(UserName TEXT PRIMARY KEY, Alias TEXT, EncryptUserName TEXT, DelFlag INTEGER DEFAULT 0, \
+             Type INTEGER DEFAULT 0, VerifyFlag INTEGER DEFAULT 0, Reserved1 INTEGER DEFAULT 0, Reserved2 INTEGER DEFAULT 0, \
+             Reserved3 TEXT, Reserved4 TEXT, Remark TEXT, NickName TEXT, LabelIDList TEXT, DomainList TEXT, ChatRoomType INT, \
+             PYInitial TEXT, QuanPin TEXT, RemarkPYInitial TEXT, RemarkQuanPin TEXT, BigHeadImgUrl TEXT, SmallHeadImgUrl TEXT, \
+             HeadImgMd5 TEXT, ChatRoomNotify INTEGER DEFAULT 0, ExtraBuf BLOB);
+             CREATE TABLE ChatRoom(ChatRoomName TEXT PRIMARY KEY, UserNameList TEXT, DisplayNameList TEXT, ChatRoomFlag INT DEFAULT 0, \
+             Owner INTEGER DEFAULT 0, IsShowName INTEGER DEFAULT 0, SelfDisplayName TEXT, RoomData BLOB);
+             CREATE TABLE Session(strUsrName TEXT PRIMARY KEY, nOrder INT DEFAULT 0, nUnReadCount INTEGER DEFAULT 0, strNickName TEXT, \
+             strContent TEXT, nMsgType INT DEFAULT 0, nTime INTEGER DEFAULT 0);",
+        )
+        .map_err(sql_err)?;
+    for (id, nick, remark) in contacts_rows() {
+        micro
+            .execute("INSERT INTO Contact(UserName, NickName, Remark, Type, Reserved1) VALUES (?1, ?2, ?3, 3, 1)", params![id, nick, remark])
+            .map_err(sql_err)?;
+    }
+    for (room, _, _) in GROUPS {
+        micro
+            .execute(
+                "INSERT INTO ChatRoom(ChatRoomName, UserNameList) VALUES (?1, ?2)",
+                params![room, members_of(room).join(";")],
+            )
+            .map_err(sql_err)?;
+    }
+    drop(micro);
+    let mid = msgs.len() / 2;
+    for (shard, part) in [(0, &msgs[..mid]), (1, &msgs[mid..])] {
+        let db = create(&root.join(format!("Msg/Multi/MSG{shard}.db")), key)?;
+        db.execute_batch(
+            "CREATE TABLE MSG(localId INTEGER PRIMARY KEY AUTOINCREMENT, TalkerId INT DEFAULT 0, MsgSvrID INT, Type INT, SubType INT, \
+             IsSender INT, CreateTime INT, Sequence INT DEFAULT 0, StatusEx INT DEFAULT 0, FlagEx INT, Status INT, MsgServerSeq INT, \
+             MsgSequence INT, StrTalker TEXT, StrContent TEXT, DisplayContent TEXT, Reserved0 INT DEFAULT 0, Reserved1 INT DEFAULT 0, \
+             Reserved2 INT DEFAULT 0, Reserved3 INT DEFAULT 0, Reserved4 TEXT, Reserved5 TEXT, Reserved6 TEXT, CompressContent BLOB, \
+             BytesExtra BLOB, BytesTrans BLOB);
+             CREATE TABLE Name2ID(UsrName TEXT PRIMARY KEY);
+             CREATE TABLE DBInfo(tableIndex INTEGER PRIMARY KEY, tableVersion INTEGER, tableDesc TEXT);",
+        )
+        .map_err(sql_err)?;
+        let first = part.first().map_or(0, |m| m.time);
+        db.execute(
+            "INSERT INTO DBInfo VALUES (0, ?1, 'Start Time')",
+            [first * 1000],
+        )
+        .map_err(sql_err)?;
+        let tx = db.unchecked_transaction().map_err(sql_err)?;
+        let mut seq_prev = (0i64, 0i64);
+        for m in part {
+            let seq = if m.time == seq_prev.0 {
+                seq_prev.1 + 1
+            } else {
+                m.time * 1000
+            };
+            seq_prev = (m.time, seq);
+            let (str_content, compress) = if m.base == 49 {
+                (
+                    String::new(),
+                    Some(lz4_flex::block::compress(m.content.as_bytes())),
+                )
+            } else {
+                (m.content.clone(), None)
+            };
+            let extra = (m.conv.ends_with("@chatroom") && !m.from_me)
+                .then(|| bytes_extra_sender(&m.sender));
+            tx.execute(
+                "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent, CompressContent, BytesExtra, Status) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 2)",
+                params![m.svr_id, m.base, m.app_type, m.from_me as i64, m.time, seq, m.conv, str_content, compress, extra],
+            )
+            .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)?;
+    }
+    Ok(root)
+}
+
+/// WeChat 4.x: a `Msg_<md5>` table per chat, `Name2Id` for senders, zstd for non-text content.
+fn write_v4(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
+    let root = dir.join("xwechat_files").join(format!("{}_c0de", ME.0));
+    let storage = root.join("db_storage");
+    let key = Some((DEMO_KEY, 4, 4096));
+    let contact = create(&storage.join("contact/contact.db"), key)?;
+    contact
+        .execute_batch(
+            "CREATE TABLE contact(id INTEGER PRIMARY KEY, username TEXT, local_type INTEGER, alias TEXT, encrypt_username TEXT, \
+             flag INTEGER, delete_flag INTEGER, verify_flag INTEGER, remark TEXT, remark_quan_pin TEXT, remark_pin_yin_initial TEXT, \
+             nick_name TEXT, pin_yin_initial TEXT, quan_pin TEXT, big_head_url TEXT, small_head_url TEXT, head_img_md5 TEXT, \
+             chat_room_notify INTEGER, is_in_chat_room INTEGER, description TEXT, extra_buffer BLOB, chat_room_type INTEGER);
+             CREATE TABLE chat_room(id INTEGER PRIMARY KEY, username TEXT, owner TEXT, ext_buffer BLOB);
+             CREATE TABLE chatroom_member(room_id INTEGER, member_id INTEGER);",
+        )
+        .map_err(sql_err)?;
+    for (id, nick, remark) in contacts_rows() {
+        let t = if id.ends_with("@chatroom") { 2 } else { 1 };
+        contact
+            .execute("INSERT INTO contact(username, local_type, nick_name, remark) VALUES (?1, ?2, ?3, ?4)", params![id, t, nick, remark])
+            .map_err(sql_err)?;
+    }
+    for (room, _, _) in GROUPS {
+        contact
+            .execute(
+                "INSERT INTO chat_room(username, owner) VALUES (?1, ?2)",
+                params![room, ME.0],
+            )
+            .map_err(sql_err)?;
+        let room_id = contact.last_insert_rowid();
+        for member in members_of(room) {
+            contact
+                .execute(
+                    "INSERT INTO chatroom_member(room_id, member_id) SELECT ?1, id FROM contact WHERE username = ?2",
+                    params![room_id, member],
+                )
+                .map_err(sql_err)?;
+        }
+    }
+    drop(contact);
+    let session = create(&storage.join("session/session.db"), key)?;
+    session
+        .execute_batch("CREATE TABLE SessionTable(username TEXT PRIMARY KEY, type INTEGER, unread_count INTEGER, summary TEXT, last_timestamp INTEGER, sort_timestamp INTEGER);")
+        .map_err(sql_err)?;
+    drop(session);
+    let mid = msgs.len() / 2;
+    for (shard, part) in [(0, &msgs[..mid]), (1, &msgs[mid..])] {
+        let db = create(&storage.join(format!("message/message_{shard}.db")), key)?;
+        db.execute_batch("CREATE TABLE Name2Id(user_name TEXT PRIMARY KEY); CREATE TABLE TimeStamp(timestamp INTEGER);")
+            .map_err(sql_err)?;
+        db.execute(
+            "INSERT INTO TimeStamp VALUES (?1)",
+            [part.first().map_or(0, |m| m.time)],
+        )
+        .map_err(sql_err)?;
+        let tx = db.unchecked_transaction().map_err(sql_err)?;
+        let mut tables = std::collections::HashSet::new();
+        for (n, m) in part.iter().enumerate() {
+            let table = format!("Msg_{}", md5_hex(&m.conv));
+            if tables.insert(table.clone()) {
+                tx.execute_batch(&format!(
+                    "CREATE TABLE {table}(local_id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER, local_type INTEGER, \
+                     sort_seq INTEGER, real_sender_id INTEGER, create_time INTEGER, status INTEGER, upload_status INTEGER, \
+                     download_status INTEGER, server_seq INTEGER, origin_source INTEGER, source TEXT, message_content TEXT, \
+                     compress_content TEXT, packed_info_data BLOB, WCDB_CT_message_content INTEGER DEFAULT NULL, \
+                     WCDB_CT_source INTEGER DEFAULT NULL);"
+                ))
+                .map_err(sql_err)?;
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO Name2Id(user_name) VALUES (?1)",
+                [&m.sender],
+            )
+            .map_err(sql_err)?;
+            let sender_id: i64 = tx
+                .query_row(
+                    "SELECT rowid FROM Name2Id WHERE user_name = ?1",
+                    [&m.sender],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err)?;
+            let body = if m.conv.ends_with("@chatroom") && !m.from_me {
+                format!("{}:\n{}", m.sender, m.content)
+            } else {
+                m.content.clone()
+            };
+            let local_type = (m.app_type << 32) | m.base;
+            let (content, ct): (rusqlite::types::Value, Option<i64>) =
+                if m.base == 1 || m.base == 10000 {
+                    (rusqlite::types::Value::Text(body), None)
+                } else {
+                    (
+                        rusqlite::types::Value::Blob(
+                            zstd::encode_all(body.as_bytes(), 3)
+                                .map_err(|e| Error::internal(e.to_string()))?,
+                        ),
+                        Some(4),
+                    )
+                };
+            tx.execute(
+                &format!(
+                    "INSERT INTO {table}(server_id, local_type, sort_seq, real_sender_id, create_time, status, message_content, WCDB_CT_message_content) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
+                params![m.svr_id, local_type, m.time * 1000 + n as i64 % 1000, sender_id, m.time, if m.from_me { 2 } else { 4 }, content, ct],
+            )
+            .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)?;
+    }
+    Ok(root)
+}
+
+/// macOS 3.x: `Chat_<md5>` tables, raw 32-byte key, 1024-byte pages; `mesDes` 0 = sent by me.
+fn write_mac3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
+    let root = dir
+        .join("com.tencent.xinWeChat/2.0b4.0.9")
+        .join(md5_hex(ME.0));
+    let key = Some((DEMO_KEY, 3, 1024));
+    for (file, table) in [
+        ("Contact/wccontact_new2.db", "WCContact"),
+        ("Group/group_new.db", "GroupContact"),
+    ] {
+        let db = create(&root.join(file), key)?;
+        db.execute_batch(&format!(
+            "CREATE TABLE {table}(m_nsUsrName TEXT PRIMARY KEY, m_uiConType INTEGER, nickname TEXT, m_nsFullPY TEXT, m_nsShortPY TEXT, \
+             m_nsRemark TEXT, m_uiSex INTEGER, m_uiType INTEGER, m_nsChatRoomMemList TEXT, m_nsAliasName TEXT)"
+        ))
+        .map_err(sql_err)?;
+        for (id, nick, remark) in contacts_rows() {
+            let is_room = id.ends_with("@chatroom");
+            if is_room != (table == "GroupContact") {
+                continue;
+            }
+            let list = is_room.then(|| members_of(&id).join(";"));
+            db.execute(
+                &format!("INSERT INTO {table}(m_nsUsrName, nickname, m_nsRemark, m_nsChatRoomMemList) VALUES (?1, ?2, ?3, ?4)"),
+                params![id, nick, remark, list],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    let db = create(&root.join("Message/msg_0.db"), key)?;
+    let tx = db.unchecked_transaction().map_err(sql_err)?;
+    let mut tables = std::collections::HashSet::new();
+    for m in msgs {
+        let table = format!("Chat_{}", md5_hex(&m.conv));
+        if tables.insert(table.clone()) {
+            tx.execute_batch(&format!(
+                "CREATE TABLE {table}(mesLocalID INTEGER PRIMARY KEY AUTOINCREMENT, mesSvrID INTEGER, msgCreateTime INTEGER, \
+                 msgContent TEXT, msgStatus INTEGER, msgImgStatus INTEGER, messageType INTEGER, mesDes INTEGER, msgSource TEXT, \
+                 IntRes1 INTEGER, IntRes2 INTEGER, StrRes1 TEXT, StrRes2 TEXT, msgVoiceText TEXT, msgSeq INTEGER, \
+                 CompressContent BLOB, ConBlob BLOB)"
+            ))
+            .map_err(sql_err)?;
+        }
+        let body = if m.conv.ends_with("@chatroom") && !m.from_me {
+            format!("{}:\n{}", m.sender, m.content)
+        } else {
+            m.content.clone()
+        };
+        tx.execute(
+            &format!("INSERT INTO {table}(mesSvrID, msgCreateTime, msgContent, messageType, mesDes) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            params![m.svr_id, m.time, body, m.base, if m.from_me { 0 } else { 1 }],
+        )
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(root)
+}
+
+/// Android: EnMicroMsg.db with SQLCipher 1.x parameters; `createTime` in milliseconds; app
+/// messages carry their sub-type in the high bits of `type` as WeChat for Android does.
+fn write_android(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
+    let path = dir
+        .join("MicroMsg")
+        .join(md5_hex(&format!("mm{}", 123456789)))
+        .join("EnMicroMsg.db");
+    let db = create(&path, Some((&DEMO_KEY[..7], 1, 1024)))?;
+    db.execute_batch(
+        "CREATE TABLE message(msgId INTEGER PRIMARY KEY, msgSvrId INTEGER, type INT, status INT, isSend INT, isShowTimer INTEGER, \
+         createTime INTEGER, talker TEXT, content TEXT, imgPath TEXT, reserved TEXT, lvbuffer BLOB, transContent TEXT, \
+         transBrandWording TEXT, talkerId INTEGER, bizClientMsgId TEXT, bizChatId INTEGER DEFAULT -1, bizChatUserId TEXT, \
+         msgSeq INTEGER, flag INT);
+         CREATE TABLE rcontact(username TEXT PRIMARY KEY, alias TEXT, conRemark TEXT, domainList TEXT, nickname TEXT, type INT);
+         CREATE TABLE chatroom(chatroomname TEXT PRIMARY KEY, memberlist TEXT, displayname TEXT, roomowner TEXT);
+         CREATE TABLE userinfo(id INTEGER PRIMARY KEY, type INT, value TEXT);",
+    )
+    .map_err(sql_err)?;
+    db.execute("INSERT INTO userinfo VALUES (2, 3, ?1)", [ME.0])
+        .map_err(sql_err)?;
+    for (id, nick, remark) in contacts_rows() {
+        db.execute(
+            "INSERT INTO rcontact(username, nickname, conRemark, type) VALUES (?1, ?2, ?3, 3)",
+            params![id, nick, remark],
+        )
+        .map_err(sql_err)?;
+    }
+    for (room, _, _) in GROUPS {
+        db.execute(
+            "INSERT INTO chatroom(chatroomname, memberlist) VALUES (?1, ?2)",
+            params![room, members_of(room).join(";")],
+        )
+        .map_err(sql_err)?;
+    }
+    let tx = db.unchecked_transaction().map_err(sql_err)?;
+    for m in msgs {
+        // Android app-message codes: (sub-type << 24 | 49) for the kinds WeChat packs (wechat-dump msg.py).
+        let t = match (m.base, m.app_type) {
+            (49, 57) => 822_083_633,
+            (49, 6) => 1_090_519_089,
+            (49, 2000) => 419_430_449,
+            (49, 2001) => 436_207_665,
+            (b, _) => b,
+        };
+        let body = if m.conv.ends_with("@chatroom") && !m.from_me {
+            format!("{}:\n{}", m.sender, m.content)
+        } else {
+            m.content.clone()
+        };
+        tx.execute(
+            "INSERT INTO message(msgSvrId, type, status, isSend, createTime, talker, content) VALUES (?1, ?2, 3, ?3, ?4, ?5, ?6)",
+            params![m.svr_id, t, m.from_me as i64, m.time * 1000, m.conv, body],
+        )
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(path)
+}
+
+/// iMessage: plain SQLite; dates in nanoseconds since 2001; every fifth message from others
+/// keeps its text only in `attributedBody`, as newer macOS does.
+fn write_imessage(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
+    let path = dir.join("Library/Messages/chat.db");
+    let db = create(&path, None)?;
+    db.execute_batch(
+        "CREATE TABLE handle(ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, id TEXT NOT NULL, country TEXT, service TEXT NOT NULL, \
+         uncanonicalized_id TEXT, person_centric_id TEXT);
+         CREATE TABLE chat(ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, style INTEGER, state INTEGER, \
+         account_id TEXT, properties BLOB, chat_identifier TEXT, service_name TEXT, room_name TEXT, account_login TEXT, \
+         is_archived INTEGER DEFAULT 0, last_addressed_handle TEXT, display_name TEXT, group_id TEXT);
+         CREATE TABLE message(ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, text TEXT, replace INTEGER DEFAULT 0, \
+         service_center TEXT, handle_id INTEGER DEFAULT 0, subject TEXT, country TEXT, attributedBody BLOB, version INTEGER DEFAULT 0, \
+         type INTEGER DEFAULT 0, service TEXT, account TEXT, date INTEGER, date_read INTEGER, date_delivered INTEGER, \
+         is_from_me INTEGER DEFAULT 0, is_read INTEGER DEFAULT 0, item_type INTEGER DEFAULT 0, group_title TEXT, \
+         associated_message_guid TEXT, associated_message_type INTEGER DEFAULT 0, cache_has_attachments INTEGER DEFAULT 0);
+         CREATE TABLE chat_message_join(chat_id INTEGER REFERENCES chat (ROWID) ON DELETE CASCADE, message_id INTEGER REFERENCES message (ROWID) ON DELETE CASCADE, message_date INTEGER DEFAULT 0, PRIMARY KEY (chat_id, message_id));
+         CREATE TABLE chat_handle_join(chat_id INTEGER REFERENCES chat (ROWID) ON DELETE CASCADE, handle_id INTEGER REFERENCES handle (ROWID) ON DELETE CASCADE, UNIQUE(chat_id, handle_id));
+         CREATE TABLE attachment(ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, created_date INTEGER DEFAULT 0, \
+         filename TEXT, uti TEXT, mime_type TEXT, transfer_state INTEGER DEFAULT 0, is_outgoing INTEGER DEFAULT 0, transfer_name TEXT, total_bytes INTEGER DEFAULT 0);
+         CREATE TABLE message_attachment_join(message_id INTEGER REFERENCES message (ROWID) ON DELETE CASCADE, attachment_id INTEGER REFERENCES attachment (ROWID) ON DELETE CASCADE, UNIQUE(message_id, attachment_id));",
+    )
+    .map_err(sql_err)?;
+    let phone = |id: &str| {
+        format!(
+            "+86 138{:08}",
+            u32::from_str_radix(&md5_hex(id)[..6], 16).unwrap_or(0) % 100_000_000
+        )
+    };
+    for (id, _, _) in PEOPLE {
+        db.execute(
+            "INSERT INTO handle(id, service) VALUES (?1, 'iMessage')",
+            [phone(id)],
+        )
+        .map_err(sql_err)?;
+    }
+    let handle_of = |db: &Connection, id: &str| -> Result<i64> {
+        db.query_row("SELECT ROWID FROM handle WHERE id = ?1", [phone(id)], |r| {
+            r.get(0)
+        })
+        .map_err(sql_err)
+    };
+    for (conv, group, members) in conversations() {
+        let ident = if group {
+            format!("chat{}", &md5_hex(&conv)[..12])
+        } else {
+            phone(&conv)
+        };
+        let display = if group {
+            GROUPS
+                .iter()
+                .find(|g| g.0 == conv)
+                .map(|g| g.1)
+                .unwrap_or("")
+        } else {
+            ""
+        };
+        db.execute(
+            "INSERT INTO chat(guid, style, chat_identifier, service_name, display_name) VALUES (?1, ?2, ?3, 'iMessage', ?4)",
+            params![format!("iMessage;{};{ident}", if group { "+" } else { "-" }), if group { 43 } else { 45 }, ident, display],
+        )
+        .map_err(sql_err)?;
+        let chat = db.last_insert_rowid();
+        for m in members {
+            let h = handle_of(&db, &m)?;
+            db.execute(
+                "INSERT INTO chat_handle_join VALUES (?1, ?2)",
+                params![chat, h],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    let tx = db.unchecked_transaction().map_err(sql_err)?;
+    for (i, m) in msgs.iter().enumerate() {
+        let (conv_idx, _) = conversations()
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.0 == m.conv)
+            .map(|(i, c)| (i, c.1))
+            .unwrap_or((0, false));
+        let chat = conv_idx as i64 + 1;
+        let handle = if m.from_me {
+            0
+        } else {
+            handle_of(&tx, &m.sender)?
+        };
+        let text = match m.base {
+            1 => m.content.clone(),
+            3 => "\u{fffc}".to_string(),
+            _ => crate::store::wechat::content::decode_xml_message(m.base, &m.content).text,
+        };
+        let date = (m.time - 978_307_200) * 1_000_000_000 + (i as i64 % 1000) * 1_000_000;
+        let (text_col, body) = if !m.from_me && i % 5 == 0 && m.base != 3 {
+            (None, Some(typedstream(&text)))
+        } else {
+            (Some(text.clone()), None)
+        };
+        tx.execute(
+            "INSERT INTO message(guid, text, handle_id, attributedBody, service, date, is_from_me, cache_has_attachments) \
+             VALUES (?1, ?2, ?3, ?4, 'iMessage', ?5, ?6, ?7)",
+            params![format!("DEMO-{:08X}-{i:06}", m.svr_id as u32), text_col, handle, body, date, m.from_me as i64, (m.base == 3) as i64],
+        )
+        .map_err(sql_err)?;
+        let msg = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO chat_message_join VALUES (?1, ?2, ?3)",
+            params![chat, msg, date],
+        )
+        .map_err(sql_err)?;
+        if m.base == 3 {
+            tx.execute(
+                "INSERT INTO attachment(guid, filename, mime_type, transfer_name, total_bytes) VALUES (?1, ?2, 'image/jpeg', ?3, 123456)",
+                params![format!("AT-{i}"), format!("~/Library/Messages/Attachments/{:02x}/{i:02}/IMG_{i:04}.jpeg", i % 256), format!("IMG_{i:04}.jpeg")],
+            )
+            .map_err(sql_err)?;
+            let att = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO message_attachment_join VALUES (?1, ?2)",
+                params![msg, att],
+            )
+            .map_err(sql_err)?;
+        }
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(path)
+}
+
+/// A minimal NSAttributedString typedstream holding `text` (the layout newer macOS writes).
+fn typedstream(text: &str) -> Vec<u8> {
+    let mut b = b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+".to_vec();
+    let len = text.len();
+    if len < 0x80 {
+        b.push(len as u8);
+    } else {
+        b.push(0x81);
+        b.extend((len as u16).to_le_bytes());
+    }
+    b.extend(text.as_bytes());
+    b.extend(b"\x86\x84\x02iI\x01\x92\x84\x84\x84\x0cNSDictionary\x00\x94\x84\x01i\x01\x92\x84\x96\x96\x1d__kIMMessagePartAttributeName\x86\x92\x84\x84\x84\x08NSNumber\x00\x84\x84\x07NSValue\x00\x94\x84\x01*\x84\x99\x99\x00\x86\x86\x86");
+    b
+}
+
+/// `BytesExtra` protobuf naming a group sender: `{1: {1: 1, 2: 0}, 3: {1: 1, 2: sender}}`.
+fn bytes_extra_sender(sender: &str) -> Vec<u8> {
+    let mut item = vec![0x08, 0x01, 0x12, sender.len() as u8];
+    item.extend(sender.as_bytes());
+    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x00, 0x1a, item.len() as u8];
+    b.extend(item);
+    b
+}
