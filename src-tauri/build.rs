@@ -1,8 +1,15 @@
 fn main() {
     // Declaring the app's own commands makes each one need an explicit permission in
     // capabilities/, so the webview can call nothing that is not on the allow-list.
-    let manifest =
-        tauri_build::AppManifest::new().commands(&["app_info", "get_settings", "set_settings"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "app_info",
+        "get_settings",
+        "set_settings",
+        "list_stores",
+        "open_store",
+        "load_messages",
+        "create_demo_store",
+    ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build script failed");
 }

@@ -75,9 +75,13 @@ pub struct Message {
     pub conversation_id: String,
     #[ts(type = "string")]
     pub at: Timestamp,
-    /// Sender's id (for messages I sent: my own id where known, else "me").
-    pub sender: String,
-    pub sender_name: String,
+    /// Sender's id (for messages I sent: my own id where known, else "me"); none for system
+    /// lines, which no person sent.
+    #[ts(optional = nullable)]
+    pub sender: Option<String>,
+    /// Remark, else nickname, else the sender's id.
+    #[ts(optional = nullable)]
+    pub sender_name: Option<String>,
     pub from_me: bool,
     pub kind: MessageKind,
     /// What to show: the text, a link's or file's title, a quote's reply, a system line.
@@ -95,4 +99,74 @@ pub struct Message {
     /// The store's type code, kept so unknown kinds can be read later.
     #[ts(type = "number")]
     pub raw_type: i64,
+}
+
+/// What the user chose to keep: conversations, each with an optional time range of its own,
+/// inside an optional overall range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Selection {
+    pub conversations: Vec<SelectedConversation>,
+    #[ts(type = "string | null")]
+    pub since: Option<Timestamp>,
+    #[ts(type = "string | null")]
+    pub until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SelectedConversation {
+    pub id: String,
+    /// Narrows the overall range for this conversation.
+    #[ts(type = "string | null")]
+    pub since: Option<Timestamp>,
+    #[ts(type = "string | null")]
+    pub until: Option<Timestamp>,
+}
+
+impl Selection {
+    /// The effective range of one conversation: the later start and the earlier end of the
+    /// overall and the conversation's own range.
+    pub fn range_of(&self, c: &SelectedConversation) -> (Option<Timestamp>, Option<Timestamp>) {
+        let since = match (self.since, c.since) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let until = match (self.until, c.until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        (since, until)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversation_range_narrows_the_overall_one() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let sel = Selection {
+            conversations: vec![],
+            since: Some(t("2022-01-01T00:00:00Z")),
+            until: Some(t("2024-01-01T00:00:00Z")),
+        };
+        let c = SelectedConversation {
+            id: "x".into(),
+            since: Some(t("2021-06-01T00:00:00Z")),
+            until: Some(t("2023-01-01T00:00:00Z")),
+        };
+        assert_eq!(
+            sel.range_of(&c),
+            (
+                Some(t("2022-01-01T00:00:00Z")),
+                Some(t("2023-01-01T00:00:00Z"))
+            )
+        );
+        let open = SelectedConversation {
+            id: "y".into(),
+            since: None,
+            until: None,
+        };
+        assert_eq!(sel.range_of(&open), (sel.since, sel.until));
+    }
 }

@@ -1,7 +1,7 @@
 //! Types that cross IPC and exist only for the shell. Core types that cross IPC (errors,
 //! settings) are defined in the core; all of them are exported to `ui/src/ipc/bindings.ts`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -14,10 +14,47 @@ pub struct AppInfo {
     pub language: chatvault::settings::Language,
 }
 
+/// A store opened in the wizard: what it is and its conversations.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct OpenedStore {
+    pub variant: chatvault::store::Variant,
+    #[ts(optional = nullable)]
+    pub account_id: Option<String>,
+    pub path: String,
+    pub conversations: Vec<chatvault::model::Conversation>,
+}
+
+/// Which messages of the open store to load.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct MessageRequest {
+    pub conversation_id: String,
+    #[ts(optional = nullable, type = "string")]
+    pub since: Option<jiff::Timestamp>,
+    #[ts(optional = nullable, type = "string")]
+    pub until: Option<jiff::Timestamp>,
+    #[ts(optional = nullable)]
+    pub search: Option<String>,
+    #[ts(optional = nullable)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DemoStoreInfo {
+    pub path: String,
+    /// The demo store's key; not a secret (it is printed by `chatvault demo` too).
+    pub key: String,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
+    use chatvault::model::{
+        AttachmentRef, Conversation, ConversationKind, Message, MessageKind, SelectedConversation,
+        Selection,
+    };
     use chatvault::settings::{Language, Settings, Theme};
+    use chatvault::store::discover::StoreInfo;
+    use chatvault::store::Variant;
     let cfg = ts_rs::Config::default();
     let decls = [
         ErrorCode::decl(&cfg),
@@ -26,6 +63,18 @@ pub fn typescript_bindings() -> String {
         Theme::decl(&cfg),
         Settings::decl(&cfg),
         AppInfo::decl(&cfg),
+        Variant::decl(&cfg),
+        StoreInfo::decl(&cfg),
+        ConversationKind::decl(&cfg),
+        Conversation::decl(&cfg),
+        MessageKind::decl(&cfg),
+        AttachmentRef::decl(&cfg),
+        Message::decl(&cfg),
+        SelectedConversation::decl(&cfg),
+        Selection::decl(&cfg),
+        OpenedStore::decl(&cfg),
+        MessageRequest::decl(&cfg),
+        DemoStoreInfo::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

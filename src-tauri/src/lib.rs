@@ -7,10 +7,23 @@ mod commands;
 pub mod ipc;
 
 use chatvault::paths::AppPaths;
+use chatvault::store::ChatStore;
+use std::sync::{Arc, Mutex};
 
 /// State shared by all commands.
 pub struct AppState {
     pub paths: AppPaths,
+    /// The chat store open in the wizard.
+    pub store: Arc<Mutex<Option<Box<dyn ChatStore>>>>,
+}
+
+impl AppState {
+    pub fn new(paths: AppPaths) -> Self {
+        AppState {
+            paths,
+            store: Arc::new(Mutex::new(None)),
+        }
+    }
 }
 
 /// Adds ChatVault's state and commands to a builder (the real one, or tauri's mock in tests).
@@ -24,6 +37,10 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::app_info,
             commands::get_settings,
             commands::set_settings,
+            commands::store::list_stores,
+            commands::store::open_store,
+            commands::store::load_messages,
+            commands::store::create_demo_store,
         ])
 }
 
@@ -35,8 +52,8 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    if let Err(e) =
-        with_commands(tauri::Builder::default(), AppState { paths }).run(tauri::generate_context!())
+    if let Err(e) = with_commands(tauri::Builder::default(), AppState::new(paths))
+        .run(tauri::generate_context!())
     {
         eprintln!("ChatVault stopped with an error: {e}");
         std::process::exit(1);

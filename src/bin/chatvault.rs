@@ -4,6 +4,7 @@
 //! `{"error": {code, message, hint}}` object on stdout. Exit codes: 0 success, 1 failure,
 //! 2 usage error (from clap), 130 cancelled.
 
+use chatvault::keychain::OsKeychain;
 use chatvault::paths::AppPaths;
 use chatvault::store::discover::{self, SearchRoots};
 use chatvault::store::{self as stores, MessageQuery, StoreKey};
@@ -85,21 +86,31 @@ struct StoreArgs {
     #[arg(long)]
     store: PathBuf,
     /// A file holding the key: 64 hex digits; for Android 7 characters, or imei=/uin= lines.
+    /// Without it, the key remembered in the OS keychain is used.
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// Remember the key from --key-file in the OS keychain for next time.
+    #[arg(long, requires = "key_file")]
+    remember_key: bool,
 }
 
 impl StoreArgs {
     fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
+        let keychain = OsKeychain::default();
         let key = match &self.key_file {
             Some(f) => {
                 let text = std::fs::read_to_string(f)
                     .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
                 Some(StoreKey::parse(&text)?)
             }
-            None => None,
+            // No keychain (a headless box without Secret Service) just means no remembered key.
+            None => StoreKey::recall(&keychain, &self.store).ok().flatten(),
         };
-        stores::open(&self.store, key.as_ref())
+        let store = stores::open(&self.store, key.as_ref())?;
+        if let (true, Some(k)) = (self.remember_key, &key) {
+            k.remember(&keychain, &self.store)?;
+        }
+        Ok(store)
     }
 }
 
@@ -246,7 +257,7 @@ fn run(cli: Cli) -> Result<()> {
                     let who = if m.from_me {
                         "me".to_string()
                     } else {
-                        m.sender_name.clone()
+                        m.sender_name.clone().unwrap_or_default()
                     };
                     let kind = if m.kind == chatvault::model::MessageKind::Text {
                         String::new()

@@ -17,8 +17,10 @@ const APPLE_EPOCH: i64 = 978_307_200;
 
 pub struct IMessageStore {
     db: Db,
-    has_attributed_body: bool,
-    has_item_type: bool,
+    /// Optional columns present in this chat.db, by name (newer macOS adds columns).
+    columns: Vec<String>,
+    attachment_columns: Vec<String>,
+    me: Option<String>,
 }
 
 impl IMessageStore {
@@ -36,12 +38,47 @@ impl IMessageStore {
                 .with_hint("Pick ~/Library/Messages/chat.db."));
             }
         }
-        let cols = db.columns("message")?;
+        let columns = db.columns("message")?;
+        let attachment_columns = if db.has_table("attachment")? {
+            db.columns("attachment")?
+        } else {
+            Vec::new()
+        };
+        // The account this Mac sends from: the most common destination_caller_id of my messages.
+        let me = if columns.iter().any(|c| c == "destination_caller_id") {
+            db.conn
+                .query_row(
+                    "SELECT destination_caller_id FROM message WHERE is_from_me = 1 AND destination_caller_id <> '' \
+                     GROUP BY destination_caller_id ORDER BY count(*) DESC LIMIT 1",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .ok()
+        } else {
+            None
+        };
         Ok(IMessageStore {
-            has_attributed_body: cols.iter().any(|c| c == "attributedBody"),
-            has_item_type: cols.iter().any(|c| c == "item_type"),
             db,
+            columns,
+            attachment_columns,
+            me,
         })
+    }
+
+    fn col(&self, name: &str) -> String {
+        if self.columns.iter().any(|c| c == name) {
+            format!("m.{name}")
+        } else {
+            "NULL".to_string()
+        }
+    }
+
+    fn attachment_col(&self, name: &str) -> String {
+        if self.attachment_columns.iter().any(|c| c == name) {
+            format!("coalesce(a.{name}, '')")
+        } else {
+            "''".to_string()
+        }
     }
 }
 
@@ -90,7 +127,7 @@ impl ChatStore for IMessageStore {
     }
 
     fn account_id(&self) -> Option<&str> {
-        None
+        self.me.as_deref()
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
@@ -98,9 +135,9 @@ impl ChatStore for IMessageStore {
             .db
             .conn
             .prepare(
-                "SELECT c.chat_identifier, c.display_name, c.style, \
+                "SELECT c.guid, c.display_name, c.style, \
                         (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
-                        count(m.ROWID), min(m.date), max(m.date) \
+                        count(m.ROWID), min(m.date), max(m.date), c.chat_identifier \
                  FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
                  JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID",
             )
@@ -115,12 +152,13 @@ impl ChatStore for IMessageStore {
                     r.get::<_, i64>(4)?,
                     r.get::<_, Option<i64>>(5)?,
                     r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })
             .map_err(sql_error)?;
         let mut list = Vec::new();
         for row in rows {
-            let (id, display, style, handles, n, first, last) = row.map_err(sql_error)?;
+            let (id, display, style, handles, n, first, last, ident) = row.map_err(sql_error)?;
             // chat.style: 43 = group, 45 = one-to-one.
             let kind = if style == Some(43) {
                 ConversationKind::Group
@@ -130,6 +168,7 @@ impl ChatStore for IMessageStore {
             list.push(Conversation {
                 title: display
                     .filter(|d| !d.trim().is_empty())
+                    .or(ident)
                     .unwrap_or_else(|| id.clone()),
                 kind,
                 member_count: (kind == ConversationKind::Group).then_some(handles as u32 + 1),
@@ -144,93 +183,122 @@ impl ChatStore for IMessageStore {
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
-        let body = if self.has_attributed_body {
-            "m.attributedBody"
-        } else {
-            "NULL"
-        };
-        let item_type = if self.has_item_type {
-            "m.item_type"
-        } else {
-            "0"
-        };
         let sql = format!(
-            "SELECT m.ROWID, m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {item_type}, \
-                    (SELECT a.mime_type || char(31) || coalesce(a.transfer_name, '') || char(31) || coalesce(a.filename, '') \
+            "SELECT m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {item_type}, {group_title}, \
+                    {balloon}, {thread}, {retracted}, {audio}, \
+                    (SELECT a.mime_type || char(31) || {transfer} || char(31) || coalesce(a.filename, '') \
+                            || char(31) || {sticker} || char(31) || {bytes} \
                      FROM message_attachment_join x JOIN attachment a ON a.ROWID = x.attachment_id \
                      WHERE x.message_id = m.ROWID LIMIT 1) \
              FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID JOIN message m ON m.ROWID = j.message_id \
              LEFT JOIN handle h ON h.ROWID = m.handle_id \
-             WHERE c.chat_identifier = ?1 ORDER BY m.date, m.ROWID"
+             WHERE c.guid = ?1 ORDER BY m.date, m.ROWID",
+            body = self.col("attributedBody"),
+            item_type = self.col("item_type"),
+            group_title = self.col("group_title"),
+            balloon = self.col("balloon_bundle_id"),
+            thread = self.col("thread_originator_guid"),
+            retracted = self.col("date_retracted"),
+            audio = self.col("is_audio_message"),
+            transfer = self.attachment_col("transfer_name"),
+            sticker = self.attachment_col("is_sticker"),
+            bytes = self.attachment_col("total_bytes"),
         );
         let mut stmt = self.db.conn.prepare(&sql).map_err(sql_error)?;
         let mut rows = stmt.query([conversation_id]).map_err(sql_error)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(sql_error)? {
-            let guid: String = r.get(1).map_err(sql_error)?;
-            let text: Option<String> = r.get(2).map_err(sql_error)?;
-            let body = match r.get_ref(3).map_err(sql_error)? {
+            let guid: String = r.get(0).map_err(sql_error)?;
+            let text: Option<String> = r.get(1).map_err(sql_error)?;
+            let body = match r.get_ref(2).map_err(sql_error)? {
                 ValueRef::Blob(b) => attributed_body_text(b),
                 _ => None,
             };
-            let date: i64 = r.get::<_, Option<i64>>(4).map_err(sql_error)?.unwrap_or(0);
-            let from_me: bool = r.get::<_, Option<i64>>(5).map_err(sql_error)?.unwrap_or(0) == 1;
-            let handle: Option<String> = r.get(6).map_err(sql_error)?;
-            let item: i64 = r.get::<_, Option<i64>>(7).map_err(sql_error)?.unwrap_or(0);
-            let attachment: Option<String> = r.get(8).map_err(sql_error)?;
-            let mut text = text.filter(|t| !t.is_empty()).or(body).unwrap_or_default();
+            let date: i64 = r.get::<_, Option<i64>>(3).map_err(sql_error)?.unwrap_or(0);
+            let from_me = r.get::<_, Option<i64>>(4).map_err(sql_error)?.unwrap_or(0) == 1;
+            let handle: Option<String> = r.get(5).map_err(sql_error)?;
+            let item: i64 = r.get::<_, Option<i64>>(6).map_err(sql_error)?.unwrap_or(0);
+            let group_title: Option<String> = r.get(7).map_err(sql_error)?;
+            let balloon: Option<String> = r.get(8).map_err(sql_error)?;
+            let thread: Option<String> = r.get(9).map_err(sql_error)?;
+            let retracted = r.get::<_, Option<i64>>(10).map_err(sql_error)?.unwrap_or(0) != 0;
+            let audio = r.get::<_, Option<i64>>(11).map_err(sql_error)?.unwrap_or(0) == 1;
+            let attachment: Option<String> = r.get(12).map_err(sql_error)?;
+
             // U+FFFC marks where an attachment sits in the text.
+            let mut text = text.filter(|t| !t.is_empty()).or(body).unwrap_or_default();
             text = text.replace('\u{fffc}', "").trim().to_string();
             let mut attachments = Vec::new();
+            let mut reply_to = None;
+            let mut url = None;
             let kind = if item != 0 {
+                text = group_title.unwrap_or_default();
                 MessageKind::System
+            } else if retracted {
+                text.clear();
+                MessageKind::Recalled
             } else if let Some(a) = attachment {
-                let mut parts = a.split('\u{1f}');
-                let mime = parts.next().unwrap_or("").to_string();
-                let name = parts.next().unwrap_or("").to_string();
-                let path = parts.next().unwrap_or("").to_string();
-                let kind = match mime.split('/').next() {
-                    Some("image") => MessageKind::Image,
-                    Some("video") => MessageKind::Video,
-                    Some("audio") => MessageKind::Voice,
-                    _ => MessageKind::File,
+                let parts: Vec<&str> = a.split('\u{1f}').collect();
+                let field = |i: usize| parts.get(i).copied().unwrap_or("").to_string();
+                let (mime, name, path) = (field(0), field(1), field(2));
+                let kind = if field(3) == "1" {
+                    MessageKind::Sticker
+                } else if audio || mime.starts_with("audio/") {
+                    MessageKind::Voice
+                } else if mime.contains("vcard") {
+                    text = name.trim_end_matches(".vcf").to_string();
+                    MessageKind::ContactCard
+                } else if mime.starts_with("image/") {
+                    MessageKind::Image
+                } else if mime.starts_with("video/") {
+                    MessageKind::Video
+                } else {
+                    if text.is_empty() {
+                        text = name.clone();
+                    }
+                    MessageKind::File
                 };
-                if text.is_empty() && kind == MessageKind::File {
-                    text = name.clone();
-                }
                 attachments.push(AttachmentRef {
                     path,
                     name: Some(name).filter(|n| !n.is_empty()),
                     mime: Some(mime).filter(|m| !m.is_empty()),
-                    size: None,
+                    size: field(4).parse().ok(),
                 });
                 kind
+            } else if let Some(b) = balloon.filter(|b| !b.is_empty()) {
+                if b.ends_with("URLBalloonProvider") {
+                    url = Some(text.clone()).filter(|t| !t.is_empty());
+                    MessageKind::Link
+                } else {
+                    MessageKind::Unknown
+                }
+            } else if audio {
+                MessageKind::Voice
+            } else if let Some(t) = thread.filter(|t| !t.is_empty()) {
+                reply_to = Some(t);
+                MessageKind::Quote
             } else {
                 MessageKind::Text
             };
-            let sender = if from_me {
-                "me".to_string()
+            let sender = if kind == MessageKind::System {
+                None
+            } else if from_me {
+                Some(self.me.clone().unwrap_or_else(|| "me".to_string()))
             } else {
-                handle
-                    .clone()
-                    .unwrap_or_else(|| conversation_id.to_string())
+                Some(handle.unwrap_or_else(|| conversation_id.to_string()))
             };
             out.push(Message {
                 id: guid,
                 conversation_id: conversation_id.to_string(),
                 at: apple_time(date),
-                sender_name: if from_me {
-                    "Me".to_string()
-                } else {
-                    sender.clone()
-                },
+                sender_name: sender.clone(),
                 sender,
-                from_me,
+                from_me: from_me && kind != MessageKind::System,
                 kind,
                 text,
-                reply_to: None,
+                reply_to,
                 quoted_text: None,
-                url: None,
+                url,
                 attachments,
                 raw_type: item,
             });

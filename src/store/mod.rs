@@ -158,6 +158,41 @@ pub(crate) fn md5_hex(s: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+impl StoreKey {
+    /// The keychain account under which the key of the store at `path` is remembered.
+    pub fn keychain_account(path: &Path) -> String {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        format!("store-key:{}", canonical.display())
+    }
+
+    /// The text a key file (or the keychain) holds for this key.
+    pub fn to_secret_text(&self) -> Secret<String> {
+        match self {
+            StoreKey::Hex(h) => h.clone(),
+            StoreKey::AndroidPassword(p) => p.clone(),
+            StoreKey::AndroidDevice { imei, uin } => {
+                Secret::new(format!("imei={}\nuin={}", imei.expose(), uin.expose()))
+            }
+        }
+    }
+
+    /// Remembers the key of the store at `path` in the keychain.
+    pub fn remember(&self, keychain: &dyn crate::keychain::Keychain, path: &Path) -> Result<()> {
+        keychain.set(&Self::keychain_account(path), &self.to_secret_text())
+    }
+
+    /// The key remembered for the store at `path`, if any.
+    pub fn recall(
+        keychain: &dyn crate::keychain::Keychain,
+        path: &Path,
+    ) -> Result<Option<StoreKey>> {
+        match keychain.get(&Self::keychain_account(path))? {
+            Some(text) => StoreKey::parse(text.expose()).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 /// Which messages to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageQuery {
@@ -190,7 +225,9 @@ impl MessageQuery {
         {
             messages.retain(|m| {
                 m.text.to_lowercase().contains(&needle)
-                    || m.sender_name.to_lowercase().contains(&needle)
+                    || m.sender_name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(&needle))
             });
         }
         if let Some(n) = self.limit {

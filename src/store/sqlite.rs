@@ -267,6 +267,37 @@ fn not_sqlite(path: &Path) -> Error {
     .with_hint("Pick the chat app's data folder (or chat.db for iMessage).")
 }
 
+/// One key serves every file of a WeChat account. Once it has opened one file, another file
+/// of the same store that it does not open is damaged (or not SQLCipher at all), not keyed
+/// differently: say so instead of "wrong key".
+pub fn damaged_not_wrong_key(path: &Path) -> impl FnOnce(Error) -> Error + '_ {
+    move |e| {
+        if e.code() == ErrorCode::StoreWrongKey {
+            corrupt(
+                path,
+                "the account's key opens its other files but not this one",
+            )
+        } else {
+            e
+        }
+    }
+}
+
+/// Fails unless `db` has `table`: the file is some other database.
+pub fn require_table(db: &Db, path: &Path, table: &str) -> Result<()> {
+    if db.has_table(table)? {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::StoreNotChatStore,
+        format!(
+            "{} has no {table} table: it is not the chat app's database",
+            path.display()
+        ),
+    )
+    .with_hint("Pick the chat app's own account folder; this file belongs to something else."))
+}
+
 /// Errors from queries after the store opened: the file is readable but not as expected.
 pub fn sql_error(e: rusqlite::Error) -> Error {
     match e.sqlite_error_code() {

@@ -1,5 +1,7 @@
 //! The commands the UI may call (each also needs a permission in capabilities/default.json).
 
+pub mod store;
+
 use crate::ipc::AppInfo;
 use crate::AppState;
 use chatvault::error::WireError;
@@ -66,14 +68,9 @@ mod tests {
     fn settings_commands_round_trip_and_errors_have_the_wire_shape() {
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::under(dir.path());
-        let app = with_commands(
-            mock_builder(),
-            AppState {
-                paths: paths.clone(),
-            },
-        )
-        .build(mock_context(noop_assets()))
-        .unwrap();
+        let app = with_commands(mock_builder(), AppState::new(paths.clone()))
+            .build(mock_context(noop_assets()))
+            .unwrap();
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();

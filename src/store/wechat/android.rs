@@ -7,7 +7,7 @@ use super::{content, conversation_kind, count_members, normalise, Contacts, RawM
 use crate::error::Result;
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
-use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{sort_conversations, ChatStore, MessageQuery, Variant};
 use jiff::Timestamp;
@@ -27,6 +27,7 @@ impl AndroidStore {
             page_size: 1024,
         };
         let db = Db::open(file, &cipher)?;
+        require_table(&db, file, "message")?;
         let mut contacts = Contacts::default();
         if db.has_table("rcontact")? {
             let mut stmt = db

@@ -7,7 +7,7 @@ use super::{content, conversation_kind, count_members, normalise, Contacts, RawM
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
-use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
     md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
@@ -47,10 +47,15 @@ impl Mac3Store {
         }
         let mut contacts = Contacts::default();
         let mut by_hash = HashMap::new();
-        let mut dbs = vec![(Db::open(&contact_db, &cipher(key))?, "WCContact")];
+        let first = Db::open(&contact_db, &cipher(key))?;
+        require_table(&first, &contact_db, "WCContact")?;
+        let mut dbs = vec![(first, "WCContact")];
         let group_db = root.join("Group").join("group_new.db");
         if group_db.is_file() {
-            dbs.push((Db::open(&group_db, &cipher(key))?, "GroupContact"));
+            dbs.push((
+                Db::open(&group_db, &cipher(key)).map_err(damaged_not_wrong_key(&group_db))?,
+                "GroupContact",
+            ));
         }
         for (db, table) in &dbs {
             if !db.has_table(table)? {
@@ -87,11 +92,58 @@ impl Mac3Store {
                 contacts.insert(id, remark, nick);
             }
         }
+        // Chats with people in no contact table are still named by the session list and the
+        // group member lists; tables are named md5(username), so every known name helps.
+        for (file, table, column) in [
+            ("Session/session_new.db", "SessionAbstract", "m_nsUserName"),
+            ("Group/group_new.db", "GroupMember", "m_nsUsrName"),
+        ] {
+            let path = root.join(file);
+            if !path.is_file() {
+                continue;
+            }
+            let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
+            if !db.has_table(table)? {
+                continue;
+            }
+            // Group members who are not contacts still have a nickname there.
+            let nick = if db.columns(table)?.iter().any(|c| c == "nickname") {
+                "nickname"
+            } else {
+                "NULL"
+            };
+            let mut stmt = db
+                .conn
+                .prepare(&format!("SELECT {column}, {nick} FROM \"{table}\""))
+                .map_err(sql_error)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                    ))
+                })
+                .map_err(sql_error)?;
+            for row in rows {
+                let (name, nickname) = row.map_err(sql_error)?;
+                if let Some(name) = name {
+                    if !contacts.knows(&name) {
+                        contacts.insert(name.clone(), None, nickname);
+                    }
+                    by_hash.entry(md5_hex(&name)).or_insert(name);
+                }
+            }
+        }
         let files = numbered_files(&root.join("Message"), "msg_");
         let mut shards = Vec::new();
         for (_, path) in files {
-            shards.push(Db::open(&path, &cipher(key))?);
+            shards.push(Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?);
         }
+        // The account folder is md5(own wxid); the own contact row names it.
+        let account = by_hash
+            .get(&account.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or(account);
         Ok(Mac3Store {
             account,
             contacts,

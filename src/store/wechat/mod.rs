@@ -26,6 +26,10 @@ impl Contacts {
         }
     }
 
+    pub fn knows(&self, id: &str) -> bool {
+        self.names.contains_key(id)
+    }
+
     pub fn set_members(&mut self, room: String, count: u32) {
         self.members.insert(room, count);
     }
@@ -103,25 +107,27 @@ pub fn normalise(raw: RawMessage, me: &str, contacts: &Contacts) -> Message {
         }
         _ => {}
     }
-    let sender = if raw.from_me {
-        me.to_string()
+    // System lines and recall notices are written by WeChat, not by a person.
+    let sender = if matches!(kind, MessageKind::System | MessageKind::Recalled) {
+        None
+    } else if raw.from_me {
+        Some(me.to_string())
     } else {
-        raw.sender
-            .clone()
-            .unwrap_or_else(|| raw.conversation_id.clone())
+        Some(
+            raw.sender
+                .clone()
+                .unwrap_or_else(|| raw.conversation_id.clone()),
+        )
     };
-    let sender_name = if kind == MessageKind::System {
-        String::new()
-    } else {
-        contacts.title(&sender)
-    };
+    let sender_name = sender.as_deref().map(|s| contacts.title(s));
+    let from_me = raw.from_me && sender.is_some();
     Message {
         id: raw.id,
         conversation_id: raw.conversation_id,
         at: raw.at,
         sender,
         sender_name,
-        from_me: raw.from_me,
+        from_me,
         kind,
         text,
         reply_to,

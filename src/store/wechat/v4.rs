@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::discover::strip_v4_suffix;
-use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
     md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
@@ -52,6 +52,7 @@ impl V4Store {
             ));
         }
         let contacts_db = Db::open(&contact_db, &cipher(key))?;
+        require_table(&contacts_db, &contact_db, "contact")?;
         let mut contacts = Contacts::default();
         let mut by_hash = HashMap::new();
         if contacts_db.has_table("contact")? {
@@ -97,7 +98,7 @@ impl V4Store {
         }
         let mut shards = Vec::new();
         for (_, path) in files {
-            let db = Db::open(&path, &cipher(key))?;
+            let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
                 let mut stmt = db
                     .conn

@@ -6,7 +6,7 @@ use super::{content, conversation_kind, count_members, normalise, Contacts, RawM
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
-use crate::store::sqlite::{sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::{
     numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
@@ -59,10 +59,12 @@ impl Win3Store {
             .with_hint("Copy the whole WeChat Files/<wxid> folder, including Msg/MicroMsg.db."));
         }
         // Contacts first: it is small, so a wrong key is reported before the big shards are copied.
-        let contacts = read_contacts(&Db::open(&micro, &cipher(key))?)?;
+        let micro_db = Db::open(&micro, &cipher(key))?;
+        require_table(&micro_db, &micro, "Contact")?;
+        let contacts = read_contacts(&micro_db)?;
         let mut shards = Vec::new();
         for (_, path) in files {
-            let db = Db::open(&path, &cipher(key))?;
+            let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if !db.has_table("MSG")? {
                 continue;
             }

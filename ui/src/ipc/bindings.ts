@@ -28,3 +28,97 @@ os_locale: string,
  * The language the UI should use: the saved choice, else the OS locale's.
  */
 language: Language, };
+
+export type Variant = "wechat-win3" | "wechat4" | "wechat-mac3" | "android" | "imessage";
+
+export type StoreInfo = { variant: Variant, 
+/**
+ * wxid (Windows 3.x, 4.x), the account hash folder (macOS 3.x), or the file name.
+ */
+account_id: string, 
+/**
+ * What to pass to `--store`: the account folder, or the database file.
+ */
+path: string, 
+/**
+ * Bytes of the store's database files.
+ */
+size: number, needs_key: boolean, };
+
+export type ConversationKind = "direct" | "group";
+
+export type Conversation = { 
+/**
+ * The store's own id: a wxid, `…@chatroom`, an iMessage chat identifier.
+ */
+id: string, 
+/**
+ * Remark, else nickname, else the id.
+ */
+title: string, kind: ConversationKind, 
+/**
+ * Members of a group (including me) where the store records them.
+ */
+member_count?: number | null, message_count: number, first_at: string | null, last_at: string | null, };
+
+export type MessageKind = "text" | "image" | "voice" | "video" | "file" | "link" | "quote" | "sticker" | "location" | "call" | "transfer" | "red_packet" | "contact_card" | "system" | "recalled" | "unknown";
+
+export type AttachmentRef = { 
+/**
+ * Path relative to the store's root, as the store records it.
+ */
+path: string, name?: string | null, mime?: string | null, size?: number, };
+
+export type Message = { 
+/**
+ * Stable across reads of the same store: the server id where there is one, else a
+ * store-local id prefixed so the two cannot collide.
+ */
+id: string, conversation_id: string, at: string, 
+/**
+ * Sender's id (for messages I sent: my own id where known, else "me"); none for system
+ * lines, which no person sent.
+ */
+sender?: string | null, 
+/**
+ * Remark, else nickname, else the sender's id.
+ */
+sender_name?: string | null, from_me: boolean, kind: MessageKind, 
+/**
+ * What to show: the text, a link's or file's title, a quote's reply, a system line.
+ */
+text: string, 
+/**
+ * For quotes: the id of the message replied to.
+ */
+reply_to?: string | null, 
+/**
+ * The quoted text, for quotes.
+ */
+quoted_text?: string | null, 
+/**
+ * Link target for links.
+ */
+url?: string | null, attachments: Array<AttachmentRef>, 
+/**
+ * The store's type code, kept so unknown kinds can be read later.
+ */
+raw_type: number, };
+
+export type SelectedConversation = { id: string, 
+/**
+ * Narrows the overall range for this conversation.
+ */
+since: string | null, until: string | null, };
+
+export type Selection = { conversations: Array<SelectedConversation>, since: string | null, until: string | null, };
+
+export type OpenedStore = { variant: Variant, account_id?: string | null, path: string, conversations: Array<Conversation>, };
+
+export type MessageRequest = { conversation_id: string, since?: string, until?: string, search?: string | null, limit?: number | null, };
+
+export type DemoStoreInfo = { path: string, 
+/**
+ * The demo store's key; not a secret (it is printed by `chatvault demo` too).
+ */
+key: string, };

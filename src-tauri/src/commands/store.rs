@@ -1,0 +1,114 @@
+//! Wizard steps 1 and 2: find and open a chat store, list its conversations, read messages.
+
+use crate::ipc::{DemoStoreInfo, MessageRequest, OpenedStore};
+use crate::AppState;
+use chatvault::error::{Error, WireError};
+use chatvault::keychain::OsKeychain;
+use chatvault::model::Message;
+use chatvault::store::discover::{self, SearchRoots, StoreInfo};
+use chatvault::store::{self, demo, MessageQuery, StoreKey};
+use std::path::PathBuf;
+use tauri::State;
+
+type CmdResult<T> = Result<T, WireError>;
+
+/// Runs blocking core work off the UI thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| WireError::from(Error::internal(format!("background task failed: {e}"))))?
+        .map_err(WireError::from)
+}
+
+#[tauri::command]
+pub async fn list_stores(extra: Vec<String>) -> CmdResult<Vec<StoreInfo>> {
+    blocking(move || {
+        Ok(discover::discover(&SearchRoots {
+            home: dirs_home(),
+            extra: extra.into_iter().map(PathBuf::from).collect(),
+        }))
+    })
+    .await
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+}
+
+/// Opens the store and lists its conversations. The key is checked at once; with no key given
+/// the one remembered in the keychain is tried.
+#[tauri::command]
+pub async fn open_store(
+    state: State<'_, AppState>,
+    path: String,
+    key: Option<String>,
+    remember: bool,
+) -> CmdResult<OpenedStore> {
+    let slot = state.store.clone();
+    blocking(move || {
+        let path = PathBuf::from(path);
+        let keychain = OsKeychain::default();
+        let key = match key.filter(|k| !k.trim().is_empty()) {
+            Some(k) => Some(StoreKey::parse(&k)?),
+            None => StoreKey::recall(&keychain, &path).ok().flatten(),
+        };
+        let opened = store::open(&path, key.as_ref())?;
+        if let (true, Some(k)) = (remember, &key) {
+            k.remember(&keychain, &path)?;
+        }
+        let conversations = opened.conversations()?;
+        let info = OpenedStore {
+            variant: opened.variant(),
+            account_id: opened.account_id().map(str::to_string),
+            path: path.display().to_string(),
+            conversations,
+        };
+        *slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))? = Some(opened);
+        Ok(info)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn load_messages(
+    state: State<'_, AppState>,
+    request: MessageRequest,
+) -> CmdResult<Vec<Message>> {
+    let slot = state.store.clone();
+    blocking(move || {
+        let guard = slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))?;
+        let opened = guard.as_ref().ok_or_else(|| {
+            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
+        })?;
+        let query = MessageQuery {
+            since: request.since,
+            until: request.until,
+            search: request.search,
+            limit: request.limit.map(|n| n as usize),
+        };
+        opened.messages(&request.conversation_id, &query)
+    })
+    .await
+}
+
+/// Writes the demo store into the app's data folder (once) and says how to open it.
+#[tauri::command]
+pub async fn create_demo_store(state: State<'_, AppState>) -> CmdResult<DemoStoreInfo> {
+    let dir = state.paths.data_dir.join("demo");
+    blocking(move || {
+        let d = demo::write(&dir, store::Variant::WechatWin3, 2000)?;
+        Ok(DemoStoreInfo {
+            path: d.path.display().to_string(),
+            key: d.key.unwrap_or_default(),
+        })
+    })
+    .await
+}
