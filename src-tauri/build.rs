@@ -9,6 +9,7 @@ fn main() {
         "open_store",
         "load_messages",
         "create_demo_store",
+        "count_selection",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build script failed");

@@ -54,7 +54,7 @@ pub fn typescript_bindings() -> String {
     };
     use chatvault::settings::{Language, Settings, Theme};
     use chatvault::store::discover::StoreInfo;
-    use chatvault::store::Variant;
+    use chatvault::store::{SelectionCount, Variant};
     let cfg = ts_rs::Config::default();
     let decls = [
         ErrorCode::decl(&cfg),
@@ -75,6 +75,7 @@ pub fn typescript_bindings() -> String {
         OpenedStore::decl(&cfg),
         MessageRequest::decl(&cfg),
         DemoStoreInfo::decl(&cfg),
+        SelectionCount::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

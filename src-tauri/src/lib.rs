@@ -41,6 +41,7 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::store::open_store,
             commands::store::load_messages,
             commands::store::create_demo_store,
+            commands::store::count_selection,
         ])
 }
 

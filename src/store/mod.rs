@@ -248,6 +248,39 @@ pub trait ChatStore: Send {
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>>;
 }
 
+/// How much of a store a selection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct SelectionCount {
+    pub conversations: u32,
+    #[ts(type = "number")]
+    pub messages: u64,
+}
+
+/// Counts the messages a selection holds in `store` (each conversation within its range).
+pub fn count_selection(
+    store: &dyn ChatStore,
+    selection: &crate::model::Selection,
+) -> Result<SelectionCount> {
+    let mut messages = 0u64;
+    for c in &selection.conversations {
+        let (since, until) = selection.range_of(c);
+        messages += store
+            .messages(
+                &c.id,
+                &MessageQuery {
+                    since,
+                    until,
+                    ..Default::default()
+                },
+            )?
+            .len() as u64;
+    }
+    Ok(SelectionCount {
+        conversations: selection.conversations.len() as u32,
+        messages,
+    })
+}
+
 /// Opens the store at `path` (an account folder for WeChat, the chat.db file for iMessage).
 pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
     let (variant, root) = discover::identify(path)?;

@@ -4,9 +4,9 @@ use crate::ipc::{DemoStoreInfo, MessageRequest, OpenedStore};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::keychain::OsKeychain;
-use chatvault::model::Message;
+use chatvault::model::{Message, Selection};
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
-use chatvault::store::{self, demo, MessageQuery, StoreKey};
+use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
 use std::path::PathBuf;
 use tauri::State;
 
@@ -95,6 +95,24 @@ pub async fn load_messages(
             limit: request.limit.map(|n| n as usize),
         };
         opened.messages(&request.conversation_id, &query)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn count_selection(
+    state: State<'_, AppState>,
+    selection: Selection,
+) -> CmdResult<SelectionCount> {
+    let slot = state.store.clone();
+    blocking(move || {
+        let guard = slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))?;
+        let opened = guard.as_ref().ok_or_else(|| {
+            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
+        })?;
+        store::count_selection(opened.as_ref(), &selection)
     })
     .await
 }

@@ -122,3 +122,5 @@ export type DemoStoreInfo = { path: string,
  * The demo store's key; not a secret (it is printed by `chatvault demo` too).
  */
 key: string, };
+
+export type SelectionCount = { conversations: number, messages: number, };

@@ -1,7 +1,19 @@
 // The one module through which the UI reaches the host. Nothing else imports @tauri-apps/*
 // (a test enforces it). Commands are typed by name; errors always come out as WireError.
 import { invoke } from "@tauri-apps/api/core";
-import type { AppInfo, ErrorCode, Settings, WireError } from "./bindings";
+import type {
+  AppInfo,
+  DemoStoreInfo,
+  ErrorCode,
+  Message,
+  MessageRequest,
+  OpenedStore,
+  Selection,
+  SelectionCount,
+  Settings,
+  StoreInfo,
+  WireError,
+} from "./bindings";
 
 export type * from "./bindings";
 
@@ -10,6 +22,11 @@ export interface Commands {
   app_info: { args: Record<string, never>; result: AppInfo };
   get_settings: { args: Record<string, never>; result: Settings };
   set_settings: { args: { settings: Settings }; result: Settings };
+  list_stores: { args: { extra: string[] }; result: StoreInfo[] };
+  open_store: { args: { path: string; key: string | null; remember: boolean }; result: OpenedStore };
+  load_messages: { args: { request: MessageRequest }; result: Message[] };
+  count_selection: { args: { selection: Selection }; result: SelectionCount };
+  create_demo_store: { args: Record<string, never>; result: DemoStoreInfo };
 }
 
 export type CommandName = keyof Commands;

@@ -1,0 +1,209 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { call, HostError, type Conversation, type Message, type OpenedStore, type Selection, type WireError } from "../ipc";
+import { useI18n } from "../i18n";
+import { dayToTimestamp, fill, formatDate, timestampToDay } from "../format";
+import { ErrorBanner } from "../components/error-banner";
+import { MessageView } from "../components/message-view";
+import { VirtualList } from "../components/virtual-list";
+
+/** Step 2: conversations with search, a live preview, and what to keep. */
+export function SelectStep(props: {
+  store: OpenedStore;
+  selection: Selection;
+  onChange: (s: Selection) => void;
+}) {
+  const { t, lang } = useI18n();
+  const { store, selection, onChange } = props;
+  const [filter, setFilter] = useState("");
+  const [active, setActive] = useState<Conversation | null>(null);
+  const [messages, setMessages] = useState<Message[] | null>(null);
+  const [error, setError] = useState<WireError | null>(null);
+  const [count, setCount] = useState<number | null>(null);
+
+  const shown = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return f === ""
+      ? store.conversations
+      : store.conversations.filter((c) => c.title.toLowerCase().includes(f) || c.id.toLowerCase().includes(f));
+  }, [filter, store]);
+
+  const picked = (id: string) => selection.conversations.find((c) => c.id === id);
+  const toggle = (c: Conversation) => {
+    const has = picked(c.id);
+    onChange({
+      ...selection,
+      conversations: has
+        ? selection.conversations.filter((x) => x.id !== c.id)
+        : [...selection.conversations, { id: c.id, since: null, until: null }],
+    });
+  };
+  const activePick = active ? picked(active.id) : undefined;
+
+  // The preview follows the active conversation and its effective range.
+  const since = activePick?.since ?? selection.since;
+  const until = activePick?.until ?? selection.until;
+  useEffect(() => {
+    if (!active) return;
+    setMessages(null);
+    call("load_messages", { request: { conversation_id: active.id, since: since ?? undefined, until: until ?? undefined } })
+      .then(setMessages)
+      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+  }, [active, since, until]);
+
+  // Exact message count of what is selected, within its ranges.
+  useEffect(() => {
+    if (selection.conversations.length === 0) {
+      setCount(0);
+      return;
+    }
+    setCount(null);
+    const timer = setTimeout(() => {
+      call("count_selection", { selection })
+        .then((c) => setCount(c.messages))
+        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [selection]);
+
+  const setConvRange = (field: "since" | "until", day: string) => {
+    if (!active) return;
+    const value = dayToTimestamp(day, field === "until");
+    onChange({
+      ...selection,
+      conversations: selection.conversations.map((c) => (c.id === active.id ? { ...c, [field]: value } : c)),
+    });
+  };
+
+  return (
+    <section class="step select-step" data-testid="step-select">
+      {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+      <div class="select-grid">
+        <div class="conversations">
+          <input
+            class="search"
+            data-testid="conversation-search"
+            placeholder={t("select.search")}
+            value={filter}
+            onInput={(e) => setFilter(e.currentTarget.value)}
+          />
+          <div class="row-actions">
+            <button
+              type="button"
+              data-testid="select-all"
+              onClick={() =>
+                onChange({ ...selection, conversations: shown.map((c) => picked(c.id) ?? { id: c.id, since: null, until: null }) })
+              }
+            >
+              {t("select.all")}
+            </button>
+            <button type="button" onClick={() => onChange({ ...selection, conversations: [] })}>
+              {t("select.none")}
+            </button>
+          </div>
+          <VirtualList
+            testId="conversation-list"
+            items={shown}
+            rowHeight={60}
+            height={380}
+            render={(c) => (
+              <div
+                class={`conversation-row ${active?.id === c.id ? "active" : ""}`}
+                data-testid="conversation-row"
+                data-id={c.id}
+                onClick={() => setActive(c)}
+              >
+                <input
+                  type="checkbox"
+                  data-testid="conversation-check"
+                  aria-label={t("select.include")}
+                  checked={!!picked(c.id)}
+                  onClick={(e) => e.stopPropagation()}
+                  onChange={() => toggle(c)}
+                />
+                <div class="conversation-main">
+                  <div class="title">
+                    <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span> {c.title}
+                  </div>
+                  <div class="muted small">
+                    {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
+                    {c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
+                  </div>
+                </div>
+              </div>
+            )}
+          />
+          <fieldset class="range">
+            <legend>{t("select.range")}</legend>
+            <label>
+              {t("select.from")}
+              <input
+                type="date"
+                data-testid="range-since"
+                value={timestampToDay(selection.since)}
+                onInput={(e) => onChange({ ...selection, since: dayToTimestamp(e.currentTarget.value, false) })}
+              />
+            </label>
+            <label>
+              {t("select.to")}
+              <input
+                type="date"
+                data-testid="range-until"
+                value={timestampToDay(selection.until)}
+                onInput={(e) => onChange({ ...selection, until: dayToTimestamp(e.currentTarget.value, true) })}
+              />
+            </label>
+          </fieldset>
+        </div>
+        <div class="preview" data-testid="message-pane">
+          {!active ? (
+            <p class="muted">{t("select.pick")}</p>
+          ) : (
+            <>
+              <h3 data-testid="preview-title">{active.title}</h3>
+              {activePick && (
+                <fieldset class="range">
+                  <legend>{t("select.conv_range")}</legend>
+                  <label>
+                    {t("select.from")}
+                    <input
+                      type="date"
+                      data-testid="conv-since"
+                      value={timestampToDay(activePick.since)}
+                      onInput={(e) => setConvRange("since", e.currentTarget.value)}
+                    />
+                  </label>
+                  <label>
+                    {t("select.to")}
+                    <input
+                      type="date"
+                      data-testid="conv-until"
+                      value={timestampToDay(activePick.until)}
+                      onInput={(e) => setConvRange("until", e.currentTarget.value)}
+                    />
+                  </label>
+                </fieldset>
+              )}
+              {messages === null ? (
+                <p class="muted">{t("select.loading")}</p>
+              ) : messages.length === 0 ? (
+                <p class="muted">{t("select.empty")}</p>
+              ) : (
+                <MessageView messages={messages} height={420} />
+              )}
+            </>
+          )}
+        </div>
+      </div>
+      <div class="summary" data-testid="selection-summary" data-conversations={selection.conversations.length}>
+        {selection.conversations.length === 0
+          ? t("select.summary_none")
+          : fill(t("select.summary"), {
+              conversations: selection.conversations.length,
+              messages: count === null ? "…" : count,
+            })}
+        {(selection.since || selection.until) &&
+          ` · ${formatDate(selection.since, lang) || "…"} – ${formatDate(selection.until, lang) || "…"}`}
+      </div>
+    </section>
+  );
+}
