@@ -1,4 +1,9 @@
 //! The `chatvault` binary as a user runs it.
+mod common;
+
+use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::store::StoreKey;
+use std::path::Path;
 use std::process::Command;
 
 fn chatvault() -> Command {
@@ -59,4 +64,60 @@ fn json_errors_have_the_wire_shape() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "target_url_invalid");
     assert!(v["error"]["hint"].is_string());
+}
+
+#[test]
+fn a_remembered_store_key_comes_from_the_keychain() {
+    if common::service_env("CHATVAULT_TEST_KEYRING").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = chatvault()
+        .args(["demo", "--json", "--messages", "50"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let demo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let store = demo["store"].as_str().unwrap();
+    let key_file = demo["key_file"].as_str().unwrap();
+
+    let without_key = chatvault()
+        .args(["conversations", "--store", store])
+        .output()
+        .unwrap();
+    assert_eq!(without_key.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&without_key.stderr).contains("is encrypted"));
+
+    let remembered = chatvault()
+        .args([
+            "conversations",
+            "--json",
+            "--store",
+            store,
+            "--key-file",
+            key_file,
+            "--remember-key",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        remembered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remembered.stderr)
+    );
+
+    let from_keychain = chatvault()
+        .args(["conversations", "--json", "--store", store])
+        .output()
+        .unwrap();
+    assert!(
+        from_keychain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_keychain.stderr)
+    );
+    assert_eq!(from_keychain.stdout, remembered.stdout);
+
+    assert!(OsKeychain::default()
+        .delete(&StoreKey::keychain_account(Path::new(store)))
+        .unwrap());
 }

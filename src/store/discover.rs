@@ -140,12 +140,10 @@ pub fn discover(roots: &SearchRoots) -> Vec<StoreInfo> {
         )));
         candidates.push(home.join("Library/Messages/chat.db"));
     }
+    // Folders the user names (a copied WeChat Files folder, an unpacked phone backup) are
+    // searched a few levels deep.
     for extra in &roots.extra {
-        candidates.push(extra.clone());
-        candidates.extend(children(extra));
-        for child in children(extra) {
-            candidates.extend(children(&child));
-        }
+        walk(extra, 6, &mut candidates);
     }
     let mut found: Vec<StoreInfo> = Vec::new();
     for c in candidates {
@@ -188,6 +186,23 @@ pub fn strip_v4_suffix(folder: &str) -> &str {
             head
         }
         _ => folder,
+    }
+}
+
+fn walk(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
+    out.push(dir.to_path_buf());
+    if depth == 0 || identify(dir).is_ok() {
+        return;
+    }
+    for child in children(dir) {
+        if child.is_dir() {
+            walk(&child, depth - 1, out);
+        } else {
+            let name = name_of(&child).to_lowercase();
+            if name == "enmicromsg.db" || name == "chat.db" {
+                out.push(child);
+            }
+        }
     }
 }
 

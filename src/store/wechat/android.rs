@@ -184,6 +184,7 @@ impl ChatStore for AndroidStore {
                 from_me,
                 sender,
                 content: body,
+                attachments: Vec::new(),
             };
             out.push(normalise(raw, &self.account, &self.contacts));
         }

@@ -80,6 +80,33 @@ pub fn split_sender_prefix(content: &str) -> (Option<&str>, &str) {
 /// The group sender in a Windows 3.x `BytesExtra` protobuf: field 3 holds repeated items
 /// `{1: type, 2: value}`; type 1 is the sender's wxid.
 pub fn bytes_extra_sender(data: &[u8]) -> Option<String> {
+    bytes_extra_items(data)
+        .into_iter()
+        .find(|(k, _)| *k == 1)
+        .map(|(_, v)| v)
+}
+
+/// The media file a Windows 3.x message refers to: `BytesExtra` item type 4 (type 3 is the
+/// thumbnail), written as `<wxid>\FileStorage\...`; returned relative to the account folder
+/// with `/` separators.
+pub fn bytes_extra_media_path(data: &[u8]) -> Option<String> {
+    let items = bytes_extra_items(data);
+    let raw = items
+        .iter()
+        .find(|(k, _)| *k == 4)
+        .or_else(|| items.iter().find(|(k, _)| *k == 3))?;
+    let normal = raw.1.replace('\\', "/");
+    let rel = match normal.split_once('/') {
+        Some((first, rest)) if !first.contains('.') && rest.starts_with("FileStorage") => {
+            rest.to_string()
+        }
+        _ => normal,
+    };
+    Some(rel).filter(|r| !r.is_empty())
+}
+
+fn bytes_extra_items(data: &[u8]) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
     for (field, value) in protobuf_fields(data) {
         if let (3, Wire::Bytes(item)) = (field, value) {
             let mut kind = None;
@@ -91,12 +118,12 @@ pub fn bytes_extra_sender(data: &[u8]) -> Option<String> {
                     _ => {}
                 }
             }
-            if kind == Some(1) {
-                return text;
+            if let (Some(k), Some(t)) = (kind, text) {
+                out.push((k, t));
             }
         }
     }
-    None
+    out
 }
 
 enum Wire<'a> {
@@ -353,6 +380,21 @@ mod tests {
         b.extend(b"wxid_carol");
         assert_eq!(bytes_extra_sender(&b).as_deref(), Some("wxid_carol"));
         assert_eq!(bytes_extra_sender(&[0xff, 0xff]), None);
+
+        let path = "wxid_me\\FileStorage\\MsgAttach\\abc\\Image\\2024-01\\x.dat";
+        let mut m = vec![
+            0x1a,
+            (4 + path.len()) as u8,
+            0x08,
+            0x04,
+            0x12,
+            path.len() as u8,
+        ];
+        m.extend(path.as_bytes());
+        assert_eq!(
+            bytes_extra_media_path(&m).as_deref(),
+            Some("FileStorage/MsgAttach/abc/Image/2024-01/x.dat")
+        );
     }
 
     #[test]

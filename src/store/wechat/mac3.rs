@@ -260,6 +260,7 @@ impl ChatStore for Mac3Store {
                     from_me,
                     sender,
                     content: body,
+                    attachments: Vec::new(),
                 };
                 out.push((
                     time,

@@ -74,6 +74,8 @@ pub struct RawMessage {
     pub sender: Option<String>,
     /// The content with any group prefix already removed.
     pub content: String,
+    /// Files the row points at, relative to the store's account folder.
+    pub attachments: Vec<crate::model::AttachmentRef>,
 }
 
 /// Turns a raw row into a [`Message`]: kind from the type (and the XML for app messages),
@@ -133,7 +135,7 @@ pub fn normalise(raw: RawMessage, me: &str, contacts: &Contacts) -> Message {
         reply_to,
         quoted_text,
         url,
-        attachments: Vec::new(),
+        attachments: raw.attachments,
         raw_type: raw.raw_type,
     }
 }

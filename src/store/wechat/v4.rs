@@ -256,6 +256,7 @@ impl ChatStore for V4Store {
                     from_me,
                     sender,
                     content: body,
+                    attachments: Vec::new(),
                 };
                 out.push((
                     time,

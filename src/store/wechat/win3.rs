@@ -4,7 +4,7 @@
 
 use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Conversation, Message};
+use crate::model::{AttachmentRef, Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::{
@@ -248,6 +248,17 @@ impl ChatStore for Win3Store {
                     from_me: is_sender == 1,
                     sender,
                     content: body,
+                    attachments: extra
+                        .as_deref()
+                        .and_then(content::bytes_extra_media_path)
+                        .map(|path| AttachmentRef {
+                            name: path.rsplit('/').next().map(str::to_string),
+                            path,
+                            mime: None,
+                            size: None,
+                        })
+                        .into_iter()
+                        .collect(),
                 };
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
             }
