@@ -1,0 +1,12 @@
+//! The cryptographic layer of the repository format (docs/FORMAT.md §2, §4, §5): padding, the
+//! envelope every ciphertext uses, the key hierarchy, and the recovery code that wraps the
+//! master key.
+//!
+//! Nothing here touches storage; `crate::repo` decides which key, kind and identity each object
+//! gets.
+
+pub mod envelope;
+pub mod keys;
+pub mod recovery;
+
+pub use keys::{KeyId, MasterKey, SubKey};
