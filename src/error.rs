@@ -55,11 +55,35 @@ pub enum ErrorCode {
     StoreUnreadable,
     /// The messages are there but the contacts database is missing.
     StoreContactsMissing,
+    /// A repository already exists at the target.
+    RepoExists,
+    /// There is no ChatVault repository at the target.
+    RepoNotFound,
+    /// A backup object is incomplete.
+    RepoTruncated,
+    /// A backup object is damaged.
+    RepoCorrupt,
+    /// A backup object was changed by someone other than ChatVault.
+    RepoTampered,
+    /// This backup was written by a newer ChatVault.
+    RepoVersionUnsupported,
+    /// The key in this computer's keychain does not belong to this backup.
+    RepoWrongKey,
+    /// A backup object is missing from the storage.
+    RepoObjectMissing,
+    /// Another ChatVault run is using this backup.
+    RepoLocked,
+    /// This computer does not have the backup's key.
+    KeyMissing,
+    /// The recovery code has a typo.
+    RecoveryCodeInvalid,
+    /// That recovery code belongs to another backup.
+    RecoveryCodeWrong,
 }
 
 impl ErrorCode {
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,
@@ -79,6 +103,18 @@ impl ErrorCode {
         ErrorCode::StoreUnsupported,
         ErrorCode::StoreUnreadable,
         ErrorCode::StoreContactsMissing,
+        ErrorCode::RepoExists,
+        ErrorCode::RepoNotFound,
+        ErrorCode::RepoTruncated,
+        ErrorCode::RepoCorrupt,
+        ErrorCode::RepoTampered,
+        ErrorCode::RepoVersionUnsupported,
+        ErrorCode::RepoWrongKey,
+        ErrorCode::RepoObjectMissing,
+        ErrorCode::RepoLocked,
+        ErrorCode::KeyMissing,
+        ErrorCode::RecoveryCodeInvalid,
+        ErrorCode::RecoveryCodeWrong,
     ];
 
     /// The snake_case name used on the wire and in catalogues.
@@ -103,6 +139,18 @@ impl ErrorCode {
             ErrorCode::StoreUnsupported => "store_unsupported",
             ErrorCode::StoreUnreadable => "store_unreadable",
             ErrorCode::StoreContactsMissing => "store_contacts_missing",
+            ErrorCode::RepoExists => "repo_exists",
+            ErrorCode::RepoNotFound => "repo_not_found",
+            ErrorCode::RepoTruncated => "repo_truncated",
+            ErrorCode::RepoCorrupt => "repo_corrupt",
+            ErrorCode::RepoTampered => "repo_tampered",
+            ErrorCode::RepoVersionUnsupported => "repo_version_unsupported",
+            ErrorCode::RepoWrongKey => "repo_wrong_key",
+            ErrorCode::RepoObjectMissing => "repo_object_missing",
+            ErrorCode::RepoLocked => "repo_locked",
+            ErrorCode::KeyMissing => "key_missing",
+            ErrorCode::RecoveryCodeInvalid => "recovery_code_invalid",
+            ErrorCode::RecoveryCodeWrong => "recovery_code_wrong",
         }
     }
 }

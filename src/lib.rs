@@ -5,9 +5,13 @@
 
 pub mod crypto;
 pub mod error;
+pub mod export;
+pub mod job;
 pub mod keychain;
+pub mod library;
 pub mod model;
 pub mod paths;
+pub mod repo;
 pub mod secret;
 pub mod settings;
 pub mod store;

@@ -52,6 +52,18 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   store_unsupported: true,
   store_unreadable: true,
   store_contacts_missing: true,
+  repo_exists: true,
+  repo_not_found: true,
+  repo_truncated: true,
+  repo_corrupt: true,
+  repo_tampered: true,
+  repo_version_unsupported: true,
+  repo_wrong_key: true,
+  repo_object_missing: true,
+  repo_locked: true,
+  key_missing: true,
+  recovery_code_invalid: true,
+  recovery_code_wrong: true,
 };
 
 export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -11,6 +11,8 @@ use chatvault::store::{self as stores, MessageQuery, StoreKey};
 use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
+
+mod repo_cmds;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,6 +75,25 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         messages: usize,
     },
+    /// Create an encrypted repository on a target; prints its recovery code once.
+    Init(repo_cmds::InitArgs),
+    /// Back up conversations from a store into a repository (incremental).
+    Backup(repo_cmds::BackupArgs),
+    /// List the snapshots in a repository.
+    Snapshots(repo_cmds::TargetArg),
+    /// Restore conversations into the local library or export them to a folder.
+    Restore(repo_cmds::RestoreArgs),
+    /// Check a repository's integrity.
+    Verify(repo_cmds::VerifyArgs),
+    /// Forget a snapshot or a conversation (with --prune: delete it for real).
+    Forget(repo_cmds::ForgetArgs),
+    /// Delete data no snapshot needs any more.
+    Prune(repo_cmds::TargetArg),
+    /// The repository key: status, unlock with the recovery code, rotate the code.
+    Key {
+        #[command(subcommand)]
+        command: repo_cmds::KeyCommand,
+    },
     /// Work with backup targets.
     Target {
         #[command(subcommand)]
@@ -96,22 +117,31 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
-        let keychain = OsKeychain::default();
-        let key = match &self.key_file {
-            Some(f) => {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
-                Some(StoreKey::parse(&text)?)
-            }
-            // No keychain (a headless box without Secret Service) just means no remembered key.
-            None => StoreKey::recall(&keychain, &self.store).ok().flatten(),
-        };
-        let store = stores::open(&self.store, key.as_ref())?;
-        if let (true, Some(k)) = (self.remember_key, &key) {
-            k.remember(&keychain, &self.store)?;
-        }
-        Ok(store)
+        open_store_with_key(&self.store, self.key_file.as_ref(), self.remember_key)
     }
+}
+
+/// Opens a store with the key from `key_file`, else the one remembered in the keychain.
+pub(crate) fn open_store_with_key(
+    store: &std::path::Path,
+    key_file: Option<&PathBuf>,
+    remember: bool,
+) -> Result<Box<dyn stores::ChatStore>> {
+    let keychain = OsKeychain::default();
+    let key = match key_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
+            Some(StoreKey::parse(&text)?)
+        }
+        // No keychain (a headless box without Secret Service) just means no remembered key.
+        None => StoreKey::recall(&keychain, store).ok().flatten(),
+    };
+    let opened = stores::open(store, key.as_ref())?;
+    if let (true, Some(k)) = (remember, &key) {
+        k.remember(&keychain, store)?;
+    }
+    Ok(opened)
 }
 
 #[derive(Subcommand)]
@@ -147,7 +177,23 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
     match cli.command {
+        Command::Init(a) => repo_cmds::init(a, json),
+        Command::Backup(a) => repo_cmds::backup(a, json),
+        Command::Snapshots(a) => repo_cmds::snapshots(a, json),
+        Command::Restore(a) => repo_cmds::restore(a, json),
+        Command::Verify(a) => {
+            if repo_cmds::verify(a, json)? {
+                Ok(())
+            } else {
+                Err(Error::new(ErrorCode::RepoCorrupt, "verify found problems")
+                    .with_hint("See the problems listed above."))
+            }
+        }
+        Command::Forget(a) => repo_cmds::forget(a, json),
+        Command::Prune(a) => repo_cmds::prune(a, json),
+        Command::Key { command } => repo_cmds::key(command, json),
         Command::Paths => {
             let paths = AppPaths::from_os()?;
             if cli.json {
@@ -293,7 +339,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// RFC 3339, or a plain date (start of day, or end of day for `--until`), in UTC.
-fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp> {
+pub(crate) fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
@@ -326,14 +372,14 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
     println!("{text}");
     Ok(())

@@ -1,0 +1,591 @@
+//! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
+
+use crate::{open_store_with_key, parse_time, print_json, runtime};
+use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use chatvault::export::{self, Format};
+use chatvault::job::{Cancel, Progress};
+use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::library::Library;
+use chatvault::model::{SelectedConversation, Selection};
+use chatvault::paths::AppPaths;
+use chatvault::repo::{access, backup, maintenance, restore, Repo};
+use chatvault::target::{TargetCredentials, TargetSpec};
+use chatvault::{Error, Result};
+use clap::{Args, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Args)]
+pub struct TargetArg {
+    /// Where the repository lives: file:///path, s3://bucket/prefix?endpoint=..., webdav+https://user@host/path
+    #[arg(long)]
+    pub target: String,
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    target: TargetArg,
+    /// Write the recovery code to this file instead of printing it.
+    #[arg(long)]
+    recovery_code_file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    target: TargetArg,
+    /// The store: a WeChat account folder, EnMicroMsg.db, or chat.db.
+    #[arg(long)]
+    store: PathBuf,
+    /// A file holding the store's key (else the keychain's).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// A conversation to keep (repeat for several); without it, every conversation.
+    #[arg(long = "conversation")]
+    conversations: Vec<String>,
+    /// Keep messages from this time on (RFC 3339 or a date).
+    #[arg(long)]
+    since: Option<String>,
+    /// Keep messages up to this time (RFC 3339 or a date, inclusive).
+    #[arg(long)]
+    until: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    target: TargetArg,
+    /// Snapshot id (a prefix is enough) or "latest".
+    #[arg(long, default_value = "latest")]
+    snapshot: String,
+    /// A conversation to restore (repeat); without it, all of the snapshot.
+    #[arg(long = "conversation")]
+    conversations: Vec<String>,
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    /// Export into this folder instead of (or, with --library, as well as) the local library.
+    #[arg(long)]
+    into: Option<PathBuf>,
+    /// Export formats for --into: any of html, json, txt, comma-separated.
+    #[arg(long, default_value = "html,json,txt")]
+    format: String,
+    /// Also add to the local library when exporting with --into.
+    #[arg(long)]
+    library: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    target: TargetArg,
+    /// Also download every pack and open every blob.
+    #[arg(long)]
+    read_data: bool,
+}
+
+#[derive(Args)]
+pub struct ForgetArgs {
+    #[command(flatten)]
+    target: TargetArg,
+    /// Forget one snapshot.
+    #[arg(long, conflicts_with = "conversation")]
+    snapshot: Option<String>,
+    /// Forget a conversation from every snapshot and destroy its key.
+    #[arg(long)]
+    conversation: Option<String>,
+    /// Then delete and rewrite the data so nothing of it is left on the target.
+    #[arg(long)]
+    prune: bool,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Whether this computer holds the repository's key.
+    Status(TargetArg),
+    /// Restore the key to this computer's keychain from the recovery code.
+    Unlock {
+        #[command(flatten)]
+        target: TargetArg,
+        #[arg(long)]
+        recovery_code_file: PathBuf,
+    },
+    /// Replace the recovery code (the old one stops working).
+    Rotate {
+        #[command(flatten)]
+        target: TargetArg,
+        #[arg(long)]
+        recovery_code_file: Option<PathBuf>,
+    },
+}
+
+fn operator(url: &str) -> Result<opendal::Operator> {
+    let spec: TargetSpec = url.parse()?;
+    spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
+}
+
+fn params() -> KdfParams {
+    KdfParams::RECOMMENDED
+}
+
+async fn open_repo(url: &str) -> Result<Repo> {
+    access::open(
+        operator(url)?,
+        url,
+        &OsKeychain::default(),
+        &AppPaths::from_os()?,
+    )
+    .await
+}
+
+/// Ctrl-C sets the flag; the job stops at its next step and leaves the repository consistent.
+fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> Cancel {
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ncancelling…");
+            c.cancel();
+        }
+    });
+    cancel
+}
+
+/// A progress bar on a terminal, JSON events on stderr otherwise.
+struct CliProgress {
+    tty: bool,
+    total: AtomicU64,
+    done: AtomicU64,
+    started: std::time::Instant,
+}
+
+impl CliProgress {
+    fn new() -> Self {
+        CliProgress {
+            tty: std::io::stderr().is_terminal(),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        self.total.store(total.unwrap_or(0), Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+        if !self.tty {
+            eprintln!(
+                "{}",
+                serde_json::json!({"event": "phase", "phase": name, "total": total})
+            );
+        }
+    }
+
+    fn advance(&self, items: u64, bytes: u64) {
+        let done = self.done.fetch_add(items, Ordering::Relaxed) + items;
+        let total = self.total.load(Ordering::Relaxed);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let eta = if done > 0 && total > done {
+            elapsed / done as f64 * (total - done) as f64
+        } else {
+            0.0
+        };
+        if self.tty {
+            let width = 30usize;
+            let filled = if total > 0 {
+                (done as usize * width / total as usize).min(width)
+            } else {
+                0
+            };
+            eprint!(
+                "\r[{}{}] {done}/{total}  ETA {eta:.0}s ",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if total > 0 && done >= total {
+                eprintln!();
+            }
+        } else {
+            eprintln!(
+                "{}",
+                serde_json::json!({"event": "progress", "done": done, "total": total, "bytes": bytes, "eta_s": eta.round()})
+            );
+        }
+    }
+}
+
+pub fn init(a: InitArgs, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let url = &a.target.target;
+    let (repo, code) = rt.block_on(access::init(
+        operator(url)?,
+        url,
+        &OsKeychain::default(),
+        &AppPaths::from_os()?,
+        params(),
+    ))?;
+    let code_text = code.display();
+    if let Some(f) = &a.recovery_code_file {
+        write_private(f, code_text.expose())?;
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.recovery_code_file}),
+        )?;
+    } else {
+        println!(
+            "Created repository {} at {url}.",
+            &hex::encode(repo.repo_id())[..8]
+        );
+        println!("The master key is in this computer's keychain.");
+        match &a.recovery_code_file {
+            Some(f) => println!(
+                "The recovery code is in {} — print it, keep it safe, then delete the file.",
+                f.display()
+            ),
+            None => {
+                println!(
+                    "\nRecovery code (shown once; write it down and keep it safe):\n\n    {}\n",
+                    code_text.expose()
+                );
+                println!("Without it, a lost computer means a lost backup.");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a secret file readable only by the user.
+fn write_private(path: &PathBuf, text: &str) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+        f.write_all(format!("{text}\n").as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, format!("{text}\n"))
+            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+    }
+}
+
+fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
+    RecoveryCode::parse(&text)
+}
+
+pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let cancel = cancel_on_ctrl_c(&rt);
+    let store = open_store_with_key(&a.store, a.key_file.as_ref(), false)?;
+    let since = a
+        .since
+        .as_deref()
+        .map(|t| parse_time(t, false))
+        .transpose()?;
+    let until = a
+        .until
+        .as_deref()
+        .map(|t| parse_time(t, true))
+        .transpose()?;
+    let ids: Vec<String> = if a.conversations.is_empty() {
+        store.conversations()?.into_iter().map(|c| c.id).collect()
+    } else {
+        a.conversations.clone()
+    };
+    let selection = Selection {
+        conversations: ids
+            .into_iter()
+            .map(|id| SelectedConversation {
+                id,
+                since: None,
+                until: None,
+            })
+            .collect(),
+        since,
+        until,
+    };
+    let progress = CliProgress::new();
+    let report = rt.block_on(async {
+        let repo = open_repo(&a.target.target).await?;
+        let req = backup::BackupRequest {
+            store: store.as_ref(),
+            store_root: &a.store,
+            selection: &selection,
+        };
+        backup::backup(&repo, &req, &progress, &cancel).await
+    })?;
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "Snapshot {}: {} conversations, {} messages; {} new and {} unchanged segments; {} bytes uploaded in {} objects{}.",
+            &report.snapshot[..8],
+            report.conversations,
+            report.messages,
+            report.new_segments,
+            report.reused_segments,
+            report.bytes_uploaded,
+            report.objects_uploaded,
+            if report.unchanged { " (the store had not changed)" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let list = rt.block_on(async { open_repo(&a.target).await?.snapshots().await })?;
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|(_, s)| {
+            let t = |ms: i64| {
+                jiff::Timestamp::from_millisecond(ms)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            };
+            serde_json::json!({
+                "id": hex::encode(s.id),
+                "short_id": &hex::encode(s.id)[..8],
+                "time": t(s.finished),
+                "account": s.source.1,
+                "conversations": s.totals.0,
+                "messages": s.totals.1,
+                "since": s.selection.2.map(t),
+                "until": s.selection.3.map(t),
+                "bytes_uploaded": s.run.3,
+                "complete": s.complete,
+            })
+        })
+        .collect();
+    if json {
+        print_json(&rows)?;
+    } else if rows.is_empty() {
+        println!("No snapshots yet.");
+    } else {
+        for r in rows {
+            println!(
+                "{}  {}  {:>4} conversations  {:>8} messages  {}",
+                r["short_id"].as_str().unwrap_or(""),
+                r["time"].as_str().unwrap_or(""),
+                r["conversations"],
+                r["messages"],
+                r["account"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let cancel = cancel_on_ctrl_c(&rt);
+    let formats: Vec<Format> = a
+        .format
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_>>()?;
+    let req = restore::RestoreRequest {
+        snapshot: Some(a.snapshot.clone()),
+        conversations: a.conversations.clone(),
+        since: a
+            .since
+            .as_deref()
+            .map(|t| parse_time(t, false))
+            .transpose()?,
+        until: a
+            .until
+            .as_deref()
+            .map(|t| parse_time(t, true))
+            .transpose()?,
+    };
+    let progress = CliProgress::new();
+    let convs = rt.block_on(async {
+        let repo = open_repo(&a.target.target).await?;
+        restore::restore(&repo, &req, &progress, &cancel).await
+    })?;
+    let messages: usize = convs.iter().map(|c| c.messages.len()).sum();
+    let mut files = Vec::new();
+    if let Some(dir) = &a.into {
+        files = export::export(dir, &convs, &formats)?;
+    }
+    let mut in_library = 0;
+    if a.into.is_none() || a.library {
+        in_library = Library::open(&AppPaths::from_os()?)?.add(&convs)?;
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"conversations": convs.len(), "messages": messages, "files": files, "library_messages": in_library}),
+        )?;
+    } else {
+        println!(
+            "Restored {} conversations, {messages} messages.",
+            convs.len()
+        );
+        if let Some(dir) = &a.into {
+            println!("Exported to {} (open index.html).", dir.display());
+        }
+        if in_library > 0 {
+            println!("Added to the local library.");
+        }
+    }
+    Ok(())
+}
+
+pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        maintenance::verify(&open_repo(&a.target.target).await?, a.read_data).await
+    })?;
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "{} snapshots, {} conversations, {} packs, {} blobs read.",
+            report.snapshots, report.conversations, report.packs, report.blobs_read
+        );
+        if report.errors.is_empty() {
+            println!("No problems found.");
+        }
+        for e in &report.errors {
+            println!("problem: {e}");
+        }
+    }
+    Ok(report.errors.is_empty())
+}
+
+pub fn forget(a: ForgetArgs, json: bool) -> Result<()> {
+    let what = match (&a.snapshot, &a.conversation) {
+        (Some(s), None) => maintenance::Forget::Snapshot(s.clone()),
+        (None, Some(c)) => maintenance::Forget::Conversation(c.clone()),
+        _ => {
+            return Err(Error::invalid_input("say what to forget")
+                .with_hint("Use --snapshot ID or --conversation ID."))
+        }
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        maintenance::forget(&open_repo(&a.target.target).await?, &what, a.prune).await
+    })?;
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "Forgot: {} snapshots rewritten, {} deleted, {} conversation keys destroyed.",
+            report.snapshots_rewritten, report.snapshots_deleted, report.keys_destroyed
+        );
+        if let Some(p) = &report.prune {
+            println!(
+                "Pruned: {} packs deleted, {} rewritten; {} blobs kept, {} removed.",
+                p.packs_deleted, p.packs_rewritten, p.blobs_kept, p.blobs_removed
+            );
+        } else {
+            println!("Run with --prune (or `chatvault prune`) to remove the data itself from the target.");
+        }
+    }
+    Ok(())
+}
+
+pub fn prune(a: TargetArg, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let report = rt.block_on(async { maintenance::prune(&open_repo(&a.target).await?).await })?;
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "Pruned: {} packs deleted, {} rewritten; {} blobs kept, {} removed.",
+            report.packs_deleted, report.packs_rewritten, report.blobs_kept, report.blobs_removed
+        );
+    }
+    Ok(())
+}
+
+pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
+    let rt = runtime()?;
+    let keychain = OsKeychain::default();
+    let paths = AppPaths::from_os()?;
+    match cmd {
+        KeyCommand::Status(t) => {
+            let id = access::known_repo_id(&paths, &t.target)?;
+            let has_key = match id {
+                Some(id) => keychain.get(&access::key_account(id))?.is_some(),
+                None => false,
+            };
+            let opens = has_key && rt.block_on(open_repo(&t.target)).is_ok();
+            let value = serde_json::json!({
+                "repository": id.map(hex::encode),
+                "key_in_keychain": has_key,
+                "key_opens_repository": opens,
+                "recovery_code_in_keychain": id.map(|i| access::recovery_code(&keychain, i).ok().flatten().is_some()).unwrap_or(false),
+            });
+            if json {
+                print_json(&value)?;
+            } else if opens {
+                println!(
+                    "This computer holds the key of repository {}.",
+                    &hex::encode(id.unwrap_or_default())[..8]
+                );
+            } else {
+                println!("This computer has no working key for {}.\nUnlock it: chatvault key unlock --target URL --recovery-code-file FILE", t.target);
+            }
+        }
+        KeyCommand::Unlock {
+            target,
+            recovery_code_file,
+        } => {
+            let code = read_code(&recovery_code_file)?;
+            let url = &target.target;
+            let repo = rt.block_on(access::unlock(
+                operator(url)?,
+                url,
+                &code,
+                &keychain,
+                &paths,
+            ))?;
+            if json {
+                print_json(&serde_json::json!({"repository": hex::encode(repo.repo_id())}))?;
+            } else {
+                println!(
+                    "Unlocked repository {}; its key is now in this computer's keychain.",
+                    &hex::encode(repo.repo_id())[..8]
+                );
+            }
+        }
+        KeyCommand::Rotate {
+            target,
+            recovery_code_file,
+        } => {
+            let repo = rt.block_on(open_repo(&target.target))?;
+            let code = rt.block_on(access::rotate(&repo, &keychain, params()))?;
+            match &recovery_code_file {
+                Some(f) => write_private(f, code.display().expose())?,
+                None if !json => println!(
+                    "New recovery code (the old one no longer works):\n\n    {}\n",
+                    code.display().expose()
+                ),
+                None => {}
+            }
+            if json {
+                print_json(
+                    &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": recovery_code_file}),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Exports of restored conversations a person can keep and read without ChatVault:
+//! HTML (one page per conversation, chat bubbles, an index page; no scripts, no network),
+//! JSON (the model as `chatvault messages --json` prints it) and plain text.
+
+use crate::error::{Error, Result};
+use crate::model::{ConversationKind, Message, MessageKind};
+use crate::repo::restore::RestoredConversation;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+    Txt,
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "html" => Ok(Format::Html),
+            "json" => Ok(Format::Json),
+            "txt" | "text" => Ok(Format::Txt),
+            other => Err(
+                Error::invalid_input(format!("unknown export format '{other}'"))
+                    .with_hint("Use html, json or txt."),
+            ),
+        }
+    }
+}
+
+/// Writes the conversations into `dir` in each format; returns the files written.
+pub fn export(
+    dir: &Path,
+    conversations: &[RestoredConversation],
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+    let mut written = Vec::new();
+    let write = |path: PathBuf, text: String, written: &mut Vec<PathBuf>| -> Result<()> {
+        fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+        written.push(path);
+        Ok(())
+    };
+    for f in formats {
+        match f {
+            Format::Json => {
+                for c in conversations {
+                    let text = serde_json::to_string_pretty(c)
+                        .map_err(|e| Error::internal(e.to_string()))?;
+                    write(
+                        dir.join(format!("{}.json", file_stem(&c.id))),
+                        text,
+                        &mut written,
+                    )?;
+                }
+            }
+            Format::Txt => {
+                for c in conversations {
+                    write(
+                        dir.join(format!("{}.txt", file_stem(&c.id))),
+                        to_text(c),
+                        &mut written,
+                    )?;
+                }
+            }
+            Format::Html => {
+                for c in conversations {
+                    write(
+                        dir.join(format!("{}.html", file_stem(&c.id))),
+                        to_html(c),
+                        &mut written,
+                    )?;
+                }
+                write(
+                    dir.join("index.html"),
+                    index_html(conversations),
+                    &mut written,
+                )?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// A file name for a conversation id: safe characters kept, the rest replaced.
+pub fn file_stem(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("c{s}")
+    } else {
+        s
+    }
+}
+
+fn label(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Text => "",
+        MessageKind::Image => "[图片 Image]",
+        MessageKind::Voice => "[语音 Voice]",
+        MessageKind::Video => "[视频 Video]",
+        MessageKind::File => "[文件 File]",
+        MessageKind::Link => "[链接 Link]",
+        MessageKind::Quote => "[回复 Reply]",
+        MessageKind::Sticker => "[表情 Sticker]",
+        MessageKind::Location => "[位置 Location]",
+        MessageKind::Call => "[通话 Call]",
+        MessageKind::Transfer => "[转账 Transfer]",
+        MessageKind::RedPacket => "[红包 Red packet]",
+        MessageKind::ContactCard => "[名片 Contact card]",
+        MessageKind::System => "",
+        MessageKind::Recalled => "[撤回 Recalled]",
+        MessageKind::Unknown => "[其他 Other]",
+    }
+}
+
+fn line(m: &Message) -> String {
+    let mut parts = Vec::new();
+    if !label(m.kind).is_empty() {
+        parts.push(label(m.kind).to_string());
+    }
+    if let Some(q) = &m.quoted_text {
+        parts.push(format!("「{q}」"));
+    }
+    if !m.text.is_empty() {
+        parts.push(m.text.clone());
+    }
+    if let Some(u) = &m.url {
+        if u != &m.text {
+            parts.push(u.clone());
+        }
+    }
+    parts.join(" ")
+}
+
+pub fn to_text(c: &RestoredConversation) -> String {
+    let mut out = format!(
+        "{}\n{}\n\n",
+        c.title,
+        "=".repeat(c.title.chars().count().max(3))
+    );
+    for m in &c.messages {
+        let who = if m.kind == MessageKind::System {
+            "--".to_string()
+        } else {
+            m.sender_name
+                .clone()
+                .or(m.sender.clone())
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}: {}",
+            m.at.strftime("%Y-%m-%d %H:%M:%S"),
+            who,
+            line(m)
+        );
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;\
+background:#ededed;margin:0;color:#1d2330}header{background:#2368d8;color:#fff;padding:12px 20px}\
+header a{color:#fff}main{max-width:760px;margin:0 auto;padding:16px}.day{text-align:center;color:#888;\
+font-size:.8rem;margin:18px 0 8px}.row{display:flex;margin:6px 0}.row.me{justify-content:flex-end}\
+.row.sys{justify-content:center;color:#888;font-size:.85rem}.bubble{max-width:75%;background:#fff;\
+border-radius:8px;padding:6px 10px;white-space:pre-wrap;word-break:break-word}.me .bubble{background:#95ec69}\
+.who{font-size:.75rem;color:#777}.time{font-size:.7rem;color:#999;margin-left:6px}.kind{color:#2368d8}\
+.quote{display:block;color:#666;border-left:3px solid #ccc;padding-left:6px;margin:2px 0}\
+ul{list-style:none;padding:0}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
+
+pub fn to_html(c: &RestoredConversation) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{}</title><style>{CSS}</style></head><body><header><a href=\"index.html\">&larr;</a> <strong>{}</strong> \
+         · {} {}</header><main>",
+        esc(&c.title),
+        esc(&c.title),
+        c.messages.len(),
+        if c.kind == ConversationKind::Group { "messages · group" } else { "messages" }
+    );
+    let mut last_day = String::new();
+    for m in &c.messages {
+        let day = m.at.strftime("%Y-%m-%d").to_string();
+        if day != last_day {
+            let _ = write!(out, "<div class=\"day\">{day}</div>");
+            last_day = day;
+        }
+        let time = m.at.strftime("%H:%M").to_string();
+        if matches!(m.kind, MessageKind::System | MessageKind::Recalled) {
+            let _ = write!(
+                out,
+                "<div class=\"row sys\">{} {}</div>",
+                esc(label(m.kind)),
+                esc(&m.text)
+            );
+            continue;
+        }
+        let who = if m.from_me {
+            String::new()
+        } else {
+            m.sender_name
+                .clone()
+                .or(m.sender.clone())
+                .unwrap_or_default()
+        };
+        let _ = write!(
+            out,
+            "<div class=\"row{}\"><div class=\"bubble\">",
+            if m.from_me { " me" } else { "" }
+        );
+        if !who.is_empty() {
+            let _ = write!(out, "<div class=\"who\">{}</div>", esc(&who));
+        }
+        if let Some(q) = &m.quoted_text {
+            let _ = write!(out, "<span class=\"quote\">{}</span>", esc(q));
+        }
+        if !label(m.kind).is_empty() {
+            let _ = write!(out, "<span class=\"kind\">{}</span> ", esc(label(m.kind)));
+        }
+        let _ = write!(out, "{}", esc(&m.text));
+        if let Some(u) = m
+            .url
+            .as_deref()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
+            let _ = write!(
+                out,
+                " <a href=\"{}\" rel=\"noreferrer\">{}</a>",
+                esc(u),
+                esc(u)
+            );
+        }
+        for a in &m.attachments {
+            let _ = write!(
+                out,
+                "<div class=\"who\">📎 {}</div>",
+                esc(a.name.as_deref().unwrap_or(&a.path))
+            );
+        }
+        let _ = write!(out, "<span class=\"time\">{time}</span></div></div>");
+    }
+    out.push_str("</main></body></html>\n");
+    out
+}
+
+pub fn index_html(conversations: &[RestoredConversation]) -> String {
+    let mut out = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>ChatVault</title><style>{CSS}</style></head>\
+         <body><header><strong>ChatVault</strong> · {} conversations</header><main><ul>",
+        conversations.len()
+    );
+    for c in conversations {
+        let range = match (c.messages.first(), c.messages.last()) {
+            (Some(a), Some(b)) => format!(
+                "{} – {}",
+                a.at.strftime("%Y-%m-%d"),
+                b.at.strftime("%Y-%m-%d")
+            ),
+            _ => String::new(),
+        };
+        let _ = write!(
+            out,
+            "<li><a href=\"{}.html\">{}</a> <span class=\"who\">{} messages · {}</span></li>",
+            esc(&file_stem(&c.id)),
+            esc(&c.title),
+            c.messages.len(),
+            range
+        );
+    }
+    out.push_str("</ul></main></body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+
+    fn conv() -> RestoredConversation {
+        let m = |id: &str, kind, text: &str, me: bool| Message {
+            id: id.into(),
+            conversation_id: "g@chatroom".into(),
+            at: "2024-02-10T08:00:00Z".parse::<Timestamp>().unwrap(),
+            sender: Some("wxid_a".into()),
+            sender_name: Some("张三 <Zhang>".into()),
+            from_me: me,
+            kind,
+            text: text.into(),
+            reply_to: None,
+            quoted_text: None,
+            url: None,
+            attachments: vec![],
+            raw_type: 1,
+        };
+        RestoredConversation {
+            id: "g@chatroom".into(),
+            title: "家人 & friends".into(),
+            kind: ConversationKind::Group,
+            messages: vec![
+                m(
+                    "1",
+                    MessageKind::Text,
+                    "<script>alert(1)</script> 你好",
+                    false,
+                ),
+                m("2", MessageKind::File, "报告.pdf", true),
+            ],
+        }
+    }
+
+    #[test]
+    fn html_escapes_content_and_shows_kinds_and_names() {
+        let html = to_html(&conv());
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; 你好"));
+        assert!(html.contains("张三 &lt;Zhang&gt;"));
+        assert!(html.contains("[文件 File]</span> 报告.pdf"));
+        assert!(html.contains("<title>家人 &amp; friends</title>"));
+    }
+
+    #[test]
+    fn exports_write_one_file_per_conversation_and_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = export(
+            dir.path(),
+            &[conv()],
+            &[Format::Html, Format::Json, Format::Txt],
+        )
+        .unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "g@chatroom.html",
+                "index.html",
+                "g@chatroom.json",
+                "g@chatroom.txt"
+            ]
+        );
+        let txt = fs::read_to_string(dir.path().join("g@chatroom.txt")).unwrap();
+        assert!(txt.contains("2024-02-10 08:00:00  张三 <Zhang>: <script>alert(1)</script> 你好"));
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("g@chatroom.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["messages"][1]["kind"], "file");
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("../etc/passwd"), "c.._etc_passwd");
+        assert_eq!(file_stem("iMessage;-;+86 138"), "iMessage_-__86_138");
+    }
+}

@@ -1,0 +1,191 @@
+//! Reaching a repository from this machine: which repository a target URL holds (a small
+//! file in the config folder, no secrets), and its master key and recovery code in the OS
+//! keychain (`repo:<repo id>` and `repo:<repo id>:recovery`, FORMAT.md §5.3).
+
+use super::Repo;
+use crate::crypto::recovery::{KdfParams, RecoveryCode};
+use crate::crypto::MasterKey;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::Keychain;
+use crate::paths::AppPaths;
+use opendal::Operator;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct KnownRepos {
+    /// target URL -> repository id (hex)
+    #[serde(default)]
+    repos: BTreeMap<String, String>,
+}
+
+fn known_file(paths: &AppPaths) -> std::path::PathBuf {
+    paths.config_dir.join("repositories.toml")
+}
+
+fn load_known(paths: &AppPaths) -> Result<KnownRepos> {
+    match fs::read_to_string(known_file(paths)) {
+        Ok(t) => toml::from_str(&t).map_err(|e| {
+            Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("{}: {e}", known_file(paths).display()),
+            )
+            .with_hint("Delete the file; unlock each repository again with its recovery code.")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KnownRepos::default()),
+        Err(e) => Err(Error::io("reading repositories.toml", &e)),
+    }
+}
+
+pub fn remember_repo(paths: &AppPaths, url: &str, repo_id: [u8; 16]) -> Result<()> {
+    let mut known = load_known(paths)?;
+    known.repos.insert(url.to_string(), hex::encode(repo_id));
+    fs::create_dir_all(&paths.config_dir)
+        .map_err(|e| Error::io("creating the config folder", &e))?;
+    let text = toml::to_string(&known).map_err(|e| Error::internal(e.to_string()))?;
+    let tmp = known_file(paths).with_extension("toml.tmp");
+    fs::write(&tmp, text).map_err(|e| Error::io("writing repositories.toml", &e))?;
+    fs::rename(&tmp, known_file(paths)).map_err(|e| Error::io("writing repositories.toml", &e))
+}
+
+pub fn known_repo_id(paths: &AppPaths, url: &str) -> Result<Option<[u8; 16]>> {
+    Ok(load_known(paths)?
+        .repos
+        .get(url)
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| b.try_into().ok()))
+}
+
+pub fn key_account(repo_id: [u8; 16]) -> String {
+    format!("repo:{}", hex::encode(repo_id))
+}
+
+fn store_keys(
+    keychain: &dyn Keychain,
+    repo_id: [u8; 16],
+    mk: &MasterKey,
+    code: Option<&RecoveryCode>,
+) -> Result<()> {
+    keychain.set(&key_account(repo_id), &mk.to_hex())?;
+    if let Some(code) = code {
+        keychain.set(
+            &format!("{}:recovery", key_account(repo_id)),
+            &code.display(),
+        )?;
+    }
+    Ok(())
+}
+
+fn missing_key(url: &str) -> Error {
+    Error::new(ErrorCode::KeyMissing, format!("this computer has no key for the repository at {url}")).with_hint(
+        "Unlock it with its recovery code: chatvault key unlock --target URL --recovery-code-file FILE",
+    )
+}
+
+/// Creates a repository; the master key and recovery code go to the keychain.
+pub async fn init(
+    op: Operator,
+    url: &str,
+    keychain: &dyn Keychain,
+    paths: &AppPaths,
+    params: KdfParams,
+) -> Result<(Repo, RecoveryCode)> {
+    let mk = MasterKey::generate();
+    let code = RecoveryCode::generate();
+    let repo = Repo::init(op, &mk, &code, params).await?;
+    store_keys(keychain, repo.repo_id(), &mk, Some(&code))?;
+    remember_repo(paths, url, repo.repo_id())?;
+    Ok((repo, code))
+}
+
+/// Opens the repository at `url` with the master key from the keychain.
+pub async fn open(
+    op: Operator,
+    url: &str,
+    keychain: &dyn Keychain,
+    paths: &AppPaths,
+) -> Result<Repo> {
+    let repo_id = known_repo_id(paths, url)?.ok_or_else(|| missing_key(url))?;
+    let mk_hex = keychain
+        .get(&key_account(repo_id))?
+        .ok_or_else(|| missing_key(url))?;
+    let mk = MasterKey::from_hex(mk_hex.expose())?;
+    let repo = Repo::open(op, &mk).await?;
+    if repo.repo_id() != repo_id {
+        return Err(Error::new(ErrorCode::RepoWrongKey, format!("the repository at {url} is not the one this computer knows"))
+            .with_hint("Unlock it with its own recovery code: chatvault key unlock --target URL --recovery-code-file FILE"));
+    }
+    Ok(repo)
+}
+
+/// Finds the master key with the recovery code and stores it (and the code) in the keychain.
+pub async fn unlock(
+    op: Operator,
+    url: &str,
+    code: &RecoveryCode,
+    keychain: &dyn Keychain,
+    paths: &AppPaths,
+) -> Result<Repo> {
+    let (mk, repo_id) = Repo::unlock(&op, code).await?;
+    let repo = Repo::open(op, &mk).await?;
+    if repo.repo_id() != repo_id {
+        return Err(Error::new(
+            ErrorCode::RepoCorrupt,
+            "the key object and the config name different repositories",
+        ));
+    }
+    store_keys(keychain, repo_id, &mk, Some(code))?;
+    remember_repo(paths, url, repo_id)?;
+    Ok(repo)
+}
+
+/// The recovery code kept in the keychain (for "show it again").
+pub fn recovery_code(keychain: &dyn Keychain, repo_id: [u8; 16]) -> Result<Option<RecoveryCode>> {
+    match keychain.get(&format!("{}:recovery", key_account(repo_id)))? {
+        Some(text) => RecoveryCode::parse(text.expose()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Re-wraps the master key under a new recovery code; the old code stops working.
+pub async fn rotate(
+    repo: &Repo,
+    keychain: &dyn Keychain,
+    params: KdfParams,
+) -> Result<RecoveryCode> {
+    let mk_hex = keychain
+        .get(&key_account(repo.repo_id()))?
+        .ok_or_else(|| missing_key("this target"))?;
+    let mk = MasterKey::from_hex(mk_hex.expose())?;
+    let lock =
+        super::lock::Lock::acquire(repo, super::lock::Mode::Exclusive, super::lock::Op::Rotate)
+            .await?;
+    let result = async {
+        let old = repo.list_names("keys/").await?;
+        let code = RecoveryCode::generate();
+        let name = format!("keys/{}", hex::encode(super::random_name()));
+        let obj = crate::crypto::recovery::wrap_master_key(
+            &code,
+            params,
+            &name,
+            &mk,
+            repo.repo_id(),
+            super::now_ms(),
+        );
+        repo.put(&name, obj).await?;
+        // Read back before deleting the old wrap: never leave the repository without one.
+        let back = repo.get(&name).await?;
+        crate::crypto::recovery::unwrap_master_key(&code, &name, &back)?;
+        for (path, _) in old {
+            repo.delete(&path).await?;
+        }
+        store_keys(keychain, repo.repo_id(), &mk, Some(&code))?;
+        Ok(code)
+    }
+    .await;
+    let released = lock.release(repo).await;
+    let code = result?;
+    released?;
+    Ok(code)
+}

@@ -1,0 +1,487 @@
+//! backup: read the selection from a store and add a snapshot (FORMAT.md §11.2).
+//!
+//! Incremental in two ways: when the store's files are unchanged since the parent snapshot of
+//! the same selection, nothing is read and the parent's trees are reused; otherwise segments
+//! and trees are rebuilt and named by keyed hash, so only the ones that changed are uploaded.
+//! Each pack gets its own index object as soon as it lands, so an interrupted run never
+//! uploads a landed blob again.
+
+use super::format::{
+    self, kind, AttachmentRec, ConvRef, IndexPack, KeyTable, MessageRec, SegRef, Segment, Snapshot,
+    Tree,
+};
+use super::lock::{Lock, Mode, Op};
+use super::pack::{PackWriter, CLASS_S};
+use super::{now_ms, ConvKeys, Index, Repo};
+use crate::crypto::envelope::{self, Padding};
+use crate::crypto::SubKey;
+use crate::error::{Error, Result};
+use crate::job::{Cancel, Progress};
+use crate::model::{Conversation, ConversationKind, Message, Selection};
+use crate::store::{ChatStore, MessageQuery, Variant};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub struct BackupRequest<'a> {
+    pub store: &'a dyn ChatStore,
+    /// The store's root (account folder or database file), for the change fingerprint.
+    pub store_root: &'a Path,
+    pub selection: &'a Selection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackupReport {
+    pub snapshot: String,
+    pub conversations: u32,
+    pub messages: u64,
+    pub new_segments: u64,
+    pub reused_segments: u64,
+    pub bytes_uploaded: u64,
+    pub objects_uploaded: u64,
+    /// The store had not changed: nothing was read.
+    pub unchanged: bool,
+}
+
+pub fn source_kind(v: Variant) -> u8 {
+    match v {
+        Variant::WechatWin3 => 1,
+        Variant::Wechat4 => 2,
+        Variant::WechatMac3 => 3,
+        Variant::Android => 4,
+        Variant::IMessage => 5,
+    }
+}
+
+pub async fn backup(
+    repo: &Repo,
+    req: &BackupRequest<'_>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<BackupReport> {
+    let lock = Lock::acquire(repo, Mode::Append, Op::Backup).await?;
+    let result = run(repo, req, progress, cancel).await;
+    let released = lock.release(repo).await;
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+/// SHA-256 over the names, sizes and modification times of the store's files.
+pub fn store_fingerprint(root: &Path) -> Vec<u8> {
+    fn visit(p: &Path, base: &Path, out: &mut Vec<(String, u64, i128)>) {
+        let Ok(meta) = std::fs::metadata(p) else {
+            return;
+        };
+        if meta.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    visit(&e.path(), base, out);
+                }
+            }
+        } else {
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            out.push((
+                p.strip_prefix(base)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned(),
+                meta.len(),
+                mtime,
+            ));
+        }
+    }
+    let mut files = Vec::new();
+    if root.is_file() {
+        let base = root.parent().unwrap_or(root);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut s = root.as_os_str().to_owned();
+            s.push(suffix);
+            visit(Path::new(&s), base, &mut files);
+        }
+    } else {
+        visit(root, root, &mut files);
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for (name, len, mtime) in files {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(len.to_le_bytes());
+        h.update(mtime.to_le_bytes());
+    }
+    h.finalize().to_vec()
+}
+
+async fn run(
+    repo: &Repo,
+    req: &BackupRequest<'_>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<BackupReport> {
+    let started = now_ms();
+    let before = repo.stats.snapshot();
+    let store = req.store;
+    let sel = req.selection;
+    let kind_byte = source_kind(store.variant());
+    let account = store.account_id().unwrap_or("").to_string();
+
+    let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(Error::invalid_input("nothing is selected")
+            .with_hint("Choose at least one conversation."));
+    }
+    // A keyed id for "this account with this selection", so runs of one selection chain up.
+    let lineage = repo.ctok(
+        0,
+        &format!("lineage\0{kind_byte}\0{account}"),
+        &ids.join("\n"),
+    );
+    let range_key: Vec<(String, Option<i64>, Option<i64>)> = {
+        let mut v: Vec<_> = sel
+            .conversations
+            .iter()
+            .map(|c| {
+                let (s, u) = sel.range_of(c);
+                (
+                    c.id.clone(),
+                    s.map(|t| t.as_millisecond()),
+                    u.map(|t| t.as_millisecond()),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let fingerprint = {
+        let mut h = Sha256::new();
+        h.update(store_fingerprint(req.store_root));
+        h.update(format::encode(&range_key));
+        h.finalize().to_vec()
+    };
+
+    let snapshots = repo.snapshots().await?;
+    let parent = snapshots
+        .iter()
+        .rev()
+        .find(|(_, s)| s.lineage == lineage)
+        .map(|(_, s)| s.clone());
+    let (_, mut keytable) = repo.load_keytable().await?;
+
+    let mut report = BackupReport::default();
+    let mut snapshot = Snapshot {
+        id: crate::crypto::keys::random_bytes::<16>(),
+        revision: 0,
+        lineage,
+        parent: parent.as_ref().map(|p| p.id),
+        started,
+        finished: 0,
+        source: (kind_byte, account.clone(), None, fingerprint.clone()),
+        selection: (
+            false,
+            Vec::new(),
+            sel.since.map(|t| t.as_millisecond()),
+            sel.until.map(|t| t.as_millisecond()),
+        ),
+        keytable_gen: keytable.generation,
+        conversations: Vec::new(),
+        totals: (0, 0, 0, 0),
+        run: (0, 0, 0, 0, 0),
+        complete: true,
+        app: format!("chatvault {}", crate::VERSION),
+    };
+
+    if let Some(p) = parent.as_ref().filter(|p| p.source.3 == fingerprint) {
+        // The store has not changed since the parent: reuse every tree without reading.
+        report.unchanged = true;
+        snapshot.selection.1 = p.selection.1.clone();
+        snapshot.conversations = p.conversations.clone();
+        snapshot.keytable_gen = keytable.generation;
+    } else {
+        let convs: HashMap<String, Conversation> = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        for id in &ids {
+            if !convs.contains_key(id) {
+                return Err(Error::invalid_input(format!(
+                    "conversation '{id}' is not in this store"
+                ))
+                .with_hint("Run `chatvault conversations` to see the ids."));
+            }
+        }
+        // New conversation keys go to a new key table before anything is encrypted under them.
+        let mut keys: HashMap<String, (format::Ctok, ConvKeys)> = HashMap::new();
+        let mut added = false;
+        for id in &ids {
+            let ctok = repo.ctok(kind_byte, &account, id);
+            let ck = match keytable.entries.iter().find(|e| e.0 == ctok) {
+                Some(e) => SubKey::from_bytes(e.1),
+                None => {
+                    let ck = SubKey::generate();
+                    keytable.entries.push((ctok, *ck.expose(), now_ms()));
+                    added = true;
+                    ck
+                }
+            };
+            keys.insert(id.clone(), (ctok, ConvKeys::new(ck)));
+        }
+        if added {
+            keytable.entries.sort_by_key(|e| e.0);
+            keytable.generation += 1;
+            repo.write_keytable(&KeyTable {
+                generation: keytable.generation,
+                entries: keytable.entries.clone(),
+            })
+            .await?;
+        }
+        snapshot.keytable_gen = keytable.generation;
+
+        let mut index = repo.load_index().await?;
+        let mut writer = Uploader {
+            pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+            new_packs: Vec::new(),
+        };
+        progress.phase("conversations", Some(ids.len() as u64));
+        for id in &ids {
+            cancel.check()?;
+            let conv = &convs[id];
+            let (ctok, ck) = &keys[id];
+            let c = sel
+                .conversations
+                .iter()
+                .find(|c| &c.id == id)
+                .expect("selected");
+            let (since, until) = sel.range_of(c);
+            let messages = store.messages(
+                id,
+                &MessageQuery {
+                    since,
+                    until,
+                    ..Default::default()
+                },
+            )?;
+            let mut tree = Tree {
+                ctok: *ctok,
+                native_id: id.clone(),
+                conv_kind: match conv.kind {
+                    ConversationKind::Direct => 1,
+                    ConversationKind::Group => 2,
+                },
+                title: conv.title.clone(),
+                members: Vec::new(),
+                avatar: None,
+                cursor: Vec::new(),
+                rescanned: 0,
+                excluded: Vec::new(),
+                segments: Vec::new(),
+            };
+            let mut msg_count = 0u64;
+            for segment in segments_of(&messages, repo.config.segment_max_messages as usize) {
+                cancel.check()?;
+                let body = format::encode(&segment);
+                let seg_id = ck.blob_id(kind::SEGMENT, &body);
+                let fresh = writer
+                    .add(repo, &mut index, ck, kind::SEGMENT, seg_id, &body)
+                    .await?;
+                if fresh {
+                    report.new_segments += 1;
+                } else {
+                    report.reused_segments += 1;
+                }
+                msg_count += segment.messages.len() as u64;
+                tree.segments.push(SegRef {
+                    month: segment.month,
+                    part: segment.part,
+                    id: seg_id,
+                    messages: segment.messages.len() as u32,
+                    first_ts: segment.messages.first().map_or(0, |m| m.ts),
+                    last_ts: segment.messages.last().map_or(0, |m| m.ts),
+                    attachments: 0,
+                    attachment_bytes: 0,
+                });
+            }
+            let body = format::encode(&tree);
+            let tree_id = ck.blob_id(kind::TREE, &body);
+            writer
+                .add(repo, &mut index, ck, kind::TREE, tree_id, &body)
+                .await?;
+            snapshot.selection.1.push(*ctok);
+            snapshot.conversations.push(ConvRef {
+                ctok: *ctok,
+                tree: tree_id,
+                messages: msg_count,
+                attachments: 0,
+                attachment_bytes: 0,
+                first_ts: messages.first().map_or(0, |m| m.at.as_millisecond()),
+                last_ts: messages.last().map_or(0, |m| m.at.as_millisecond()),
+            });
+            progress.advance(1, 0);
+        }
+        writer.flush(repo, &mut index).await?;
+        compact_index(repo, &index).await?;
+        snapshot.selection.1.sort();
+        snapshot.conversations.sort_by_key(|c| c.ctok);
+    }
+
+    let after = repo.stats.snapshot();
+    report.conversations = snapshot.conversations.len() as u32;
+    report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
+    snapshot.totals = (report.conversations, report.messages, 0, 0);
+    snapshot.run = (
+        report.new_segments,
+        report.reused_segments,
+        0,
+        after.1 - before.1,
+        0,
+    );
+    snapshot.finished = now_ms();
+    repo.write_snapshot(&snapshot).await?;
+    let end = repo.stats.snapshot();
+    report.bytes_uploaded = end.1 - before.1;
+    report.objects_uploaded = end.0 - before.0;
+    report.snapshot = hex::encode(snapshot.id);
+    Ok(report)
+}
+
+/// Messages in canonical order, cut into month segments of at most `max` messages (§6.2).
+pub fn segments_of(messages: &[Message], max: usize) -> Vec<Segment> {
+    let mut recs: Vec<MessageRec> = messages.iter().map(to_record).collect();
+    recs.sort_by(|a, b| (a.ts, a.id.as_bytes()).cmp(&(b.ts, b.id.as_bytes())));
+    let mut out: Vec<Segment> = Vec::new();
+    for r in recs {
+        let month = month_of(r.ts);
+        match out.last_mut() {
+            Some(s) if s.month == month && s.messages.len() < max => s.messages.push(r),
+            Some(s) if s.month == month => {
+                let part = s.part + 1;
+                out.push(Segment {
+                    month,
+                    part,
+                    messages: vec![r],
+                });
+            }
+            _ => out.push(Segment {
+                month,
+                part: 0,
+                messages: vec![r],
+            }),
+        }
+    }
+    out
+}
+
+pub fn month_of(ts_ms: i64) -> u32 {
+    let t = jiff::Timestamp::from_millisecond(ts_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let d = jiff::tz::TimeZone::UTC.to_datetime(t).date();
+    d.year() as u32 * 100 + d.month() as u32
+}
+
+pub fn to_record(m: &Message) -> MessageRec {
+    MessageRec {
+        id: m.id.clone(),
+        ts: m.at.as_millisecond(),
+        sender: m.sender.clone(),
+        sender_name: m.sender_name.clone(),
+        from_me: m.from_me,
+        kind: format::kind_code(m.kind),
+        text: m.text.clone(),
+        reply_to: m.reply_to.clone(),
+        quoted_text: m.quoted_text.clone(),
+        url: m.url.clone(),
+        raw_type: m.raw_type,
+        payload: None,
+        edited: None,
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| AttachmentRec {
+                role: 0,
+                path: a.path.clone(),
+                name: a.name.clone(),
+                mime: a.mime.clone(),
+                size: a.size.unwrap_or(0),
+                state: 1, // file contents are not backed up yet (docs/FORMAT.md §16)
+                chunks: Vec::new(),
+            })
+            .collect(),
+        ext: Vec::new(),
+    }
+}
+
+/// Packs blobs and uploads each full pack with its own index object.
+struct Uploader {
+    pack: PackWriter,
+    new_packs: Vec<IndexPack>,
+}
+
+impl Uploader {
+    /// Adds a blob unless the index or the open pack already has it; true when it was new.
+    async fn add(
+        &mut self,
+        repo: &Repo,
+        index: &mut Index,
+        ck: &ConvKeys,
+        kind: u8,
+        id: format::BlobId,
+        body: &[u8],
+    ) -> Result<bool> {
+        if index.blobs.contains_key(&id) || self.pack.contains(&id) {
+            return Ok(false);
+        }
+        let identity = format!("blob/{}", hex::encode(id));
+        let sealed = envelope::seal(
+            &ck.aead,
+            repo.key_id(),
+            kind,
+            &identity,
+            &[],
+            body,
+            Padding::Padme,
+            3,
+        );
+        if self.pack.would_overflow(sealed.len()) {
+            self.flush(repo, index).await?;
+        }
+        self.pack.add(id, kind, &sealed, body.len());
+        Ok(true)
+    }
+
+    async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
+        if self.pack.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(
+            &mut self.pack,
+            PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+        );
+        let entry = full.upload(repo).await?;
+        // Data before references: the pack has landed, now index it.
+        let name = repo.write_index(vec![entry.clone()], Vec::new()).await?;
+        index.objects.push(name);
+        index.add_pack(entry.clone());
+        self.new_packs.push(entry);
+        Ok(())
+    }
+}
+
+/// Keeps the number of live index objects small: past 32, one object replaces them all.
+pub async fn compact_index(repo: &Repo, index: &Index) -> Result<()> {
+    if index.objects.len() <= 32 {
+        return Ok(());
+    }
+    let old = index.objects.clone();
+    repo.write_index(index.packs.values().cloned().collect(), old.clone())
+        .await?;
+    for name in old {
+        repo.delete(&format!("index/{}", hex::encode(name))).await?;
+    }
+    Ok(())
+}

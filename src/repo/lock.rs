@@ -1,0 +1,130 @@
+//! Leases on the target that keep two runs from changing one repository at once
+//! (FORMAT.md §10). This implements acquire, conflict check and release; runs here are short,
+//! so the 15-minute lease is not refreshed yet (a TODO for very long first backups).
+
+use super::format::{self, kind, LockBody};
+use super::{now_ms, random_name, Repo};
+use crate::crypto::envelope::Padding;
+use crate::error::{Error, ErrorCode, Result};
+
+pub const TTL_MS: i64 = 15 * 60 * 1000;
+pub const SKEW_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Shared = 1,
+    Append = 2,
+    Exclusive = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Backup = 1,
+    Restore = 2,
+    Verify = 3,
+    Forget = 4,
+    Prune = 5,
+    Rotate = 6,
+}
+
+/// Shared runs only clash with exclusive ones; two appends clash; exclusive clashes with all.
+fn conflicts(a: u8, b: u8) -> bool {
+    let (append, exclusive) = (Mode::Append as u8, Mode::Exclusive as u8);
+    a == exclusive || b == exclusive || (a == append && b == append)
+}
+
+/// A held lease; call [`Lock::release`] when done (a crash leaves it to expire).
+pub struct Lock {
+    path: String,
+    pub body: LockBody,
+}
+
+impl Lock {
+    pub async fn acquire(repo: &Repo, mode: Mode, op: Op) -> Result<Lock> {
+        let now = now_ms();
+        let body = LockBody {
+            lock_id: crate::crypto::keys::random_bytes::<16>(),
+            mode: mode as u8,
+            op: op as u8,
+            holder: crate::crypto::keys::random_bytes::<16>(),
+            seq: 0,
+            created: now,
+            expires: now + TTL_MS,
+        };
+        let path = format!("locks/{}", hex::encode(random_name()));
+        repo.put(
+            &path,
+            repo.seal_meta(kind::LOCK, &path, &format::encode(&body), Padding::Pow2),
+        )
+        .await?;
+        for (other, _) in repo.list_names("locks/").await? {
+            if other == path {
+                continue;
+            }
+            let live = match repo
+                .get(&other)
+                .await
+                .and_then(|raw| repo.open_meta(kind::LOCK, &other, &raw))
+            {
+                Ok(b) => match format::decode::<LockBody>(&b, &other) {
+                    Ok(l) if now <= l.expires + SKEW_MS => Some(l),
+                    Ok(_) => None,
+                    Err(_) => None,
+                },
+                // Deleted meanwhile: not a conflict.
+                Err(e) if e.code() == ErrorCode::RepoObjectMissing => None,
+                Err(_) => None,
+            };
+            if let Some(l) = live {
+                if conflicts(body.mode, l.mode) {
+                    let _ = repo.delete(&path).await;
+                    let age = (now - l.created).max(0) / 1000;
+                    return Err(Error::new(
+                        ErrorCode::RepoLocked,
+                        format!("another ChatVault run ({}) started {age} s ago holds the repository", op_name(l.op)),
+                    )
+                    .with_hint("Wait for it to finish; a lock left by a crashed run expires after 15 minutes."));
+                }
+            }
+        }
+        Ok(Lock { path, body })
+    }
+
+    pub async fn release(self, repo: &Repo) -> Result<()> {
+        repo.delete(&self.path).await
+    }
+}
+
+fn op_name(op: u8) -> &'static str {
+    match op {
+        1 => "backup",
+        2 => "restore",
+        3 => "verify",
+        4 => "forget",
+        5 => "prune",
+        6 => "key rotate",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_table_matches_the_format() {
+        let (s, a, x) = (
+            Mode::Shared as u8,
+            Mode::Append as u8,
+            Mode::Exclusive as u8,
+        );
+        assert!(!conflicts(s, s) && !conflicts(s, a) && !conflicts(a, s));
+        assert!(
+            conflicts(a, a)
+                && conflicts(x, s)
+                && conflicts(s, x)
+                && conflicts(x, x)
+                && conflicts(a, x)
+        );
+    }
+}

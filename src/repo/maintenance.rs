@@ -1,0 +1,397 @@
+//! verify, forget and prune (FORMAT.md §11.4-§11.6).
+
+use super::format::{self, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Tree};
+use super::lock::{Lock, Mode, Op};
+use super::pack::{read_trailer, PackWriter, CLASS_S};
+use super::{pack_path, ConvKeys, Repo};
+use crate::crypto::envelope::{self, Padding};
+use crate::crypto::SubKey;
+use crate::error::{Error, ErrorCode, Result};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub snapshots: u32,
+    pub conversations: u32,
+    pub packs: u32,
+    pub blobs_read: u64,
+    /// Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
+    pub errors: Vec<String>,
+}
+
+fn problem(report: &mut VerifyReport, e: &Error) {
+    report.errors.push(format!("{}: {}", e.code(), e.message()));
+}
+
+fn keys_for(table: &KeyTable, ctok: &Ctok) -> Option<ConvKeys> {
+    table
+        .entries
+        .iter()
+        .find(|e| &e.0 == ctok)
+        .map(|e| ConvKeys::new(SubKey::from_bytes(e.1)))
+}
+
+/// Checks the structure; with `read_data`, also opens every reachable blob and pack trailer.
+pub async fn verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
+    let lock = Lock::acquire(repo, Mode::Shared, Op::Verify).await?;
+    let result = run_verify(repo, read_data).await;
+    let released = lock.release(repo).await;
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
+    let mut report = VerifyReport::default();
+    let (_, table) = repo.load_keytable().await?;
+    let index = repo.load_index().await?;
+    let snapshots = repo.snapshots().await?;
+    report.snapshots = snapshots.len() as u32;
+
+    for (name, p) in &index.packs {
+        report.packs += 1;
+        let path = pack_path(name);
+        match repo.operator().stat(&path).await {
+            Ok(meta) if meta.content_length() == p.len => {}
+            Ok(meta) => report.errors.push(format!(
+                "{path}: {}: {} bytes, the index says {}",
+                if meta.content_length() < p.len {
+                    "repo_truncated"
+                } else {
+                    "repo_corrupt"
+                },
+                meta.content_length(),
+                p.len
+            )),
+            Err(_) => report.errors.push(format!(
+                "{path}: repo_object_missing: listed in the index but not on the target"
+            )),
+        }
+        if read_data {
+            match repo.get(&path).await {
+                Ok(bytes) => match read_trailer(repo, name, &bytes) {
+                    Ok(t) if t.blobs.iter().map(|b| b.0).eq(p.blobs.iter().map(|b| b.0)) => {}
+                    Ok(_) => report
+                        .errors
+                        .push(format!("{path}: repo_corrupt: trailer and index disagree")),
+                    Err(e) => problem(&mut report, &e.context(&path)),
+                },
+                Err(e) => problem(&mut report, &e),
+            }
+        }
+    }
+
+    for (spath, snap) in &snapshots {
+        for conv in &snap.conversations {
+            report.conversations += 1;
+            let Some(keys) = keys_for(&table, &conv.ctok) else {
+                report.errors.push(format!(
+                    "{spath}: repo_corrupt: a conversation key is missing from the key table"
+                ));
+                continue;
+            };
+            let tree: Tree = match repo
+                .read_blob(&index, &conv.tree, &keys)
+                .await
+                .and_then(|b| format::decode(&b, "tree"))
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    problem(&mut report, &e);
+                    continue;
+                }
+            };
+            report.blobs_read += 1;
+            let mut messages = 0u64;
+            for seg in &tree.segments {
+                messages += seg.messages as u64;
+                if !index.blobs.contains_key(&seg.id) {
+                    report.errors.push(format!(
+                        "{spath}: repo_object_missing: segment {} is in no index",
+                        hex::encode(seg.id)
+                    ));
+                    continue;
+                }
+                if read_data {
+                    match repo
+                        .read_blob(&index, &seg.id, &keys)
+                        .await
+                        .and_then(|b| format::decode::<format::Segment>(&b, "segment"))
+                    {
+                        Ok(s) if s.messages.len() as u32 == seg.messages => report.blobs_read += 1,
+                        Ok(_) => report.errors.push(format!(
+                            "{spath}: repo_corrupt: segment message count differs from its tree"
+                        )),
+                        Err(e) => problem(&mut report, &e),
+                    }
+                }
+            }
+            if messages != conv.messages {
+                report.errors.push(format!(
+                    "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
+                ));
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ForgetReport {
+    pub snapshots_rewritten: u32,
+    pub snapshots_deleted: u32,
+    pub keys_destroyed: u32,
+    pub prune: Option<PruneReport>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PruneReport {
+    pub packs_deleted: u32,
+    pub packs_rewritten: u32,
+    pub blobs_kept: u64,
+    pub blobs_removed: u64,
+}
+
+/// What to forget.
+#[derive(Debug, Clone)]
+pub enum Forget {
+    /// A snapshot by id or id prefix.
+    Snapshot(String),
+    /// A conversation, by its id in the store, from every snapshot; its key is destroyed.
+    Conversation(String),
+}
+
+pub async fn forget(repo: &Repo, what: &Forget, prune_after: bool) -> Result<ForgetReport> {
+    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Forget).await?;
+    let result = async {
+        let mut report = run_forget(repo, what).await?;
+        if prune_after {
+            report.prune = Some(run_prune(repo).await?);
+        }
+        Ok(report)
+    }
+    .await;
+    let released = lock.release(repo).await;
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
+    let mut report = ForgetReport::default();
+    let objects = repo.snapshot_objects().await?;
+    let current = repo.snapshots().await?;
+    match what {
+        Forget::Snapshot(prefix) => {
+            let snap = super::restore::pick_snapshot(&current, Some(prefix))?;
+            for (path, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
+                repo.delete(path).await?;
+                report.snapshots_deleted += 1;
+            }
+        }
+        Forget::Conversation(native_id) => {
+            let mut gone: HashSet<Ctok> = HashSet::new();
+            // References first: rewrite every snapshot without the conversation...
+            for (_, snap) in &current {
+                let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+                if !snap.conversations.iter().any(|c| c.ctok == ctok) {
+                    continue;
+                }
+                gone.insert(ctok);
+                let mut s: Snapshot = snap.clone();
+                s.conversations.retain(|c| c.ctok != ctok);
+                s.selection.1.retain(|c| *c != ctok);
+                s.revision += 1;
+                s.totals = (
+                    s.conversations.len() as u32,
+                    s.conversations.iter().map(|c| c.messages).sum(),
+                    s.conversations.iter().map(|c| c.attachments).sum(),
+                    s.conversations.iter().map(|c| c.attachment_bytes).sum(),
+                );
+                if s.conversations.is_empty() {
+                    report.snapshots_deleted += 1;
+                } else {
+                    repo.write_snapshot(&s).await?;
+                    report.snapshots_rewritten += 1;
+                }
+                for (old, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
+                    repo.delete(old).await?;
+                }
+            }
+            if gone.is_empty() {
+                return Err(Error::invalid_input(format!(
+                    "no snapshot holds conversation '{native_id}'"
+                ))
+                .with_hint(
+                    "Check the id with `chatvault snapshots --json` or `chatvault conversations`.",
+                ));
+            }
+            // ...then the keys: a new key table without them, and the old tables deleted.
+            let (tables, mut table) = repo.load_keytable().await?;
+            let before = table.entries.len();
+            table.entries.retain(|e| !gone.contains(&e.0));
+            report.keys_destroyed = (before - table.entries.len()) as u32;
+            table.generation += 1;
+            repo.write_keytable(&table).await?;
+            for (path, generation) in tables {
+                if generation < table.generation {
+                    repo.delete(&path).await?;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+pub async fn prune(repo: &Repo) -> Result<PruneReport> {
+    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Prune).await?;
+    let result = run_prune(repo).await;
+    let released = lock.release(repo).await;
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+/// Strict prune: afterwards no pack holds a blob that no snapshot reaches (§11.6).
+async fn run_prune(repo: &Repo) -> Result<PruneReport> {
+    let mut report = PruneReport::default();
+    // 1. Leftovers: superseded snapshot revisions and lower key table generations.
+    let current = repo.snapshots().await?;
+    let current_paths: HashSet<&str> = current.iter().map(|(p, _)| p.as_str()).collect();
+    for (path, _, _) in repo.snapshot_objects().await? {
+        if !current_paths.contains(path.as_str()) {
+            repo.delete(&path).await?;
+        }
+    }
+    let (tables, mut table) = repo.load_keytable().await?;
+    let index = repo.load_index().await?;
+
+    // 2. Mark: every tree of every snapshot, and its segments, with the key that opens it.
+    let mut live: HashMap<BlobId, ConvKeys> = HashMap::new();
+    let mut used: HashSet<Ctok> = HashSet::new();
+    for (spath, snap) in &current {
+        for conv in &snap.conversations {
+            let keys = keys_for(&table, &conv.ctok).ok_or_else(|| {
+                Error::new(ErrorCode::RepoCorrupt, format!("{spath}: a conversation key is missing; prune stopped before deleting anything"))
+                    .with_hint("Run `chatvault verify`.")
+            })?;
+            used.insert(conv.ctok);
+            let tree: Tree =
+                format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+            live.insert(conv.tree, keys.clone());
+            for seg in tree.segments {
+                if !index.blobs.contains_key(&seg.id) {
+                    return Err(Error::new(
+                        ErrorCode::RepoObjectMissing,
+                        "a segment is missing; prune stopped before deleting anything",
+                    )
+                    .with_hint("Run `chatvault verify`."));
+                }
+                live.insert(seg.id, keys.clone());
+            }
+        }
+    }
+
+    // 3. Keys nobody references go.
+    let before = table.entries.len();
+    table.entries.retain(|e| used.contains(&e.0));
+    let keys_changed = table.entries.len() != before;
+    if keys_changed {
+        table.generation += 1;
+        repo.write_keytable(&table).await?;
+    }
+
+    // 4. Sweep: keep whole packs that are all live; rewrite mixed ones with fresh nonces.
+    let mut keep: Vec<IndexPack> = Vec::new();
+    let mut doomed: Vec<Name> = Vec::new();
+    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize);
+    let mut written: HashSet<BlobId> = HashSet::new();
+    for (name, pack) in &index.packs {
+        let live_here: Vec<_> = pack
+            .blobs
+            .iter()
+            .filter(|b| live.contains_key(&b.0))
+            .collect();
+        if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.0)) {
+            keep.push(pack.clone());
+            report.blobs_kept += live_here.len() as u64;
+            continue;
+        }
+        report.blobs_removed += (pack.blobs.len() - live_here.len()) as u64;
+        doomed.push(*name);
+        if live_here.is_empty() {
+            report.packs_deleted += 1;
+            continue;
+        }
+        report.packs_rewritten += 1;
+        let path = pack_path(name);
+        for &&(id, kind, offset, length, raw_len) in &live_here {
+            if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.0 == id)) {
+                continue;
+            }
+            let keys = &live[&id];
+            let identity = format!("blob/{}", hex::encode(id));
+            let raw = repo.get_range(&path, offset as u64, length as u64).await?;
+            let body = envelope::open(
+                &keys.aead,
+                repo.key_id(),
+                kind,
+                &identity,
+                &[],
+                &raw,
+                64 << 20,
+            )?;
+            let sealed = envelope::seal(
+                &keys.aead,
+                repo.key_id(),
+                kind,
+                &identity,
+                &[],
+                &body,
+                Padding::Padme,
+                3,
+            );
+            if writer.would_overflow(sealed.len()) {
+                let full = std::mem::replace(
+                    &mut writer,
+                    PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+                );
+                keep.push(full.upload(repo).await?);
+            }
+            writer.add(id, kind, &sealed, raw_len as usize);
+            written.insert(id);
+            report.blobs_kept += 1;
+        }
+    }
+    if !writer.is_empty() {
+        keep.push(writer.upload(repo).await?);
+    }
+
+    // 5.-8. New index over what remains, then delete old tables, old indexes, dead packs.
+    if !doomed.is_empty() || index.objects.len() > 1 {
+        repo.write_index(keep, index.objects.clone()).await?;
+    }
+    for (path, generation) in tables {
+        if generation < table.generation {
+            repo.delete(&path).await?;
+        }
+    }
+    if !doomed.is_empty() || index.objects.len() > 1 {
+        for name in &index.objects {
+            repo.delete(&format!("index/{}", hex::encode(name))).await?;
+        }
+    }
+    for name in doomed {
+        repo.delete(&pack_path(&name)).await?;
+    }
+    // Packs no index lists (a run killed before indexing them) are garbage too.
+    let listed: HashSet<Name> = repo.load_index().await?.packs.keys().copied().collect();
+    for (path, name) in repo.list_names("data/").await? {
+        if !listed.contains(&name) {
+            repo.delete(&path).await?;
+            report.packs_deleted += 1;
+        }
+    }
+    Ok(report)
+}

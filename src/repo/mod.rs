@@ -1,0 +1,597 @@
+//! The encrypted repository on a target (docs/FORMAT.md). This module holds the handle: keys,
+//! object I/O, the key table, the index and snapshots. Jobs live beside it: `backup`,
+//! `restore`, `maintenance` (verify, forget, prune), `lock`.
+
+pub mod access;
+pub mod backup;
+pub mod format;
+pub mod lock;
+pub mod maintenance;
+pub mod pack;
+pub mod restore;
+
+use crate::crypto::envelope::{self, Padding};
+use crate::crypto::recovery::{self, KdfParams, RecoveryCode};
+use crate::crypto::{KeyId, MasterKey, SubKey};
+use crate::error::{Error, ErrorCode, Result};
+use crate::target::map_opendal_error;
+use format::{kind, BlobId, Config, Ctok, IndexBody, IndexPack, KeyTable, Name, Snapshot};
+use opendal::Operator;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const MAX_META: usize = 64 << 20;
+
+/// Counts of what crossed the wire, for tests, progress and run statistics.
+#[derive(Debug, Default)]
+pub struct IoStats {
+    pub puts: AtomicU64,
+    pub put_bytes: AtomicU64,
+    pub gets: AtomicU64,
+    pub get_bytes: AtomicU64,
+    pub deletes: AtomicU64,
+}
+
+impl IoStats {
+    pub fn snapshot(&self) -> (u64, u64, u64, u64) {
+        (
+            self.puts.load(Ordering::Relaxed),
+            self.put_bytes.load(Ordering::Relaxed),
+            self.gets.load(Ordering::Relaxed),
+            self.get_bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Where a blob lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobLoc {
+    pub pack: Name,
+    pub kind: u8,
+    pub offset: u32,
+    pub length: u32,
+    pub raw_len: u32,
+}
+
+/// The union of all live index objects.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    /// Live index object names.
+    pub objects: Vec<Name>,
+    pub packs: BTreeMap<Name, IndexPack>,
+    pub blobs: HashMap<BlobId, BlobLoc>,
+}
+
+impl Index {
+    fn add_pack(&mut self, p: IndexPack) {
+        for &(id, kind, offset, length, raw_len) in &p.blobs {
+            self.blobs.entry(id).or_insert(BlobLoc {
+                pack: p.name,
+                kind,
+                offset,
+                length,
+                raw_len,
+            });
+        }
+        self.packs.insert(p.name, p);
+    }
+}
+
+/// An open repository.
+pub struct Repo {
+    op: Operator,
+    key_id: KeyId,
+    k_meta: SubKey,
+    k_keytable: SubKey,
+    k_ctok: SubKey,
+    pub config: Config,
+    pub stats: Arc<IoStats>,
+}
+
+pub fn random_name() -> Name {
+    crate::crypto::keys::random_bytes::<32>()
+}
+
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn meta_err(e: opendal::Error, what: &str) -> Error {
+    map_opendal_error(e).context(what)
+}
+
+impl Repo {
+    /// Creates a repository: `keys/<name>` first, `config` last (FORMAT.md §11.1).
+    pub async fn init(
+        op: Operator,
+        mk: &MasterKey,
+        code: &RecoveryCode,
+        params: KdfParams,
+    ) -> Result<Repo> {
+        if op
+            .exists("config")
+            .await
+            .map_err(|e| meta_err(e, "checking for an existing repository"))?
+        {
+            return Err(Error::new(
+                ErrorCode::RepoExists,
+                "the target already holds a ChatVault repository",
+            )
+            .with_hint("Unlock it with its recovery code, or choose an empty folder or prefix."));
+        }
+        let repo_id = crate::crypto::keys::random_bytes::<16>();
+        let created = now_ms();
+        let key_name = hex::encode(random_name());
+        let key_obj = recovery::wrap_master_key(
+            code,
+            params,
+            &format!("keys/{key_name}"),
+            mk,
+            repo_id,
+            created,
+        );
+        let config = Config {
+            format: format::FORMAT,
+            repo_id,
+            created,
+            max_body_version: format::BODY_VERSION,
+            pack_target: (4 << 20, 16 << 20),
+            cdc: (256 << 10, 1 << 20, 4 << 20, 1),
+            segment_max_messages: 1024,
+        };
+        let repo = Repo::with_keys(op, mk, config);
+        repo.put(&format!("keys/{key_name}"), key_obj).await?;
+        let body = format::encode(&repo.config);
+        let sealed = repo.seal_meta(kind::CONFIG, "config", &body, Padding::Pow2);
+        repo.put("config", sealed).await?;
+        // Read back: catches a concurrent init that won the race.
+        let check = Repo::open(repo.op.clone(), mk).await?;
+        if check.config.repo_id != repo_id {
+            return Err(Error::new(
+                ErrorCode::RepoExists,
+                "another ChatVault created a repository here at the same time",
+            ));
+        }
+        Ok(repo)
+    }
+
+    fn with_keys(op: Operator, mk: &MasterKey, config: Config) -> Repo {
+        Repo {
+            op,
+            key_id: mk.key_id(),
+            k_meta: mk.subkey("chatvault/v1/meta"),
+            k_keytable: mk.subkey("chatvault/v1/keytable"),
+            k_ctok: mk.subkey("chatvault/v1/ctok"),
+            config,
+            stats: Arc::new(IoStats::default()),
+        }
+    }
+
+    /// Opens the repository with the master key.
+    pub async fn open(op: Operator, mk: &MasterKey) -> Result<Repo> {
+        let probe = Repo::with_keys(
+            op,
+            mk,
+            Config {
+                format: 0,
+                repo_id: [0; 16],
+                created: 0,
+                max_body_version: 0,
+                pack_target: (0, 0),
+                cdc: (0, 0, 0, 0),
+                segment_max_messages: 0,
+            },
+        );
+        let raw = match probe.op.read("config").await {
+            Ok(b) => b.to_vec(),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorCode::RepoNotFound,
+                    "there is no ChatVault repository at the target",
+                )
+                .with_hint("Check the target URL, or create a repository with `chatvault init`."))
+            }
+            Err(e) => return Err(meta_err(e, "reading config")),
+        };
+        let body = probe.open_meta(kind::CONFIG, "config", &raw)?;
+        let config: Config = format::decode(&body, "config")?;
+        if config.format != format::FORMAT {
+            return Err(Error::new(
+                ErrorCode::RepoVersionUnsupported,
+                format!("repository format {}", config.format),
+            )
+            .with_hint("Update ChatVault and try again."));
+        }
+        Ok(Repo { config, ..probe })
+    }
+
+    /// Finds the master key by trying the recovery code on every `keys/` object.
+    pub async fn unlock(op: &Operator, code: &RecoveryCode) -> Result<(MasterKey, [u8; 16])> {
+        let entries = op
+            .list("keys/")
+            .await
+            .map_err(|e| meta_err(e, "listing keys/"))?;
+        let mut last = Error::new(ErrorCode::RepoNotFound, "the target holds no key objects")
+            .with_hint("Check the target URL: this does not look like a ChatVault repository.");
+        for entry in entries
+            .iter()
+            .filter(|e| e.path().len() > "keys/".len() && !e.path().ends_with('/'))
+        {
+            let bytes = op
+                .read(entry.path())
+                .await
+                .map_err(|e| meta_err(e, entry.path()))?
+                .to_vec();
+            match recovery::unwrap_master_key(code, entry.path(), &bytes) {
+                Ok(found) => return Ok(found),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    pub fn repo_id(&self) -> [u8; 16] {
+        self.config.repo_id
+    }
+
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
+    // ---- object I/O ------------------------------------------------------------------------
+
+    pub async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        let n = bytes.len() as u64;
+        self.op
+            .write(path, bytes)
+            .await
+            .map_err(|e| meta_err(e, &format!("writing {path}")))?;
+        self.stats.puts.fetch_add(1, Ordering::Relaxed);
+        self.stats.put_bytes.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
+        let bytes = self
+            .op
+            .read(path)
+            .await
+            .map_err(|e| missing_or(e, path))?
+            .to_vec();
+        self.stats.gets.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .get_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(bytes)
+    }
+
+    pub async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let bytes = self
+            .op
+            .read_with(path)
+            .range(offset..offset + len)
+            .await
+            .map_err(|e| missing_or(e, path))?
+            .to_vec();
+        self.stats.gets.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .get_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        if (bytes.len() as u64) < len {
+            return Err(Error::new(
+                ErrorCode::RepoTruncated,
+                format!("{path}: short read ({} of {len} bytes)", bytes.len()),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        self.op
+            .delete(path)
+            .await
+            .map_err(|e| meta_err(e, &format!("deleting {path}")))?;
+        self.stats.deletes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Object names (64 hex digits) directly or one level below `dir` (for `data/<nn>/`).
+    pub async fn list_names(&self, dir: &str) -> Result<Vec<(String, Name)>> {
+        let entries = match self.op.list_with(dir).recursive(true).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(meta_err(e, &format!("listing {dir}"))),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let path = e.path();
+            if path.ends_with('/') {
+                continue;
+            }
+            let last = path.rsplit('/').next().unwrap_or("");
+            if let Some(name) = parse_name(last) {
+                out.push((path.to_string(), name));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn seal_meta(&self, kind: u8, identity: &str, body: &[u8], padding: Padding) -> Vec<u8> {
+        envelope::seal(
+            &self.k_meta,
+            self.key_id,
+            kind,
+            identity,
+            &[],
+            body,
+            padding,
+            3,
+        )
+    }
+
+    /// Seals a pack trailer so that the whole pack (blobs, trailer, its length) is padme-sized.
+    pub fn seal_trailer(&self, identity: &str, body: &[u8], blobs_len: u64) -> Vec<u8> {
+        envelope::seal_within(
+            &self.k_meta,
+            self.key_id,
+            kind::PACK_TRAILER,
+            identity,
+            &[],
+            body,
+            Padding::Padme,
+            3,
+            blobs_len + 4,
+        )
+    }
+
+    pub fn open_meta(&self, kind: u8, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
+        envelope::open(
+            &self.k_meta,
+            self.key_id,
+            kind,
+            identity,
+            &[],
+            data,
+            MAX_META,
+        )
+    }
+
+    // ---- conversations and their keys -------------------------------------------------------
+
+    /// The conversation token: a keyed hash of where the conversation comes from (§6.1).
+    pub fn ctok(&self, source_kind: u8, account: &str, native_id: &str) -> Ctok {
+        let h = self.k_ctok.hmac(&[
+            &[source_kind],
+            account.as_bytes(),
+            &[0],
+            native_id.as_bytes(),
+        ]);
+        h[..16].try_into().expect("16 bytes")
+    }
+
+    /// The highest key table generation (an empty table when there is none).
+    pub async fn load_keytable(&self) -> Result<(Vec<(String, u64)>, KeyTable)> {
+        let mut best: Option<KeyTable> = None;
+        let mut all = Vec::new();
+        for (path, _) in self.list_names("keytable/").await? {
+            let raw = self.get(&path).await?;
+            let body = envelope::open(
+                &self.k_keytable,
+                self.key_id,
+                kind::KEYTABLE,
+                &path,
+                &[],
+                &raw,
+                MAX_META,
+            )?;
+            let t: KeyTable = format::decode(&body, &path)?;
+            all.push((path, t.generation));
+            if best.as_ref().is_none_or(|b| t.generation > b.generation) {
+                best = Some(t);
+            }
+        }
+        Ok((
+            all,
+            best.unwrap_or(KeyTable {
+                generation: 0,
+                entries: Vec::new(),
+            }),
+        ))
+    }
+
+    /// Writes a key table and reads it back (FORMAT.md §8).
+    pub async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
+        let path = format!("keytable/{}", hex::encode(random_name()));
+        let sealed = envelope::seal(
+            &self.k_keytable,
+            self.key_id,
+            kind::KEYTABLE,
+            &path,
+            &[],
+            &format::encode(table),
+            Padding::Pow2,
+            3,
+        );
+        self.put(&path, sealed).await?;
+        let back = self.get(&path).await?;
+        envelope::open(
+            &self.k_keytable,
+            self.key_id,
+            kind::KEYTABLE,
+            &path,
+            &[],
+            &back,
+            MAX_META,
+        )?;
+        Ok(path)
+    }
+
+    // ---- index ------------------------------------------------------------------------------
+
+    pub async fn load_index(&self) -> Result<Index> {
+        let mut bodies = Vec::new();
+        for (path, name) in self.list_names("index/").await? {
+            let raw = self.get(&path).await?;
+            let body: IndexBody =
+                format::decode(&self.open_meta(kind::INDEX, &path, &raw)?, &path)?;
+            bodies.push((name, body));
+        }
+        let superseded: std::collections::HashSet<Name> = bodies
+            .iter()
+            .flat_map(|(_, b)| b.supersedes.iter().copied())
+            .collect();
+        let mut index = Index::default();
+        for (name, body) in bodies {
+            if superseded.contains(&name) {
+                continue;
+            }
+            index.objects.push(name);
+            for p in body.packs {
+                index.add_pack(p);
+            }
+        }
+        Ok(index)
+    }
+
+    pub async fn write_index(&self, packs: Vec<IndexPack>, supersedes: Vec<Name>) -> Result<Name> {
+        let name = random_name();
+        let path = format!("index/{}", hex::encode(name));
+        let mut packs = packs;
+        packs.sort_by_key(|p| p.name);
+        let mut supersedes = supersedes;
+        supersedes.sort();
+        let body = format::encode(&IndexBody { supersedes, packs });
+        self.put(
+            &path,
+            self.seal_meta(kind::INDEX, &path, &body, Padding::Pow2),
+        )
+        .await?;
+        Ok(name)
+    }
+
+    // ---- snapshots --------------------------------------------------------------------------
+
+    /// Current snapshots (highest revision per id), oldest first.
+    pub async fn snapshots(&self) -> Result<Vec<(String, Snapshot)>> {
+        let mut by_id: HashMap<[u8; 16], (String, Snapshot)> = HashMap::new();
+        for (path, _) in self.list_names("snapshots/").await? {
+            let raw = self.get(&path).await?;
+            let s: Snapshot = format::decode(&self.open_meta(kind::SNAPSHOT, &path, &raw)?, &path)?;
+            match by_id.get(&s.id) {
+                Some((_, old)) if old.revision >= s.revision => {}
+                _ => {
+                    by_id.insert(s.id, (path, s));
+                }
+            }
+        }
+        let mut list: Vec<_> = by_id.into_values().collect();
+        list.sort_by_key(|(_, s)| (s.finished, s.id));
+        Ok(list)
+    }
+
+    /// All snapshot objects, including superseded revisions: (path, id, revision).
+    pub async fn snapshot_objects(&self) -> Result<Vec<(String, [u8; 16], u32)>> {
+        let mut out = Vec::new();
+        for (path, _) in self.list_names("snapshots/").await? {
+            let raw = self.get(&path).await?;
+            let s: Snapshot = format::decode(&self.open_meta(kind::SNAPSHOT, &path, &raw)?, &path)?;
+            out.push((path, s.id, s.revision));
+        }
+        Ok(out)
+    }
+
+    pub async fn write_snapshot(&self, s: &Snapshot) -> Result<String> {
+        let path = format!("snapshots/{}", hex::encode(random_name()));
+        let sealed = self.seal_meta(kind::SNAPSHOT, &path, &format::encode(s), Padding::Pow2);
+        self.put(&path, sealed).await?;
+        Ok(path)
+    }
+
+    // ---- blobs ------------------------------------------------------------------------------
+
+    /// Reads and opens one blob with its conversation key, checking its id.
+    pub async fn read_blob(&self, index: &Index, id: &BlobId, ck: &ConvKeys) -> Result<Vec<u8>> {
+        let loc = index.blobs.get(id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoObjectMissing,
+                format!("blob {} is in no index", hex::encode(id)),
+            )
+            .with_hint("Run `chatvault verify`; an index or pack may have been deleted.")
+        })?;
+        let path = pack_path(&loc.pack);
+        let raw = self
+            .get_range(&path, loc.offset as u64, loc.length as u64)
+            .await?;
+        let identity = format!("blob/{}", hex::encode(id));
+        let body = envelope::open(
+            &ck.aead,
+            self.key_id,
+            loc.kind,
+            &identity,
+            &[],
+            &raw,
+            MAX_META,
+        )
+        .map_err(|e| e.context(format!("pack {path}")))?;
+        if ck.blob_id(loc.kind, &body) != *id {
+            return Err(Error::new(
+                ErrorCode::RepoTampered,
+                format!("{identity} in {path}: content does not match its id"),
+            ));
+        }
+        Ok(body)
+    }
+}
+
+/// A conversation's keys: CK and what derives from it.
+#[derive(Clone)]
+pub struct ConvKeys {
+    pub ck: SubKey,
+    pub aead: SubKey,
+    pub name: SubKey,
+}
+
+impl ConvKeys {
+    pub fn new(ck: SubKey) -> ConvKeys {
+        ConvKeys {
+            aead: ck.derive("chatvault/v1/conv-aead"),
+            name: ck.derive("chatvault/v1/conv-name"),
+            ck,
+        }
+    }
+
+    /// `id = HMAC(CK_name, kind ‖ body)` (§6.5).
+    pub fn blob_id(&self, kind: u8, body: &[u8]) -> BlobId {
+        self.name.hmac(&[&[kind], body])
+    }
+}
+
+pub fn pack_path(name: &Name) -> String {
+    let hex = hex::encode(name);
+    format!("data/{}/{hex}", &hex[..2])
+}
+
+fn parse_name(s: &str) -> Option<Name> {
+    if s.len() != 64 {
+        return None;
+    }
+    hex::decode(s).ok()?.try_into().ok()
+}
+
+fn missing_or(e: opendal::Error, path: &str) -> Error {
+    if e.kind() == opendal::ErrorKind::NotFound {
+        Error::new(
+            ErrorCode::RepoObjectMissing,
+            format!("{path} is missing from the target"),
+        )
+        .with_hint("Run `chatvault verify`; the storage may have lost the object.")
+    } else {
+        meta_err(e, &format!("reading {path}"))
+    }
+}

@@ -1,0 +1,111 @@
+//! Packs: blobs back to back, then an encrypted trailer and its length (FORMAT.md §7.1).
+
+use super::format::{self, kind, BlobId, IndexPack, Name, PackTrailer};
+use super::{pack_path, random_name, Repo};
+use crate::error::{Error, ErrorCode, Result};
+
+pub const CLASS_S: u8 = 0;
+
+/// Collects sealed blobs until the pack is full.
+pub struct PackWriter {
+    class: u8,
+    target: usize,
+    buf: Vec<u8>,
+    blobs: Vec<(BlobId, u8, u32, u32)>,
+}
+
+impl PackWriter {
+    pub fn new(class: u8, target: usize) -> PackWriter {
+        PackWriter {
+            class,
+            target,
+            buf: Vec::new(),
+            blobs: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty()
+    }
+
+    pub fn contains(&self, id: &BlobId) -> bool {
+        self.blobs.iter().any(|b| &b.0 == id)
+    }
+
+    /// True when adding `len` more bytes would cross the target size.
+    pub fn would_overflow(&self, len: usize) -> bool {
+        !self.blobs.is_empty() && self.buf.len() + len > self.target
+    }
+
+    pub fn add(&mut self, id: BlobId, kind: u8, sealed: &[u8], raw_len: usize) {
+        self.blobs
+            .push((id, kind, sealed.len() as u32, raw_len as u32));
+        self.buf.extend_from_slice(sealed);
+    }
+
+    /// Uploads the pack and returns its index entry.
+    pub async fn upload(self, repo: &Repo) -> Result<IndexPack> {
+        let name: Name = random_name();
+        let path = pack_path(&name);
+        let trailer = PackTrailer {
+            class: self.class,
+            blobs: self.blobs.clone(),
+        };
+        let identity = format!("data/{}", hex::encode(name));
+        let sealed = repo.seal_trailer(&identity, &format::encode(&trailer), self.buf.len() as u64);
+        let mut bytes = self.buf;
+        bytes.extend_from_slice(&sealed);
+        bytes.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        let len = bytes.len() as u64;
+        repo.put(&path, bytes).await?;
+        let mut offset = 0u32;
+        let blobs = self
+            .blobs
+            .iter()
+            .map(|&(id, kind, length, raw_len)| {
+                let entry = (id, kind, offset, length, raw_len);
+                offset += length;
+                entry
+            })
+            .collect();
+        Ok(IndexPack {
+            name,
+            class: self.class,
+            len,
+            blobs,
+        })
+    }
+}
+
+/// Reads a pack's trailer (for verify and for adopting packs an interrupted run left behind).
+pub fn read_trailer(repo: &Repo, name: &Name, pack: &[u8]) -> Result<PackTrailer> {
+    let path = pack_path(name);
+    if pack.len() < 4 {
+        return Err(Error::new(
+            ErrorCode::RepoTruncated,
+            format!("{path}: {} bytes", pack.len()),
+        ));
+    }
+    let tlen = u32::from_le_bytes(pack[pack.len() - 4..].try_into().expect("4 bytes")) as usize;
+    if tlen + 4 > pack.len() {
+        return Err(Error::new(
+            ErrorCode::RepoTruncated,
+            format!("{path}: trailer length {tlen} exceeds the pack"),
+        ));
+    }
+    let start = pack.len() - 4 - tlen;
+    let body = repo.open_meta(
+        kind::PACK_TRAILER,
+        &format!("data/{}", hex::encode(name)),
+        &pack[start..pack.len() - 4],
+    )?;
+    let t: PackTrailer = format::decode(&body, &path)?;
+    let sum: u64 = t.blobs.iter().map(|b| b.2 as u64).sum();
+    if sum != start as u64 {
+        return Err(Error::new(
+            ErrorCode::RepoCorrupt,
+            format!("{path}: blob lengths do not add up to the pack"),
+        ));
+    }
+    Ok(t)
+}

@@ -1,0 +1,185 @@
+//! restore: bring conversations back from a snapshot (FORMAT.md §11.3). Only the trees and
+//! segments of the chosen conversations and months are downloaded, each by a ranged read.
+
+use super::format::{self, Segment, Snapshot, Tree};
+use super::lock::{Lock, Mode, Op};
+use super::{ConvKeys, Repo};
+use crate::crypto::SubKey;
+use crate::error::{Error, ErrorCode, Result};
+use crate::job::{Cancel, Progress};
+use crate::model::{AttachmentRef, ConversationKind, Message};
+use jiff::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default)]
+pub struct RestoreRequest {
+    /// A snapshot id (or a prefix of its hex), or `None` / "latest" for the newest.
+    pub snapshot: Option<String>,
+    /// Conversation ids as the store names them; empty means all.
+    pub conversations: Vec<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoredConversation {
+    pub id: String,
+    pub title: String,
+    pub kind: ConversationKind,
+    pub messages: Vec<Message>,
+}
+
+/// The snapshot a request names.
+pub fn pick_snapshot(list: &[(String, Snapshot)], wanted: Option<&str>) -> Result<Snapshot> {
+    let found = match wanted.filter(|w| *w != "latest") {
+        None => list.last(),
+        Some(prefix) => {
+            let matches: Vec<_> = list
+                .iter()
+                .filter(|(_, s)| hex::encode(s.id).starts_with(&prefix.to_lowercase()))
+                .collect();
+            if matches.len() > 1 {
+                return Err(
+                    Error::invalid_input(format!("snapshot id '{prefix}' is ambiguous")).with_hint(
+                        "Give more digits of the id, as `chatvault snapshots` shows it.",
+                    ),
+                );
+            }
+            matches.into_iter().next()
+        }
+    };
+    found.map(|(_, s)| s.clone()).ok_or_else(|| {
+        Error::new(ErrorCode::InvalidInput, "no such snapshot")
+            .with_hint("Run `chatvault snapshots` to list them.")
+    })
+}
+
+pub async fn restore(
+    repo: &Repo,
+    req: &RestoreRequest,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<Vec<RestoredConversation>> {
+    let lock = Lock::acquire(repo, Mode::Shared, Op::Restore).await?;
+    let result = run(repo, req, progress, cancel).await;
+    let released = lock.release(repo).await;
+    let out = result?;
+    released?;
+    Ok(out)
+}
+
+async fn run(
+    repo: &Repo,
+    req: &RestoreRequest,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<Vec<RestoredConversation>> {
+    let snapshots = repo.snapshots().await?;
+    let snap = pick_snapshot(&snapshots, req.snapshot.as_deref())?;
+    let (_, keytable) = repo.load_keytable().await?;
+    let index = repo.load_index().await?;
+    let (source_kind, account) = (snap.source.0, snap.source.1.clone());
+    // Conversation tokens are computable from the ids: other conversations' trees stay unread.
+    let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
+        req.conversations
+            .iter()
+            .map(|id| repo.ctok(source_kind, &account, id))
+            .collect()
+    });
+    if let Some(w) = &wanted {
+        for (ctok, id) in w.iter().zip(&req.conversations) {
+            if !snap.conversations.iter().any(|c| &c.ctok == ctok) {
+                return Err(Error::invalid_input(format!(
+                    "conversation '{id}' is not in snapshot {}",
+                    &hex::encode(snap.id)[..8]
+                ))
+                .with_hint("Run `chatvault snapshots --json` to see what each snapshot holds."));
+            }
+        }
+    }
+    let since = req.since.map(|t| t.as_millisecond());
+    let until = req.until.map(|t| t.as_millisecond());
+    let refs: Vec<_> = snap
+        .conversations
+        .iter()
+        .filter(|c| wanted.as_ref().is_none_or(|w| w.contains(&c.ctok)))
+        .collect();
+    progress.phase("conversations", Some(refs.len() as u64));
+    let mut out = Vec::new();
+    for conv in refs {
+        cancel.check()?;
+        let entry = keytable
+            .entries
+            .iter()
+            .find(|e| e.0 == conv.ctok)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::RepoCorrupt,
+                    "a snapshot refers to a conversation key that is not in the key table",
+                )
+                .with_hint("Run `chatvault verify`.")
+            })?;
+        let keys = ConvKeys::new(SubKey::from_bytes(entry.1));
+        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        if tree.ctok != conv.ctok {
+            return Err(Error::new(
+                ErrorCode::RepoTampered,
+                "a tree belongs to another conversation than its snapshot says",
+            ));
+        }
+        let mut messages = Vec::new();
+        for seg in &tree.segments {
+            if since.is_some_and(|s| seg.last_ts < s) || until.is_some_and(|u| seg.first_ts > u) {
+                continue;
+            }
+            cancel.check()?;
+            let segment: Segment =
+                format::decode(&repo.read_blob(&index, &seg.id, &keys).await?, "segment")?;
+            for r in segment.messages {
+                if since.is_some_and(|s| r.ts < s) || until.is_some_and(|u| r.ts > u) {
+                    continue;
+                }
+                messages.push(from_record(&tree.native_id, r));
+            }
+        }
+        out.push(RestoredConversation {
+            id: tree.native_id.clone(),
+            title: tree.title.clone(),
+            kind: if tree.conv_kind == 2 {
+                ConversationKind::Group
+            } else {
+                ConversationKind::Direct
+            },
+            messages,
+        });
+        progress.advance(1, 0);
+    }
+    Ok(out)
+}
+
+fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
+    Message {
+        id: r.id,
+        conversation_id: conversation_id.to_string(),
+        at: Timestamp::from_millisecond(r.ts).unwrap_or(Timestamp::UNIX_EPOCH),
+        sender: r.sender,
+        sender_name: r.sender_name,
+        from_me: r.from_me,
+        kind: format::kind_from_code(r.kind),
+        text: r.text,
+        reply_to: r.reply_to,
+        quoted_text: r.quoted_text,
+        url: r.url,
+        attachments: r
+            .attachments
+            .into_iter()
+            .map(|a| AttachmentRef {
+                path: a.path,
+                name: a.name,
+                mime: a.mime,
+                size: (a.size > 0).then_some(a.size),
+            })
+            .collect(),
+        raw_type: r.raw_type,
+    }
+}
