@@ -93,7 +93,9 @@ pub async fn init(
 ) -> Result<(Repo, RecoveryCode)> {
     let mk = MasterKey::generate();
     let code = RecoveryCode::generate();
-    let repo = Repo::init(op, &mk, &code, params).await?;
+    let repo = Repo::init(op, &mk, &code, params)
+        .await?
+        .with_local_dir(&paths.cache_dir);
     store_keys(keychain, repo.repo_id(), &mk, Some(&code))?;
     remember_repo(paths, url, repo.repo_id())?;
     Ok((repo, code))
@@ -111,7 +113,7 @@ pub async fn open(
         .get(&key_account(repo_id))?
         .ok_or_else(|| missing_key(url))?;
     let mk = MasterKey::from_hex(mk_hex.expose())?;
-    let repo = Repo::open(op, &mk).await?;
+    let repo = Repo::open(op, &mk).await?.with_local_dir(&paths.cache_dir);
     if repo.repo_id() != repo_id {
         return Err(Error::new(ErrorCode::RepoWrongKey, format!("the repository at {url} is not the one this computer knows"))
             .with_hint("Unlock it with its own recovery code: chatvault key unlock --target URL --recovery-code-file FILE"));

@@ -52,6 +52,7 @@ impl Lock {
             expires: now + TTL_MS,
         };
         let path = format!("locks/{}", hex::encode(random_name()));
+        record_holder(repo, &body.holder);
         repo.put(
             &path,
             repo.seal_meta(kind::LOCK, &path, &format::encode(&body), Padding::Pow2),
@@ -76,6 +77,12 @@ impl Lock {
                 Err(_) => None,
             };
             if let Some(l) = live {
+                if holder_is_dead(repo, &l.holder) {
+                    // A run on this machine that died (kill -9, power loss) left it behind.
+                    let _ = repo.delete(&other).await;
+                    forget_holder(repo, &l.holder);
+                    continue;
+                }
                 if conflicts(body.mode, l.mode) {
                     let _ = repo.delete(&path).await;
                     let age = (now - l.created).max(0) / 1000;
@@ -91,8 +98,57 @@ impl Lock {
     }
 
     pub async fn release(self, repo: &Repo) -> Result<()> {
-        repo.delete(&self.path).await
+        repo.delete(&self.path).await?;
+        forget_holder(repo, &self.body.holder);
+        Ok(())
     }
+}
+
+fn holder_file(repo: &Repo, holder: &[u8; 16]) -> Option<std::path::PathBuf> {
+    repo.local_dir
+        .as_ref()
+        .map(|d| d.join("holders").join(hex::encode(holder)))
+}
+
+/// Notes this process as the holder, so a later run on this machine can tell it died.
+fn record_holder(repo: &Repo, holder: &[u8; 16]) {
+    if let Some(f) = holder_file(repo, holder) {
+        if let Some(parent) = f.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(f, std::process::id().to_string());
+    }
+}
+
+fn forget_holder(repo: &Repo, holder: &[u8; 16]) {
+    if let Some(f) = holder_file(repo, holder) {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+/// True when the lock's holder was a process on this machine that no longer runs.
+fn holder_is_dead(repo: &Repo, holder: &[u8; 16]) -> bool {
+    let Some(f) = holder_file(repo, holder) else {
+        return false;
+    };
+    let Ok(pid) = std::fs::read_to_string(f) else {
+        return false;
+    };
+    let pid = pid.trim();
+    if pid == std::process::id().to_string() {
+        return false;
+    }
+    process_gone(pid)
+}
+
+#[cfg(target_os = "linux")]
+fn process_gone(pid: &str) -> bool {
+    !std::path::Path::new("/proc").join(pid).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_gone(_pid: &str) -> bool {
+    false // without a cheap portable check, wait for the lease to expire
 }
 
 fn op_name(op: u8) -> &'static str {

@@ -87,6 +87,9 @@ pub struct Repo {
     k_ctok: SubKey,
     pub config: Config,
     pub stats: Arc<IoStats>,
+    /// This machine's folder for the repository (`<cache>/repos/<repo id>`), where lock holders
+    /// record their process id so a crashed run's lock is recognised at once.
+    pub local_dir: Option<std::path::PathBuf>,
 }
 
 pub fn random_name() -> Name {
@@ -165,6 +168,7 @@ impl Repo {
             k_ctok: mk.subkey("chatvault/v1/ctok"),
             config,
             stats: Arc::new(IoStats::default()),
+            local_dir: None,
         }
     }
 
@@ -229,6 +233,16 @@ impl Repo {
             }
         }
         Err(last)
+    }
+
+    /// Sets where this machine keeps its notes about the repository (see [`Repo::local_dir`]).
+    pub fn with_local_dir(mut self, cache_dir: &std::path::Path) -> Repo {
+        self.local_dir = Some(
+            cache_dir
+                .join("repos")
+                .join(hex::encode(self.config.repo_id)),
+        );
+        self
     }
 
     pub fn repo_id(&self) -> [u8; 16] {

@@ -1,0 +1,412 @@
+//! The repository commands as a user runs them, with the real OS keychain (gnome-keyring in a
+//! private D-Bus session under scripts/test.sh): init, backup, restore to HTML, the recovery
+//! paths, keys that never reach a file, and kill -9 at random points of a backup.
+mod common;
+
+use chatvault::keychain::{Keychain, OsKeychain};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A user with their own config/data/cache folders and a demo store.
+struct User {
+    dir: tempfile::TempDir,
+    store: String,
+    key_file: String,
+    target: String,
+}
+
+impl User {
+    fn new(messages: usize) -> User {
+        let dir = tempfile::tempdir().unwrap();
+        let u = User {
+            store: String::new(),
+            key_file: String::new(),
+            target: format!("file://{}", dir.path().join("target").display()),
+            dir,
+        };
+        let out = u.ok(&[
+            "demo",
+            "--json",
+            "--messages",
+            &messages.to_string(),
+            u.dir.path().join("demo").to_str().unwrap(),
+        ]);
+        User {
+            store: out["store"].as_str().unwrap().into(),
+            key_file: out["key_file"].as_str().unwrap().into(),
+            ..u
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chatvault"));
+        let d = self.dir.path();
+        c.args(args)
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CACHE_HOME", d.join("cache"));
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn err(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should fail: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["error"].clone()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn init(&self) -> String {
+        let code_file = self.path("recovery.txt");
+        let out = self.ok(&[
+            "init",
+            "--json",
+            "--target",
+            &self.target,
+            "--recovery-code-file",
+            code_file.to_str().unwrap(),
+        ]);
+        out["repository"].as_str().unwrap().to_string()
+    }
+
+    fn backup(&self) -> serde_json::Value {
+        self.ok(&[
+            "backup",
+            "--json",
+            "--target",
+            &self.target,
+            "--store",
+            &self.store,
+            "--key-file",
+            &self.key_file,
+        ])
+    }
+}
+
+fn has_keychain() -> bool {
+    common::service_env("CHATVAULT_TEST_KEYRING").is_some()
+}
+
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(all_files(&p));
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn init_backup_restore_to_html_and_an_unchanged_second_run() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(400);
+    let repo_id = u.init();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(u.path("recovery.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the recovery code file is private");
+    }
+    let first = u.backup();
+    assert_eq!(first["conversations"], 6);
+    assert_eq!(first["messages"], 400);
+    let second = u.backup();
+    assert_eq!(second["unchanged"], true);
+    assert_eq!(second["new_segments"], 0);
+    let snaps = u.ok(&["snapshots", "--json", "--target", &u.target]);
+    assert_eq!(snaps.as_array().unwrap().len(), 2);
+
+    let conv = "wxid_alicechen";
+    let msgs = u.ok(&[
+        "messages",
+        "--json",
+        "--store",
+        &u.store,
+        "--key-file",
+        &u.key_file,
+        "--conversation",
+        conv,
+    ]);
+    let out_dir = u.path("export");
+    let r = u.ok(&[
+        "restore",
+        "--json",
+        "--target",
+        &u.target,
+        "--conversation",
+        conv,
+        "--into",
+        out_dir.to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert_eq!(r["conversations"], 1);
+    let html = std::fs::read_to_string(out_dir.join(format!("{conv}.html"))).unwrap();
+    let texts: Vec<&str> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "text")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.len() > 10);
+    for t in &texts {
+        let escaped = t
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;");
+        assert!(
+            html.contains(&escaped),
+            "{t:?} missing from the HTML export"
+        );
+    }
+    assert!(std::fs::read_to_string(out_dir.join("index.html"))
+        .unwrap()
+        .contains("Alice Chen"));
+
+    // Without --into: into the local library in the data folder.
+    let lib = u.ok(&["restore", "--json", "--target", &u.target]);
+    assert_eq!(lib["library_messages"], 400);
+    assert!(u.path("data/chatvault/library.sqlite").is_file());
+
+    let v = u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    OsKeychain::default()
+        .delete(&format!("repo:{repo_id}"))
+        .unwrap();
+}
+
+#[test]
+fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(120);
+    let repo_id = u.init();
+    u.backup();
+    let kc = OsKeychain::default();
+    let mk_hex = kc
+        .get(&format!("repo:{repo_id}"))
+        .unwrap()
+        .unwrap()
+        .expose()
+        .clone();
+
+    // Lost laptop: the keychain no longer has the key.
+    kc.delete(&format!("repo:{repo_id}")).unwrap();
+    kc.delete(&format!("repo:{repo_id}:recovery")).unwrap();
+    let e = u.err(&["restore", "--json", "--target", &u.target]);
+    assert_eq!(e["code"], "key_missing");
+    assert!(
+        e["hint"].as_str().unwrap().contains("recovery-code-file"),
+        "{e}"
+    );
+
+    // A typo, then another repository's code, then the right one.
+    let code = std::fs::read_to_string(u.path("recovery.txt")).unwrap();
+    let mut typo = code.trim().to_string();
+    let last = typo.pop().unwrap();
+    typo.push(if last == 'Z' { 'Y' } else { 'Z' });
+    std::fs::write(u.path("typo.txt"), &typo).unwrap();
+    let e = u.err(&[
+        "key",
+        "unlock",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        u.path("typo.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(e["code"], "recovery_code_invalid");
+    assert!(
+        !e.to_string().contains(&typo),
+        "the error must not echo the code"
+    );
+
+    let other = User::new(20);
+    let other_id = other.init();
+    let e = u.err(&[
+        "key",
+        "unlock",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        other.path("recovery.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(e["code"], "recovery_code_wrong");
+
+    u.ok(&[
+        "key",
+        "unlock",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        u.path("recovery.txt").to_str().unwrap(),
+    ]);
+    let restored = u.ok(&[
+        "restore",
+        "--json",
+        "--target",
+        &u.target,
+        "--into",
+        u.path("out").to_str().unwrap(),
+    ]);
+    assert_eq!(restored["messages"], 120);
+    let status = u.ok(&["key", "status", "--json", "--target", &u.target]);
+    assert_eq!(status["key_opens_repository"], true);
+
+    // The master key's bytes are in no file of the config, data or cache folders, in any form.
+    let raw = hex::decode(&mk_hex).unwrap();
+    let b64 = base64_std(&raw);
+    for (path, bytes) in all_files(u.dir.path())
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(u.path("target")))
+    {
+        for needle in [
+            mk_hex.as_bytes(),
+            mk_hex.to_uppercase().as_bytes(),
+            raw.as_slice(),
+            b64.as_bytes(),
+        ] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "master key found in {}",
+                path.display()
+            );
+        }
+    }
+    for id in [repo_id, other_id] {
+        let _ = kc.delete(&format!("repo:{id}"));
+        let _ = kc.delete(&format!("repo:{id}:recovery"));
+    }
+}
+
+fn base64_std(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(12_000);
+    let repo_id = u.init();
+    // How long an uninterrupted backup takes here, measured on a scratch repository.
+    let scratch = User {
+        store: u.store.clone(),
+        key_file: u.key_file.clone(),
+        target: format!("file://{}", u.path("scratch").display()),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let scratch_id = scratch.init();
+    let t0 = std::time::Instant::now();
+    scratch.backup();
+    let full = t0.elapsed();
+
+    // Deterministic "random" kill points spread over the run.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..10 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let frac = 0.05 + (seed % 900) as f64 / 1000.0;
+        let delay = full.mul_f64(frac);
+        let mut child = u
+            .cmd(&[
+                "backup",
+                "--json",
+                "--target",
+                &u.target,
+                "--store",
+                &u.store,
+                "--key-file",
+                &u.key_file,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        let v = u.ok(&["verify", "--json", "--target", &u.target]);
+        assert!(
+            v["errors"].as_array().unwrap().is_empty(),
+            "round {round} (killed after {delay:?}): {v}"
+        );
+    }
+    // The next run completes and nothing is lost.
+    let last = u.backup();
+    assert_eq!(last["messages"], 12_000);
+    let v = u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
+    assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
+    let restored = u.ok(&[
+        "restore",
+        "--json",
+        "--target",
+        &u.target,
+        "--into",
+        u.path("out").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(restored["messages"], 12_000);
+    for id in [repo_id, scratch_id] {
+        let kc = OsKeychain::default();
+        let _ = kc.delete(&format!("repo:{id}"));
+        let _ = kc.delete(&format!("repo:{id}:recovery"));
+    }
+}
