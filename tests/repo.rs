@@ -554,3 +554,86 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
         assert_eq!(decrypt_everything(&repo).await.len(), index.blobs.len());
     });
 }
+
+#[test]
+fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let (root, key) = demo_copy(store_dir.path(), 800);
+    let conv = "wxid_lina1990";
+    let since: jiff::Timestamp = "2023-01-01T00:00:00Z".parse().unwrap();
+    let until: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local(target.path())).await;
+        let store = store::open(&root, Some(&key)).unwrap();
+        let sel = select_all(store.as_ref());
+        run_backup(&repo, &root, store.as_ref(), &sel).await;
+        let all = store.messages(conv, &MessageQuery::default()).unwrap();
+        let in_range: Vec<&Message> = all
+            .iter()
+            .filter(|m| m.at >= since && m.at < until)
+            .collect();
+        assert!(in_range.len() >= 5, "the demo has messages in 2023");
+
+        forget(
+            &repo,
+            &Forget::Range {
+                conversation: conv.into(),
+                since: since.as_millisecond(),
+                until: until.as_millisecond(),
+            },
+            true,
+        )
+        .await
+        .unwrap();
+        let restored = run_restore(
+            &repo,
+            RestoreRequest {
+                conversations: vec![conv.into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(restored[0].messages.len(), all.len() - in_range.len());
+        assert!(restored[0]
+            .messages
+            .iter()
+            .all(|m| m.at < since || m.at >= until));
+        // No remaining object decrypts to a forgotten message (ids are unique strings).
+        let bodies = decrypt_everything(&repo).await;
+        let hay: Vec<u8> = bodies.concat();
+        for m in &in_range {
+            assert!(
+                !hay.windows(m.id.len()).any(|w| w == m.id.as_bytes()),
+                "message {} survived",
+                m.id
+            );
+        }
+        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+
+        // The store changes (a new message elsewhere): the next backup reads it all again,
+        // and still leaves the forgotten range out.
+        drop(store);
+        add_message(
+            &root,
+            &key,
+            "wxid_bobsmith",
+            "later message",
+            1_767_225_600 + 7200,
+        );
+        let store = store::open(&root, Some(&key)).unwrap();
+        let report = run_backup(&repo, &root, store.as_ref(), &sel).await;
+        assert!(!report.unchanged);
+        let restored = run_restore(
+            &repo,
+            RestoreRequest {
+                conversations: vec![conv.into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(restored[0].messages.len(), all.len() - in_range.len());
+    });
+}

@@ -245,10 +245,11 @@ async fn run(
         snapshot.keytable_gen = keytable.generation;
 
         let mut index = repo.load_index().await?;
-        let mut writer = Uploader {
-            pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
-            new_packs: Vec::new(),
-        };
+        let mut writer = Uploader::new(repo);
+        let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
+            .iter()
+            .flat_map(|p| p.conversations.iter().map(|c| (c.ctok, c.tree)))
+            .collect();
         progress.phase("conversations", Some(ids.len() as u64));
         for id in &ids {
             cancel.check()?;
@@ -260,7 +261,15 @@ async fn run(
                 .find(|c| &c.id == id)
                 .expect("selected");
             let (since, until) = sel.range_of(c);
-            let messages = store.messages(
+            // Ranges the user forgot stay forgotten: the parent tree lists them.
+            let excluded = match parent_trees.get(ctok) {
+                Some(tree_id) => {
+                    let body = repo.read_blob(&index, tree_id, ck).await?;
+                    format::decode::<Tree>(&body, "tree")?.excluded
+                }
+                None => Vec::new(),
+            };
+            let mut messages = store.messages(
                 id,
                 &MessageQuery {
                     since,
@@ -268,6 +277,10 @@ async fn run(
                     ..Default::default()
                 },
             )?;
+            messages.retain(|m| {
+                let ts = m.at.as_millisecond();
+                !excluded.iter().any(|&(s, u)| ts >= s && ts < u)
+            });
             let mut tree = Tree {
                 ctok: *ctok,
                 native_id: id.clone(),
@@ -280,7 +293,7 @@ async fn run(
                 avatar: None,
                 cursor: Vec::new(),
                 rescanned: 0,
-                excluded: Vec::new(),
+                excluded,
                 segments: Vec::new(),
             };
             let mut msg_count = 0u64;
@@ -353,7 +366,11 @@ async fn run(
 
 /// Messages in canonical order, cut into month segments of at most `max` messages (§6.2).
 pub fn segments_of(messages: &[Message], max: usize) -> Vec<Segment> {
-    let mut recs: Vec<MessageRec> = messages.iter().map(to_record).collect();
+    segments_from(messages.iter().map(to_record).collect(), max)
+}
+
+/// Records in canonical order, cut into month segments of at most `max` messages.
+pub fn segments_from(mut recs: Vec<MessageRec>, max: usize) -> Vec<Segment> {
     recs.sort_by(|a, b| (a.ts, a.id.as_bytes()).cmp(&(b.ts, b.id.as_bytes())));
     let mut out: Vec<Segment> = Vec::new();
     for r in recs {
@@ -417,14 +434,21 @@ pub fn to_record(m: &Message) -> MessageRec {
 }
 
 /// Packs blobs and uploads each full pack with its own index object.
-struct Uploader {
+pub(crate) struct Uploader {
     pack: PackWriter,
     new_packs: Vec<IndexPack>,
 }
 
 impl Uploader {
+    pub(crate) fn new(repo: &Repo) -> Uploader {
+        Uploader {
+            pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+            new_packs: Vec::new(),
+        }
+    }
+
     /// Adds a blob unless the index or the open pack already has it; true when it was new.
-    async fn add(
+    pub(crate) async fn add(
         &mut self,
         repo: &Repo,
         index: &mut Index,
@@ -454,7 +478,7 @@ impl Uploader {
         Ok(true)
     }
 
-    async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
+    pub(crate) async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
         if self.pack.is_empty() {
             return Ok(());
         }

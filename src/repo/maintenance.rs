@@ -1,6 +1,8 @@
 //! verify, forget and prune (FORMAT.md §11.4-§11.6).
 
-use super::format::{self, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Tree};
+use super::backup::{segments_from, Uploader};
+use super::format::SegRef;
+use super::format::{self, kind, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -160,6 +162,13 @@ pub enum Forget {
     Snapshot(String),
     /// A conversation, by its id in the store, from every snapshot; its key is destroyed.
     Conversation(String),
+    /// The messages of a conversation in [since, until) (ms), from every snapshot; later
+    /// backups skip the range.
+    Range {
+        conversation: String,
+        since: i64,
+        until: i64,
+    },
 }
 
 pub async fn forget(repo: &Repo, what: &Forget, prune_after: bool) -> Result<ForgetReport> {
@@ -178,11 +187,132 @@ pub async fn forget(repo: &Repo, what: &Forget, prune_after: bool) -> Result<For
     Ok(report)
 }
 
+fn no_such_conversation(native_id: &str) -> Error {
+    Error::invalid_input(format!("no snapshot holds conversation '{native_id}'"))
+        .with_hint("Check the id with `chatvault snapshots --json` or `chatvault conversations`.")
+}
+
+/// Rewrites the conversation's trees without the messages in the range (§11.5). The key is
+/// kept; the old segments become garbage that prune removes.
+async fn forget_range(
+    repo: &Repo,
+    native_id: &str,
+    since: i64,
+    until: i64,
+    report: &mut ForgetReport,
+) -> Result<()> {
+    let objects = repo.snapshot_objects().await?;
+    let current = repo.snapshots().await?;
+    let (_, table) = repo.load_keytable().await?;
+    let mut index = repo.load_index().await?;
+    let mut uploader = Uploader::new(repo);
+    let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
+    let mut any = false;
+    for (_, snap) in &current {
+        let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+        let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
+            continue;
+        };
+        any = true;
+        let keys = keys_for(&table, &ctok)
+            .ok_or_else(|| Error::new(ErrorCode::RepoCorrupt, "a conversation key is missing"))?;
+        let old_tree = snap.conversations[pos].tree;
+        if rewritten.contains_key(&old_tree) {
+            continue;
+        }
+        let mut tree: Tree =
+            format::decode(&repo.read_blob(&index, &old_tree, &keys).await?, "tree")?;
+        let mut kept = Vec::new();
+        let mut affected = Vec::new();
+        for seg in tree.segments.drain(..) {
+            if seg.last_ts < since || seg.first_ts >= until {
+                kept.push(seg);
+            } else {
+                let s: format::Segment =
+                    format::decode(&repo.read_blob(&index, &seg.id, &keys).await?, "segment")?;
+                affected.extend(
+                    s.messages
+                        .into_iter()
+                        .filter(|m| m.ts < since || m.ts >= until),
+                );
+            }
+        }
+        for segment in segments_from(affected, repo.config.segment_max_messages as usize) {
+            let body = format::encode(&segment);
+            let id = keys.blob_id(kind::SEGMENT, &body);
+            uploader
+                .add(repo, &mut index, &keys, kind::SEGMENT, id, &body)
+                .await?;
+            kept.push(SegRef {
+                month: segment.month,
+                part: segment.part,
+                id,
+                messages: segment.messages.len() as u32,
+                first_ts: segment.messages.first().map_or(0, |m| m.ts),
+                last_ts: segment.messages.last().map_or(0, |m| m.ts),
+                attachments: 0,
+                attachment_bytes: 0,
+            });
+        }
+        kept.sort_by_key(|s| (s.month, s.part));
+        tree.segments = kept;
+        tree.excluded.push((since, until));
+        tree.excluded.sort_unstable();
+        let body = format::encode(&tree);
+        let id = keys.blob_id(kind::TREE, &body);
+        uploader
+            .add(repo, &mut index, &keys, kind::TREE, id, &body)
+            .await?;
+        let messages = tree.segments.iter().map(|s| s.messages as u64).sum();
+        let first = tree.segments.first().map_or(0, |s| s.first_ts);
+        let last = tree.segments.last().map_or(0, |s| s.last_ts);
+        rewritten.insert(old_tree, (id, messages, first, last));
+    }
+    if !any {
+        return Err(no_such_conversation(native_id));
+    }
+    // Data before references: the new trees are in packs and indexed before snapshots change.
+    uploader.flush(repo, &mut index).await?;
+    for (_, snap) in &current {
+        if !snap
+            .conversations
+            .iter()
+            .any(|c| rewritten.contains_key(&c.tree))
+        {
+            continue;
+        }
+        let mut s = snap.clone();
+        for c in &mut s.conversations {
+            if let Some(&(id, messages, first, last)) = rewritten.get(&c.tree) {
+                c.tree = id;
+                c.messages = messages;
+                c.first_ts = first;
+                c.last_ts = last;
+            }
+        }
+        s.revision += 1;
+        s.totals.1 = s.conversations.iter().map(|c| c.messages).sum();
+        repo.write_snapshot(&s).await?;
+        report.snapshots_rewritten += 1;
+        for (old, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
+            repo.delete(old).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
     let mut report = ForgetReport::default();
     let objects = repo.snapshot_objects().await?;
     let current = repo.snapshots().await?;
     match what {
+        Forget::Range {
+            conversation,
+            since,
+            until,
+        } => {
+            forget_range(repo, conversation, *since, *until, &mut report).await?;
+        }
         Forget::Snapshot(prefix) => {
             let snap = super::restore::pick_snapshot(&current, Some(prefix))?;
             for (path, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
@@ -220,12 +350,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
                 }
             }
             if gone.is_empty() {
-                return Err(Error::invalid_input(format!(
-                    "no snapshot holds conversation '{native_id}'"
-                ))
-                .with_hint(
-                    "Check the id with `chatvault snapshots --json` or `chatvault conversations`.",
-                ));
+                return Err(no_such_conversation(native_id));
             }
             // ...then the keys: a new key table without them, and the old tables deleted.
             let (tables, mut table) = repo.load_keytable().await?;

@@ -97,6 +97,12 @@ pub struct ForgetArgs {
     /// Forget a conversation from every snapshot and destroy its key.
     #[arg(long)]
     conversation: Option<String>,
+    /// With --conversation: forget only messages from this time (RFC 3339 or a date).
+    #[arg(long, requires = "conversation", requires = "until")]
+    since: Option<String>,
+    /// With --conversation: forget only messages up to this time (inclusive).
+    #[arg(long, requires = "conversation", requires = "since")]
+    until: Option<String>,
     /// Then delete and rewrite the data so nothing of it is left on the target.
     #[arg(long)]
     prune: bool,
@@ -472,7 +478,15 @@ pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
 pub fn forget(a: ForgetArgs, json: bool) -> Result<()> {
     let what = match (&a.snapshot, &a.conversation) {
         (Some(s), None) => maintenance::Forget::Snapshot(s.clone()),
-        (None, Some(c)) => maintenance::Forget::Conversation(c.clone()),
+        (None, Some(c)) => match (&a.since, &a.until) {
+            (Some(s), Some(u)) => maintenance::Forget::Range {
+                conversation: c.clone(),
+                since: parse_time(s, false)?.as_millisecond(),
+                // --until is inclusive; the format stores a half-open range.
+                until: parse_time(u, true)?.as_millisecond() + 1,
+            },
+            _ => maintenance::Forget::Conversation(c.clone()),
+        },
         _ => {
             return Err(Error::invalid_input("say what to forget")
                 .with_hint("Use --snapshot ID or --conversation ID."))
