@@ -11,6 +11,7 @@ pub mod keychain;
 pub mod library;
 pub mod model;
 pub mod paths;
+pub mod profile;
 pub mod repo;
 pub mod secret;
 pub mod settings;

@@ -141,10 +141,24 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the recovery code file is private");
     }
-    let first = u.backup();
+    let first = u.ok(&[
+        "backup",
+        "--json",
+        "--target",
+        &u.target,
+        "--store",
+        &u.store,
+        "--key-file",
+        &u.key_file,
+        "--save-profile",
+        "daily",
+    ]);
     assert_eq!(first["conversations"], 6);
     assert_eq!(first["messages"], 400);
-    let second = u.backup();
+    // The saved profile runs with no key file and no secrets in its file.
+    let profiles = std::fs::read_to_string(u.path("config/chatvault/profiles.toml")).unwrap();
+    assert!(profiles.contains("[profiles.daily]") && !profiles.contains("c0ffee"));
+    let second = u.ok(&["backup", "--json", "--profile", "daily"]);
     assert_eq!(second["unchanged"], true);
     assert_eq!(second["new_segments"], 0);
     let snaps = u.ok(&["snapshots", "--json", "--target", &u.target]);
@@ -204,6 +218,9 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
     let lib = u.ok(&["restore", "--json", "--target", &u.target]);
     assert_eq!(lib["library_messages"], 400);
     assert!(u.path("data/chatvault/library.sqlite").is_file());
+    let _ = OsKeychain::default().delete(&chatvault::store::StoreKey::keychain_account(Path::new(
+        &u.store,
+    )));
 
     let v = u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
     assert_eq!(v["errors"].as_array().unwrap().len(), 0);

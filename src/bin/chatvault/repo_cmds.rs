@@ -34,11 +34,15 @@ pub struct InitArgs {
 
 #[derive(Args)]
 pub struct BackupArgs {
-    #[command(flatten)]
-    target: TargetArg,
+    /// Run a saved profile (store, selection, target).
+    #[arg(long, conflicts_with_all = ["target", "store"])]
+    profile: Option<String>,
+    /// Where the repository lives (see `init`).
+    #[arg(long, required_unless_present = "profile")]
+    target: Option<String>,
     /// The store: a WeChat account folder, EnMicroMsg.db, or chat.db.
-    #[arg(long)]
-    store: PathBuf,
+    #[arg(long, required_unless_present = "profile")]
+    store: Option<PathBuf>,
     /// A file holding the store's key (else the keychain's).
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -51,6 +55,9 @@ pub struct BackupArgs {
     /// Keep messages up to this time (RFC 3339 or a date, inclusive).
     #[arg(long)]
     until: Option<String>,
+    /// Save this backup as a named profile (the store key goes to the keychain).
+    #[arg(long, conflicts_with = "profile")]
+    save_profile: Option<String>,
 }
 
 #[derive(Args)]
@@ -297,21 +304,40 @@ fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
 pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let cancel = cancel_on_ctrl_c(&rt);
-    let store = open_store_with_key(&a.store, a.key_file.as_ref(), false)?;
-    let since = a
-        .since
-        .as_deref()
-        .map(|t| parse_time(t, false))
-        .transpose()?;
-    let until = a
-        .until
-        .as_deref()
-        .map(|t| parse_time(t, true))
-        .transpose()?;
-    let ids: Vec<String> = if a.conversations.is_empty() {
+    let paths = AppPaths::from_os()?;
+    let profile = match &a.profile {
+        Some(name) => chatvault::profile::get(&paths, name)?,
+        None => chatvault::profile::Profile {
+            store: a.store.clone().expect("clap requires --store"),
+            target: a.target.clone().expect("clap requires --target"),
+            conversations: a.conversations.clone(),
+            since: a
+                .since
+                .as_deref()
+                .map(|t| parse_time(t, false))
+                .transpose()?,
+            until: a
+                .until
+                .as_deref()
+                .map(|t| parse_time(t, true))
+                .transpose()?,
+            schedule: None,
+            keep_last: None,
+        },
+    };
+    // A saved profile must run without a key file later: remember the key in the keychain.
+    let store = open_store_with_key(
+        &profile.store,
+        a.key_file.as_ref(),
+        a.save_profile.is_some(),
+    )?;
+    if let Some(name) = &a.save_profile {
+        chatvault::profile::save(&paths, name, &profile)?;
+    }
+    let ids: Vec<String> = if profile.conversations.is_empty() {
         store.conversations()?.into_iter().map(|c| c.id).collect()
     } else {
-        a.conversations.clone()
+        profile.conversations.clone()
     };
     let selection = Selection {
         conversations: ids
@@ -322,15 +348,15 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
                 until: None,
             })
             .collect(),
-        since,
-        until,
+        since: profile.since,
+        until: profile.until,
     };
     let progress = CliProgress::new();
     let report = rt.block_on(async {
-        let repo = open_repo(&a.target.target).await?;
+        let repo = open_repo(&profile.target).await?;
         let req = backup::BackupRequest {
             store: store.as_ref(),
-            store_root: &a.store,
+            store_root: &profile.store,
             selection: &selection,
         };
         backup::backup(&repo, &req, &progress, &cancel).await

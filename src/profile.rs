@@ -1,0 +1,126 @@
+//! Profiles: named, saved backups (store, selection, target, schedule, retention) in
+//! `profiles.toml` in the config folder. No secrets: the store key and the repository key are
+//! in the OS keychain, target credentials too (or the environment).
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::paths::AppPaths;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Profile {
+    /// The store: account folder, EnMicroMsg.db or chat.db.
+    #[ts(type = "string")]
+    pub store: PathBuf,
+    /// The target URL (no credentials in it).
+    pub target: String,
+    /// Conversation ids to keep; empty means every conversation.
+    #[serde(default)]
+    pub conversations: Vec<String>,
+    #[serde(default)]
+    #[ts(type = "string | null")]
+    pub since: Option<Timestamp>,
+    #[serde(default)]
+    #[ts(type = "string | null")]
+    pub until: Option<Timestamp>,
+    /// When to run, e.g. "every 6h" or "daily 02:30" (used by the scheduler).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub schedule: Option<String>,
+    /// How many snapshots of this profile to keep (none: all).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub keep_last: Option<u32>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ProfileFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+fn file(paths: &AppPaths) -> PathBuf {
+    paths.config_dir.join("profiles.toml")
+}
+
+fn load_file(paths: &AppPaths) -> Result<ProfileFile> {
+    match fs::read_to_string(file(paths)) {
+        Ok(t) => toml::from_str(&t).map_err(|e| {
+            Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("{}: {e}", file(paths).display()),
+            )
+            .with_hint("Fix the file by hand, or delete the broken profile from it.")
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfileFile::default()),
+        Err(e) => Err(Error::io("reading profiles.toml", &e)),
+    }
+}
+
+pub fn list(paths: &AppPaths) -> Result<BTreeMap<String, Profile>> {
+    Ok(load_file(paths)?.profiles)
+}
+
+pub fn get(paths: &AppPaths, name: &str) -> Result<Profile> {
+    let all = list(paths)?;
+    all.get(name).cloned().ok_or_else(|| {
+        let names: Vec<&str> = all.keys().map(String::as_str).collect();
+        Error::invalid_input(format!("there is no profile named '{name}'")).with_hint(
+            if names.is_empty() {
+                "Save one with `chatvault backup ... --save-profile NAME`.".to_string()
+            } else {
+                format!("Profiles: {}.", names.join(", "))
+            },
+        )
+    })
+}
+
+pub fn save(paths: &AppPaths, name: &str, profile: &Profile) -> Result<()> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(
+            Error::invalid_input(format!("'{name}' cannot name a profile"))
+                .with_hint("Use letters, digits, '-', '_' and '.'."),
+        );
+    }
+    let mut f = load_file(paths)?;
+    f.profiles.insert(name.to_string(), profile.clone());
+    fs::create_dir_all(&paths.config_dir)
+        .map_err(|e| Error::io("creating the config folder", &e))?;
+    let text = toml::to_string(&f).map_err(|e| Error::internal(e.to_string()))?;
+    let tmp = file(paths).with_extension("toml.tmp");
+    fs::write(&tmp, text).map_err(|e| Error::io("writing profiles.toml", &e))?;
+    fs::rename(&tmp, file(paths)).map_err(|e| Error::io("writing profiles.toml", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_round_trip_and_unknown_names_list_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let p = Profile {
+            store: "/home/me/WeChat Files/wxid_a".into(),
+            target: "s3://b/p?endpoint=https%3A%2F%2Fcos.example".into(),
+            conversations: vec!["x@chatroom".into()],
+            since: Some("2024-01-01T00:00:00Z".parse().unwrap()),
+            until: None,
+            schedule: Some("daily 02:30".into()),
+            keep_last: Some(30),
+        };
+        save(&paths, "family", &p).unwrap();
+        assert_eq!(get(&paths, "family").unwrap(), p);
+        let err = get(&paths, "work").unwrap_err();
+        assert!(err.hint().unwrap().contains("family"));
+        assert!(save(&paths, "bad name", &p).is_err());
+    }
+}
