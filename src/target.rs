@@ -10,6 +10,7 @@
 //! [`TargetCredentials`] (the keychain or, for headless use, the environment).
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::Keychain;
 use crate::secret::Secret;
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::{services, Operator};
@@ -55,6 +56,63 @@ impl TargetCredentials {
             access_key_id: var("AWS_ACCESS_KEY_ID"),
             secret_access_key: var("AWS_SECRET_ACCESS_KEY").map(Secret::new),
             password: var("CHATVAULT_WEBDAV_PASSWORD").map(Secret::new),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.access_key_id.is_none() && self.secret_access_key.is_none() && self.password.is_none()
+    }
+
+    /// The keychain account holding a target's credentials (the URL names no secret).
+    pub fn keychain_account(spec: &TargetSpec) -> String {
+        format!("target:{spec}")
+    }
+
+    /// Stores the credentials in the keychain as one secret.
+    pub fn save(&self, keychain: &dyn Keychain, spec: &TargetSpec) -> Result<()> {
+        let value = serde_json::json!({
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key.as_ref().map(|s| s.expose().clone()),
+            "password": self.password.as_ref().map(|s| s.expose().clone()),
+        });
+        keychain.set(
+            &Self::keychain_account(spec),
+            &Secret::new(value.to_string()),
+        )
+    }
+
+    pub fn load(keychain: &dyn Keychain, spec: &TargetSpec) -> Result<Option<TargetCredentials>> {
+        let Some(text) = keychain.get(&Self::keychain_account(spec))? else {
+            return Ok(None);
+        };
+        let v: serde_json::Value = serde_json::from_str(text.expose()).map_err(|_| {
+            Error::new(
+                ErrorCode::KeychainUnavailable,
+                "the saved target credentials are unreadable",
+            )
+            .with_hint("Enter the credentials again; they will replace the saved ones.")
+        })?;
+        let s = |k: &str| v[k].as_str().map(str::to_string);
+        Ok(Some(TargetCredentials {
+            access_key_id: s("access_key_id"),
+            secret_access_key: s("secret_access_key").map(Secret::new),
+            password: s("password").map(Secret::new),
+        }))
+    }
+
+    pub fn forget(keychain: &dyn Keychain, spec: &TargetSpec) -> Result<bool> {
+        keychain.delete(&Self::keychain_account(spec))
+    }
+
+    /// The keychain's credentials for the target, else the environment's.
+    pub fn resolve(
+        keychain: &dyn Keychain,
+        spec: &TargetSpec,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> TargetCredentials {
+        match Self::load(keychain, spec) {
+            Ok(Some(c)) if !c.is_empty() => c,
+            _ => Self::from_env(var),
         }
     }
 }

@@ -121,3 +121,58 @@ fn a_remembered_store_key_comes_from_the_keychain() {
         .delete(&StoreKey::keychain_account(Path::new(store)))
         .unwrap());
 }
+
+#[test]
+fn target_credentials_live_in_the_keychain_not_in_argv_or_files() {
+    if common::service_env("CHATVAULT_TEST_KEYRING").is_none() {
+        return;
+    }
+    let Some(url) = common::service_env("CHATVAULT_TEST_WEBDAV_AUTH_URL") else {
+        return;
+    };
+    let password = common::service_env("CHATVAULT_TEST_WEBDAV_AUTH_PASSWORD").unwrap();
+    let clean = |args: &[&str]| {
+        let mut c = chatvault();
+        c.args(args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("CHATVAULT_WEBDAV_PASSWORD");
+        c
+    };
+    let target = format!("{url}creds-{}", std::process::id());
+    let without = clean(&["target", "test", "--json", &target])
+        .output()
+        .unwrap();
+    let err: serde_json::Value = serde_json::from_slice(&without.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "target_auth", "{err}");
+
+    let mut save = clean(&["target", "save-credentials", &target])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    save.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("CHATVAULT_WEBDAV_PASSWORD={password}\n").as_bytes())
+        .unwrap();
+    assert!(save.wait().unwrap().success());
+
+    let with = clean(&["target", "test", "--json", &target])
+        .output()
+        .unwrap();
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stdout)
+    );
+    assert!(clean(&["target", "forget-credentials", &target])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let again = clean(&["target", "test", "--json", &target])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+}

@@ -151,6 +151,12 @@ enum TargetCommand {
         /// file:///path, s3://bucket/prefix?endpoint=..., webdav+https://user@host/path
         url: String,
     },
+    /// Save a target's credentials in the OS keychain. They are read from the environment
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, CHATVAULT_WEBDAV_PASSWORD), else from
+    /// `name=value` lines on stdin with those names; never from the command line.
+    SaveCredentials { url: String },
+    /// Remove a target's credentials from the OS keychain.
+    ForgetCredentials { url: String },
 }
 
 fn main() -> ExitCode {
@@ -325,13 +331,56 @@ fn run(cli: Cli) -> Result<()> {
             command: TargetCommand::Test { url },
         } => {
             let spec: TargetSpec = url.parse()?;
-            let creds = TargetCredentials::from_env(|k| std::env::var(k).ok());
-            let op = spec.operator(&creds)?;
+            let op = repo_cmds::operator(&url)?;
             let report = runtime()?.block_on(target::probe(&op))?;
             if cli.json {
                 print_json(&report)?;
             } else {
                 println!("{spec}: write, read, list and delete all work");
+            }
+            Ok(())
+        }
+        Command::Target {
+            command: TargetCommand::SaveCredentials { url },
+        } => {
+            let spec: TargetSpec = url.parse()?;
+            let mut creds = TargetCredentials::from_env(|k| std::env::var(k).ok());
+            if creds.is_empty() {
+                let mut input = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                    .map_err(|e| Error::io("reading stdin", &e))?;
+                let lines: std::collections::HashMap<String, String> = input
+                    .lines()
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .collect();
+                creds = TargetCredentials::from_env(|k| lines.get(k).cloned());
+            }
+            if creds.is_empty() {
+                return Err(Error::invalid_input("no credentials given").with_hint(
+                    "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (S3) or CHATVAULT_WEBDAV_PASSWORD (WebDAV).",
+                ));
+            }
+            creds.save(&OsKeychain::default(), &spec)?;
+            if !cli.json {
+                println!("Saved the credentials for {spec} in the keychain.");
+            }
+            Ok(())
+        }
+        Command::Target {
+            command: TargetCommand::ForgetCredentials { url },
+        } => {
+            let spec: TargetSpec = url.parse()?;
+            let removed = TargetCredentials::forget(&OsKeychain::default(), &spec)?;
+            if !cli.json {
+                println!(
+                    "{}",
+                    if removed {
+                        "Removed."
+                    } else {
+                        "There were none."
+                    }
+                );
             }
             Ok(())
         }

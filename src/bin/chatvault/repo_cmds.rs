@@ -135,9 +135,12 @@ pub enum KeyCommand {
     },
 }
 
-fn operator(url: &str) -> Result<opendal::Operator> {
+/// The target's operator, with credentials from the keychain or else the environment.
+pub(crate) fn operator(url: &str) -> Result<opendal::Operator> {
     let spec: TargetSpec = url.parse()?;
-    spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
+    let creds =
+        TargetCredentials::resolve(&OsKeychain::default(), &spec, |k| std::env::var(k).ok());
+    spec.operator(&creds)
 }
 
 fn params() -> KdfParams {
