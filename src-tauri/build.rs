@@ -10,6 +10,13 @@ fn main() {
         "load_messages",
         "create_demo_store",
         "count_selection",
+        "test_target",
+        "repo_status",
+        "create_repo",
+        "unlock_repo",
+        "start_backup",
+        "cancel_job",
+        "save_profile",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build script failed");

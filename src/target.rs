@@ -354,7 +354,7 @@ fn http_status(text: &str) -> Option<u16> {
 }
 
 /// What a connection test found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct ProbeReport {
     pub wrote: bool,
     pub read_back: bool,

@@ -45,6 +45,48 @@ pub struct DemoStoreInfo {
     pub key: String,
 }
 
+/// Credentials typed into the target form (sent once, kept only in the keychain).
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct CredentialsInput {
+    #[ts(optional = nullable)]
+    pub access_key_id: Option<String>,
+    #[ts(optional = nullable)]
+    pub secret_access_key: Option<String>,
+    #[ts(optional = nullable)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RepoStatus {
+    /// A ChatVault repository is at the target.
+    pub exists: bool,
+    /// This computer holds its key.
+    pub unlocked: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CreatedRepo {
+    pub repo_id: String,
+    /// Shown once to the user; also kept in the keychain.
+    pub recovery_code: String,
+}
+
+/// A `backup-progress` event.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BackupProgress {
+    pub job_id: String,
+    /// Conversations done and in all.
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+    /// Bytes uploaded so far.
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub elapsed_ms: u64,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
@@ -76,6 +118,12 @@ pub fn typescript_bindings() -> String {
         MessageRequest::decl(&cfg),
         DemoStoreInfo::decl(&cfg),
         SelectionCount::decl(&cfg),
+        CredentialsInput::decl(&cfg),
+        RepoStatus::decl(&cfg),
+        CreatedRepo::decl(&cfg),
+        BackupProgress::decl(&cfg),
+        chatvault::target::ProbeReport::decl(&cfg),
+        chatvault::repo::backup::BackupReport::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

@@ -6,15 +6,27 @@
 mod commands;
 pub mod ipc;
 
+use chatvault::job::Cancel;
 use chatvault::paths::AppPaths;
-use chatvault::store::ChatStore;
+use chatvault::store::{ChatStore, StoreKey};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// State shared by all commands.
 pub struct AppState {
     pub paths: AppPaths,
     /// The chat store open in the wizard.
-    pub store: Arc<Mutex<Option<Box<dyn ChatStore>>>>,
+    pub store: Arc<Mutex<Option<OpenStore>>>,
+    /// Cancellation flags of running jobs, by the id the UI chose.
+    pub jobs: Arc<Mutex<HashMap<String, Cancel>>>,
+}
+
+/// A store opened in the wizard, with what a backup of it needs.
+pub struct OpenStore {
+    pub store: Box<dyn ChatStore>,
+    pub path: PathBuf,
+    pub key: Option<StoreKey>,
 }
 
 impl AppState {
@@ -22,6 +34,7 @@ impl AppState {
         AppState {
             paths,
             store: Arc::new(Mutex::new(None)),
+            jobs: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 }
@@ -42,6 +55,13 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::store::load_messages,
             commands::store::create_demo_store,
             commands::store::count_selection,
+            commands::repo::test_target,
+            commands::repo::repo_status,
+            commands::repo::create_repo,
+            commands::repo::unlock_repo,
+            commands::repo::start_backup,
+            commands::repo::cancel_job,
+            commands::repo::save_profile,
         ])
 }
 

@@ -30,14 +30,19 @@ pub struct BackupRequest<'a> {
     pub selection: &'a Selection,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct BackupReport {
     pub snapshot: String,
     pub conversations: u32,
+    #[ts(type = "number")]
     pub messages: u64,
+    #[ts(type = "number")]
     pub new_segments: u64,
+    #[ts(type = "number")]
     pub reused_segments: u64,
+    #[ts(type = "number")]
     pub bytes_uploaded: u64,
+    #[ts(type = "number")]
     pub objects_uploaded: u64,
     /// The store had not changed: nothing was read.
     pub unchanged: bool,

@@ -1,7 +1,7 @@
 //! Wizard steps 1 and 2: find and open a chat store, list its conversations, read messages.
 
 use crate::ipc::{DemoStoreInfo, MessageRequest, OpenedStore};
-use crate::AppState;
+use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
 use chatvault::keychain::OsKeychain;
 use chatvault::model::{Message, Selection};
@@ -13,7 +13,7 @@ use tauri::State;
 type CmdResult<T> = Result<T, WireError>;
 
 /// Runs blocking core work off the UI thread.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> CmdResult<T> {
     tauri::async_runtime::spawn_blocking(f)
@@ -69,7 +69,11 @@ pub async fn open_store(
         };
         *slot
             .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))? = Some(opened);
+            .map_err(|_| Error::internal("store lock poisoned"))? = Some(OpenStore {
+            store: opened,
+            path,
+            key,
+        });
         Ok(info)
     })
     .await
@@ -94,7 +98,7 @@ pub async fn load_messages(
             search: request.search,
             limit: request.limit.map(|n| n as usize),
         };
-        opened.messages(&request.conversation_id, &query)
+        opened.store.messages(&request.conversation_id, &query)
     })
     .await
 }
@@ -112,7 +116,7 @@ pub async fn count_selection(
         let opened = guard.as_ref().ok_or_else(|| {
             Error::invalid_input("no chat store is open").with_hint("Open a store first.")
         })?;
-        store::count_selection(opened.as_ref(), &selection)
+        store::count_selection(opened.store.as_ref(), &selection)
     })
     .await
 }

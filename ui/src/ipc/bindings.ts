@@ -124,3 +124,39 @@ export type DemoStoreInfo = { path: string,
 key: string, };
 
 export type SelectionCount = { conversations: number, messages: number, };
+
+export type CredentialsInput = { access_key_id?: string | null, secret_access_key?: string | null, password?: string | null, };
+
+export type RepoStatus = { 
+/**
+ * A ChatVault repository is at the target.
+ */
+exists: boolean, 
+/**
+ * This computer holds its key.
+ */
+unlocked: boolean, };
+
+export type CreatedRepo = { repo_id: string, 
+/**
+ * Shown once to the user; also kept in the keychain.
+ */
+recovery_code: string, };
+
+export type BackupProgress = { job_id: string, 
+/**
+ * Conversations done and in all.
+ */
+done: number, total: number, 
+/**
+ * Bytes uploaded so far.
+ */
+bytes: number, elapsed_ms: number, };
+
+export type ProbeReport = { wrote: boolean, read_back: boolean, listed: boolean, deleted: boolean, };
+
+export type BackupReport = { snapshot: string, conversations: number, messages: number, new_segments: number, reused_segments: number, bytes_uploaded: number, objects_uploaded: number, 
+/**
+ * The store had not changed: nothing was read.
+ */
+unchanged: boolean, };

@@ -1,0 +1,268 @@
+//! Wizard steps 3 to 6: where to keep the backup, the key, the run, and what it did.
+
+use super::store::blocking;
+use crate::ipc::{BackupProgress, CreatedRepo, CredentialsInput, RepoStatus};
+use crate::AppState;
+use chatvault::error::{Error, WireError};
+use chatvault::job::{Cancel, Progress};
+use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::model::Selection;
+use chatvault::repo::backup::{self, BackupReport};
+use chatvault::repo::{access, Repo};
+use chatvault::secret::Secret;
+use chatvault::target::{self, ProbeReport, TargetCredentials, TargetSpec};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tauri::{AppHandle, Emitter, State};
+
+type CmdResult<T> = Result<T, WireError>;
+
+fn credentials(spec: &TargetSpec, input: Option<CredentialsInput>) -> TargetCredentials {
+    let given = input.map(|c| TargetCredentials {
+        access_key_id: c.access_key_id.filter(|s| !s.is_empty()),
+        secret_access_key: c
+            .secret_access_key
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        password: c.password.filter(|s| !s.is_empty()).map(Secret::new),
+    });
+    match given {
+        Some(c) if !c.is_empty() => c,
+        _ => TargetCredentials::resolve(&OsKeychain::default(), spec, |k| std::env::var(k).ok()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("runtime: {e}")))
+}
+
+/// Writes, reads, lists and deletes a probe object; on success the credentials may be saved.
+#[tauri::command]
+pub async fn test_target(
+    url: String,
+    credentials: Option<CredentialsInput>,
+    remember: bool,
+) -> CmdResult<ProbeReport> {
+    blocking(move || {
+        let spec: TargetSpec = url.parse()?;
+        if let TargetSpec::Local { path } = &spec {
+            std::fs::create_dir_all(path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+        }
+        let creds = self::credentials(&spec, credentials);
+        let op = spec.operator(&creds)?;
+        let report = runtime()?.block_on(target::probe(&op))?;
+        if remember && !creds.is_empty() {
+            creds.save(&OsKeychain::default(), &spec)?;
+        }
+        Ok(report)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn repo_status(state: State<'_, AppState>, url: String) -> CmdResult<RepoStatus> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let spec: TargetSpec = url.parse()?;
+        let op = spec.operator(&credentials(&spec, None))?;
+        let rt = runtime()?;
+        let exists = rt
+            .block_on(op.exists("config"))
+            .map_err(target::map_opendal_error)?;
+        let unlocked = exists
+            && rt
+                .block_on(access::open(op, &url, &OsKeychain::default(), &paths))
+                .is_ok();
+        Ok(RepoStatus { exists, unlocked })
+    })
+    .await
+}
+
+/// Creates the repository; the recovery code is returned once, for the user to keep.
+#[tauri::command]
+pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<CreatedRepo> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let spec: TargetSpec = url.parse()?;
+        let op = spec.operator(&credentials(&spec, None))?;
+        let (repo, code) = runtime()?.block_on(access::init(
+            op,
+            &url,
+            &OsKeychain::default(),
+            &paths,
+            chatvault::crypto::recovery::KdfParams::RECOMMENDED,
+        ))?;
+        Ok(CreatedRepo {
+            repo_id: hex::encode(repo.repo_id()),
+            recovery_code: code.display().expose().clone(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn unlock_repo(state: State<'_, AppState>, url: String, code: String) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
+        let spec: TargetSpec = url.parse()?;
+        let op = spec.operator(&credentials(&spec, None))?;
+        runtime()?.block_on(access::unlock(
+            op,
+            &url,
+            &code,
+            &OsKeychain::default(),
+            &paths,
+        ))?;
+        Ok(())
+    })
+    .await
+}
+
+/// Sends progress to the window as `backup-progress` events on the caller's job id.
+struct EventProgress<R: tauri::Runtime> {
+    app: AppHandle<R>,
+    job_id: String,
+    total: AtomicU64,
+    done: AtomicU64,
+    started: std::time::Instant,
+    stats: std::sync::Arc<chatvault::repo::IoStats>,
+}
+
+impl<R: tauri::Runtime> Progress for EventProgress<R> {
+    fn phase(&self, _name: &str, total: Option<u64>) {
+        self.total.store(total.unwrap_or(0), Ordering::Relaxed);
+        self.emit();
+    }
+
+    fn advance(&self, items: u64, _bytes: u64) {
+        self.done.fetch_add(items, Ordering::Relaxed);
+        self.emit();
+    }
+}
+
+impl<R: tauri::Runtime> EventProgress<R> {
+    fn emit(&self) {
+        let _ = self.app.emit(
+            "backup-progress",
+            BackupProgress {
+                job_id: self.job_id.clone(),
+                done: self.done.load(Ordering::Relaxed),
+                total: self.total.load(Ordering::Relaxed),
+                bytes: self.stats.put_bytes.load(Ordering::Relaxed),
+                elapsed_ms: self.started.elapsed().as_millis() as u64,
+            },
+        );
+    }
+}
+
+/// Runs a backup of the open store's selection to `url`. Progress arrives as events on
+/// `job_id`; `cancel_job(job_id)` stops it at the next step, leaving the repository consistent.
+#[tauri::command]
+pub async fn start_backup<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    job_id: String,
+    url: String,
+    selection: Selection,
+) -> CmdResult<BackupReport> {
+    let cancel = Cancel::new();
+    state
+        .jobs
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("jobs lock")))?
+        .insert(job_id.clone(), cancel.clone());
+    let slot = state.store.clone();
+    let paths = state.paths.clone();
+    let jobs = state.jobs.clone();
+    let id = job_id.clone();
+    let result = blocking(move || {
+        let guard = slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))?;
+        let opened = guard.as_ref().ok_or_else(|| {
+            Error::invalid_input("no chat store is open")
+                .with_hint("Go back to step 1 and open it.")
+        })?;
+        let spec: TargetSpec = url.parse()?;
+        let op = spec.operator(&credentials(&spec, None))?;
+        let rt = runtime()?;
+        let repo: Repo = rt.block_on(access::open(op, &url, &OsKeychain::default(), &paths))?;
+        let progress = EventProgress {
+            app,
+            job_id: id,
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            stats: repo.stats.clone(),
+        };
+        let req = backup::BackupRequest {
+            store: opened.store.as_ref(),
+            store_root: &opened.path,
+            selection: &selection,
+        };
+        rt.block_on(backup::backup(&repo, &req, &progress, &cancel))
+    })
+    .await;
+    if let Ok(mut j) = jobs.lock() {
+        j.remove(&job_id);
+    }
+    result
+}
+
+#[tauri::command]
+pub fn cancel_job(state: State<'_, AppState>, job_id: String) -> CmdResult<bool> {
+    let jobs = state
+        .jobs
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("jobs lock")))?;
+    Ok(match jobs.get(&job_id) {
+        Some(c) => {
+            c.cancel();
+            true
+        }
+        None => false,
+    })
+}
+
+/// Saves the wizard's choices as a profile, for scheduled and repeated runs.
+#[tauri::command]
+pub async fn save_profile(
+    state: State<'_, AppState>,
+    name: String,
+    url: String,
+    selection: Selection,
+) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    let slot = state.store.clone();
+    blocking(move || {
+        let guard = slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))?;
+        let opened = guard
+            .as_ref()
+            .ok_or_else(|| Error::invalid_input("no chat store is open"))?;
+        let profile = chatvault::profile::Profile {
+            store: opened.path.clone(),
+            target: url,
+            conversations: selection
+                .conversations
+                .iter()
+                .map(|c| c.id.clone())
+                .collect(),
+            since: selection.since,
+            until: selection.until,
+            schedule: None,
+            keep_last: None,
+        };
+        // The profile runs later without anyone typing the store key.
+        if let Some(k) = &opened.key {
+            k.remember(&OsKeychain::default() as &dyn Keychain, &opened.path)?;
+        }
+        chatvault::profile::save(&paths, &name, &profile)
+    })
+    .await
+}
