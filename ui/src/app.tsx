@@ -93,7 +93,7 @@ export function App() {
         </nav>
         <main class="content" data-testid={`page-${page}`}>
           {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
-          {page === "backup" && <BackupPage />}
+          {page === "backup" && <BackupPage onSchedule={() => setPage("schedule")} />}
           {page === "restore" && <RestorePage />}
           {page === "schedule" && <SchedulePage />}
           {page === "settings" && <SettingsPage settings={settings} version={version} onChange={save} />}

@@ -1,8 +1,15 @@
 // The one module through which the UI reaches the host. Nothing else imports @tauri-apps/*
 // (a test enforces it). Commands are typed by name; errors always come out as WireError.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import type {
   AppInfo,
+  BackupProgress,
+  BackupReport,
+  CreatedRepo,
+  CredentialsInput,
+  ProbeReport,
+  RepoStatus,
   DemoStoreInfo,
   ErrorCode,
   Message,
@@ -27,6 +34,23 @@ export interface Commands {
   load_messages: { args: { request: MessageRequest }; result: Message[] };
   count_selection: { args: { selection: Selection }; result: SelectionCount };
   create_demo_store: { args: Record<string, never>; result: DemoStoreInfo };
+  test_target: { args: { url: string; credentials: CredentialsInput | null; remember: boolean }; result: ProbeReport };
+  repo_status: { args: { url: string }; result: RepoStatus };
+  create_repo: { args: { url: string }; result: CreatedRepo };
+  unlock_repo: { args: { url: string; code: string }; result: null };
+  start_backup: { args: { jobId: string; url: string; selection: Selection }; result: BackupReport };
+  cancel_job: { args: { jobId: string }; result: boolean };
+  save_profile: { args: { name: string; url: string; selection: Selection }; result: null };
+}
+
+/** Events the host sends, by name. */
+export interface Events {
+  "backup-progress": BackupProgress;
+}
+
+/** Subscribes to a host event; returns the unsubscribe function. */
+export function onEvent<E extends keyof Events>(name: E, handler: (payload: Events[E]) => void): Promise<() => void> {
+  return listen<Events[E]>(name, (e) => handler(e.payload));
 }
 
 export type CommandName = keyof Commands;

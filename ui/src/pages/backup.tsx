@@ -1,8 +1,12 @@
 import { useState } from "preact/hooks";
-import type { OpenedStore, Selection } from "../ipc";
+import type { BackupReport, OpenedStore, Selection } from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { StoreStep } from "../wizard/store-step";
 import { SelectStep } from "../wizard/select-step";
+import { TargetStep } from "../wizard/target-step";
+import { ProtectStep } from "../wizard/protect-step";
+import { RunStep } from "../wizard/run-step";
+import { DoneStep } from "../wizard/done-step";
 
 const STEPS: readonly MessageKey[] = [
   "wizard.step.store",
@@ -13,12 +17,16 @@ const STEPS: readonly MessageKey[] = [
   "wizard.step.done",
 ];
 
-/** The backup wizard. Steps 3 to 6 arrive with the repository and targets. */
-export function BackupPage() {
+const EMPTY: Selection = { conversations: [], since: null, until: null };
+
+/** The backup wizard: store, selection, target, key, run, done. */
+export function BackupPage({ onSchedule }: { onSchedule: () => void }) {
   const { t } = useI18n();
   const [step, setStep] = useState(0);
   const [store, setStore] = useState<OpenedStore | null>(null);
-  const [selection, setSelection] = useState<Selection>({ conversations: [], since: null, until: null });
+  const [selection, setSelection] = useState<Selection>(EMPTY);
+  const [url, setUrl] = useState<string | null>(null);
+  const [report, setReport] = useState<BackupReport | null>(null);
 
   return (
     <section>
@@ -35,7 +43,7 @@ export function BackupPage() {
         <StoreStep
           onOpened={(s) => {
             setStore(s);
-            setSelection({ conversations: [], since: null, until: null });
+            setSelection(EMPTY);
             setStep(1);
           }}
         />
@@ -47,9 +55,38 @@ export function BackupPage() {
             <button type="button" data-testid="wizard-back" onClick={() => setStep(0)}>
               {t("wizard.back")}
             </button>
-            <span class="muted">{t("wizard.later")}</span>
+            <button type="button" class="primary" data-testid="wizard-next" disabled={selection.conversations.length === 0} onClick={() => setStep(2)}>
+              {t("wizard.next")}
+            </button>
           </div>
         </>
+      )}
+      {step === 2 && (
+        <>
+          <TargetStep
+            onReady={(u) => {
+              setUrl(u);
+              setStep(3);
+            }}
+          />
+          <button type="button" data-testid="wizard-back" onClick={() => setStep(1)}>
+            {t("wizard.back")}
+          </button>
+        </>
+      )}
+      {step === 3 && url && <ProtectStep url={url} onReady={() => setStep(4)} />}
+      {step === 4 && url && (
+        <RunStep
+          url={url}
+          selection={selection}
+          onDone={(r) => {
+            setReport(r);
+            setStep(5);
+          }}
+        />
+      )}
+      {step === 5 && url && report && (
+        <DoneStep url={url} selection={selection} report={report} onSchedule={onSchedule} onAgain={() => setStep(4)} />
       )}
     </section>
   );

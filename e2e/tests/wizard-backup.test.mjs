@@ -1,0 +1,131 @@
+// The whole backup wizard in the real window: demo store, two conversations and a range,
+// a local folder (after a failing one), a new key with its recovery code confirmed, the run,
+// the summary; a second run uploads nothing new; then the same flow to the S3 test server.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { byTestId, startApp } from "../lib/app.mjs";
+
+let app;
+const targetDir = mkdtempSync(join(tmpdir(), "chatvault-e2e-target-"));
+
+before(async () => {
+  app = await startApp();
+  const { browser } = app;
+  await byTestId(browser, "language-select").waitForDisplayed({ timeout: 15000 });
+  await byTestId(browser, "language-select").selectByAttribute("value", "en");
+});
+
+after(async () => {
+  await app?.stop();
+});
+
+async function setInput(browser, testId, value) {
+  await browser.execute(
+    (id, v) => {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      el.value = v;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    testId,
+    value,
+  );
+}
+
+/** Steps 1 and 2: the demo store, two conversations, messages since 2022. */
+async function openDemoAndSelect(browser) {
+  await byTestId(browser, "nav-restore").click();
+  await byTestId(browser, "nav-backup").click();
+  await byTestId(browser, "open-demo").click();
+  await byTestId(browser, "step-select").waitForDisplayed({ timeout: 30000 });
+  const checks = await browser.$$('[data-testid="conversation-check"]');
+  await checks[0].click();
+  await checks[2].click();
+  await setInput(browser, "range-since", "2022-01-01");
+  await browser.waitUntil(async () => /2 conversations · \d+ messages/.test(await byTestId(browser, "selection-summary").getText()), {
+    timeout: 5000,
+  });
+  await byTestId(browser, "wizard-next").click();
+  await byTestId(browser, "step-target").waitForDisplayed({ timeout: 5000 });
+}
+
+/** Steps 4 to 6 from a tested target: new key, confirmed code, run, done. */
+async function protectAndRun(browser, shotPrefix) {
+  await byTestId(browser, "wizard-next").click();
+  await byTestId(browser, "create-key").waitForDisplayed({ timeout: 15000 });
+  await byTestId(browser, "create-key").click();
+  const codeEl = byTestId(browser, "recovery-code");
+  await codeEl.waitForDisplayed({ timeout: 15000 });
+  const code = await codeEl.getText();
+  assert.match(code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/);
+  if (shotPrefix) await app.screenshot(`${shotPrefix}-4-protect`);
+  assert.equal(await byTestId(browser, "wizard-next").isEnabled(), false, "cannot go on before confirming");
+  const [a, b] = (await byTestId(browser, "confirm-prompt").getAttribute("data-groups")).split(",").map(Number);
+  const groups = code.split("-");
+  await setInput(browser, "confirm-group-0", groups[a - 1].toLowerCase());
+  await setInput(browser, "confirm-group-1", groups[b - 1]);
+  await browser.waitUntil(() => byTestId(browser, "wizard-next").isEnabled(), { timeout: 3000 });
+  await byTestId(browser, "wizard-next").click();
+  await byTestId(browser, "step-done").waitForDisplayed({ timeout: 60000 });
+  if (shotPrefix) await app.screenshot(`${shotPrefix}-6-done`);
+  return byTestId(browser, "done-summary");
+}
+
+test("a failing folder shows its message and hint; a good one passes the test", async () => {
+  const { browser } = app;
+  await openDemoAndSelect(browser);
+  await setInput(browser, "target-path", "relative/folder");
+  assert.ok(await byTestId(browser, "target-error").isDisplayed(), "relative paths are refused as typed");
+  assert.equal(await byTestId(browser, "test-connection").isEnabled(), false);
+
+  await setInput(browser, "target-path", "/proc/chatvault-cannot-write-here");
+  await byTestId(browser, "test-connection").click();
+  const banner = byTestId(browser, "error-banner");
+  await banner.waitForDisplayed({ timeout: 15000 });
+  assert.ok((await byTestId(browser, "error-hint").getText()).length > 10, "a hint is shown");
+  assert.equal(await byTestId(browser, "wizard-next").isEnabled(), false);
+
+  await setInput(browser, "target-path", targetDir);
+  await byTestId(browser, "test-connection").click();
+  await byTestId(browser, "test-result").waitForDisplayed({ timeout: 15000 });
+  await app.screenshot("wizard-3-target-en");
+});
+
+test("create the key, confirm the code, run, and see what was saved", async () => {
+  const { browser } = app;
+  const summary = await protectAndRun(browser, "wizard-en");
+  assert.ok(Number(await summary.getAttribute("data-messages")) > 10);
+  assert.ok(Number(await summary.getAttribute("data-new-segments")) > 0);
+  assert.ok(readdirSync(targetDir).includes("config"), "the repository is in the chosen folder");
+
+  await byTestId(browser, "save-profile").click();
+  await byTestId(browser, "profile-saved").waitForDisplayed({ timeout: 5000 });
+});
+
+test("a second run uploads nothing new", async () => {
+  const { browser } = app;
+  await byTestId(browser, "backup-again").click();
+  await browser.waitUntil(async () => (await byTestId(browser, "done-summary").getAttribute("data-unchanged")) === "true", {
+    timeout: 60000,
+    timeoutMsg: "the second run should find nothing changed",
+  });
+  assert.equal(await byTestId(browser, "done-summary").getAttribute("data-new-segments"), "0");
+});
+
+test("the same flow to the S3 server", { skip: !process.env.CHATVAULT_TEST_S3_ENDPOINT }, async () => {
+  const { browser } = app;
+  await openDemoAndSelect(browser);
+  await byTestId(browser, "target-kind-s3").click();
+  await byTestId(browser, "s3-preset").selectByAttribute("value", "minio");
+  await setInput(browser, "s3-endpoint", process.env.CHATVAULT_TEST_S3_ENDPOINT);
+  await setInput(browser, "s3-bucket", process.env.CHATVAULT_TEST_S3_BUCKET);
+  await setInput(browser, "s3-prefix", `e2e-${process.pid}`);
+  await setInput(browser, "s3-access-key", process.env.AWS_ACCESS_KEY_ID);
+  await setInput(browser, "s3-secret-key", process.env.AWS_SECRET_ACCESS_KEY);
+  await byTestId(browser, "test-connection").click();
+  await byTestId(browser, "test-result").waitForDisplayed({ timeout: 20000 });
+  const summary = await protectAndRun(browser, null);
+  assert.ok(Number(await summary.getAttribute("data-messages")) > 10);
+});

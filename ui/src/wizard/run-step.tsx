@@ -1,0 +1,69 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { call, HostError, onEvent, type BackupProgress, type BackupReport, type Selection, type WireError } from "../ipc";
+import { useI18n } from "../i18n";
+import { fill, humanBytes } from "../format";
+import { ErrorBanner } from "../components/error-banner";
+
+/** Step 5: the backup itself, with progress, speed, ETA and cancel. */
+export function RunStep(props: { url: string; selection: Selection; onDone: (r: BackupReport) => void }) {
+  const { t } = useI18n();
+  const [progress, setProgress] = useState<BackupProgress | null>(null);
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState<WireError | null>(null);
+  const job = useRef("");
+
+  const start = async () => {
+    job.current = `backup-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+    setRunning(true);
+    setError(null);
+    setProgress(null);
+    const stop = await onEvent("backup-progress", (p) => p.job_id === job.current && setProgress(p));
+    try {
+      const report = await call("start_backup", { jobId: job.current, url: props.url, selection: props.selection });
+      props.onDone(report);
+    } catch (e) {
+      if (e instanceof HostError) setError(e.wire);
+    } finally {
+      stop();
+      setRunning(false);
+    }
+  };
+
+  useEffect(() => {
+    void start();
+  }, []);
+
+  const pct = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : 0;
+  const seconds = progress ? progress.elapsed_ms / 1000 : 0;
+  const rate = progress && seconds > 0 ? progress.bytes / seconds : 0;
+  const eta = progress && progress.done > 0 && progress.total > progress.done ? Math.round((seconds / progress.done) * (progress.total - progress.done)) : 0;
+
+  return (
+    <section class="step" data-testid="step-run">
+      {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+      {error?.code === "cancelled" && <p data-testid="run-cancelled">{t("run.cancelled")}</p>}
+      {running && <p>{t("run.running")}</p>}
+      <progress data-testid="run-progress" max={100} value={pct} />
+      {progress && (
+        <p class="muted" data-testid="run-stats">
+          {fill(t("run.conversations"), { done: progress.done, total: progress.total })} · {fill(t("run.uploaded"), { bytes: humanBytes(progress.bytes) })} ·{" "}
+          {fill(t("run.rate"), { rate: humanBytes(Math.round(rate)) })}
+          {eta > 0 && ` · ${fill(t("run.eta"), { seconds: eta })}`}
+        </p>
+      )}
+      <div class="wizard-nav">
+        {running ? (
+          <button type="button" data-testid="cancel-run" onClick={() => call("cancel_job", { jobId: job.current })}>
+            {t("run.cancel")}
+          </button>
+        ) : (
+          error && (
+            <button type="button" class="primary" data-testid="retry-run" onClick={start}>
+              {t("run.retry")}
+            </button>
+          )
+        )}
+      </div>
+    </section>
+  );
+}
