@@ -17,6 +17,14 @@ fn main() {
         "start_backup",
         "cancel_job",
         "save_profile",
+        "known_targets",
+        "list_snapshots",
+        "snapshot_conversations",
+        "preview_backup",
+        "restore_selection",
+        "open_path",
+        "library_conversations",
+        "library_messages",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build script failed");

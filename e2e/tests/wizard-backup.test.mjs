@@ -3,7 +3,7 @@
 // the summary; a second run uploads nothing new; then the same flow to the S3 test server.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { byTestId, startApp } from "../lib/app.mjs";
@@ -112,6 +112,46 @@ test("a second run uploads nothing new", async () => {
     timeoutMsg: "the second run should find nothing changed",
   });
   assert.equal(await byTestId(browser, "done-summary").getAttribute("data-new-segments"), "0");
+});
+
+test("restore one conversation into a folder, preview it first, and read it in the library", async () => {
+  const { browser } = app;
+  const HAN = /[\u4e00-\u9fff]/;
+  await byTestId(browser, "nav-restore").click();
+  await setInput(browser, "restore-target", `file://${targetDir}`);
+  await byTestId(browser, "load-snapshots").click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="snapshot-row"]').length) === 2, { timeout: 15000 });
+  await (await browser.$$('[data-testid="snapshot-row"]'))[0].click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="restore-conv-row"]').length) === 2, { timeout: 15000 });
+  const row = (await browser.$$('[data-testid="restore-conv-row"]'))[0];
+  const id = await row.getAttribute("data-id");
+  await row.click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="message-text"]').length) > 0, { timeout: 15000 });
+  const previewed = [];
+  for (const el of await browser.$$('[data-testid="message-text"]')) previewed.push(await el.getText());
+  await (await browser.$$('[data-testid="restore-conv-check"]'))[0].click();
+  const exportDir = mkdtempSync(join(tmpdir(), "chatvault-e2e-export-"));
+  await setInput(browser, "restore-export-dir", exportDir);
+  await byTestId(browser, "restore-run").click();
+  await byTestId(browser, "restore-result").waitForDisplayed({ timeout: 30000 });
+  await app.screenshot("restore-en");
+  const html = readFileSync(join(exportDir, `${id.replace(/[^A-Za-z0-9@._-]/g, "_")}.html`), "utf8");
+  const texts = previewed.filter((t) => t.length > 3).slice(0, 5);
+  assert.ok(texts.length > 0);
+  for (const t of texts) {
+    const escaped = t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    assert.ok(html.includes(escaped), `exported HTML has ${t}`);
+  }
+  assert.ok(readdirSync(exportDir).includes("index.html"));
+  await byTestId(browser, "language-select").selectByAttribute("value", "zh-CN");
+  await browser.waitUntil(async () => HAN.test(await byTestId(browser, "page-title").getText()), { timeout: 5000 });
+  await app.screenshot("restore-zh-CN");
+  await byTestId(browser, "language-select").selectByAttribute("value", "en");
+
+  await byTestId(browser, "nav-library").click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="library-conv-row"]').length) === 1, { timeout: 10000 });
+  await (await browser.$$('[data-testid="library-conv-row"]'))[0].click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="message"]').length) > 0, { timeout: 10000 });
 });
 
 test("the same flow to the S3 server", { skip: !process.env.CHATVAULT_TEST_S3_ENDPOINT }, async () => {

@@ -87,6 +87,18 @@ pub struct BackupProgress {
     pub elapsed_ms: u64,
 }
 
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RestoreResult {
+    pub conversations: u32,
+    #[ts(type = "number")]
+    pub messages: u64,
+    /// Files written by an export.
+    pub files: Vec<String>,
+    /// The export's index.html, when HTML was exported.
+    #[ts(optional = nullable)]
+    pub index_html: Option<String>,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
@@ -124,6 +136,9 @@ pub fn typescript_bindings() -> String {
         BackupProgress::decl(&cfg),
         chatvault::target::ProbeReport::decl(&cfg),
         chatvault::repo::backup::BackupReport::decl(&cfg),
+        chatvault::repo::restore::SnapshotInfo::decl(&cfg),
+        chatvault::repo::restore::SnapshotConversation::decl(&cfg),
+        RestoreResult::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

@@ -62,6 +62,14 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::repo::start_backup,
             commands::repo::cancel_job,
             commands::repo::save_profile,
+            commands::restore::known_targets,
+            commands::restore::list_snapshots,
+            commands::restore::snapshot_conversations,
+            commands::restore::preview_backup,
+            commands::restore::restore_selection,
+            commands::restore::open_path,
+            commands::restore::library_conversations,
+            commands::restore::library_messages,
         ])
 }
 

@@ -49,6 +49,11 @@ pub fn remember_repo(paths: &AppPaths, url: &str, repo_id: [u8; 16]) -> Result<(
     fs::rename(&tmp, known_file(paths)).map_err(|e| Error::io("writing repositories.toml", &e))
 }
 
+/// Every target URL this computer has used a repository at.
+pub fn known_urls(paths: &AppPaths) -> Result<Vec<String>> {
+    Ok(load_known(paths)?.repos.into_keys().collect())
+}
+
 pub fn known_repo_id(paths: &AppPaths, url: &str) -> Result<Option<[u8; 16]>> {
     Ok(load_known(paths)?
         .repos

@@ -183,3 +183,93 @@ fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
         raw_type: r.raw_type,
     }
 }
+
+/// One conversation as a snapshot holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SnapshotConversation {
+    pub id: String,
+    pub title: String,
+    pub kind: ConversationKind,
+    #[ts(type = "number")]
+    pub message_count: u64,
+    #[ts(type = "string | null")]
+    pub first_at: Option<Timestamp>,
+    #[ts(type = "string | null")]
+    pub last_at: Option<Timestamp>,
+}
+
+/// A snapshot as the restore timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub short_id: String,
+    #[ts(type = "string")]
+    pub time: Timestamp,
+    pub account: String,
+    pub conversations: u32,
+    #[ts(type = "number")]
+    pub messages: u64,
+}
+
+impl SnapshotInfo {
+    pub fn from(s: &Snapshot) -> SnapshotInfo {
+        let id = hex::encode(s.id);
+        SnapshotInfo {
+            short_id: id[..8].to_string(),
+            id,
+            time: Timestamp::from_millisecond(s.finished).unwrap_or(Timestamp::UNIX_EPOCH),
+            account: s.source.1.clone(),
+            conversations: s.totals.0,
+            messages: s.totals.1,
+        }
+    }
+}
+
+/// The conversations of a snapshot, newest first (reads their trees, not their messages).
+pub async fn snapshot_contents(
+    repo: &Repo,
+    snapshot: Option<&str>,
+) -> Result<Vec<SnapshotConversation>> {
+    let snapshots = repo.snapshots().await?;
+    let snap = pick_snapshot(&snapshots, snapshot)?;
+    let (_, keytable) = repo.load_keytable().await?;
+    let index = repo.load_index().await?;
+    let mut out = Vec::new();
+    for conv in &snap.conversations {
+        let entry = keytable
+            .entries
+            .iter()
+            .find(|e| e.0 == conv.ctok)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::RepoCorrupt,
+                    "a conversation key is missing from the key table",
+                )
+                .with_hint("Run `chatvault verify`.")
+            })?;
+        let keys = ConvKeys::new(SubKey::from_bytes(entry.1));
+        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        out.push(SnapshotConversation {
+            id: tree.native_id,
+            title: tree.title,
+            kind: if tree.conv_kind == 2 {
+                ConversationKind::Group
+            } else {
+                ConversationKind::Direct
+            },
+            message_count: conv.messages,
+            first_at: (conv.messages > 0)
+                .then(|| Timestamp::from_millisecond(conv.first_ts).ok())
+                .flatten(),
+            last_at: (conv.messages > 0)
+                .then(|| Timestamp::from_millisecond(conv.last_ts).ok())
+                .flatten(),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.last_at
+            .cmp(&a.last_at)
+            .then_with(|| a.title.cmp(&b.title))
+    });
+    Ok(out)
+}

@@ -5,14 +5,16 @@ import { applyTheme } from "./theme";
 import { ErrorBanner } from "./components/error-banner";
 import { BackupPage } from "./pages/backup";
 import { RestorePage } from "./pages/restore";
+import { LibraryPage } from "./pages/library";
 import { SchedulePage } from "./pages/schedule";
 import { SettingsPage } from "./pages/settings";
 
-export type PageId = "backup" | "restore" | "schedule" | "settings";
+export type PageId = "backup" | "restore" | "library" | "schedule" | "settings";
 
 const PAGES: readonly { id: PageId; label: MessageKey }[] = [
   { id: "backup", label: "nav.backup" },
   { id: "restore", label: "nav.restore" },
+  { id: "library", label: "nav.library" },
   { id: "schedule", label: "nav.schedule" },
   { id: "settings", label: "nav.settings" },
 ];
@@ -95,6 +97,7 @@ export function App() {
           {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
           {page === "backup" && <BackupPage onSchedule={() => setPage("schedule")} />}
           {page === "restore" && <RestorePage />}
+          {page === "library" && <LibraryPage />}
           {page === "schedule" && <SchedulePage />}
           {page === "settings" && <SettingsPage settings={settings} version={version} onChange={save} />}
         </main>

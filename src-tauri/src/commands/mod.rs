@@ -1,6 +1,7 @@
 //! The commands the UI may call (each also needs a permission in capabilities/default.json).
 
 pub mod repo;
+pub mod restore;
 pub mod store;
 
 use crate::ipc::AppInfo;

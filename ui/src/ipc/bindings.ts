@@ -160,3 +160,17 @@ export type BackupReport = { snapshot: string, conversations: number, messages: 
  * The store had not changed: nothing was read.
  */
 unchanged: boolean, };
+
+export type SnapshotInfo = { id: string, short_id: string, time: string, account: string, conversations: number, messages: number, };
+
+export type SnapshotConversation = { id: string, title: string, kind: ConversationKind, message_count: number, first_at: string | null, last_at: string | null, };
+
+export type RestoreResult = { conversations: number, messages: number, 
+/**
+ * Files written by an export.
+ */
+files: Array<string>, 
+/**
+ * The export's index.html, when HTML was exported.
+ */
+index_html?: string | null, };

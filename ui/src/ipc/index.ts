@@ -10,6 +10,10 @@ import type {
   CredentialsInput,
   ProbeReport,
   RepoStatus,
+  RestoreResult,
+  SnapshotConversation,
+  SnapshotInfo,
+  Conversation,
   DemoStoreInfo,
   ErrorCode,
   Message,
@@ -41,6 +45,29 @@ export interface Commands {
   start_backup: { args: { jobId: string; url: string; selection: Selection }; result: BackupReport };
   cancel_job: { args: { jobId: string }; result: boolean };
   save_profile: { args: { name: string; url: string; selection: Selection }; result: null };
+  known_targets: { args: Record<string, never>; result: string[] };
+  list_snapshots: { args: { url: string }; result: SnapshotInfo[] };
+  snapshot_conversations: { args: { url: string; snapshot: string }; result: SnapshotConversation[] };
+  preview_backup: {
+    args: { url: string; snapshot: string; conversation: string; since: string | null; until: string | null };
+    result: Message[];
+  };
+  restore_selection: {
+    args: {
+      url: string;
+      snapshot: string;
+      conversations: string[];
+      since: string | null;
+      until: string | null;
+      toLibrary: boolean;
+      exportDir: string | null;
+      formats: string[];
+    };
+    result: RestoreResult;
+  };
+  open_path: { args: { path: string }; result: null };
+  library_conversations: { args: Record<string, never>; result: Conversation[] };
+  library_messages: { args: { conversation: string; search: string | null }; result: Message[] };
 }
 
 /** Events the host sends, by name. */

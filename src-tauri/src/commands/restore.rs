@@ -1,0 +1,208 @@
+//! Restore: the timeline of snapshots, their conversations, a preview from the backup, restoring
+//! into the library or exporting, and the library ("Restored") itself.
+
+use super::store::blocking;
+use crate::ipc::RestoreResult;
+use crate::AppState;
+use chatvault::error::{Error, WireError};
+use chatvault::export::{self, Format};
+use chatvault::job::{Cancel, NoProgress};
+use chatvault::keychain::OsKeychain;
+use chatvault::library::Library;
+use chatvault::model::{Conversation, Message};
+use chatvault::paths::AppPaths;
+use chatvault::repo::restore::{self, RestoreRequest, SnapshotConversation, SnapshotInfo};
+use chatvault::repo::{access, Repo};
+use chatvault::target::{TargetCredentials, TargetSpec};
+use jiff::Timestamp;
+use std::path::PathBuf;
+use tauri::State;
+
+type CmdResult<T> = Result<T, WireError>;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("runtime: {e}")))
+}
+
+fn open(rt: &tokio::runtime::Runtime, paths: &AppPaths, url: &str) -> Result<Repo, Error> {
+    let spec: TargetSpec = url.parse()?;
+    let creds =
+        TargetCredentials::resolve(&OsKeychain::default(), &spec, |k| std::env::var(k).ok());
+    rt.block_on(access::open(
+        spec.operator(&creds)?,
+        url,
+        &OsKeychain::default(),
+        paths,
+    ))
+}
+
+/// Targets this computer has backed up to (for the restore page's picker).
+#[tauri::command]
+pub async fn known_targets(state: State<'_, AppState>) -> CmdResult<Vec<String>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let mut urls = access::known_urls(&paths)?;
+        for p in chatvault::profile::list(&paths)?.into_values() {
+            if !urls.contains(&p.target) {
+                urls.push(p.target);
+            }
+        }
+        Ok(urls)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_snapshots(
+    state: State<'_, AppState>,
+    url: String,
+) -> CmdResult<Vec<SnapshotInfo>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rt = runtime()?;
+        let repo = open(&rt, &paths, &url)?;
+        let mut list: Vec<SnapshotInfo> = rt
+            .block_on(repo.snapshots())?
+            .iter()
+            .map(|(_, s)| SnapshotInfo::from(s))
+            .collect();
+        list.reverse(); // newest first
+        Ok(list)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn snapshot_conversations(
+    state: State<'_, AppState>,
+    url: String,
+    snapshot: String,
+) -> CmdResult<Vec<SnapshotConversation>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rt = runtime()?;
+        let repo = open(&rt, &paths, &url)?;
+        rt.block_on(restore::snapshot_contents(&repo, Some(&snapshot)))
+    })
+    .await
+}
+
+/// Messages of one conversation as the backup holds them (downloads only its segments).
+#[tauri::command]
+pub async fn preview_backup(
+    state: State<'_, AppState>,
+    url: String,
+    snapshot: String,
+    conversation: String,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+) -> CmdResult<Vec<Message>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rt = runtime()?;
+        let repo = open(&rt, &paths, &url)?;
+        let req = RestoreRequest {
+            snapshot: Some(snapshot),
+            conversations: vec![conversation],
+            since,
+            until,
+        };
+        let mut out = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
+        Ok(out.pop().map(|c| c.messages).unwrap_or_default())
+    })
+    .await
+}
+
+/// Restores the chosen conversations into the library and/or exports them to a folder.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn restore_selection(
+    state: State<'_, AppState>,
+    url: String,
+    snapshot: String,
+    conversations: Vec<String>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    to_library: bool,
+    export_dir: Option<String>,
+    formats: Vec<String>,
+) -> CmdResult<RestoreResult> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let formats: Vec<Format> = formats
+            .iter()
+            .map(|f| f.parse())
+            .collect::<Result<_, _>>()?;
+        let rt = runtime()?;
+        let repo = open(&rt, &paths, &url)?;
+        let req = RestoreRequest {
+            snapshot: Some(snapshot),
+            conversations,
+            since,
+            until,
+        };
+        let convs = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
+        let messages = convs.iter().map(|c| c.messages.len() as u64).sum();
+        let mut files = Vec::new();
+        let mut index_html = None;
+        if let Some(dir) = export_dir.filter(|d| !d.trim().is_empty()) {
+            let dir = PathBuf::from(dir);
+            files = export::export(&dir, &convs, &formats)?
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            if formats.contains(&Format::Html) {
+                index_html = Some(dir.join("index.html").display().to_string());
+            }
+        }
+        if to_library {
+            Library::open(&paths)?.add(&convs)?;
+        }
+        Ok(RestoreResult {
+            conversations: convs.len() as u32,
+            messages,
+            files,
+            index_html,
+        })
+    })
+    .await
+}
+
+/// Opens a file (the HTML export) with the system's default program.
+#[tauri::command]
+pub fn open_path(path: String) -> CmdResult<()> {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(program)
+        .arg(&path)
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| WireError::from(Error::io(format!("opening {path}"), &e)))
+}
+
+#[tauri::command]
+pub async fn library_conversations(state: State<'_, AppState>) -> CmdResult<Vec<Conversation>> {
+    let paths = state.paths.clone();
+    blocking(move || Library::open(&paths)?.conversations()).await
+}
+
+#[tauri::command]
+pub async fn library_messages(
+    state: State<'_, AppState>,
+    conversation: String,
+    search: Option<String>,
+) -> CmdResult<Vec<Message>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        Library::open(&paths)?.messages(&conversation, search.as_deref().filter(|s| !s.is_empty()))
+    })
+    .await
+}

@@ -1,0 +1,65 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, HostError, type Conversation, type Message, type WireError } from "../ipc";
+import { useI18n } from "../i18n";
+import { formatDate } from "../format";
+import { ErrorBanner } from "../components/error-banner";
+import { MessageView } from "../components/message-view";
+
+/** The "Restored" library: what came back from backups, browsable and searchable. */
+export function LibraryPage() {
+  const { t, lang } = useI18n();
+  const [convs, setConvs] = useState<Conversation[] | null>(null);
+  const [active, setActive] = useState<Conversation | null>(null);
+  const [search, setSearch] = useState("");
+  const [messages, setMessages] = useState<Message[] | null>(null);
+  const [error, setError] = useState<WireError | null>(null);
+
+  useEffect(() => {
+    call("library_conversations")
+      .then(setConvs)
+      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+  }, []);
+
+  useEffect(() => {
+    if (!active) return;
+    const timer = setTimeout(() => {
+      call("library_messages", { conversation: active.id, search: search.trim() || null })
+        .then(setMessages)
+        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [active, search]);
+
+  return (
+    <section>
+      <h1 data-testid="page-title">{t("library.title")}</h1>
+      <p class="muted">{t("library.intro")}</p>
+      {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+      {convs !== null && convs.length === 0 && <p class="muted" data-testid="library-empty">{t("library.empty")}</p>}
+      {convs !== null && convs.length > 0 && (
+        <div class="select-grid">
+          <div>
+            {convs.map((c) => (
+              <div key={c.id} class={`conversation-row ${active?.id === c.id ? "active" : ""}`} data-testid="library-conv-row" onClick={() => setActive(c)}>
+                <div class="conversation-main">
+                  <div class="title">{c.title}</div>
+                  <div class="muted small">
+                    {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
+                  </div>
+                </div>
+              </div>
+            ))}
+          </div>
+          <div class="preview">
+            {active && (
+              <>
+                <input class="search" data-testid="library-search" placeholder={t("library.search")} value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+                {messages && <MessageView messages={messages} height={460} />}
+              </>
+            )}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
