@@ -6,6 +6,7 @@
 pub mod crypto;
 pub mod error;
 pub mod export;
+pub mod history;
 pub mod job;
 pub mod keychain;
 pub mod library;
@@ -13,6 +14,8 @@ pub mod model;
 pub mod paths;
 pub mod profile;
 pub mod repo;
+pub mod runner;
+pub mod schedule;
 pub mod secret;
 pub mod settings;
 pub mod store;

@@ -99,6 +99,12 @@ pub struct RestoreResult {
     pub index_html: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct NamedProfile {
+    pub name: String,
+    pub profile: chatvault::profile::Profile,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
@@ -139,6 +145,9 @@ pub fn typescript_bindings() -> String {
         chatvault::repo::restore::SnapshotInfo::decl(&cfg),
         chatvault::repo::restore::SnapshotConversation::decl(&cfg),
         RestoreResult::decl(&cfg),
+        chatvault::history::RunRecord::decl(&cfg),
+        chatvault::profile::Profile::decl(&cfg),
+        NamedProfile::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

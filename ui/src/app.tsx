@@ -6,15 +6,17 @@ import { ErrorBanner } from "./components/error-banner";
 import { BackupPage } from "./pages/backup";
 import { RestorePage } from "./pages/restore";
 import { LibraryPage } from "./pages/library";
+import { HistoryPage } from "./pages/history";
 import { SchedulePage } from "./pages/schedule";
 import { SettingsPage } from "./pages/settings";
 
-export type PageId = "backup" | "restore" | "library" | "schedule" | "settings";
+export type PageId = "backup" | "restore" | "library" | "history" | "schedule" | "settings";
 
 const PAGES: readonly { id: PageId; label: MessageKey }[] = [
   { id: "backup", label: "nav.backup" },
   { id: "restore", label: "nav.restore" },
   { id: "library", label: "nav.library" },
+  { id: "history", label: "nav.history" },
   { id: "schedule", label: "nav.schedule" },
   { id: "settings", label: "nav.settings" },
 ];
@@ -98,6 +100,7 @@ export function App() {
           {page === "backup" && <BackupPage onSchedule={() => setPage("schedule")} />}
           {page === "restore" && <RestorePage />}
           {page === "library" && <LibraryPage />}
+          {page === "history" && <HistoryPage />}
           {page === "schedule" && <SchedulePage />}
           {page === "settings" && <SettingsPage settings={settings} version={version} onChange={save} />}
         </main>

@@ -179,6 +179,9 @@ pub async fn start_backup<R: tauri::Runtime>(
     let paths = state.paths.clone();
     let jobs = state.jobs.clone();
     let id = job_id.clone();
+    let history_paths = state.paths.clone();
+    let target_url = url.clone();
+    let started = jiff::Timestamp::now();
     let result = blocking(move || {
         let guard = slot
             .lock()
@@ -210,7 +213,67 @@ pub async fn start_backup<R: tauri::Runtime>(
     if let Ok(mut j) = jobs.lock() {
         j.remove(&job_id);
     }
+    let _ = chatvault::history::append(
+        &history_paths,
+        &chatvault::history::RunRecord {
+            started,
+            finished: jiff::Timestamp::now(),
+            profile: None,
+            target: target_url,
+            origin: "app".into(),
+            ok: result.is_ok(),
+            error: result.as_ref().err().cloned(),
+            conversations: result.as_ref().map_or(0, |r| r.conversations),
+            messages: result.as_ref().map_or(0, |r| r.messages),
+            bytes_uploaded: result.as_ref().map_or(0, |r| r.bytes_uploaded),
+            unchanged: result.as_ref().is_ok_and(|r| r.unchanged),
+        },
+    );
     result
+}
+
+#[tauri::command]
+pub async fn run_history(
+    state: State<'_, AppState>,
+) -> CmdResult<Vec<chatvault::history::RunRecord>> {
+    let paths = state.paths.clone();
+    blocking(move || chatvault::history::list(&paths)).await
+}
+
+#[tauri::command]
+pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<crate::ipc::NamedProfile>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        Ok(chatvault::profile::list(&paths)?
+            .into_iter()
+            .map(|(name, profile)| crate::ipc::NamedProfile { name, profile })
+            .collect())
+    })
+    .await
+}
+
+/// Runs a saved profile now (History's "retry", the Schedule page's "Back up now").
+#[tauri::command]
+pub async fn run_profile(state: State<'_, AppState>, name: String) -> CmdResult<BackupReport> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let profile = chatvault::profile::get(&paths, &name)?;
+        let opts = chatvault::runner::RunOptions {
+            profile_name: Some(&name),
+            store_key: None,
+            remember_store_key: false,
+            origin: "app",
+        };
+        chatvault::runner::run_profile(
+            &paths,
+            &OsKeychain::default(),
+            &profile,
+            opts,
+            &chatvault::job::NoProgress,
+            &Cancel::new(),
+        )
+    })
+    .await
 }
 
 #[tauri::command]

@@ -1,14 +1,13 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
-use crate::{open_store_with_key, parse_time, print_json, runtime};
+use crate::{parse_time, print_json, runtime};
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::export::{self, Format};
 use chatvault::job::{Cancel, Progress};
 use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::library::Library;
-use chatvault::model::{SelectedConversation, Selection};
 use chatvault::paths::AppPaths;
-use chatvault::repo::{access, backup, maintenance, restore, Repo};
+use chatvault::repo::{access, maintenance, restore, Repo};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use chatvault::{Error, Result};
 use clap::{Args, Subcommand};
@@ -328,42 +327,33 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             keep_last: None,
         },
     };
-    // A saved profile must run without a key file later: remember the key in the keychain.
-    let store = open_store_with_key(
-        &profile.store,
-        a.key_file.as_ref(),
-        a.save_profile.is_some(),
-    )?;
+    let store_key = match &a.key_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
+            Some(chatvault::store::StoreKey::parse(&text)?)
+        }
+        None => None,
+    };
     if let Some(name) = &a.save_profile {
         chatvault::profile::save(&paths, name, &profile)?;
     }
-    let ids: Vec<String> = if profile.conversations.is_empty() {
-        store.conversations()?.into_iter().map(|c| c.id).collect()
-    } else {
-        profile.conversations.clone()
-    };
-    let selection = Selection {
-        conversations: ids
-            .into_iter()
-            .map(|id| SelectedConversation {
-                id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: profile.since,
-        until: profile.until,
-    };
     let progress = CliProgress::new();
-    let report = rt.block_on(async {
-        let repo = open_repo(&profile.target).await?;
-        let req = backup::BackupRequest {
-            store: store.as_ref(),
-            store_root: &profile.store,
-            selection: &selection,
-        };
-        backup::backup(&repo, &req, &progress, &cancel).await
-    })?;
+    let opts = chatvault::runner::RunOptions {
+        profile_name: a.profile.as_deref().or(a.save_profile.as_deref()),
+        store_key,
+        // A saved profile must run without a key file later: remember the key.
+        remember_store_key: a.save_profile.is_some(),
+        origin: "cli",
+    };
+    let report = chatvault::runner::run_profile(
+        &paths,
+        &OsKeychain::default(),
+        &profile,
+        opts,
+        &progress,
+        &cancel,
+    )?;
     if json {
         print_json(&report)?;
     } else {

@@ -174,3 +174,37 @@ files: Array<string>,
  * The export's index.html, when HTML was exported.
  */
 index_html?: string | null, };
+
+export type RunRecord = { started: string, finished: string, 
+/**
+ * The profile that ran, if any.
+ */
+profile?: string | null, target: string, 
+/**
+ * "app", "cli" or "schedule".
+ */
+origin: string, ok: boolean, error?: WireError | null, conversations: number, messages: number, bytes_uploaded: number, unchanged: boolean, };
+
+export type Profile = { 
+/**
+ * The store: account folder, EnMicroMsg.db or chat.db.
+ */
+store: string, 
+/**
+ * The target URL (no credentials in it).
+ */
+target: string, 
+/**
+ * Conversation ids to keep; empty means every conversation.
+ */
+conversations: Array<string>, since: string | null, until: string | null, 
+/**
+ * When to run, e.g. "every 6h" or "daily 02:30" (used by the scheduler).
+ */
+schedule?: string | null, 
+/**
+ * How many snapshots of this profile to keep (none: all).
+ */
+keep_last?: number | null, };
+
+export type NamedProfile = { name: string, profile: Profile, };

@@ -11,6 +11,8 @@ import type {
   ProbeReport,
   RepoStatus,
   RestoreResult,
+  RunRecord,
+  NamedProfile,
   SnapshotConversation,
   SnapshotInfo,
   Conversation,
@@ -68,6 +70,9 @@ export interface Commands {
   open_path: { args: { path: string }; result: null };
   library_conversations: { args: Record<string, never>; result: Conversation[] };
   library_messages: { args: { conversation: string; search: string | null }; result: Message[] };
+  run_history: { args: Record<string, never>; result: RunRecord[] };
+  list_profiles: { args: Record<string, never>; result: NamedProfile[] };
+  run_profile: { args: { name: string }; result: BackupReport };
 }
 
 /** Events the host sends, by name. */

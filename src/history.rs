@@ -1,0 +1,107 @@
+//! The run history: one JSON line per backup run in `history.jsonl` in the data folder, written
+//! by the CLI, the app and scheduled runs alike. It holds counts and outcomes, no message
+//! content, no secrets.
+
+use crate::error::{Error, Result, WireError};
+use crate::paths::AppPaths;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RunRecord {
+    #[ts(type = "string")]
+    pub started: Timestamp,
+    #[ts(type = "string")]
+    pub finished: Timestamp,
+    /// The profile that ran, if any.
+    #[ts(optional = nullable)]
+    pub profile: Option<String>,
+    pub target: String,
+    /// "app", "cli" or "schedule".
+    pub origin: String,
+    pub ok: bool,
+    #[ts(optional = nullable)]
+    pub error: Option<WireError>,
+    pub conversations: u32,
+    #[ts(type = "number")]
+    pub messages: u64,
+    #[ts(type = "number")]
+    pub bytes_uploaded: u64,
+    pub unchanged: bool,
+}
+
+fn file(paths: &AppPaths) -> std::path::PathBuf {
+    paths.data_dir.join("history.jsonl")
+}
+
+pub fn append(paths: &AppPaths, record: &RunRecord) -> Result<()> {
+    fs::create_dir_all(&paths.data_dir).map_err(|e| Error::io("creating the data folder", &e))?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file(paths))
+        .map_err(|e| Error::io("opening history.jsonl", &e))?;
+    let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
+    writeln!(f, "{line}").map_err(|e| Error::io("writing history.jsonl", &e))
+}
+
+/// Every run, newest first. Lines that do not parse (a torn write) are skipped.
+pub fn list(paths: &AppPaths) -> Result<Vec<RunRecord>> {
+    let text = match fs::read_to_string(file(paths)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("reading history.jsonl", &e)),
+    };
+    let mut out: Vec<RunRecord> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_listed_newest_first_and_torn_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let rec = |n: u64| RunRecord {
+            started: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
+            finished: Timestamp::from_second(1_700_000_010 + n as i64).unwrap(),
+            profile: Some("daily".into()),
+            target: "file:///x".into(),
+            origin: "cli".into(),
+            ok: n != 2,
+            error: None,
+            conversations: 1,
+            messages: n,
+            bytes_uploaded: 0,
+            unchanged: false,
+        };
+        append(&paths, &rec(1)).unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(file(&paths))
+            .unwrap()
+            .write_all(b"{\"torn\":")
+            .unwrap();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(file(&paths))
+            .unwrap()
+            .write_all(b"\n")
+            .unwrap();
+        append(&paths, &rec(2)).unwrap();
+        let runs = list(&paths).unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.messages).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
+    }
+}
