@@ -13,6 +13,8 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
+    /// Every N minutes (`every 30m`), for short intervals.
+    EveryMinutes(u32),
     EveryHours(u32),
     Daily(Time),
     Weekly(Vec<Weekday>, Time),
@@ -50,6 +52,13 @@ impl std::str::FromStr for Rule {
     fn from_str(spec: &str) -> Result<Rule> {
         let parts: Vec<&str> = spec.split_whitespace().collect();
         match parts.as_slice() {
+            ["every", n] if n.ends_with('m') => {
+                let minutes: u32 = n.trim_end_matches('m').parse().map_err(|_| bad(spec))?;
+                if !(1..=24 * 60).contains(&minutes) {
+                    return Err(bad(spec));
+                }
+                Ok(Rule::EveryMinutes(minutes))
+            }
             ["every", n] => {
                 let hours: u32 = n
                     .strip_suffix('h')
@@ -84,6 +93,7 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hm = |t: &Time| format!("{:02}:{:02}", t.hour(), t.minute());
         match self {
+            Rule::EveryMinutes(m) => write!(f, "every {m}m"),
             Rule::EveryHours(h) => write!(f, "every {h}h"),
             Rule::Daily(t) => write!(f, "daily {}", hm(t)),
             Rule::Weekly(days, t) => {
@@ -111,6 +121,7 @@ impl Rule {
     /// at its first occurrence.
     pub fn next_slot(&self, after: Timestamp, tz: &TimeZone) -> Timestamp {
         match self {
+            Rule::EveryMinutes(m) => after + SignedDuration::from_mins(*m as i64),
             Rule::EveryHours(h) => after + SignedDuration::from_hours(*h as i64),
             Rule::Daily(t) => self.next_matching(after, tz, *t, |_| true),
             Rule::Weekly(days, t) => self.next_matching(after, tz, *t, |d| days.contains(&d)),
@@ -164,6 +175,25 @@ pub fn backoff(failures: u32) -> SignedDuration {
     SignedDuration::from_mins(minutes.min(6 * 60))
 }
 
+/// The run state of a profile from the run history (newest first).
+pub fn state_from_history(runs: &[crate::history::RunRecord], profile: &str) -> RunState {
+    let mut state = RunState::default();
+    for r in runs
+        .iter()
+        .filter(|r| r.profile.as_deref() == Some(profile))
+    {
+        if state.last_attempt.is_none() {
+            state.last_attempt = Some(r.started);
+        }
+        if r.ok {
+            state.last_success = Some(r.started);
+            break;
+        }
+        state.failures += 1;
+    }
+    state
+}
+
 /// Whether a run is due at `now`. A slot that passed since the last success (however many
 /// slots were missed) makes one run due; failures delay the retry by [`backoff`].
 pub fn decide(rule: &Rule, state: &RunState, now: Timestamp, tz: &TimeZone) -> Decision {
@@ -213,7 +243,12 @@ mod tests {
 
     #[test]
     fn rules_parse_and_print_back() {
-        for spec in ["every 6h", "daily 02:30", "weekly mon,thu 20:00"] {
+        for spec in [
+            "every 6h",
+            "every 30m",
+            "daily 02:30",
+            "weekly mon,thu 20:00",
+        ] {
             assert_eq!(spec.parse::<Rule>().unwrap().to_string(), spec);
         }
         assert_eq!(

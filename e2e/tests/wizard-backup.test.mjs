@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { byTestId, startApp } from "../lib/app.mjs";
 
 let app;
+let lastCode = "";
 const targetDir = mkdtempSync(join(tmpdir(), "chatvault-e2e-target-"));
 
 before(async () => {
@@ -59,6 +60,7 @@ async function protectAndRun(browser, shotPrefix) {
   const codeEl = byTestId(browser, "recovery-code");
   await codeEl.waitForDisplayed({ timeout: 15000 });
   const code = await codeEl.getText();
+  lastCode = code;
   assert.match(code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/);
   if (shotPrefix) await app.screenshot(`${shotPrefix}-4-protect`);
   assert.equal(await byTestId(browser, "wizard-next").isEnabled(), false, "cannot go on before confirming");
@@ -152,6 +154,90 @@ test("restore one conversation into a folder, preview it first, and read it in t
   await browser.waitUntil(async () => (await browser.$$('[data-testid="library-conv-row"]').length) === 1, { timeout: 10000 });
   await (await browser.$$('[data-testid="library-conv-row"]'))[0].click();
   await browser.waitUntil(async () => (await browser.$$('[data-testid="message"]').length) > 0, { timeout: 10000 });
+});
+
+async function historyRows(browser) {
+  await byTestId(browser, "nav-library").click(); // leave and come back: the page reloads
+  await byTestId(browser, "nav-history").click();
+  await byTestId(browser, "page-history").waitForDisplayed({ timeout: 5000 });
+  await browser.pause(300);
+  const rows = await browser.$$('[data-testid="history-row"]');
+  const out = [];
+  for (let i = 0; i < rows.length; i++) {
+    out.push({ ok: await rows[i].getAttribute("data-ok"), origin: await rows[i].getAttribute("data-origin"), text: await rows[i].getText() });
+  }
+  return out;
+}
+
+test("settings verify the backup, show the recovery code after confirming, and change it", async () => {
+  const { browser } = app;
+  await byTestId(browser, "nav-settings").click();
+  const card = await browser.$(`[data-testid="repo-card"][data-url="file://${targetDir}"]`);
+  await card.waitForDisplayed({ timeout: 10000 });
+  await card.$('[data-testid="verify-now"]').click();
+  await card.$('[data-testid="verify-result"]').waitForDisplayed({ timeout: 30000 });
+  assert.equal(await card.$('[data-testid="verify-result"]').getAttribute("data-errors"), "0");
+  await card.$('[data-testid="show-code"]').click();
+  assert.ok(await card.$('[data-testid="confirm-box"]').isDisplayed(), "asks before showing the code");
+  await card.$('[data-testid="confirm-yes"]').click();
+  await card.$('[data-testid="shown-code"]').waitForDisplayed({ timeout: 10000 });
+  assert.equal(await card.$('[data-testid="shown-code"]').getText(), lastCode);
+  await card.$('[data-testid="rotate-code"]').click();
+  await card.$('[data-testid="confirm-yes"]').click();
+  await browser.waitUntil(async () => (await card.$('[data-testid="shown-code"]').getText()) !== lastCode, { timeout: 20000 });
+  await app.screenshot("settings-en");
+});
+
+test("history shows every run; a failed scheduled profile shows its hint and can be retried", async () => {
+  const { browser } = app;
+  const before = await historyRows(browser);
+  assert.ok(before.filter((r) => r.ok === "true").length >= 2, "the wizard's two runs are listed");
+
+  // Make the saved profile fail: its folder disappears.
+  const { renameSync } = await import("node:fs");
+  renameSync(targetDir, `${targetDir}-away`);
+  await byTestId(browser, "nav-schedule").click();
+  const row = await browser.$('[data-testid="schedule-row"][data-name="chats"]');
+  await row.waitForDisplayed({ timeout: 10000 });
+  await row.$('[data-testid="backup-now"]').click();
+  await browser.waitUntil(async () => (await row.$('[data-testid="schedule-last"]').getAttribute("data-ok")) === "false", { timeout: 30000 });
+
+  const failed = await historyRows(browser);
+  assert.equal(failed[0].ok, "false");
+  assert.ok(await byTestId(browser, "history-error").isDisplayed(), "the failure shows its message and hint");
+  await app.screenshot("history-en");
+  renameSync(`${targetDir}-away`, targetDir);
+  await byTestId(browser, "history-retry").click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="history-row"]'))[0].getAttribute("data-ok").then((v) => v === "true"), {
+    timeout: 30000,
+    timeoutMsg: "the retry should succeed once the folder is back",
+  });
+});
+
+test("a short schedule runs by itself, and pausing moves the next run", async () => {
+  const { browser } = app;
+  await byTestId(browser, "nav-schedule").click();
+  const row = await browser.$('[data-testid="schedule-row"][data-name="chats"]');
+  await row.waitForDisplayed({ timeout: 10000 });
+  const runsBefore = (await historyRows(browser)).filter((r) => r.origin === "schedule").length;
+  await byTestId(browser, "nav-schedule").click();
+  await byTestId(browser, "schedule-rule").waitForDisplayed({ timeout: 10000 });
+  await setInput(browser, "schedule-rule", "every 1m");
+  await (await browser.$('[data-testid="schedule-row"][data-name="chats"]')).$('[data-testid="schedule-save"]').click();
+  await browser.waitUntil(async () => (await byTestId(browser, "schedule-next").getText()).includes("every 1m"), { timeout: 10000 });
+  await app.screenshot("schedule-en");
+  // The last run was the retry just now: the scheduler runs again about a minute later.
+  await browser.waitUntil(async () => (await historyRows(browser)).filter((r) => r.origin === "schedule").length > runsBefore, {
+    timeout: 120000,
+    interval: 5000,
+    timeoutMsg: "no scheduled run appeared in History",
+  });
+  await byTestId(browser, "nav-schedule").click();
+  const nextBefore = await byTestId(browser, "schedule-next").getText();
+  await byTestId(browser, "pause-schedules").click();
+  await browser.waitUntil(async () => (await byTestId(browser, "schedule-next").getText()) !== nextBefore, { timeout: 15000 });
+  await byTestId(browser, "schedule-off").click();
+  await byTestId(browser, "pause-schedules").click();
 });
 
 test("the same flow to the S3 server", { skip: !process.env.CHATVAULT_TEST_S3_ENDPOINT }, async () => {

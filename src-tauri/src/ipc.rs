@@ -105,6 +105,27 @@ pub struct NamedProfile {
     pub profile: chatvault::profile::Profile,
 }
 
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RepoOverview {
+    pub url: String,
+    pub repo_id: String,
+    pub key_in_keychain: bool,
+    pub credentials_saved: bool,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScheduleEntry {
+    pub name: String,
+    pub target: String,
+    /// `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`; none when off.
+    #[ts(optional = nullable)]
+    pub rule: Option<String>,
+    #[ts(optional = nullable, type = "string")]
+    pub next_run: Option<jiff::Timestamp>,
+    #[ts(optional = nullable)]
+    pub last: Option<chatvault::history::RunRecord>,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
@@ -148,6 +169,10 @@ pub fn typescript_bindings() -> String {
         chatvault::history::RunRecord::decl(&cfg),
         chatvault::profile::Profile::decl(&cfg),
         NamedProfile::decl(&cfg),
+        RepoOverview::decl(&cfg),
+        ScheduleEntry::decl(&cfg),
+        chatvault::repo::maintenance::VerifyReport::decl(&cfg),
+        chatvault::paths::AppPaths::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

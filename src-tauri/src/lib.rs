@@ -20,6 +20,8 @@ pub struct AppState {
     pub store: Arc<Mutex<Option<OpenStore>>>,
     /// Cancellation flags of running jobs, by the id the UI chose.
     pub jobs: Arc<Mutex<HashMap<String, Cancel>>>,
+    /// Scheduled runs wait until then (the tray's "Pause").
+    pub paused_until: Arc<Mutex<Option<jiff::Timestamp>>>,
 }
 
 /// A store opened in the wizard, with what a backup of it needs.
@@ -35,6 +37,7 @@ impl AppState {
             paths,
             store: Arc::new(Mutex::new(None)),
             jobs: Arc::new(Mutex::new(HashMap::new())),
+            paused_until: Arc::new(Mutex::new(None)),
         }
     }
 }
@@ -62,6 +65,15 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::repo::start_backup,
             commands::repo::cancel_job,
             commands::repo::save_profile,
+            commands::schedule::schedule_overview,
+            commands::schedule::set_schedule,
+            commands::schedule::pause_schedules,
+            commands::settings::app_paths,
+            commands::settings::repositories_overview,
+            commands::settings::show_recovery_code,
+            commands::settings::rotate_recovery_code,
+            commands::settings::verify_repository,
+            commands::settings::forget_credentials,
             commands::repo::run_history,
             commands::repo::list_profiles,
             commands::repo::run_profile,
@@ -84,9 +96,13 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = with_commands(tauri::Builder::default(), AppState::new(paths))
-        .run(tauri::generate_context!())
-    {
+    let state = AppState::new(paths.clone());
+    let paused = state.paused_until.clone();
+    let builder = with_commands(tauri::Builder::default(), state).setup(move |app| {
+        commands::schedule::spawn_loop(app.handle().clone(), paths.clone(), paused.clone());
+        Ok(())
+    });
+    if let Err(e) = builder.run(tauri::generate_context!()) {
         eprintln!("ChatVault stopped with an error: {e}");
         std::process::exit(1);
     }

@@ -12,11 +12,12 @@ use crate::error::{Error, ErrorCode, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ts_rs::TS)]
 pub struct VerifyReport {
     pub snapshots: u32,
     pub conversations: u32,
     pub packs: u32,
+    #[ts(type = "number")]
     pub blobs_read: u64,
     /// Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
     pub errors: Vec<String>,

@@ -2,6 +2,8 @@
 
 pub mod repo;
 pub mod restore;
+pub mod schedule;
+pub mod settings;
 pub mod store;
 
 use crate::ipc::AppInfo;

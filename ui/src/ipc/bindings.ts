@@ -208,3 +208,31 @@ schedule?: string | null,
 keep_last?: number | null, };
 
 export type NamedProfile = { name: string, profile: Profile, };
+
+export type RepoOverview = { url: string, repo_id: string, key_in_keychain: boolean, credentials_saved: boolean, };
+
+export type ScheduleEntry = { name: string, target: string, 
+/**
+ * `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`; none when off.
+ */
+rule?: string | null, next_run?: string, last?: RunRecord | null, };
+
+export type VerifyReport = { snapshots: number, conversations: number, packs: number, blobs_read: number, 
+/**
+ * Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
+ */
+errors: Array<string>, };
+
+export type AppPaths = { 
+/**
+ * Settings and profiles (no secrets).
+ */
+config_dir: string, 
+/**
+ * The restored library, run history, logs.
+ */
+data_dir: string, 
+/**
+ * Caches that can be deleted at any time.
+ */
+cache_dir: string, };

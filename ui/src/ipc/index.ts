@@ -11,6 +11,10 @@ import type {
   ProbeReport,
   RepoStatus,
   RestoreResult,
+  ScheduleEntry,
+  AppPaths,
+  RepoOverview,
+  VerifyReport,
   RunRecord,
   NamedProfile,
   SnapshotConversation,
@@ -73,11 +77,21 @@ export interface Commands {
   run_history: { args: Record<string, never>; result: RunRecord[] };
   list_profiles: { args: Record<string, never>; result: NamedProfile[] };
   run_profile: { args: { name: string }; result: BackupReport };
+  app_paths: { args: Record<string, never>; result: AppPaths };
+  repositories_overview: { args: Record<string, never>; result: RepoOverview[] };
+  show_recovery_code: { args: { url: string }; result: string };
+  rotate_recovery_code: { args: { url: string }; result: string };
+  verify_repository: { args: { url: string; readData: boolean }; result: VerifyReport };
+  forget_credentials: { args: { url: string }; result: boolean };
+  schedule_overview: { args: Record<string, never>; result: ScheduleEntry[] };
+  set_schedule: { args: { name: string; rule: string | null }; result: null };
+  pause_schedules: { args: { until: string | null }; result: null };
 }
 
 /** Events the host sends, by name. */
 export interface Events {
   "backup-progress": BackupProgress;
+  "schedule-run": { profile: string; state: "started" | "ok" | "failed" };
 }
 
 /** Subscribes to a host event; returns the unsubscribe function. */

@@ -18,6 +18,9 @@ export function HistoryPage() {
       .catch((e: unknown) => e instanceof HostError && setError(e.wire));
   useEffect(() => {
     void load();
+    // Scheduled runs land while the page is open.
+    const timer = setInterval(load, 5000);
+    return () => clearInterval(timer);
   }, []);
 
   const retry = async (name: string) => {
@@ -43,7 +46,7 @@ export function HistoryPage() {
           const seconds = Math.max(0, Math.round((new Date(r.finished).getTime() - new Date(r.started).getTime()) / 1000));
           const failure = r.error ? describeError(t, r.error) : null;
           return (
-            <li key={i} class={`history-row ${r.ok ? "ok-row" : "failed-row"}`} data-testid="history-row" data-ok={String(r.ok)}>
+            <li key={i} class={`history-row ${r.ok ? "ok-row" : "failed-row"}`} data-testid="history-row" data-ok={String(r.ok)} data-origin={r.origin}>
               <div>
                 <strong>{r.ok ? t("history.ok") : t("history.failed")}</strong> · {formatDateTime(r.started, lang)} ·{" "}
                 {r.profile ?? r.target} · {t(`history.origin.${r.origin}` as MessageKey)}

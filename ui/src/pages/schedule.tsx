@@ -1,12 +1,116 @@
-import { useI18n } from "../i18n";
+import { useEffect, useState } from "preact/hooks";
+import { call, HostError, onEvent, type ScheduleEntry, type WireError } from "../ipc";
+import { describeError, useI18n } from "../i18n";
+import { formatDateTime } from "../format";
+import { ErrorBanner } from "../components/error-banner";
 
+/** Per profile: on/off, the rule, the next run, the last result, "Back up now"; pause all. */
 export function SchedulePage() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
+  const [entries, setEntries] = useState<ScheduleEntry[] | null>(null);
+  const [rules, setRules] = useState<Record<string, string>>({});
+  const [running, setRunning] = useState<string | null>(null);
+  const [paused, setPaused] = useState(false);
+  const [error, setError] = useState<WireError | null>(null);
+  const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
+
+  const load = () =>
+    call("schedule_overview")
+      .then((list) => {
+        setEntries(list);
+        setRules((old) => Object.fromEntries(list.map((e) => [e.name, old[e.name] ?? e.rule ?? "daily 02:30"])));
+      })
+      .catch(fail);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(load, 5000);
+    const stop = onEvent("schedule-run", () => void load());
+    return () => {
+      clearInterval(timer);
+      void stop.then((f) => f());
+    };
+  }, []);
+
+  const save = (name: string, rule: string | null) =>
+    call("set_schedule", { name, rule })
+      .then(load)
+      .catch(fail);
+
+  const now = async (name: string) => {
+    setRunning(name);
+    setError(null);
+    try {
+      await call("run_profile", { name });
+    } catch (e) {
+      fail(e);
+    } finally {
+      setRunning(null);
+      void load();
+    }
+  };
+
+  const pause = (on: boolean) =>
+    call("pause_schedules", { until: on ? new Date(Date.now() + 3600_000).toISOString() : null })
+      .then(() => setPaused(on))
+      .then(load)
+      .catch(fail);
+
   return (
     <section>
       <h1 data-testid="page-title">{t("schedule.title")}</h1>
-      <p>{t("schedule.intro")}</p>
-      <p class="muted">{t("schedule.empty")}</p>
+      <p class="muted">{t("schedule.intro")}</p>
+      {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+      <div class="row-actions">
+        <button type="button" data-testid="pause-schedules" onClick={() => pause(!paused)}>
+          {paused ? t("schedule.resume") : t("schedule.pause_hour")}
+        </button>
+        {paused && <span class="muted">{t("schedule.paused")}</span>}
+      </div>
+      {entries !== null && entries.length === 0 && <p class="muted">{t("schedule.none")}</p>}
+      <ul class="store-list">
+        {entries?.map((e) => {
+          const last = e.last;
+          const failure = last && !last.ok && last.error ? describeError(t, last.error) : null;
+          return (
+            <li key={e.name} class="repo-card" data-testid="schedule-row" data-name={e.name}>
+              <div>
+                <strong>{e.name}</strong> <span class="mono small">{e.target}</span>
+              </div>
+              <div class="form-row">
+                <label>{t("schedule.rule")}</label>
+                <input
+                  data-testid="schedule-rule"
+                  class="mono"
+                  value={rules[e.name] ?? ""}
+                  placeholder={t("schedule.rule_placeholder")}
+                  onInput={(ev) => setRules({ ...rules, [e.name]: ev.currentTarget.value })}
+                />
+                <button type="button" data-testid="schedule-save" onClick={() => save(e.name, rules[e.name] ?? null)}>
+                  {t("schedule.save")}
+                </button>
+                {e.rule && (
+                  <button type="button" data-testid="schedule-off" onClick={() => save(e.name, null)}>
+                    {t("schedule.off")}
+                  </button>
+                )}
+              </div>
+              <div class="small">
+                {t("schedule.next")}:{" "}
+                <span data-testid="schedule-next">{e.rule && e.next_run ? `${formatDateTime(e.next_run, lang)} (${e.rule})` : t("schedule.never")}</span>
+              </div>
+              <div class="small" data-testid="schedule-last" data-ok={last ? String(last.ok) : ""}>
+                {t("schedule.last")}: {last ? `${formatDateTime(last.started, lang)} · ${last.ok ? t("history.ok") : t("history.failed")}` : t("schedule.last_none")}
+                {failure && ` — ${failure.message} ${failure.hint}`}
+              </div>
+              <button type="button" data-testid="backup-now" disabled={running !== null} onClick={() => now(e.name)}>
+                {running === e.name ? t("schedule.running") : t("schedule.now")}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+      <p class="muted small">{t("schedule.app_only")}</p>
     </section>
   );
 }

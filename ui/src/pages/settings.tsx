@@ -1,4 +1,6 @@
-import type { Settings, Theme } from "../ipc";
+import { useEffect, useState } from "preact/hooks";
+import { call, type AppPaths, type RepoOverview, type Settings, type Theme } from "../ipc";
+import { RepoSettings } from "../components/repo-settings";
 import { LANGUAGES, useI18n, type MessageKey } from "../i18n";
 import type { Language } from "../ipc";
 
@@ -11,9 +13,17 @@ const THEMES: readonly { id: Theme; label: MessageKey }[] = [
 export function SettingsPage(props: { settings: Settings; version: string; onChange: (s: Settings) => void }) {
   const { t, lang } = useI18n();
   const { settings, onChange } = props;
+  const [repos, setRepos] = useState<RepoOverview[] | null>(null);
+  const [paths, setPaths] = useState<AppPaths | null>(null);
+  const loadRepos = () => call("repositories_overview").then(setRepos).catch(() => setRepos([]));
+  useEffect(() => {
+    void loadRepos();
+    call("app_paths").then(setPaths).catch(() => undefined);
+  }, []);
   return (
     <section>
       <h1 data-testid="page-title">{t("settings.title")}</h1>
+      <h2>{t("settings.general")}</h2>
       <div class="form-row">
         <label for="settings-language">{t("language.label")}</label>
         <select
@@ -44,6 +54,24 @@ export function SettingsPage(props: { settings: Settings; version: string; onCha
           ))}
         </select>
       </div>
+      <h2>{t("settings.backups")}</h2>
+      {repos !== null && repos.length === 0 && <p class="muted">{t("settings.no_backups")}</p>}
+      <ul class="store-list">
+        {repos?.map((r) => (
+          <RepoSettings key={r.url} repo={r} onChanged={loadRepos} />
+        ))}
+      </ul>
+      <h2>{t("settings.folders")}</h2>
+      {paths && (
+        <dl class="small paths" data-testid="app-paths">
+          <dt>{t("settings.config_dir")}</dt>
+          <dd class="mono">{paths.config_dir}</dd>
+          <dt>{t("settings.data_dir")}</dt>
+          <dd class="mono">{paths.data_dir}</dd>
+          <dt>{t("settings.cache_dir")}</dt>
+          <dd class="mono">{paths.cache_dir}</dd>
+        </dl>
+      )}
       <p class="muted">
         {t("settings.version")} <span data-testid="app-version">{props.version}</span>
       </p>

@@ -1,0 +1,147 @@
+//! The Schedule page and the in-app scheduler loop: while the app runs, profiles with a
+//! schedule are backed up when due (catch-up once, back-off after failures, never two at once).
+
+use super::store::blocking;
+use crate::ipc::ScheduleEntry;
+use crate::AppState;
+use chatvault::error::{Error, WireError};
+use chatvault::history;
+use chatvault::job::{Cancel, NoProgress};
+use chatvault::keychain::OsKeychain;
+use chatvault::paths::AppPaths;
+use chatvault::profile;
+use chatvault::schedule::{decide, state_from_history, Rule};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use std::sync::{Arc, Mutex};
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+type CmdResult<T> = Result<T, WireError>;
+
+fn overview(paths: &AppPaths, paused: Option<Timestamp>) -> Result<Vec<ScheduleEntry>, Error> {
+    let runs = history::list(paths)?;
+    let now = Timestamp::now();
+    let tz = TimeZone::system();
+    let mut out = Vec::new();
+    for (name, p) in profile::list(paths)? {
+        let rule = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok());
+        let next_run = rule.as_ref().map(|r| {
+            let d = decide(r, &state_from_history(&runs, &name), now, &tz);
+            let next = if d.run_now { now } else { d.next };
+            paused.map_or(next, |until| next.max(until))
+        });
+        out.push(ScheduleEntry {
+            last: runs
+                .iter()
+                .find(|r| r.profile.as_deref() == Some(name.as_str()))
+                .cloned(),
+            name,
+            target: p.target,
+            rule: p.schedule,
+            next_run,
+        });
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn schedule_overview(state: State<'_, AppState>) -> CmdResult<Vec<ScheduleEntry>> {
+    let paths = state.paths.clone();
+    let paused = *state
+        .paused_until
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("lock")))?;
+    blocking(move || overview(&paths, paused)).await
+}
+
+/// Sets (or with `None`, turns off) a profile's schedule; the rule is checked first.
+#[tauri::command]
+pub async fn set_schedule(
+    state: State<'_, AppState>,
+    name: String,
+    rule: Option<String>,
+) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rule = match rule.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()) {
+            Some(r) => Some(r.parse::<Rule>()?.to_string()),
+            None => None,
+        };
+        let mut p = profile::get(&paths, &name)?;
+        p.schedule = rule;
+        profile::save(&paths, &name, &p)
+    })
+    .await
+}
+
+/// Pauses scheduled runs until a time (`None` resumes them).
+#[tauri::command]
+pub fn pause_schedules(state: State<'_, AppState>, until: Option<Timestamp>) -> CmdResult<()> {
+    *state
+        .paused_until
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("lock")))? = until;
+    Ok(())
+}
+
+/// Checks every few seconds whether a scheduled profile is due and runs it.
+pub fn spawn_loop<R: Runtime>(
+    app: AppHandle<R>,
+    paths: AppPaths,
+    paused: Arc<Mutex<Option<Timestamp>>>,
+) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        if paused
+            .lock()
+            .map(|p| p.is_some_and(|until| Timestamp::now() < until))
+            .unwrap_or(false)
+        {
+            continue;
+        }
+        let Ok(runs) = history::list(&paths) else {
+            continue;
+        };
+        let Ok(profiles) = profile::list(&paths) else {
+            continue;
+        };
+        let tz = TimeZone::system();
+        for (name, p) in profiles {
+            let Some(rule) = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok()) else {
+                continue;
+            };
+            if !decide(
+                &rule,
+                &state_from_history(&runs, &name),
+                Timestamp::now(),
+                &tz,
+            )
+            .run_now
+            {
+                continue;
+            }
+            let _ = app.emit(
+                "schedule-run",
+                serde_json::json!({ "profile": name, "state": "started" }),
+            );
+            let opts = chatvault::runner::RunOptions {
+                profile_name: Some(&name),
+                store_key: None,
+                remember_store_key: false,
+                origin: "schedule",
+            };
+            let result = chatvault::runner::run_profile(
+                &paths,
+                &OsKeychain::default(),
+                &p,
+                opts,
+                &NoProgress,
+                &Cancel::new(),
+            );
+            let _ = app.emit(
+                "schedule-run",
+                serde_json::json!({ "profile": name, "state": if result.is_ok() { "ok" } else { "failed" } }),
+            );
+        }
+    });
+}

@@ -1,0 +1,111 @@
+import { useState } from "preact/hooks";
+import { call, HostError, type RepoOverview, type VerifyReport, type WireError } from "../ipc";
+import { useI18n } from "../i18n";
+import { fill } from "../format";
+import { ErrorBanner } from "./error-banner";
+
+type Pending = "show" | "rotate" | null;
+
+/** One repository in Settings: key status, verify now, the recovery code, credentials. */
+export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChanged: () => void }) {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [report, setReport] = useState<VerifyReport | null>(null);
+  const [confirm, setConfirm] = useState<Pending>(null);
+  const [code, setCode] = useState<{ text: string; fresh: boolean } | null>(null);
+  const [error, setError] = useState<WireError | null>(null);
+
+  const run = async (f: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+    } catch (e) {
+      if (e instanceof HostError) setError(e.wire);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const verify = (readData: boolean) => run(async () => setReport(await call("verify_repository", { url: repo.url, readData })));
+
+  return (
+    <li class="repo-card" data-testid="repo-card" data-url={repo.url}>
+      {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+      <div class="mono small">{repo.url}</div>
+      <div class="small">
+        {repo.key_in_keychain ? t("settings.key_ok") : t("settings.key_missing")}
+        {repo.credentials_saved && ` · ${t("settings.creds_saved")}`}
+      </div>
+      <div class="row-actions">
+        <button type="button" data-testid="verify-now" disabled={busy} onClick={() => verify(false)}>
+          {busy ? t("settings.verifying") : t("settings.verify")}
+        </button>
+        <button type="button" disabled={busy} onClick={() => verify(true)}>
+          {t("settings.verify_data")}
+        </button>
+        {repo.key_in_keychain && (
+          <>
+            <button type="button" data-testid="show-code" disabled={busy} onClick={() => setConfirm("show")}>
+              {t("settings.show_code")}
+            </button>
+            <button type="button" data-testid="rotate-code" disabled={busy} onClick={() => setConfirm("rotate")}>
+              {t("settings.rotate")}
+            </button>
+          </>
+        )}
+        {repo.credentials_saved && (
+          <button type="button" disabled={busy} onClick={() => run(async () => { await call("forget_credentials", { url: repo.url }); onChanged(); })}>
+            {t("settings.forget_creds")}
+          </button>
+        )}
+      </div>
+      {confirm && (
+        <div class="confirm" data-testid="confirm-box">
+          <p>{confirm === "show" ? t("settings.show_confirm") : t("settings.rotate_confirm")}</p>
+          <button
+            type="button"
+            class="primary"
+            data-testid="confirm-yes"
+            onClick={() => {
+              const what = confirm;
+              setConfirm(null);
+              void run(async () => {
+                const text = await call(what === "show" ? "show_recovery_code" : "rotate_recovery_code", { url: repo.url });
+                setCode({ text, fresh: what === "rotate" });
+              });
+            }}
+          >
+            {t("settings.show_yes")}
+          </button>
+          <button type="button" onClick={() => setConfirm(null)}>
+            {t("settings.cancel")}
+          </button>
+        </div>
+      )}
+      {code && (
+        <div>
+          {code.fresh && <p>{t("settings.rotate_done")}</p>}
+          <p class="code mono" data-testid="shown-code">
+            {code.text}
+          </p>
+        </div>
+      )}
+      {report && (
+        <div data-testid="verify-result" data-errors={report.errors.length}>
+          {report.errors.length === 0 ? (
+            <p class="ok">{fill(t("settings.verify_ok"), { snapshots: report.snapshots, conversations: report.conversations, packs: report.packs })}</p>
+          ) : (
+            <>
+              <p class="field-error">{fill(t("settings.verify_bad"), { count: report.errors.length })}</p>
+              <ul class="small mono">
+                {report.errors.map((e, i) => (
+                  <li key={i}>{e}</li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
