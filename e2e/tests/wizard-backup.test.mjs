@@ -10,6 +10,7 @@ import { byTestId, startApp } from "../lib/app.mjs";
 
 let app;
 let lastCode = "";
+let firstPass = true;
 const targetDir = mkdtempSync(join(tmpdir(), "chatvault-e2e-target-"));
 
 before(async () => {
@@ -22,6 +23,17 @@ before(async () => {
 after(async () => {
   await app?.stop();
 });
+
+/** Screenshots of the current view in English and Simplified Chinese (for docs/screenshots). */
+async function shotBoth(name) {
+  const { browser } = app;
+  await app.screenshot(`${name}-en`);
+  await byTestId(browser, "language-select").selectByAttribute("value", "zh-CN");
+  await browser.waitUntil(async () => /[\u4e00-\u9fff]/.test(await byTestId(browser, "nav-backup").getText()), { timeout: 5000 });
+  await app.screenshot(`${name}-zh-CN`);
+  await byTestId(browser, "language-select").selectByAttribute("value", "en");
+  await browser.waitUntil(async () => (await byTestId(browser, "nav-backup").getText()) === "Backup", { timeout: 5000 });
+}
 
 async function setInput(browser, testId, value) {
   await browser.execute(
@@ -39,6 +51,7 @@ async function setInput(browser, testId, value) {
 async function openDemoAndSelect(browser) {
   await byTestId(browser, "nav-restore").click();
   await byTestId(browser, "nav-backup").click();
+  if (firstPass) await shotBoth("wizard-1-store");
   await byTestId(browser, "open-demo").click();
   await byTestId(browser, "step-select").waitForDisplayed({ timeout: 30000 });
   const checks = await browser.$$('[data-testid="conversation-check"]');
@@ -48,6 +61,7 @@ async function openDemoAndSelect(browser) {
   await browser.waitUntil(async () => /2 conversations · \d+ messages/.test(await byTestId(browser, "selection-summary").getText()), {
     timeout: 5000,
   });
+  if (firstPass) await shotBoth("wizard-2-select");
   await byTestId(browser, "wizard-next").click();
   await byTestId(browser, "step-target").waitForDisplayed({ timeout: 5000 });
 }
@@ -62,7 +76,7 @@ async function protectAndRun(browser, shotPrefix) {
   const code = await codeEl.getText();
   lastCode = code;
   assert.match(code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/);
-  if (shotPrefix) await app.screenshot(`${shotPrefix}-4-protect`);
+  if (shotPrefix) await shotBoth(`${shotPrefix}-4-protect`);
   assert.equal(await byTestId(browser, "wizard-next").isEnabled(), false, "cannot go on before confirming");
   const [a, b] = (await byTestId(browser, "confirm-prompt").getAttribute("data-groups")).split(",").map(Number);
   const groups = code.split("-");
@@ -71,7 +85,7 @@ async function protectAndRun(browser, shotPrefix) {
   await browser.waitUntil(() => byTestId(browser, "wizard-next").isEnabled(), { timeout: 3000 });
   await byTestId(browser, "wizard-next").click();
   await byTestId(browser, "step-done").waitForDisplayed({ timeout: 60000 });
-  if (shotPrefix) await app.screenshot(`${shotPrefix}-6-done`);
+  if (shotPrefix) await shotBoth(`${shotPrefix}-6-done`);
   return byTestId(browser, "done-summary");
 }
 
@@ -92,12 +106,13 @@ test("a failing folder shows its message and hint; a good one passes the test", 
   await setInput(browser, "target-path", targetDir);
   await byTestId(browser, "test-connection").click();
   await byTestId(browser, "test-result").waitForDisplayed({ timeout: 15000 });
-  await app.screenshot("wizard-3-target-en");
+  await shotBoth("wizard-3-target");
 });
 
 test("create the key, confirm the code, run, and see what was saved", async () => {
+  firstPass = false;
   const { browser } = app;
-  const summary = await protectAndRun(browser, "wizard-en");
+  const summary = await protectAndRun(browser, "wizard");
   assert.ok(Number(await summary.getAttribute("data-messages")) > 10);
   assert.ok(Number(await summary.getAttribute("data-new-segments")) > 0);
   assert.ok(readdirSync(targetDir).includes("config"), "the repository is in the chosen folder");
@@ -106,9 +121,18 @@ test("create the key, confirm the code, run, and see what was saved", async () =
   await byTestId(browser, "profile-saved").waitForDisplayed({ timeout: 5000 });
 });
 
-test("a second run uploads nothing new", async () => {
+test("a run that fails shows its message and hint and can be retried; the retry uploads nothing new", async () => {
   const { browser } = app;
+  const { renameSync } = await import("node:fs");
+  renameSync(targetDir, `${targetDir}-gone`);
   await byTestId(browser, "backup-again").click();
+  await byTestId(browser, "retry-run").waitForDisplayed({ timeout: 30000 });
+  assert.equal(await byTestId(browser, "error-banner").getAttribute("data-code"), "repo_not_found");
+  assert.ok((await byTestId(browser, "error-hint").getText()).length > 10);
+  await shotBoth("wizard-5-run");
+  renameSync(`${targetDir}-gone`, targetDir);
+  await byTestId(browser, "retry-run").click();
+  await byTestId(browser, "step-done").waitForDisplayed({ timeout: 60000 });
   await browser.waitUntil(async () => (await byTestId(browser, "done-summary").getAttribute("data-unchanged")) === "true", {
     timeout: 60000,
     timeoutMsg: "the second run should find nothing changed",
@@ -136,7 +160,7 @@ test("restore one conversation into a folder, preview it first, and read it in t
   await setInput(browser, "restore-export-dir", exportDir);
   await byTestId(browser, "restore-run").click();
   await byTestId(browser, "restore-result").waitForDisplayed({ timeout: 30000 });
-  await app.screenshot("restore-en");
+  await shotBoth("restore");
   const html = readFileSync(join(exportDir, `${id.replace(/[^A-Za-z0-9@._-]/g, "_")}.html`), "utf8");
   const texts = previewed.filter((t) => t.length > 3).slice(0, 5);
   assert.ok(texts.length > 0);
@@ -145,10 +169,7 @@ test("restore one conversation into a folder, preview it first, and read it in t
     assert.ok(html.includes(escaped), `exported HTML has ${t}`);
   }
   assert.ok(readdirSync(exportDir).includes("index.html"));
-  await byTestId(browser, "language-select").selectByAttribute("value", "zh-CN");
-  await browser.waitUntil(async () => HAN.test(await byTestId(browser, "page-title").getText()), { timeout: 5000 });
-  await app.screenshot("restore-zh-CN");
-  await byTestId(browser, "language-select").selectByAttribute("value", "en");
+  assert.ok(HAN.test("恢复"));
 
   await byTestId(browser, "nav-library").click();
   await browser.waitUntil(async () => (await browser.$$('[data-testid="library-conv-row"]').length) === 1, { timeout: 10000 });
@@ -185,7 +206,7 @@ test("settings verify the backup, show the recovery code after confirming, and c
   await card.$('[data-testid="rotate-code"]').click();
   await card.$('[data-testid="confirm-yes"]').click();
   await browser.waitUntil(async () => (await card.$('[data-testid="shown-code"]').getText()) !== lastCode, { timeout: 20000 });
-  await app.screenshot("settings-en");
+  await shotBoth("settings");
 });
 
 test("history shows every run; a failed scheduled profile shows its hint and can be retried", async () => {
@@ -205,7 +226,7 @@ test("history shows every run; a failed scheduled profile shows its hint and can
   const failed = await historyRows(browser);
   assert.equal(failed[0].ok, "false");
   assert.ok(await byTestId(browser, "history-error").isDisplayed(), "the failure shows its message and hint");
-  await app.screenshot("history-en");
+  await shotBoth("history");
   renameSync(`${targetDir}-away`, targetDir);
   await byTestId(browser, "history-retry").click();
   await browser.waitUntil(async () => (await browser.$$('[data-testid="history-row"]'))[0].getAttribute("data-ok").then((v) => v === "true"), {
@@ -225,7 +246,7 @@ test("a short schedule runs by itself, and pausing moves the next run", async ()
   await setInput(browser, "schedule-rule", "every 1m");
   await (await browser.$('[data-testid="schedule-row"][data-name="chats"]')).$('[data-testid="schedule-save"]').click();
   await browser.waitUntil(async () => (await byTestId(browser, "schedule-next").getText()).includes("every 1m"), { timeout: 10000 });
-  await app.screenshot("schedule-en");
+  await shotBoth("schedule");
   // The last run was the retry just now: the scheduler runs again about a minute later.
   await browser.waitUntil(async () => (await historyRows(browser)).filter((r) => r.origin === "schedule").length > runsBefore, {
     timeout: 120000,
