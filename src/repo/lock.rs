@@ -52,6 +52,7 @@ impl Lock {
             expires: now + TTL_MS,
         };
         let path = format!("locks/{}", hex::encode(random_name()));
+        active().insert(body.holder);
         record_holder(repo, &body.holder);
         repo.put(
             &path,
@@ -85,6 +86,7 @@ impl Lock {
                 }
                 if conflicts(body.mode, l.mode) {
                     let _ = repo.delete(&path).await;
+                    active().remove(&body.holder);
                     let age = (now - l.created).max(0) / 1000;
                     return Err(Error::new(
                         ErrorCode::RepoLocked,
@@ -98,6 +100,9 @@ impl Lock {
     }
 
     pub async fn release(self, repo: &Repo) -> Result<()> {
+        // No longer held, even if the target cannot be told (it may be down): a later run in
+        // this process then treats the leftover lease as stale.
+        active().remove(&self.body.holder);
         repo.delete(&self.path).await?;
         forget_holder(repo, &self.body.holder);
         Ok(())
@@ -126,7 +131,18 @@ fn forget_holder(repo: &Repo, holder: &[u8; 16]) {
     }
 }
 
-/// True when the lock's holder was a process on this machine that no longer runs.
+/// Holders of leases this process currently holds.
+fn active() -> std::sync::MutexGuard<'static, std::collections::HashSet<[u8; 16]>> {
+    static ACTIVE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<[u8; 16]>>> =
+        std::sync::OnceLock::new();
+    ACTIVE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// True when the lock's holder was a run on this machine that is over: its process died, or
+/// it was this process and the run ended without the target hearing of it.
 fn holder_is_dead(repo: &Repo, holder: &[u8; 16]) -> bool {
     let Some(f) = holder_file(repo, holder) else {
         return false;
@@ -136,7 +152,7 @@ fn holder_is_dead(repo: &Repo, holder: &[u8; 16]) -> bool {
     };
     let pid = pid.trim();
     if pid == std::process::id().to_string() {
-        return false;
+        return !active().contains(holder);
     }
     process_gone(pid)
 }

@@ -6,6 +6,8 @@
 //! `cargo test` skips them with a note instead.
 #![allow(dead_code)]
 
+pub mod faultproxy;
+
 pub fn service_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),

@@ -1,0 +1,199 @@
+//! Faults a real server cannot produce on cue, injected by a proxy in front of the real S3 test
+//! server: transient 503s (retried), a torn response (retried or reported, never trusted),
+//! a slow server, and the server dying mid-backup and coming back.
+mod common;
+
+use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use chatvault::crypto::MasterKey;
+use chatvault::job::{Cancel, NoProgress};
+use chatvault::model::{SelectedConversation, Selection};
+use chatvault::repo::backup::{backup, BackupRequest};
+use chatvault::repo::maintenance::verify;
+use chatvault::repo::restore::{restore, RestoreRequest};
+use chatvault::repo::Repo;
+use chatvault::store::{self, demo, StoreKey, Variant};
+use chatvault::target::{TargetCredentials, TargetSpec};
+use chatvault::ErrorCode;
+use common::faultproxy::FaultProxy;
+use std::sync::atomic::Ordering;
+
+fn s3_through(proxy: &FaultProxy, prefix: &str) -> Option<opendal::Operator> {
+    let bucket = common::service_env("CHATVAULT_TEST_S3_BUCKET")?;
+    let url = format!(
+        "s3://{bucket}/{prefix}?endpoint={}&region=us-east-1",
+        url::form_urlencoded::byte_serialize(proxy.endpoint().as_bytes()).collect::<String>()
+    );
+    let spec: TargetSpec = url.parse().unwrap();
+    Some(
+        spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
+            .unwrap(),
+    )
+}
+
+fn upstream() -> Option<String> {
+    common::service_env("CHATVAULT_TEST_S3_ENDPOINT")
+        .map(|e| e.trim_start_matches("http://").to_string())
+}
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    store: Box<dyn store::ChatStore>,
+    selection: Selection,
+}
+
+fn demo_store(messages: usize) -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let d = demo::write(dir.path(), Variant::WechatWin3, messages).unwrap();
+    let store = store::open(&d.path, Some(&StoreKey::parse(&d.key.unwrap()).unwrap())).unwrap();
+    let selection = Selection {
+        conversations: store
+            .conversations()
+            .unwrap()
+            .into_iter()
+            .map(|c| SelectedConversation {
+                id: c.id,
+                since: None,
+                until: None,
+            })
+            .collect(),
+        since: None,
+        until: None,
+    };
+    Demo {
+        root: d.path,
+        store,
+        selection,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn transient_errors_and_a_torn_response_are_retried_and_nothing_wrong_is_trusted() {
+    let Some(up) = upstream() else { return };
+    let proxy = FaultProxy::start(&up);
+    let Some(op) = s3_through(&proxy, &format!("faults-{}", std::process::id())) else {
+        return;
+    };
+    let d = demo_store(800);
+    common::runtime().block_on(async {
+        let repo = Repo::init(
+            op.clone(),
+            &MasterKey::generate(),
+            &RecoveryCode::generate(),
+            KdfParams::TEST,
+        )
+        .await
+        .unwrap();
+        // Every third request fails once, for a while: the retry layer absorbs it.
+        proxy.faults.fail_next.store(3, Ordering::SeqCst);
+        let req = BackupRequest {
+            store: d.store.as_ref(),
+            store_root: &d.root,
+            selection: &d.selection,
+        };
+        let report = backup(&repo, &req, &NoProgress, &Cancel::new())
+            .await
+            .unwrap();
+        assert_eq!(report.messages, 800);
+        assert_eq!(
+            proxy.faults.fail_next.load(Ordering::SeqCst),
+            0,
+            "the 503s were served"
+        );
+
+        // A response cut in half during restore: never decoded as data.
+        proxy.faults.tear_next.store(1, Ordering::SeqCst);
+        match restore(
+            &repo,
+            &RestoreRequest::default(),
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        {
+            Ok(convs) => assert_eq!(convs.iter().map(|c| c.messages.len()).sum::<usize>(), 800),
+            Err(e) => assert!(
+                matches!(
+                    e.code(),
+                    ErrorCode::RepoTruncated
+                        | ErrorCode::TargetUnreachable
+                        | ErrorCode::TargetFailed
+                ),
+                "{e}"
+            ),
+        }
+        assert_eq!(
+            proxy.faults.tear_next.load(Ordering::SeqCst),
+            0,
+            "the torn response was served"
+        );
+        // A slow server is only slow.
+        proxy.faults.delay_ms.store(50, Ordering::SeqCst);
+        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+    });
+}
+
+#[test]
+fn the_server_dies_mid_backup_comes_back_and_the_next_run_completes() {
+    let Some(up) = upstream() else { return };
+    let proxy = FaultProxy::start(&up);
+    let Some(op) = s3_through(&proxy, &format!("killed-{}", std::process::id())) else {
+        return;
+    };
+    let d = demo_store(6000);
+    common::runtime().block_on(async {
+        let mk = MasterKey::generate();
+        let local = tempfile::tempdir().unwrap();
+        let repo = Repo::init(op.clone(), &mk, &RecoveryCode::generate(), KdfParams::TEST)
+            .await
+            .unwrap()
+            .with_local_dir(local.path());
+        let req = BackupRequest {
+            store: d.store.as_ref(),
+            store_root: &d.root,
+            selection: &d.selection,
+        };
+        // Let a few requests through (lock, key table, some packs), then the server dies.
+        proxy.faults.die_after.store(6, Ordering::SeqCst);
+        let err = backup(&repo, &req, &NoProgress, &Cancel::new())
+            .await
+            .unwrap_err();
+        assert!(proxy.is_dead());
+        assert!(
+            matches!(
+                err.code(),
+                ErrorCode::TargetUnreachable | ErrorCode::TargetFailed
+            ),
+            "a dead server is reported as such: {err}"
+        );
+
+        proxy.restart();
+        let repo = Repo::open(op.clone(), &mk)
+            .await
+            .unwrap()
+            .with_local_dir(local.path());
+        assert!(
+            verify(&repo, false).await.unwrap().errors.is_empty(),
+            "consistent after the crash"
+        );
+        // The dead run's lease is still on the target; this machine knows its run is over.
+        let report = backup(&repo, &req, &NoProgress, &Cancel::new())
+            .await
+            .unwrap();
+        assert_eq!(report.messages, 6000);
+        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+        let restored = restore(
+            &repo,
+            &RestoreRequest::default(),
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            restored.iter().map(|c| c.messages.len()).sum::<usize>(),
+            6000
+        );
+    });
+}
