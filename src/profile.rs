@@ -35,6 +35,10 @@ pub struct Profile {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub keep_last: Option<u32>,
+    /// Upload bandwidth limit in KiB/s (none: as fast as the target takes it).
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub upload_limit_kib: Option<u32>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -116,6 +120,7 @@ mod tests {
             until: None,
             schedule: Some("daily 02:30".into()),
             keep_last: Some(30),
+            upload_limit_kib: Some(512),
         };
         save(&paths, "family", &p).unwrap();
         assert_eq!(get(&paths, "family").unwrap(), p);

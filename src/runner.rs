@@ -87,7 +87,7 @@ fn run(
     };
     let spec: TargetSpec = profile.target.parse()?;
     let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
-    let op = spec.operator(&creds)?;
+    let op = spec.operator_with(&creds, profile.upload_limit_kib)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

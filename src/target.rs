@@ -12,7 +12,10 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::keychain::Keychain;
 use crate::secret::Secret;
-use opendal::layers::{RetryLayer, TimeoutLayer};
+use opendal::layers::{ConcurrentLimitLayer, RetryLayer, ThrottleLayer, TimeoutLayer};
+
+/// Requests in flight per target at most.
+pub const MAX_CONCURRENT: usize = 8;
 use opendal::{services, Operator};
 use std::fmt;
 use std::path::PathBuf;
@@ -260,8 +263,31 @@ impl fmt::Display for TargetSpec {
 }
 
 impl TargetSpec {
-    /// An OpenDAL operator for this target, with retries and timeouts.
+    /// An OpenDAL operator for this target, with retries, timeouts and at most
+    /// [`MAX_CONCURRENT`] requests in flight.
     pub fn operator(&self, creds: &TargetCredentials) -> Result<Operator> {
+        self.operator_with(creds, None)
+    }
+
+    /// Like [`TargetSpec::operator`], with an optional upload bandwidth limit in KiB/s.
+    pub fn operator_with(
+        &self,
+        creds: &TargetCredentials,
+        limit_kib: Option<u32>,
+    ) -> Result<Operator> {
+        let op = self.raw_operator(creds)?;
+        let op = op.layer(ConcurrentLimitLayer::new(MAX_CONCURRENT));
+        Ok(match limit_kib.filter(|k| *k > 0) {
+            // Burst of one second, and at least 8 MiB so a whole pack fits.
+            Some(kib) => op.layer(ThrottleLayer::new(
+                kib.saturating_mul(1024),
+                kib.saturating_mul(1024).max(8 << 20),
+            )),
+            None => op,
+        })
+    }
+
+    fn raw_operator(&self, creds: &TargetCredentials) -> Result<Operator> {
         let op = match self {
             TargetSpec::Local { path } => {
                 let root = std::path::absolute(path)

@@ -320,6 +320,7 @@ pub async fn save_profile(
             until: selection.until,
             schedule: None,
             keep_last: None,
+            upload_limit_kib: None,
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {

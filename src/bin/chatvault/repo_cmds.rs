@@ -54,6 +54,9 @@ pub struct BackupArgs {
     /// Keep messages up to this time (RFC 3339 or a date, inclusive).
     #[arg(long)]
     until: Option<String>,
+    /// Limit the upload bandwidth to this many KiB/s.
+    #[arg(long, value_name = "KIB")]
+    upload_limit: Option<u32>,
     /// Save this backup as a named profile (the store key goes to the keychain).
     #[arg(long, conflicts_with = "profile")]
     save_profile: Option<String>,
@@ -325,6 +328,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
                 .transpose()?,
             schedule: None,
             keep_last: None,
+            upload_limit_kib: a.upload_limit,
         },
     };
     let store_key = match &a.key_file {

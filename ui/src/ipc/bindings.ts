@@ -205,7 +205,11 @@ schedule?: string | null,
 /**
  * How many snapshots of this profile to keep (none: all).
  */
-keep_last?: number | null, };
+keep_last?: number | null, 
+/**
+ * Upload bandwidth limit in KiB/s (none: as fast as the target takes it).
+ */
+upload_limit_kib?: number | null, };
 
 export type NamedProfile = { name: string, profile: Profile, };
 
