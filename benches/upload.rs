@@ -9,11 +9,19 @@ use chatvault::target::{TargetCredentials, TargetSpec};
 use std::time::Instant;
 
 fn main() {
-    let (Ok(endpoint), Ok(bucket)) = (std::env::var("CHATVAULT_BENCH_S3_ENDPOINT"), std::env::var("CHATVAULT_BENCH_S3_BUCKET")) else {
-        eprintln!("set CHATVAULT_BENCH_S3_ENDPOINT and CHATVAULT_BENCH_S3_BUCKET (scripts/bench.sh does)");
+    let (Ok(endpoint), Ok(bucket)) = (
+        std::env::var("CHATVAULT_BENCH_S3_ENDPOINT"),
+        std::env::var("CHATVAULT_BENCH_S3_BUCKET"),
+    ) else {
+        eprintln!(
+            "set CHATVAULT_BENCH_S3_ENDPOINT and CHATVAULT_BENCH_S3_BUCKET (scripts/bench.sh does)"
+        );
         return;
     };
-    let objects: usize = std::env::var("CHATVAULT_BENCH_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let objects: usize = std::env::var("CHATVAULT_BENCH_OBJECTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
     let size: usize = 4 << 20;
     let runs = 5;
     let url = format!(
@@ -21,7 +29,9 @@ fn main() {
         url::form_urlencoded::byte_serialize(endpoint.as_bytes()).collect::<String>()
     );
     let spec: TargetSpec = url.parse().unwrap();
-    let op = spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok())).unwrap();
+    let op = spec
+        .operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
+        .unwrap();
     // The same pseudo-random bytes the Python side generates (xorshift, seed 42).
     let mut data = vec![0u8; size];
     let mut x: u64 = 42;
@@ -31,13 +41,18 @@ fn main() {
         x ^= x << 17;
         *b = x as u8;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut rates = Vec::new();
     for run in 0..runs {
         let t0 = Instant::now();
         rt.block_on(async {
             for i in 0..objects {
-                op.write(&format!("run{run}/obj{i}"), data.clone()).await.unwrap();
+                op.write(&format!("run{run}/obj{i}"), data.clone())
+                    .await
+                    .unwrap();
             }
         });
         let secs = t0.elapsed().as_secs_f64();

@@ -20,6 +20,7 @@ pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod target;
+pub mod timer;
 
 pub use error::{Error, ErrorCode, Result};
 

@@ -54,6 +54,9 @@ pub struct BackupArgs {
     /// Keep messages up to this time (RFC 3339 or a date, inclusive).
     #[arg(long)]
     until: Option<String>,
+    /// Who started the run, for the history (an OS timer passes "schedule").
+    #[arg(long, default_value = "cli", hide = true)]
+    origin: String,
     /// Limit the upload bandwidth to this many KiB/s.
     #[arg(long, value_name = "KIB")]
     upload_limit: Option<u32>,
@@ -348,7 +351,11 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
         store_key,
         // A saved profile must run without a key file later: remember the key.
         remember_store_key: a.save_profile.is_some(),
-        origin: "cli",
+        origin: if a.origin == "schedule" {
+            "schedule"
+        } else {
+            "cli"
+        },
     };
     let report = chatvault::runner::run_profile(
         &paths,
