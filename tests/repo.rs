@@ -637,3 +637,43 @@ fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
         assert_eq!(restored[0].messages.len(), all.len() - in_range.len());
     });
 }
+
+#[test]
+fn retention_keeps_the_newest_snapshots_of_a_selection() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let (root, key) = demo_copy(store_dir.path(), 300);
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local(target.path())).await;
+        let mut last = String::new();
+        for i in 0..4 {
+            add_message(
+                &root,
+                &key,
+                "wxid_bobsmith",
+                &format!("run {i}"),
+                1_767_225_600 + 60 * i,
+            );
+            let store = store::open(&root, Some(&key)).unwrap();
+            last = run_backup(&repo, &root, store.as_ref(), &select_all(store.as_ref()))
+                .await
+                .snapshot;
+        }
+        assert_eq!(repo.snapshots().await.unwrap().len(), 4);
+        let forgotten = chatvault::repo::maintenance::apply_retention(&repo, &last, 2)
+            .await
+            .unwrap();
+        assert_eq!(forgotten, 2);
+        let left = repo.snapshots().await.unwrap();
+        assert_eq!(left.len(), 2);
+        assert!(
+            left.iter().any(|(_, s)| hex::encode(s.id) == last),
+            "the newest is kept"
+        );
+        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+        let restored = run_restore(&repo, RestoreRequest::default()).await.unwrap();
+        assert!(restored
+            .iter()
+            .any(|c| c.messages.iter().any(|m| m.text == "run 3")));
+    });
+}

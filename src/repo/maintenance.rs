@@ -521,3 +521,44 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     }
     Ok(report)
 }
+
+/// Keeps the newest `keep_last` snapshots of the lineage `snapshot_id` belongs to, forgets the
+/// rest and prunes what only they held. Returns how many snapshots were forgotten.
+pub async fn apply_retention(repo: &Repo, snapshot_id: &str, keep_last: u32) -> Result<u32> {
+    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Forget).await?;
+    let result = async {
+        let current = repo.snapshots().await?;
+        let Some((_, latest)) = current
+            .iter()
+            .find(|(_, s)| hex::encode(s.id) == snapshot_id)
+        else {
+            return Ok(0);
+        };
+        let mut same: Vec<&Snapshot> = current
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.lineage == latest.lineage)
+            .collect();
+        same.sort_by_key(|s| std::cmp::Reverse((s.finished, s.id)));
+        let surplus: Vec<[u8; 16]> = same
+            .iter()
+            .skip(keep_last.max(1) as usize)
+            .map(|s| s.id)
+            .collect();
+        if surplus.is_empty() {
+            return Ok(0);
+        }
+        for (path, id, _) in repo.snapshot_objects().await? {
+            if surplus.contains(&id) {
+                repo.delete(&path).await?;
+            }
+        }
+        run_prune(repo).await?;
+        Ok(surplus.len() as u32)
+    }
+    .await;
+    let released = lock.release(repo).await;
+    let n = result?;
+    released?;
+    Ok(n)
+}

@@ -57,6 +57,9 @@ pub struct BackupArgs {
     /// Who started the run, for the history (an OS timer passes "schedule").
     #[arg(long, default_value = "cli", hide = true)]
     origin: String,
+    /// After the run, keep only the newest N snapshots of this selection (and prune the rest).
+    #[arg(long, value_name = "N")]
+    keep_last: Option<u32>,
     /// Limit the upload bandwidth to this many KiB/s.
     #[arg(long, value_name = "KIB")]
     upload_limit: Option<u32>,
@@ -330,7 +333,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
                 .map(|t| parse_time(t, true))
                 .transpose()?,
             schedule: None,
-            keep_last: None,
+            keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
         },
     };
