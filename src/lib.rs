@@ -3,6 +3,7 @@
 //! desktop shell (`src-tauri/`) are thin hosts around it.
 #![forbid(unsafe_code)]
 
+pub mod autostart;
 pub mod crypto;
 pub mod error;
 pub mod export;

@@ -44,6 +44,10 @@ pub struct Settings {
     #[ts(optional = nullable)]
     pub language: Option<Language>,
     pub theme: Theme,
+    /// Show a desktop notification when a scheduled backup succeeds (failures always notify).
+    pub notify_on_success: bool,
+    /// Start ChatVault (in the tray) when the user logs in.
+    pub autostart: bool,
 }
 
 impl Settings {
@@ -94,6 +98,8 @@ mod tests {
         let s = Settings {
             language: Some(Language::ZhCn),
             theme: Theme::Dark,
+            notify_on_success: true,
+            autostart: false,
         };
         s.save(&paths).unwrap();
         assert_eq!(Settings::load(&paths).unwrap(), s);

@@ -78,3 +78,17 @@ test("the theme can be forced to dark", async () => {
   assert.equal(bg, "rgb(21, 24, 30)");
   await byTestId(browser, "settings-theme").selectByAttribute("value", "system");
 });
+
+test("starting at login is opt-in and can be turned off again", async () => {
+  const { browser } = app;
+  const { existsSync, readdirSync } = await import("node:fs");
+  const dir = join(process.env.XDG_CONFIG_HOME, "autostart");
+  const entries = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".desktop")) : []);
+  // XDG_CONFIG_HOME is the test's own folder: the entry must land there, not in the real home.
+  assert.equal(entries().length, 0, "off by default");
+  await byTestId(browser, "nav-settings").click();
+  await byTestId(browser, "settings-autostart").click();
+  await browser.waitUntil(async () => entries().length === 1, { timeout: 5000, timeoutMsg: "no autostart entry was written" });
+  await byTestId(browser, "settings-autostart").click();
+  await browser.waitUntil(async () => entries().length === 0, { timeout: 5000, timeoutMsg: "the autostart entry stayed" });
+});

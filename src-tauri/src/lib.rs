@@ -5,6 +5,7 @@
 
 mod commands;
 pub mod ipc;
+mod tray;
 
 use chatvault::job::Cancel;
 use chatvault::paths::AppPaths;
@@ -12,6 +13,7 @@ use chatvault::store::{ChatStore, StoreKey};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use tauri::Manager;
 
 /// State shared by all commands.
 pub struct AppState {
@@ -98,10 +100,22 @@ pub fn run() {
     };
     let state = AppState::new(paths.clone());
     let paused = state.paused_until.clone();
-    let builder = with_commands(tauri::Builder::default(), state).setup(move |app| {
-        commands::schedule::spawn_loop(app.handle().clone(), paths.clone(), paused.clone());
-        Ok(())
-    });
+    let builder = with_commands(tauri::Builder::default(), state)
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| {
+            // A desktop without a tray host still gets the window; the tray is a convenience.
+            if let Err(e) = tray::install(app.handle()) {
+                eprintln!("ChatVault: no tray icon ({e})");
+            }
+            commands::schedule::spawn_loop(app.handle().clone(), paths.clone(), paused.clone());
+            // Started at login: stay in the tray until the user opens the window.
+            if std::env::args().any(|a| a == chatvault::autostart::HIDDEN_ARG) {
+                if let Some(w) = app.get_webview_window("main") {
+                    let _ = w.hide();
+                }
+            }
+            Ok(())
+        });
     if let Err(e) = builder.run(tauri::generate_context!()) {
         eprintln!("ChatVault stopped with an error: {e}");
         std::process::exit(1);

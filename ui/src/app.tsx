@@ -24,7 +24,7 @@ const PAGES: readonly { id: PageId; label: MessageKey }[] = [
 export function App() {
   const [page, setPage] = useState<PageId>("backup");
   const [lang, setLang] = useState<Language>(languageForLocale(navigator.language));
-  const [settings, setSettings] = useState<Settings>({ language: null, theme: "system" });
+  const [settings, setSettings] = useState<Settings>({ language: null, theme: "system", notify_on_success: false, autostart: false });
   const [version, setVersion] = useState("");
   const [error, setError] = useState<WireError | null>(null);
 

@@ -26,9 +26,9 @@ describe("call", () => {
       seen.push(cmd, args);
       return { language: "en", theme: "dark" };
     });
-    const saved = await call("set_settings", { settings: { language: "en", theme: "dark" } });
+    const saved = await call("set_settings", { settings: { language: "en", theme: "dark", notify_on_success: false, autostart: false } });
     expect(saved.theme).toBe("dark");
-    expect(seen).toEqual(["set_settings", { settings: { language: "en", theme: "dark" } }]);
+    expect(seen).toEqual(["set_settings", { settings: { language: "en", theme: "dark", notify_on_success: false, autostart: false } }]);
   });
 
   it("rejects with a HostError carrying the wire shape", async () => {

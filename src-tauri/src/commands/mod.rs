@@ -34,7 +34,13 @@ pub fn get_settings(state: State<'_, AppState>) -> CmdResult<Settings> {
 
 #[tauri::command]
 pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult<Settings> {
+    let before = Settings::load(&state.paths).unwrap_or_default();
     settings.save(&state.paths)?;
+    if before.autostart != settings.autostart {
+        let exe = std::env::current_exe()
+            .map_err(|e| WireError::from(chatvault::Error::io("finding this program", &e)))?;
+        chatvault::autostart::set(settings.autostart, &exe)?;
+    }
     Ok(settings)
 }
 

@@ -138,6 +138,17 @@ pub fn spawn_loop<R: Runtime>(
                 &NoProgress,
                 &Cancel::new(),
             );
+            crate::tray::set_status(&app, "idle");
+            crate::tray::notify_result(
+                &app,
+                &name,
+                result.is_ok(),
+                &result
+                    .as_ref()
+                    .err()
+                    .map(|e| e.message().to_string())
+                    .unwrap_or_default(),
+            );
             let _ = app.emit(
                 "schedule-run",
                 serde_json::json!({ "profile": name, "state": if result.is_ok() { "ok" } else { "failed" } }),

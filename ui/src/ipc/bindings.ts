@@ -13,7 +13,15 @@ export type Settings = {
 /**
  * `None` follows the OS language.
  */
-language?: Language | null, theme: Theme, };
+language?: Language | null, theme: Theme, 
+/**
+ * Show a desktop notification when a scheduled backup succeeds (failures always notify).
+ */
+notify_on_success: boolean, 
+/**
+ * Start ChatVault (in the tray) when the user logs in.
+ */
+autostart: boolean, };
 
 export type AppInfo = { 
 /**

@@ -54,6 +54,24 @@ export function SettingsPage(props: { settings: Settings; version: string; onCha
           ))}
         </select>
       </div>
+      <label class="inline form-row">
+        <input
+          type="checkbox"
+          data-testid="settings-notify-success"
+          checked={settings.notify_on_success}
+          onChange={(e) => onChange({ ...settings, notify_on_success: e.currentTarget.checked })}
+        />
+        {t("settings.notify_success")}
+      </label>
+      <label class="inline form-row">
+        <input
+          type="checkbox"
+          data-testid="settings-autostart"
+          checked={settings.autostart}
+          onChange={(e) => onChange({ ...settings, autostart: e.currentTarget.checked })}
+        />
+        {t("settings.autostart")}
+      </label>
       <h2>{t("settings.backups")}</h2>
       {repos !== null && repos.length === 0 && <p class="muted">{t("settings.no_backups")}</p>}
       <ul class="store-list">
