@@ -13,6 +13,7 @@ pub mod keychain;
 pub mod library;
 pub mod model;
 pub mod paths;
+pub mod power;
 pub mod profile;
 pub mod repo;
 pub mod runner;

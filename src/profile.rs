@@ -39,6 +39,9 @@ pub struct Profile {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub upload_limit_kib: Option<u32>,
+    /// Scheduled runs wait while the computer runs on battery.
+    #[serde(default)]
+    pub skip_on_battery: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -121,6 +124,7 @@ mod tests {
             schedule: Some("daily 02:30".into()),
             keep_last: Some(30),
             upload_limit_kib: Some(512),
+            skip_on_battery: true,
         };
         save(&paths, "family", &p).unwrap();
         assert_eq!(get(&paths, "family").unwrap(), p);

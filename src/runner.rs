@@ -49,7 +49,43 @@ pub fn run_profile(
     };
     // A history that cannot be written must not turn a good backup into a failure.
     let _ = history::append(paths, &record);
+    log_run(paths, &record);
     result
+}
+
+/// One line per run in `<data>/logs/chatvault.log`, for runs nobody watched (OS timers).
+fn log_run(paths: &AppPaths, r: &RunRecord) {
+    use std::io::Write;
+    let dir = paths.data_dir.join("logs");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let outcome = match &r.error {
+        None => format!(
+            "ok: {} conversations, {} messages, {} bytes uploaded",
+            r.conversations, r.messages, r.bytes_uploaded
+        ),
+        Some(e) => format!("failed: {}: {}", e.code, e.message),
+    };
+    let line = format!(
+        "{} {} profile={} target={} {outcome}\n",
+        r.finished,
+        r.origin,
+        r.profile.as_deref().unwrap_or("-"),
+        r.target
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("chatvault.log"))
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Whether a scheduled run of `profile` should wait (on battery, if the profile says so).
+pub fn postponed(profile: &Profile) -> Option<&'static str> {
+    (profile.skip_on_battery && crate::power::on_battery()).then_some("on battery")
 }
 
 fn run(

@@ -158,7 +158,21 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
     // The saved profile runs with no key file and no secrets in its file.
     let profiles = std::fs::read_to_string(u.path("config/chatvault/profiles.toml")).unwrap();
     assert!(profiles.contains("[profiles.daily]") && !profiles.contains("c0ffee"));
-    let second = u.ok(&["backup", "--json", "--profile", "daily"]);
+    let second = u.ok(&[
+        "backup",
+        "--json",
+        "--profile",
+        "daily",
+        "--origin",
+        "schedule",
+    ]);
+    // Runs nobody watched leave a line in the log folder (and in the history).
+    let log = std::fs::read_to_string(u.path("data/chatvault/logs/chatvault.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" schedule profile=daily ") && l.contains(" ok: 6 conversations")),
+        "{log}"
+    );
     assert_eq!(second["unchanged"], true);
     assert_eq!(second["new_segments"], 0);
     let snaps = u.ok(&["snapshots", "--json", "--target", &u.target]);

@@ -677,3 +677,50 @@ fn retention_keeps_the_newest_snapshots_of_a_selection() {
             .any(|c| c.messages.iter().any(|m| m.text == "run 3")));
     });
 }
+
+#[test]
+fn two_runs_on_one_repository_never_overlap() {
+    use chatvault::repo::lock::{Lock, Mode, Op};
+    let target = tempfile::tempdir().unwrap();
+    let (root, store, _) = fixture("wechat-win3");
+    rt().block_on(async {
+        let (repo, mk, _) = new_repo(local(target.path())).await;
+        // Another run (another process, the app or a timer) holds the repository.
+        let other = Repo::open(local(target.path()), &mk).await.unwrap();
+        let held = Lock::acquire(&other, Mode::Append, Op::Backup)
+            .await
+            .unwrap();
+        let sel = select_all(store.as_ref());
+        let err = backup(
+            &repo,
+            &BackupRequest {
+                store: store.as_ref(),
+                store_root: &root,
+                selection: &sel,
+            },
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RepoLocked, "{err}");
+        assert!(
+            err.message().contains("backup"),
+            "names what holds it: {err}"
+        );
+        // A prune must wait too; a restore may read alongside.
+        assert_eq!(
+            chatvault::repo::maintenance::prune(&repo)
+                .await
+                .unwrap_err()
+                .code(),
+            ErrorCode::RepoLocked
+        );
+        held.release(&other).await.unwrap();
+        run_backup(&repo, &root, store.as_ref(), &sel).await;
+        assert!(
+            repo.list_names("locks/").await.unwrap().is_empty(),
+            "every lease is released"
+        );
+    });
+}

@@ -321,6 +321,7 @@ pub async fn save_profile(
             schedule: None,
             keep_last: None,
             upload_limit_kib: None,
+            skip_on_battery: false,
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {

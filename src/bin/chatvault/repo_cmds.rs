@@ -335,6 +335,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             schedule: None,
             keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
+            skip_on_battery: false,
         },
     };
     let store_key = match &a.key_file {
@@ -347,6 +348,14 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     };
     if let Some(name) = &a.save_profile {
         chatvault::profile::save(&paths, name, &profile)?;
+    }
+    if a.origin == "schedule" {
+        if let Some(why) = chatvault::runner::postponed(&profile) {
+            if !json {
+                println!("Postponed ({why}); the timer will try again.");
+            }
+            return Ok(());
+        }
     }
     let progress = CliProgress::new();
     let opts = chatvault::runner::RunOptions {

@@ -217,7 +217,11 @@ keep_last?: number | null,
 /**
  * Upload bandwidth limit in KiB/s (none: as fast as the target takes it).
  */
-upload_limit_kib?: number | null, };
+upload_limit_kib?: number | null, 
+/**
+ * Scheduled runs wait while the computer runs on battery.
+ */
+skip_on_battery: boolean, };
 
 export type NamedProfile = { name: string, profile: Profile, };
 
