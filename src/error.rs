@@ -37,8 +37,14 @@ pub enum ErrorCode {
     TargetAuth,
     /// The bucket or folder on the target does not exist.
     TargetNotFound,
-    /// The target answered, but not as expected (quota, server error, odd reply).
+    /// The target answered, but not as expected (server error, odd reply).
     TargetFailed,
+    /// The secure (TLS) connection to the storage failed.
+    TargetTls,
+    /// This computer's clock is too far off for the storage.
+    TargetClockSkew,
+    /// The storage is full or over its quota.
+    TargetQuota,
     /// No chat store at the given path.
     StoreNotFound,
     /// The store is encrypted and no key was given.
@@ -83,7 +89,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,
@@ -95,6 +101,9 @@ impl ErrorCode {
         ErrorCode::TargetAuth,
         ErrorCode::TargetNotFound,
         ErrorCode::TargetFailed,
+        ErrorCode::TargetTls,
+        ErrorCode::TargetClockSkew,
+        ErrorCode::TargetQuota,
         ErrorCode::StoreNotFound,
         ErrorCode::StoreKeyRequired,
         ErrorCode::StoreWrongKey,
@@ -131,6 +140,9 @@ impl ErrorCode {
             ErrorCode::TargetAuth => "target_auth",
             ErrorCode::TargetNotFound => "target_not_found",
             ErrorCode::TargetFailed => "target_failed",
+            ErrorCode::TargetTls => "target_tls",
+            ErrorCode::TargetClockSkew => "target_clock_skew",
+            ErrorCode::TargetQuota => "target_quota",
             ErrorCode::StoreNotFound => "store_not_found",
             ErrorCode::StoreKeyRequired => "store_key_required",
             ErrorCode::StoreWrongKey => "store_wrong_key",

@@ -344,32 +344,52 @@ impl TargetSpec {
 /// Reduces an OpenDAL error to our codes. OpenDAL's text names the operation, path, HTTP
 /// status and response headers; it holds no request headers, so no credentials.
 pub fn map_opendal_error(e: opendal::Error) -> Error {
-    use opendal::ErrorKind as K;
     let text = e.to_string();
-    let lower = text.to_ascii_lowercase();
-    let auth = || {
-        Error::new(ErrorCode::TargetAuth, text.clone())
-            .with_hint("Check the access key, secret or password, and that they may write here.")
-    };
-    let not_found = || {
-        Error::new(ErrorCode::TargetNotFound, text.clone())
-            .with_hint("Check that the bucket or folder exists; create it or fix the URL.")
-    };
-    match (e.kind(), http_status(&text)) {
-        (K::PermissionDenied, _) | (_, Some(401 | 403)) => auth(),
-        (K::NotFound, _) | (_, Some(404)) => not_found(),
-        (K::ConfigInvalid, _) => Error::new(ErrorCode::TargetUrlInvalid, text),
-        (_, Some(413 | 507)) => Error::new(ErrorCode::TargetFailed, text)
-            .with_hint("The storage is full or over its quota: free space or raise the quota."),
-        _ if lower.contains("error sending request")
-            || lower.contains("connection refused")
-            || lower.contains("dns")
-            || lower.contains("timed out") =>
-        {
-            Error::new(ErrorCode::TargetUnreachable, text)
-                .with_hint("Check the address, that the server is running, and your network.")
+    // The root cause (DNS, TLS, refused) is in the source chain, not in the display text.
+    let mut chain = text.to_ascii_lowercase();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain.push_str(" | ");
+        chain.push_str(&s.to_string().to_ascii_lowercase());
+        source = s.source();
+    }
+    classify(e.kind(), &text, &chain)
+}
+
+fn classify(kind: opendal::ErrorKind, text: &str, chain: &str) -> Error {
+    use opendal::ErrorKind as K;
+    let has = |needles: &[&str]| needles.iter().any(|n| chain.contains(n));
+    let e = |code, hint: &str| Error::new(code, text.to_string()).with_hint(hint);
+    match (kind, http_status(text)) {
+        _ if has(&["requesttimetooskewed", "request time too skewed", "clock skew"]) => e(
+            ErrorCode::TargetClockSkew,
+            "This computer's clock is off: set the date and time automatically, then try again.",
+        ),
+        (K::PermissionDenied, _) | (_, Some(401 | 403)) => {
+            e(ErrorCode::TargetAuth, "Check the access key, secret or password, and that they may write here.")
         }
-        _ => Error::new(ErrorCode::TargetFailed, text),
+        (K::NotFound, _) | (_, Some(404)) => e(
+            ErrorCode::TargetNotFound,
+            "Create the bucket (in your provider's console) or the folder, or fix the address.",
+        ),
+        (K::ConfigInvalid, _) => Error::new(ErrorCode::TargetUrlInvalid, text.to_string()),
+        (_, Some(413 | 507)) => {
+            e(ErrorCode::TargetQuota, "The storage is full or over its quota: free space or raise the quota.")
+        }
+        _ if has(&["quotaexceeded", "insufficient storage", "quota exceeded"]) => {
+            e(ErrorCode::TargetQuota, "The storage is full or over its quota: free space or raise the quota.")
+        }
+        _ if has(&["certificate", "tls", "ssl", "handshake", "corrupt message", "invalidcontenttype"]) => e(
+            ErrorCode::TargetTls,
+            "The secure connection failed: check http:// versus https://, and that the server's certificate is valid.",
+        ),
+        _ if has(&["dns", "lookup address", "name or service not known", "no such host"]) => {
+            e(ErrorCode::TargetUnreachable, "The server name could not be found: check the address and your network.")
+        }
+        _ if has(&["error sending request", "connection refused", "timed out", "connection reset"]) => {
+            e(ErrorCode::TargetUnreachable, "Check the address, that the server is running, and your network.")
+        }
+        _ => Error::new(ErrorCode::TargetFailed, text.to_string()),
     }
 }
 
@@ -456,6 +476,64 @@ mod tests {
             Some(401)
         );
         assert_eq!(http_status("no status here"), None);
+    }
+
+    #[test]
+    fn each_kind_of_target_failure_has_its_own_code() {
+        use opendal::ErrorKind as K;
+        let c = |kind, text: &str, chain: &str| {
+            classify(kind, text, &format!("{text} | {chain}").to_lowercase()).code()
+        };
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "send",
+                "error sending request | dns error: failed to lookup address information"
+            ),
+            ErrorCode::TargetUnreachable
+        );
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "send",
+                "error sending request | connection refused"
+            ),
+            ErrorCode::TargetUnreachable
+        );
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "send",
+                "error sending request | received corrupt message of type invalidcontenttype"
+            ),
+            ErrorCode::TargetTls
+        );
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "send",
+                "invalid peer certificate: unknownissuer"
+            ),
+            ErrorCode::TargetTls
+        );
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "x response: Parts { status: 403, ",
+                "<Code>RequestTimeTooSkewed</Code>"
+            ),
+            ErrorCode::TargetClockSkew
+        );
+        assert_eq!(c(K::PermissionDenied, "denied", ""), ErrorCode::TargetAuth);
+        assert_eq!(
+            c(K::Unexpected, "x response: Parts { status: 507, ", ""),
+            ErrorCode::TargetQuota
+        );
+        assert_eq!(
+            c(K::NotFound, "no bucket", "nosuchbucket"),
+            ErrorCode::TargetNotFound
+        );
+        assert_eq!(c(K::Unexpected, "weird", "teapot"), ErrorCode::TargetFailed);
     }
 
     #[test]

@@ -118,3 +118,27 @@ fn unreachable_server_is_reported_as_unreachable() {
     let err = common::runtime().block_on(probe(&op)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::TargetUnreachable, "{err}");
 }
+
+#[test]
+fn https_to_a_plain_http_server_is_a_tls_error() {
+    let Some(url) = common::service_env("CHATVAULT_TEST_WEBDAV_URL") else {
+        return;
+    };
+    let spec: TargetSpec = url
+        .replacen("webdav+http://", "webdav+https://", 1)
+        .parse()
+        .unwrap();
+    let op = spec.operator(&TargetCredentials::default()).unwrap();
+    let err = common::runtime().block_on(probe(&op)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TargetTls, "{err}");
+    assert!(err.hint().unwrap().contains("https://"));
+}
+
+#[test]
+fn an_unknown_host_name_is_unreachable_with_a_dns_hint() {
+    // .invalid never resolves (RFC 6761).
+    let spec: TargetSpec = "webdav+https://chatvault-test.invalid/x".parse().unwrap();
+    let op = spec.operator(&TargetCredentials::default()).unwrap();
+    let err = common::runtime().block_on(probe(&op)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TargetUnreachable, "{err}");
+}

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:
 // run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.
 
-export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong";
+export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "target_tls" | "target_clock_skew" | "target_quota" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong";
 
 export type WireError = { code: ErrorCode, message: string, hint?: string | null, };
 
