@@ -198,6 +198,8 @@ test("settings verify the backup, show the recovery code after confirming, and c
   await card.$('[data-testid="verify-now"]').click();
   await card.$('[data-testid="verify-result"]').waitForDisplayed({ timeout: 30000 });
   assert.equal(await card.$('[data-testid="verify-result"]').getAttribute("data-errors"), "0");
+  await card.$('[data-testid="retest"]').click();
+  await card.$('[data-testid="retest-ok"]').waitForDisplayed({ timeout: 15000 });
   await card.$('[data-testid="show-code"]').click();
   assert.ok(await card.$('[data-testid="confirm-box"]').isDisplayed(), "asks before showing the code");
   await card.$('[data-testid="confirm-yes"]').click();

@@ -14,6 +14,11 @@ export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChange
   const [confirm, setConfirm] = useState<Pending>(null);
   const [code, setCode] = useState<{ text: string; fresh: boolean } | null>(null);
   const [error, setError] = useState<WireError | null>(null);
+  const [tested, setTested] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const [creds, setCreds] = useState({ access_key_id: "", secret_access_key: "", password: "" });
+  const isS3 = repo.url.startsWith("s3://");
+  const remote = !repo.url.startsWith("file://");
 
   const run = async (f: () => Promise<void>) => {
     setBusy(true);
@@ -53,12 +58,64 @@ export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChange
             </button>
           </>
         )}
+        <button
+          type="button"
+          data-testid="retest"
+          disabled={busy}
+          onClick={() => run(async () => {
+            setTested(false);
+            await call("test_target", { url: repo.url, credentials: null, remember: false });
+            setTested(true);
+          })}
+        >
+          {t("settings.retest")}
+        </button>
+        {remote && (
+          <button type="button" data-testid="edit-creds" onClick={() => setEditing(!editing)}>
+            {t("settings.update_creds")}
+          </button>
+        )}
         {repo.credentials_saved && (
           <button type="button" disabled={busy} onClick={() => run(async () => { await call("forget_credentials", { url: repo.url }); onChanged(); })}>
             {t("settings.forget_creds")}
           </button>
         )}
       </div>
+      {tested && <p class="ok" data-testid="retest-ok">{t("settings.retest_ok")}</p>}
+      {editing && (
+        <div class="store-form">
+          {isS3 ? (
+            <>
+              <label>
+                {t("target.access_key")}
+                <input value={creds.access_key_id} onInput={(e) => setCreds({ ...creds, access_key_id: e.currentTarget.value })} />
+              </label>
+              <label>
+                {t("target.secret_key")}
+                <input type="password" value={creds.secret_access_key} onInput={(e) => setCreds({ ...creds, secret_access_key: e.currentTarget.value })} />
+              </label>
+            </>
+          ) : (
+            <label>
+              {t("target.password")}
+              <input type="password" value={creds.password} onInput={(e) => setCreds({ ...creds, password: e.currentTarget.value })} />
+            </label>
+          )}
+          <button
+            type="button"
+            class="primary"
+            disabled={busy}
+            onClick={() => run(async () => {
+              await call("test_target", { url: repo.url, credentials: creds, remember: true });
+              setEditing(false);
+              setTested(true);
+              onChanged();
+            })}
+          >
+            {t("settings.save_creds")}
+          </button>
+        </div>
+      )}
       {confirm && (
         <div class="confirm" data-testid="confirm-box">
           <p>{confirm === "show" ? t("settings.show_confirm") : t("settings.rotate_confirm")}</p>
