@@ -30,6 +30,41 @@ pub fn on_battery_in(dir: &Path) -> bool {
     battery
 }
 
+/// True when the OS says the network connection is metered (NetworkManager's `Metered`
+/// property: 1 yes, 3 guessed yes). Unknown means false.
+pub fn on_metered_network() -> bool {
+    let out = std::process::Command::new("gdbus")
+        .args([
+            "call",
+            "--system",
+            "--dest",
+            "org.freedesktop.NetworkManager",
+            "--object-path",
+            "/org/freedesktop/NetworkManager",
+            "--method",
+            "org.freedesktop.DBus.Properties.Get",
+            "org.freedesktop.NetworkManager",
+            "Metered",
+        ])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => metered_from_gdbus(&String::from_utf8_lossy(&o.stdout)),
+        _ => false,
+    }
+}
+
+/// Parses gdbus's `(<uint32 4>,)`.
+pub fn metered_from_gdbus(text: &str) -> bool {
+    let digits: String = text
+        .split("uint32")
+        .nth(1)
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    matches!(digits.parse::<u32>(), Ok(1 | 3))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +85,14 @@ mod tests {
         assert!(on_battery_in(dir.path()));
         supply(dir.path(), "AC", "Mains", "1");
         assert!(!on_battery_in(dir.path()));
+    }
+
+    #[test]
+    fn metered_only_when_network_manager_says_so() {
+        assert!(metered_from_gdbus("(<uint32 1>,)\n"));
+        assert!(metered_from_gdbus("(<uint32 3>,)"));
+        assert!(!metered_from_gdbus("(<uint32 2>,)"), "2 is 'no'");
+        assert!(!metered_from_gdbus("(<uint32 4>,)"), "4 is 'guessed no'");
+        assert!(!metered_from_gdbus(""));
     }
 }

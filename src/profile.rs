@@ -42,6 +42,19 @@ pub struct Profile {
     /// Scheduled runs wait while the computer runs on battery.
     #[serde(default)]
     pub skip_on_battery: bool,
+    /// Scheduled runs wait while the network connection is metered (where the OS tells).
+    #[serde(default)]
+    pub skip_on_metered: bool,
+    /// Also keep the newest snapshot of each of the last N days / weeks / months.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub keep_daily: Option<u32>,
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub keep_weekly: Option<u32>,
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub keep_monthly: Option<u32>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -125,6 +138,10 @@ mod tests {
             keep_last: Some(30),
             upload_limit_kib: Some(512),
             skip_on_battery: true,
+            skip_on_metered: true,
+            keep_daily: Some(7),
+            keep_weekly: Some(4),
+            keep_monthly: Some(12),
         };
         save(&paths, "family", &p).unwrap();
         assert_eq!(get(&paths, "family").unwrap(), p);

@@ -85,7 +85,11 @@ fn log_run(paths: &AppPaths, r: &RunRecord) {
 
 /// Whether a scheduled run of `profile` should wait (on battery, if the profile says so).
 pub fn postponed(profile: &Profile) -> Option<&'static str> {
-    (profile.skip_on_battery && crate::power::on_battery()).then_some("on battery")
+    if profile.skip_on_battery && crate::power::on_battery() {
+        return Some("on battery");
+    }
+    (profile.skip_on_metered && crate::power::on_metered_network())
+        .then_some("on a metered connection")
 }
 
 fn run(

@@ -660,7 +660,11 @@ fn retention_keeps_the_newest_snapshots_of_a_selection() {
                 .snapshot;
         }
         assert_eq!(repo.snapshots().await.unwrap().len(), 4);
-        let forgotten = chatvault::repo::maintenance::apply_retention(&repo, &last, 2)
+        let policy = chatvault::repo::maintenance::Retention {
+            last: Some(2),
+            ..Default::default()
+        };
+        let forgotten = chatvault::repo::maintenance::apply_retention(&repo, &last, &policy)
             .await
             .unwrap();
         assert_eq!(forgotten, 2);

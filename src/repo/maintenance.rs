@@ -522,9 +522,68 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     Ok(report)
 }
 
-/// Keeps the newest `keep_last` snapshots of the lineage `snapshot_id` belongs to, forgets the
-/// rest and prunes what only they held. Returns how many snapshots were forgotten.
-pub async fn apply_retention(repo: &Repo, snapshot_id: &str, keep_last: u32) -> Result<u32> {
+/// Which snapshots of a selection to keep, like restic's `forget --keep-*`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// The newest N.
+    pub last: Option<u32>,
+    /// The newest snapshot of each of the last N days (weeks, months) that have one.
+    pub daily: Option<u32>,
+    pub weekly: Option<u32>,
+    pub monthly: Option<u32>,
+}
+
+impl Retention {
+    pub fn is_empty(&self) -> bool {
+        self.last.is_none()
+            && self.daily.is_none()
+            && self.weekly.is_none()
+            && self.monthly.is_none()
+    }
+
+    /// The ids to keep among `(id, finished)` snapshots, periods counted in `tz`. The newest
+    /// snapshot is always kept.
+    pub fn keep(
+        &self,
+        snapshots: &[([u8; 16], jiff::Timestamp)],
+        tz: &jiff::tz::TimeZone,
+    ) -> HashSet<[u8; 16]> {
+        let mut sorted: Vec<_> = snapshots.to_vec();
+        sorted.sort_by_key(|(id, t)| std::cmp::Reverse((*t, *id)));
+        let mut keep = HashSet::new();
+        if let Some((id, _)) = sorted.first() {
+            keep.insert(*id);
+        }
+        if let Some(n) = self.last {
+            keep.extend(sorted.iter().take(n as usize).map(|(id, _)| *id));
+        }
+        let mut per = |n: Option<u32>, key: &dyn Fn(jiff::civil::Date) -> (i16, i16)| {
+            let Some(n) = n else { return };
+            let mut seen: Vec<(i16, i16)> = Vec::new();
+            for (id, t) in &sorted {
+                let k = key(tz.to_datetime(*t).date());
+                if !seen.contains(&k) {
+                    if seen.len() == n as usize {
+                        break;
+                    }
+                    seen.push(k);
+                    keep.insert(*id);
+                }
+            }
+        };
+        per(self.daily, &|d| (d.year(), d.day_of_year()));
+        per(self.weekly, &|d| {
+            let w = d.iso_week_date();
+            (w.year(), w.week() as i16)
+        });
+        per(self.monthly, &|d| (d.year(), d.month() as i16));
+        keep
+    }
+}
+
+/// Applies `policy` to the lineage `snapshot_id` belongs to: forgets the other snapshots and
+/// prunes what only they held. Returns how many snapshots were forgotten.
+pub async fn apply_retention(repo: &Repo, snapshot_id: &str, policy: &Retention) -> Result<u32> {
     let lock = Lock::acquire(repo, Mode::Exclusive, Op::Forget).await?;
     let result = async {
         let current = repo.snapshots().await?;
@@ -534,16 +593,23 @@ pub async fn apply_retention(repo: &Repo, snapshot_id: &str, keep_last: u32) -> 
         else {
             return Ok(0);
         };
-        let mut same: Vec<&Snapshot> = current
+        let same: Vec<([u8; 16], jiff::Timestamp)> = current
             .iter()
             .map(|(_, s)| s)
             .filter(|s| s.lineage == latest.lineage)
+            .map(|s| {
+                (
+                    s.id,
+                    jiff::Timestamp::from_millisecond(s.finished)
+                        .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                )
+            })
             .collect();
-        same.sort_by_key(|s| std::cmp::Reverse((s.finished, s.id)));
+        let keep = policy.keep(&same, &jiff::tz::TimeZone::system());
         let surplus: Vec<[u8; 16]> = same
             .iter()
-            .skip(keep_last.max(1) as usize)
-            .map(|s| s.id)
+            .map(|(id, _)| *id)
+            .filter(|id| !keep.contains(id))
             .collect();
         if surplus.is_empty() {
             return Ok(0);
@@ -561,4 +627,69 @@ pub async fn apply_retention(repo: &Repo, snapshot_id: &str, keep_last: u32) -> 
     let n = result?;
     released?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_newest_of_each_period_and_always_the_newest() {
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let snaps: Vec<([u8; 16], jiff::Timestamp)> = [
+            "2026-11-26T10:00:00Z",
+            "2026-11-26T08:00:00Z",
+            "2026-11-25T10:00:00Z",
+            "2026-11-18T10:00:00Z",
+            "2026-10-31T10:00:00Z",
+            "2026-09-15T10:00:00Z",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ([i as u8; 16], t(s)))
+        .collect();
+        let utc = jiff::tz::TimeZone::UTC;
+        let ids = |k: HashSet<[u8; 16]>| {
+            let mut v: Vec<u8> = k.into_iter().map(|id| id[0]).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            ids(Retention {
+                daily: Some(2),
+                ..Default::default()
+            }
+            .keep(&snaps, &utc)),
+            vec![0, 2]
+        );
+        assert_eq!(
+            ids(Retention {
+                weekly: Some(2),
+                ..Default::default()
+            }
+            .keep(&snaps, &utc)),
+            vec![0, 3]
+        );
+        assert_eq!(
+            ids(Retention {
+                monthly: Some(3),
+                ..Default::default()
+            }
+            .keep(&snaps, &utc)),
+            vec![0, 4, 5]
+        );
+        assert_eq!(
+            ids(Retention {
+                last: Some(1),
+                ..Default::default()
+            }
+            .keep(&snaps, &utc)),
+            vec![0]
+        );
+        assert_eq!(
+            ids(Retention::default().keep(&snaps, &utc)),
+            vec![0],
+            "the newest survives any policy"
+        );
+    }
 }

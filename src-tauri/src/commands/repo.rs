@@ -322,6 +322,10 @@ pub async fn save_profile(
             keep_last: None,
             upload_limit_kib: None,
             skip_on_battery: false,
+            skip_on_metered: false,
+            keep_daily: None,
+            keep_weekly: None,
+            keep_monthly: None,
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {

@@ -60,6 +60,15 @@ pub struct BackupArgs {
     /// After the run, keep only the newest N snapshots of this selection (and prune the rest).
     #[arg(long, value_name = "N")]
     keep_last: Option<u32>,
+    /// Also keep the newest snapshot of each of the last N days.
+    #[arg(long, value_name = "N")]
+    keep_daily: Option<u32>,
+    /// Also keep the newest snapshot of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    keep_weekly: Option<u32>,
+    /// Also keep the newest snapshot of each of the last N months.
+    #[arg(long, value_name = "N")]
+    keep_monthly: Option<u32>,
     /// Limit the upload bandwidth to this many KiB/s.
     #[arg(long, value_name = "KIB")]
     upload_limit: Option<u32>,
@@ -336,6 +345,10 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
             skip_on_battery: false,
+            skip_on_metered: false,
+            keep_daily: a.keep_daily,
+            keep_weekly: a.keep_weekly,
+            keep_monthly: a.keep_monthly,
         },
     };
     let store_key = match &a.key_file {

@@ -221,7 +221,15 @@ upload_limit_kib?: number | null,
 /**
  * Scheduled runs wait while the computer runs on battery.
  */
-skip_on_battery: boolean, };
+skip_on_battery: boolean, 
+/**
+ * Scheduled runs wait while the network connection is metered (where the OS tells).
+ */
+skip_on_metered: boolean, 
+/**
+ * Also keep the newest snapshot of each of the last N days / weeks / months.
+ */
+keep_daily?: number | null, keep_weekly?: number | null, keep_monthly?: number | null, };
 
 export type NamedProfile = { name: string, profile: Profile, };
 
