@@ -267,6 +267,10 @@ fn incremental_runs_upload_only_what_changed() {
         assert!(!third.unchanged);
         assert_eq!(third.new_segments, 1);
         assert_eq!(
+            third.conversations_read, 1,
+            "only the changed conversation is read"
+        );
+        assert_eq!(
             third.reused_segments,
             first.new_segments + first.reused_segments
         );

@@ -46,7 +46,12 @@ pub struct BackupReport {
     pub objects_uploaded: u64,
     /// The store had not changed: nothing was read.
     pub unchanged: bool,
+    /// Conversations whose messages were read (the others had not changed).
+    pub conversations_read: u32,
 }
+
+/// A conversation is read in full at least this often, to catch edits its cursor misses.
+const RESCAN_MS: i64 = 7 * 24 * 3600 * 1000;
 
 pub fn source_kind(v: Variant) -> u8 {
     match v {
@@ -266,14 +271,44 @@ async fn run(
                 .find(|c| &c.id == id)
                 .expect("selected");
             let (since, until) = sel.range_of(c);
-            // Ranges the user forgot stay forgotten: the parent tree lists them.
-            let excluded = match parent_trees.get(ctok) {
-                Some(tree_id) => {
-                    let body = repo.read_blob(&index, tree_id, ck).await?;
-                    format::decode::<Tree>(&body, "tree")?.excluded
-                }
-                None => Vec::new(),
+            // The parent's tree: ranges the user forgot stay forgotten, and its cursor says
+            // whether this conversation changed at all.
+            let parent_tree = match parent_trees.get(ctok) {
+                Some(tree_id) => Some(format::decode::<Tree>(
+                    &repo.read_blob(&index, tree_id, ck).await?,
+                    "tree",
+                )?),
+                None => None,
             };
+            let excluded = parent_tree
+                .as_ref()
+                .map(|t| t.excluded.clone())
+                .unwrap_or_default();
+            let cursor = format::encode(&(
+                1u8,
+                conv.message_count,
+                conv.first_at.map(|t| t.as_millisecond()),
+                conv.last_at.map(|t| t.as_millisecond()),
+                &conv.title,
+                since.map(|t| t.as_millisecond()),
+                until.map(|t| t.as_millisecond()),
+            ));
+            if let (Some(pt), Some(parent_ref)) = (
+                &parent_tree,
+                parent
+                    .as_ref()
+                    .and_then(|p| p.conversations.iter().find(|c| c.ctok == *ctok)),
+            ) {
+                // Unchanged since the parent (and rescanned within the week): reuse its tree.
+                if pt.cursor == cursor && started - pt.rescanned < RESCAN_MS {
+                    report.reused_segments += pt.segments.len() as u64;
+                    snapshot.selection.1.push(*ctok);
+                    snapshot.conversations.push(parent_ref.clone());
+                    progress.advance(1, 0);
+                    continue;
+                }
+            }
+            report.conversations_read += 1;
             let mut messages = store.messages(
                 id,
                 &MessageQuery {
@@ -296,8 +331,8 @@ async fn run(
                 title: conv.title.clone(),
                 members: Vec::new(),
                 avatar: None,
-                cursor: Vec::new(),
-                rescanned: 0,
+                cursor,
+                rescanned: started,
                 excluded,
                 segments: Vec::new(),
             };

@@ -167,7 +167,11 @@ export type BackupReport = { snapshot: string, conversations: number, messages: 
 /**
  * The store had not changed: nothing was read.
  */
-unchanged: boolean, };
+unchanged: boolean, 
+/**
+ * Conversations whose messages were read (the others had not changed).
+ */
+conversations_read: number, };
 
 export type SnapshotInfo = { id: string, short_id: string, time: string, account: string, conversations: number, messages: number, };
 
