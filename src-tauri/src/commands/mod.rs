@@ -6,6 +6,35 @@ pub mod schedule;
 pub mod settings;
 pub mod store;
 
+use chatvault::error::Error;
+
+/// A small runtime for one blocking command (OpenDAL needs one; commands run off the UI thread).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("runtime: {e}")))
+}
+
+/// Opens the repository at `url` with the target's credentials and the key from the keychain.
+pub(crate) fn open_repo(
+    rt: &tokio::runtime::Runtime,
+    paths: &chatvault::paths::AppPaths,
+    url: &str,
+) -> Result<chatvault::repo::Repo, Error> {
+    use chatvault::keychain::OsKeychain;
+    use chatvault::target::{TargetCredentials, TargetSpec};
+    let spec: TargetSpec = url.parse()?;
+    let kc = OsKeychain::default();
+    let creds = TargetCredentials::resolve(&kc, &spec, |k| std::env::var(k).ok());
+    rt.block_on(chatvault::repo::access::open(
+        spec.operator(&creds)?,
+        url,
+        &kc,
+        paths,
+    ))
+}
+
 use crate::ipc::AppInfo;
 use crate::AppState;
 use chatvault::error::WireError;

@@ -31,12 +31,7 @@ fn credentials(spec: &TargetSpec, input: Option<CredentialsInput>) -> TargetCred
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))
-}
+use super::runtime;
 
 /// Writes, reads, lists and deletes a probe object; on success the credentials may be saved.
 #[tauri::command]

@@ -7,37 +7,17 @@ use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::export::{self, Format};
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::keychain::OsKeychain;
 use chatvault::library::Library;
 use chatvault::model::{Conversation, Message};
-use chatvault::paths::AppPaths;
+use chatvault::repo::access;
 use chatvault::repo::restore::{self, RestoreRequest, SnapshotConversation, SnapshotInfo};
-use chatvault::repo::{access, Repo};
-use chatvault::target::{TargetCredentials, TargetSpec};
 use jiff::Timestamp;
 use std::path::PathBuf;
 use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))
-}
-
-fn open(rt: &tokio::runtime::Runtime, paths: &AppPaths, url: &str) -> Result<Repo, Error> {
-    let spec: TargetSpec = url.parse()?;
-    let creds =
-        TargetCredentials::resolve(&OsKeychain::default(), &spec, |k| std::env::var(k).ok());
-    rt.block_on(access::open(
-        spec.operator(&creds)?,
-        url,
-        &OsKeychain::default(),
-        paths,
-    ))
-}
+use super::{open_repo as open, runtime};
 
 /// Targets this computer has backed up to (for the restore page's picker).
 #[tauri::command]

@@ -14,23 +14,7 @@ use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))
-}
-
-fn open(
-    rt: &tokio::runtime::Runtime,
-    paths: &AppPaths,
-    url: &str,
-) -> Result<chatvault::repo::Repo, Error> {
-    let spec: TargetSpec = url.parse()?;
-    let kc = OsKeychain::default();
-    let creds = TargetCredentials::resolve(&kc, &spec, |k| std::env::var(k).ok());
-    rt.block_on(access::open(spec.operator(&creds)?, url, &kc, paths))
-}
+use super::{open_repo as open, runtime};
 
 #[tauri::command]
 pub fn app_paths(state: State<'_, AppState>) -> AppPaths {

@@ -3,17 +3,16 @@
 //! `Group/group_new.db` (`GroupContact`). SQLCipher 3 with 1024-byte pages and the 32-byte key
 //! used directly (raw key, no KDF). Schema: chat-stores.md §4 (chatlog `message_darwinv3.go`).
 
-use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use super::{content, count_members, normalise, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
-    Variant,
+    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub struct Mac3Store {
@@ -175,7 +174,7 @@ impl ChatStore for Mac3Store {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        let mut tally = Tally::default();
         for db in &self.shards {
             for (hash, table) in Self::chat_tables(db)? {
                 let id = self
@@ -189,29 +188,10 @@ impl ChatStore for Mac3Store {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
                     .map_err(sql_error)?;
-                if n == 0 {
-                    continue;
-                }
-                let e = agg.entry(id).or_insert((0, i64::MAX, i64::MIN));
-                e.0 += n as u64;
-                e.1 = e.1.min(first.unwrap_or(i64::MAX));
-                e.2 = e.2.max(last.unwrap_or(i64::MIN));
+                tally.add(&id, n as u64, first, last);
             }
         }
-        let mut list: Vec<Conversation> = agg
-            .into_iter()
-            .map(|(id, (n, first, last))| Conversation {
-                title: self.contacts.title(&id),
-                kind: conversation_kind(&id),
-                member_count: self.contacts.members(&id),
-                message_count: n,
-                first_at: Some(timestamp_from_seconds(first)),
-                last_at: Some(timestamp_from_seconds(last)),
-                id,
-            })
-            .collect();
-        sort_conversations(&mut list);
-        Ok(list)
+        Ok(tally.into_conversations(&self.contacts))
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {

@@ -47,6 +47,44 @@ impl Contacts {
     }
 }
 
+/// Message counts and first/last times (Unix seconds) per conversation, summed over shards.
+#[derive(Debug, Default)]
+pub struct Tally(std::collections::BTreeMap<String, (u64, i64, i64)>);
+
+impl Tally {
+    pub fn add(&mut self, id: &str, count: u64, first: Option<i64>, last: Option<i64>) {
+        if count == 0 {
+            return;
+        }
+        let e = self
+            .0
+            .entry(id.to_string())
+            .or_insert((0, i64::MAX, i64::MIN));
+        e.0 += count;
+        e.1 = e.1.min(first.unwrap_or(i64::MAX));
+        e.2 = e.2.max(last.unwrap_or(i64::MIN));
+    }
+
+    /// The conversations, titled from `contacts`, newest first.
+    pub fn into_conversations(self, contacts: &Contacts) -> Vec<crate::model::Conversation> {
+        let mut list: Vec<crate::model::Conversation> = self
+            .0
+            .into_iter()
+            .map(|(id, (n, first, last))| crate::model::Conversation {
+                title: contacts.title(&id),
+                kind: conversation_kind(&id),
+                member_count: contacts.members(&id),
+                message_count: n,
+                first_at: Some(crate::store::timestamp_from_seconds(first)),
+                last_at: Some(crate::store::timestamp_from_seconds(last)),
+                id,
+            })
+            .collect();
+        crate::store::sort_conversations(&mut list);
+        list
+    }
+}
+
 pub fn conversation_kind(id: &str) -> ConversationKind {
     if id.ends_with("@chatroom") {
         ConversationKind::Group

@@ -3,7 +3,7 @@
 //! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
-use super::{content, conversation_kind, normalise, Contacts, RawMessage};
+use super::{content, normalise, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -11,10 +11,9 @@ use crate::store::discover::strip_v4_suffix;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery,
-    Variant,
+    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub struct V4Store {
@@ -145,7 +144,7 @@ impl ChatStore for V4Store {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        let mut tally = Tally::default();
         for db in &self.shards {
             for (hash, table) in Self::chat_tables(db)? {
                 let Some(id) = self.by_hash.get(&hash) else {
@@ -161,29 +160,10 @@ impl ChatStore for V4Store {
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .map_err(sql_error)?;
-                if n == 0 {
-                    continue;
-                }
-                let e = agg.entry(id.clone()).or_insert((0, i64::MAX, i64::MIN));
-                e.0 += n as u64;
-                e.1 = e.1.min(first.unwrap_or(i64::MAX));
-                e.2 = e.2.max(last.unwrap_or(i64::MIN));
+                tally.add(id, n as u64, first, last);
             }
         }
-        let mut list: Vec<Conversation> = agg
-            .into_iter()
-            .map(|(id, (n, first, last))| Conversation {
-                title: self.contacts.title(&id),
-                kind: conversation_kind(&id),
-                member_count: self.contacts.members(&id),
-                message_count: n,
-                first_at: Some(timestamp_from_seconds(first)),
-                last_at: Some(timestamp_from_seconds(last)),
-                id,
-            })
-            .collect();
-        sort_conversations(&mut list);
-        Ok(list)
+        Ok(tally.into_conversations(&self.contacts))
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {

@@ -2,16 +2,14 @@
 //! (messages, sharded by time). SQLCipher 3 parameters with 4096-byte pages; the 32-byte key
 //! is the passphrase. Schema: chat-stores.md §2.2-2.4 (chatlog `message_v3.go`, `contact.go`).
 
-use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use super::{content, count_members, normalise, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
-use crate::store::{
-    numbered_files, sort_conversations, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
-};
+use crate::store::{numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant};
 use rusqlite::types::ValueRef;
-use std::collections::BTreeMap;
+
 use std::path::Path;
 
 pub struct Win3Store {
@@ -147,7 +145,7 @@ impl ChatStore for Win3Store {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut agg: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+        let mut tally = Tally::default();
         for shard in &self.shards {
             let mut stmt = shard
                 .db
@@ -166,26 +164,10 @@ impl ChatStore for Win3Store {
                 .map_err(sql_error)?;
             for row in rows {
                 let (talker, n, first, last) = row.map_err(sql_error)?;
-                let e = agg.entry(talker).or_insert((0, i64::MAX, i64::MIN));
-                e.0 += n as u64;
-                e.1 = e.1.min(first);
-                e.2 = e.2.max(last);
+                tally.add(&talker, n as u64, Some(first), Some(last));
             }
         }
-        let mut list: Vec<Conversation> = agg
-            .into_iter()
-            .map(|(id, (n, first, last))| Conversation {
-                title: self.contacts.title(&id),
-                kind: conversation_kind(&id),
-                member_count: self.contacts.members(&id),
-                message_count: n,
-                first_at: Some(timestamp_from_seconds(first)),
-                last_at: Some(timestamp_from_seconds(last)),
-                id,
-            })
-            .collect();
-        sort_conversations(&mut list);
-        Ok(list)
+        Ok(tally.into_conversations(&self.contacts))
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
