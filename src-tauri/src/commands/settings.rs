@@ -16,6 +16,16 @@ type CmdResult<T> = Result<T, WireError>;
 
 use super::{open_repo as open, runtime};
 
+/// The folder the wizard suggests for a first, local backup: "ChatVault Backups" in the
+/// user's documents (or home) folder. Nothing is created until the user tests it.
+#[tauri::command]
+pub fn default_backup_folder() -> String {
+    dirs::document_dir()
+        .or_else(dirs::home_dir)
+        .map(|d| d.join("ChatVault Backups").display().to_string())
+        .unwrap_or_default()
+}
+
 #[tauri::command]
 pub fn app_paths(state: State<'_, AppState>) -> AppPaths {
     state.paths.clone()

@@ -78,6 +78,7 @@ export interface Commands {
   list_profiles: { args: Record<string, never>; result: NamedProfile[] };
   run_profile: { args: { name: string }; result: BackupReport };
   app_paths: { args: Record<string, never>; result: AppPaths };
+  default_backup_folder: { args: Record<string, never>; result: string };
   repositories_overview: { args: Record<string, never>; result: RepoOverview[] };
   show_recovery_code: { args: { url: string }; result: string };
   rotate_recovery_code: { args: { url: string }; result: string };

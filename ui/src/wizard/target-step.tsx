@@ -1,4 +1,4 @@
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { call, HostError, type WireError } from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
@@ -17,6 +17,13 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
   const [busy, setBusy] = useState(false);
   const [tested, setTested] = useState<string | null>(null);
   const [error, setError] = useState<WireError | null>(null);
+
+  // Suggest a local folder, so the default path needs one click (Test connection).
+  useEffect(() => {
+    call("default_backup_folder")
+      .then((d) => setPath((p) => p || d))
+      .catch(() => undefined);
+  }, []);
 
   const built = useMemo(() => (kind === "local" ? localUrl(path) : kind === "s3" ? s3Url(s3) : webdavUrl(dav)), [kind, path, s3, dav]);
   const dirty = (f: () => void) => {
