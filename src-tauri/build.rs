@@ -17,6 +17,7 @@ fn main() {
         "start_backup",
         "cancel_job",
         "save_profile",
+        "save_recovery_code",
         "default_backup_folder",
         "schedule_overview",
         "set_schedule",

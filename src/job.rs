@@ -11,6 +11,8 @@ pub trait Progress: Send + Sync {
     fn phase(&self, _name: &str, _total: Option<u64>) {}
     /// `items` more items done, `bytes` more bytes moved.
     fn advance(&self, _items: u64, _bytes: u64) {}
+    /// `n` more messages handled (read, or found unchanged).
+    fn messages(&self, _n: u64) {}
 }
 
 /// Ignores progress.

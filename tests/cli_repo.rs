@@ -141,7 +141,7 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the recovery code file is private");
     }
-    let first = u.ok(&[
+    let first_run = u.run(&[
         "backup",
         "--json",
         "--target",
@@ -153,6 +153,24 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
         "--save-profile",
         "daily",
     ]);
+    assert!(
+        first_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first_run.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&first_run.stdout).unwrap();
+    // Without a terminal, progress arrives as JSON events on stderr, with message counts.
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&first_run.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "progress")
+        .expect("progress events");
+    assert_eq!(last["done"], last["total"]);
+    assert_eq!(last["messages"], 400);
     assert_eq!(first["conversations"], 6);
     assert_eq!(first["messages"], 400);
     // The saved profile runs with no key file and no secrets in its file.

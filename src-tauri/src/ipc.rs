@@ -80,6 +80,9 @@ pub struct BackupProgress {
     pub done: u64,
     #[ts(type = "number")]
     pub total: u64,
+    /// Messages read (or found unchanged) so far.
+    #[ts(type = "number")]
+    pub messages: u64,
     /// Bytes uploaded so far.
     #[ts(type = "number")]
     pub bytes: u64,

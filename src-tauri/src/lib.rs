@@ -67,6 +67,7 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::repo::start_backup,
             commands::repo::cancel_job,
             commands::repo::save_profile,
+            commands::repo::save_recovery_code,
             commands::settings::default_backup_folder,
             commands::schedule::schedule_overview,
             commands::schedule::set_schedule,

@@ -302,6 +302,7 @@ async fn run(
                 // Unchanged since the parent (and rescanned within the week): reuse its tree.
                 if pt.cursor == cursor && started - pt.rescanned < RESCAN_MS {
                     report.reused_segments += pt.segments.len() as u64;
+                    progress.messages(parent_ref.messages);
                     snapshot.selection.1.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
                     progress.advance(1, 0);
@@ -321,6 +322,7 @@ async fn run(
                 let ts = m.at.as_millisecond();
                 !excluded.iter().any(|&(s, u)| ts >= s && ts < u)
             });
+            progress.messages(messages.len() as u64);
             let mut tree = Tree {
                 ctok: *ctok,
                 native_id: id.clone(),

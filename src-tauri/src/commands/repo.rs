@@ -123,6 +123,7 @@ struct EventProgress<R: tauri::Runtime> {
     job_id: String,
     total: AtomicU64,
     done: AtomicU64,
+    messages: AtomicU64,
     started: std::time::Instant,
     stats: std::sync::Arc<chatvault::repo::IoStats>,
 }
@@ -137,6 +138,10 @@ impl<R: tauri::Runtime> Progress for EventProgress<R> {
         self.done.fetch_add(items, Ordering::Relaxed);
         self.emit();
     }
+
+    fn messages(&self, n: u64) {
+        self.messages.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 impl<R: tauri::Runtime> EventProgress<R> {
@@ -147,6 +152,7 @@ impl<R: tauri::Runtime> EventProgress<R> {
                 job_id: self.job_id.clone(),
                 done: self.done.load(Ordering::Relaxed),
                 total: self.total.load(Ordering::Relaxed),
+                messages: self.messages.load(Ordering::Relaxed),
                 bytes: self.stats.put_bytes.load(Ordering::Relaxed),
                 elapsed_ms: self.started.elapsed().as_millis() as u64,
             },
@@ -194,6 +200,7 @@ pub async fn start_backup<R: tauri::Runtime>(
             job_id: id,
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
             started: std::time::Instant::now(),
             stats: repo.stats.clone(),
         };
@@ -284,6 +291,37 @@ pub fn cancel_job(state: State<'_, AppState>, job_id: String) -> CmdResult<bool>
         }
         None => false,
     })
+}
+
+/// Writes the recovery code to a private file (mode 0600) in the suggested backup folder's
+/// parent (Documents), so the user can print it or move it somewhere safe.
+#[tauri::command]
+pub async fn save_recovery_code(code: String) -> CmdResult<String> {
+    blocking(move || {
+        let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
+        let dir = dirs::document_dir().or_else(dirs::home_dir).ok_or_else(|| Error::internal("no home folder"))?;
+        let path = dir.join("ChatVault recovery code.txt");
+        let text = format!(
+            "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
+            code.display().expose()
+        );
+        write_private(&path, &text)?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
 }
 
 /// Saves the wizard's choices as a profile, for scheduled and repeated runs.

@@ -192,6 +192,7 @@ struct CliProgress {
     tty: bool,
     total: AtomicU64,
     done: AtomicU64,
+    messages: AtomicU64,
     started: std::time::Instant,
 }
 
@@ -201,6 +202,7 @@ impl CliProgress {
             tty: std::io::stderr().is_terminal(),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
             started: std::time::Instant::now(),
         }
     }
@@ -227,6 +229,7 @@ impl Progress for CliProgress {
         } else {
             0.0
         };
+        let msgs = self.messages.load(Ordering::Relaxed);
         if self.tty {
             let width = 30usize;
             let filled = if total > 0 {
@@ -235,7 +238,7 @@ impl Progress for CliProgress {
                 0
             };
             eprint!(
-                "\r[{}{}] {done}/{total}  ETA {eta:.0}s ",
+                "\r[{}{}] {done}/{total} conversations, {msgs} messages  ETA {eta:.0}s ",
                 "#".repeat(filled),
                 " ".repeat(width - filled)
             );
@@ -245,9 +248,13 @@ impl Progress for CliProgress {
         } else {
             eprintln!(
                 "{}",
-                serde_json::json!({"event": "progress", "done": done, "total": total, "bytes": bytes, "eta_s": eta.round()})
+                serde_json::json!({"event": "progress", "done": done, "total": total, "messages": msgs, "bytes": bytes, "eta_s": eta.round()})
             );
         }
+    }
+
+    fn messages(&self, n: u64) {
+        self.messages.fetch_add(n, Ordering::Relaxed);
     }
 }
 

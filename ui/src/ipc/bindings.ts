@@ -157,6 +157,10 @@ export type BackupProgress = { job_id: string,
  */
 done: number, total: number, 
 /**
+ * Messages read (or found unchanged) so far.
+ */
+messages: number, 
+/**
  * Bytes uploaded so far.
  */
 bytes: number, elapsed_ms: number, };

@@ -51,6 +51,7 @@ export interface Commands {
   start_backup: { args: { jobId: string; url: string; selection: Selection }; result: BackupReport };
   cancel_job: { args: { jobId: string }; result: boolean };
   save_profile: { args: { name: string; url: string; selection: Selection }; result: null };
+  save_recovery_code: { args: { code: string }; result: string };
   known_targets: { args: Record<string, never>; result: string[] };
   list_snapshots: { args: { url: string }; result: SnapshotInfo[] };
   snapshot_conversations: { args: { url: string; snapshot: string }; result: SnapshotConversation[] };

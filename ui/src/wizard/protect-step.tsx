@@ -14,6 +14,7 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
   const [typed, setTyped] = useState(["", ""]);
   const [unlockCode, setUnlockCode] = useState("");
   const [copied, setCopied] = useState(false);
+  const [savedTo, setSavedTo] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
 
@@ -97,7 +98,11 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
             <button type="button" onClick={() => window.print()}>
               {t("protect.print")}
             </button>
+            <button type="button" data-testid="save-code" onClick={() => run(async () => setSavedTo(await call("save_recovery_code", { code })))}>
+              {t("protect.save")}
+            </button>
           </div>
+          {savedTo && <p class="muted small">{fill(t("protect.saved"), { path: savedTo })}</p>}
           <p data-testid="confirm-prompt" data-groups={`${asked[0]},${asked[1]}`}>
             {fill(t("protect.confirm"), { a: asked[0], b: asked[1] })}
           </p>

@@ -46,7 +46,7 @@ export function RunStep(props: { url: string; selection: Selection; onDone: (r: 
       <progress data-testid="run-progress" max={100} value={pct} />
       {progress && (
         <p class="muted" data-testid="run-stats">
-          {fill(t("run.conversations"), { done: progress.done, total: progress.total })} · {fill(t("run.uploaded"), { bytes: humanBytes(progress.bytes) })} ·{" "}
+          {fill(t("run.conversations"), { done: progress.done, total: progress.total })} · {fill(t("run.messages"), { messages: progress.messages })} · {fill(t("run.uploaded"), { bytes: humanBytes(progress.bytes) })} ·{" "}
           {fill(t("run.rate"), { rate: humanBytes(Math.round(rate)) })}
           {eta > 0 && ` · ${fill(t("run.eta"), { seconds: eta })}`}
         </p>
