@@ -3,7 +3,7 @@
 //! (`cipher_compatibility = 1`); the passphrase is `md5(IMEI + uin)[..7]`. `createTime` is in
 //! milliseconds. Schema: chat-stores.md §5 (wechat-dump `wechat/parser.py`, `msg.py`).
 
-use super::{content, conversation_kind, count_members, normalise, Contacts, RawMessage};
+use super::{content, conversation_kind, normalise, Contacts, RawMessage};
 use crate::error::Result;
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -29,42 +29,16 @@ impl AndroidStore {
         let db = Db::open(file, &cipher)?;
         require_table(&db, file, "message")?;
         let mut contacts = Contacts::default();
-        if db.has_table("rcontact")? {
-            let mut stmt = db
-                .conn
-                .prepare("SELECT username, conRemark, nickname FROM rcontact")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (id, remark, nick) = row.map_err(sql_error)?;
-                contacts.insert(id, remark, nick);
-            }
-        }
-        if db.has_table("chatroom")? {
-            let mut stmt = db
-                .conn
-                .prepare("SELECT chatroomname, memberlist FROM chatroom")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (room, list) = row.map_err(sql_error)?;
-                if let Some(list) = list {
-                    contacts.set_members(room, count_members(&list));
-                }
-            }
-        }
+        contacts.load_names(
+            &db,
+            "rcontact",
+            "SELECT username, conRemark, nickname FROM rcontact",
+        )?;
+        contacts.load_member_lists(
+            &db,
+            "chatroom",
+            "SELECT chatroomname, memberlist FROM chatroom",
+        )?;
         let mut account = "me".to_string();
         if db.has_table("userinfo")? {
             if let Ok(v) = db

@@ -26,6 +26,62 @@ impl Contacts {
         }
     }
 
+    /// Adds every `(id, remark, nickname)` row of `sql`, if `table` exists.
+    pub fn load_names(
+        &mut self,
+        db: &crate::store::sqlite::Db,
+        table: &str,
+        sql: &str,
+    ) -> crate::Result<Vec<String>> {
+        use crate::store::sqlite::sql_error;
+        let mut ids = Vec::new();
+        if !db.has_table(table)? {
+            return Ok(ids);
+        }
+        let mut stmt = db.conn.prepare(sql).map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            let (id, remark, nick) = row.map_err(sql_error)?;
+            ids.push(id.clone());
+            self.insert(id, remark, nick);
+        }
+        Ok(ids)
+    }
+
+    /// Adds the member counts of every `(room, member list)` row of `sql`, if `table` exists.
+    pub fn load_member_lists(
+        &mut self,
+        db: &crate::store::sqlite::Db,
+        table: &str,
+        sql: &str,
+    ) -> crate::Result<()> {
+        use crate::store::sqlite::sql_error;
+        if !db.has_table(table)? {
+            return Ok(());
+        }
+        let mut stmt = db.conn.prepare(sql).map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            let (room, list) = row.map_err(sql_error)?;
+            if let Some(list) = list {
+                self.set_members(room, count_members(&list));
+            }
+        }
+        Ok(())
+    }
+
     pub fn knows(&self, id: &str) -> bool {
         self.names.contains_key(id)
     }

@@ -54,25 +54,12 @@ impl V4Store {
         require_table(&contacts_db, &contact_db, "contact")?;
         let mut contacts = Contacts::default();
         let mut by_hash = HashMap::new();
-        if contacts_db.has_table("contact")? {
-            let mut stmt = contacts_db
-                .conn
-                .prepare("SELECT username, remark, nick_name FROM contact")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (id, remark, nick) = row.map_err(sql_error)?;
-                by_hash.insert(md5_hex(&id), id.clone());
-                contacts.insert(id, remark, nick);
-            }
+        for id in contacts.load_names(
+            &contacts_db,
+            "contact",
+            "SELECT username, remark, nick_name FROM contact",
+        )? {
+            by_hash.insert(md5_hex(&id), id);
         }
         if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
             let mut stmt = contacts_db

@@ -2,7 +2,7 @@
 //! (messages, sharded by time). SQLCipher 3 parameters with 4096-byte pages; the 32-byte key
 //! is the passphrase. Schema: chat-stores.md §2.2-2.4 (chatlog `message_v3.go`, `contact.go`).
 
-use super::{content, count_members, normalise, Contacts, RawMessage, Tally};
+use super::{content, normalise, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
 use crate::secret::Secret;
@@ -96,42 +96,16 @@ impl Win3Store {
 
 fn read_contacts(db: &Db) -> Result<Contacts> {
     let mut contacts = Contacts::default();
-    if db.has_table("Contact")? {
-        let mut stmt = db
-            .conn
-            .prepare("SELECT UserName, Remark, NickName FROM Contact")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (id, remark, nick) = row.map_err(sql_error)?;
-            contacts.insert(id, remark, nick);
-        }
-    }
-    if db.has_table("ChatRoom")? {
-        let mut stmt = db
-            .conn
-            .prepare("SELECT ChatRoomName, UserNameList FROM ChatRoom")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (room, list) = row.map_err(sql_error)?;
-            if let Some(list) = list {
-                contacts.set_members(room, count_members(&list));
-            }
-        }
-    }
+    contacts.load_names(
+        db,
+        "Contact",
+        "SELECT UserName, Remark, NickName FROM Contact",
+    )?;
+    contacts.load_member_lists(
+        db,
+        "ChatRoom",
+        "SELECT ChatRoomName, UserNameList FROM ChatRoom",
+    )?;
     Ok(contacts)
 }
 
