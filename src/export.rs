@@ -186,7 +186,7 @@ font-size:.8rem;margin:18px 0 8px}.row{display:flex;margin:6px 0}.row.me{justify
 border-radius:8px;padding:6px 10px;white-space:pre-wrap;word-break:break-word}.me .bubble{background:#95ec69}\
 .who{font-size:.75rem;color:#777}.time{font-size:.7rem;color:#999;margin-left:6px}.kind{color:#2368d8}\
 .quote{display:block;color:#666;border-left:3px solid #ccc;padding-left:6px;margin:2px 0}\
-ul{list-style:none;padding:0}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
+ul{list-style:none;padding:0}img.att{max-width:240px;max-height:240px;border-radius:6px}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
 
 pub fn to_html(c: &RestoredConversation) -> String {
     let mut out = String::new();
@@ -253,11 +253,27 @@ pub fn to_html(c: &RestoredConversation) -> String {
             );
         }
         for a in &m.attachments {
-            let _ = write!(
-                out,
-                "<div class=\"who\">📎 {}</div>",
-                esc(a.name.as_deref().unwrap_or(&a.path))
-            );
+            let name = a.name.as_deref().unwrap_or(&a.path);
+            if a.path.starts_with("attachments/") {
+                // Restored next to the export: show images, link the rest.
+                let lower = a.path.to_lowercase();
+                let image = a.mime.as_deref().is_some_and(|m| m.starts_with("image/"))
+                    || [".jpg", ".jpeg", ".png", ".gif", ".webp", ".dat"]
+                        .iter()
+                        .any(|x| lower.ends_with(x));
+                if image {
+                    let _ = write!(out, "<div><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" class=\"att\"></a></div>", esc(&a.path), esc(name));
+                } else {
+                    let _ = write!(
+                        out,
+                        "<div class=\"who\">📎 <a href=\"{}\">{}</a></div>",
+                        esc(&a.path),
+                        esc(name)
+                    );
+                }
+            } else {
+                let _ = write!(out, "<div class=\"who\">📎 {}</div>", esc(name));
+            }
         }
         let _ = write!(out, "<span class=\"time\">{time}</span></div></div>");
     }

@@ -11,7 +11,7 @@ use super::format::{
     Tree,
 };
 use super::lock::{Lock, Mode, Op};
-use super::pack::{PackWriter, CLASS_S};
+use super::pack::{PackWriter, CLASS_A, CLASS_S};
 use super::{now_ms, ConvKeys, Index, Repo};
 use crate::crypto::envelope::{self, Padding};
 use crate::crypto::SubKey;
@@ -48,6 +48,10 @@ pub struct BackupReport {
     pub unchanged: bool,
     /// Conversations whose messages were read (the others had not changed).
     pub conversations_read: u32,
+    /// Attachment files found in the store and stored (new or deduplicated).
+    pub attachments: u32,
+    #[ts(type = "number")]
+    pub attachment_bytes: u64,
 }
 
 /// A conversation is read in full at least this often, to catch edits its cursor misses.
@@ -256,6 +260,7 @@ async fn run(
 
         let mut index = repo.load_index().await?;
         let mut writer = Uploader::new(repo);
+        let mut chunks = Uploader::for_chunks(repo);
         let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
             .iter()
             .flat_map(|p| p.conversations.iter().map(|c| (c.ctok, c.tree)))
@@ -338,8 +343,27 @@ async fn run(
                 excluded,
                 segments: Vec::new(),
             };
+            // Attachment files the store has on disk: chunked, deduplicated, encrypted (§6.3).
+            let mut stored: HashMap<(String, usize), AttachmentRec> = HashMap::new();
+            for m in &messages {
+                for (i, a) in m.attachments.iter().enumerate() {
+                    cancel.check()?;
+                    if let Some(path) = store.attachment_file(a) {
+                        let rec =
+                            store_attachment(repo, &mut index, &mut chunks, ck, a, &path).await?;
+                        report.attachments += 1;
+                        report.attachment_bytes += rec.size;
+                        stored.insert((m.id.clone(), i), rec);
+                    }
+                }
+            }
             let mut msg_count = 0u64;
-            for segment in segments_of(&messages, repo.config.segment_max_messages as usize) {
+            let (mut conv_atts, mut conv_att_bytes) = (0u64, 0u64);
+            let recs: Vec<MessageRec> = messages
+                .iter()
+                .map(|m| to_record_with(m, &stored))
+                .collect();
+            for segment in segments_from(recs, repo.config.segment_max_messages as usize) {
                 cancel.check()?;
                 let body = format::encode(&segment);
                 let seg_id = ck.blob_id(kind::SEGMENT, &body);
@@ -352,6 +376,9 @@ async fn run(
                     report.reused_segments += 1;
                 }
                 msg_count += segment.messages.len() as u64;
+                let (atts, att_bytes) = stored_attachments(&segment);
+                conv_atts += atts as u64;
+                conv_att_bytes += att_bytes;
                 tree.segments.push(SegRef {
                     month: segment.month,
                     part: segment.part,
@@ -359,8 +386,8 @@ async fn run(
                     messages: segment.messages.len() as u32,
                     first_ts: segment.messages.first().map_or(0, |m| m.ts),
                     last_ts: segment.messages.last().map_or(0, |m| m.ts),
-                    attachments: 0,
-                    attachment_bytes: 0,
+                    attachments: atts,
+                    attachment_bytes: att_bytes,
                 });
             }
             let body = format::encode(&tree);
@@ -373,13 +400,14 @@ async fn run(
                 ctok: *ctok,
                 tree: tree_id,
                 messages: msg_count,
-                attachments: 0,
-                attachment_bytes: 0,
+                attachments: conv_atts,
+                attachment_bytes: conv_att_bytes,
                 first_ts: messages.first().map_or(0, |m| m.at.as_millisecond()),
                 last_ts: messages.last().map_or(0, |m| m.at.as_millisecond()),
             });
             progress.advance(1, 0);
         }
+        chunks.flush(repo, &mut index).await?;
         writer.flush(repo, &mut index).await?;
         compact_index(repo, &index).await?;
         snapshot.selection.1.sort();
@@ -389,7 +417,16 @@ async fn run(
     let after = repo.stats.snapshot();
     report.conversations = snapshot.conversations.len() as u32;
     report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
-    snapshot.totals = (report.conversations, report.messages, 0, 0);
+    snapshot.totals = (
+        report.conversations,
+        report.messages,
+        snapshot.conversations.iter().map(|c| c.attachments).sum(),
+        snapshot
+            .conversations
+            .iter()
+            .map(|c| c.attachment_bytes)
+            .sum(),
+    );
     snapshot.run = (
         report.new_segments,
         report.reused_segments,
@@ -443,6 +480,70 @@ pub fn month_of(ts_ms: i64) -> u32 {
     d.year() as u32 * 100 + d.month() as u32
 }
 
+/// Attachments with stored contents in a segment, and their bytes.
+pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
+    segment
+        .messages
+        .iter()
+        .flat_map(|m| &m.attachments)
+        .filter(|a| a.state == 0)
+        .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
+}
+
+/// Chunks a file with the repository's seeded FastCDC and uploads the chunks it lacks.
+async fn store_attachment(
+    repo: &Repo,
+    index: &mut Index,
+    chunks: &mut Uploader,
+    ck: &ConvKeys,
+    a: &crate::model::AttachmentRef,
+    path: &Path,
+) -> Result<AttachmentRec> {
+    let (min, avg, max, _) = repo.config.cdc;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
+    let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
+        file,
+        min as usize,
+        avg as usize,
+        max as usize,
+        fastcdc::v2020::Normalization::Level1,
+        repo.cdc_seed,
+    );
+    let mut ids = Vec::new();
+    let mut size = 0u64;
+    for chunk in cdc {
+        let chunk =
+            chunk.map_err(|e| Error::internal(format!("reading {}: {e}", path.display())))?;
+        let id = ck.blob_id(kind::CHUNK, &chunk.data);
+        chunks
+            .add(repo, index, ck, kind::CHUNK, id, &chunk.data)
+            .await?;
+        size += chunk.length as u64;
+        ids.push(id);
+    }
+    Ok(AttachmentRec {
+        role: 0,
+        path: a.path.clone(),
+        name: a.name.clone(),
+        mime: a.mime.clone(),
+        size,
+        state: 0,
+        chunks: ids,
+    })
+}
+
+/// The record of a message, with the attachment records stored for it by index.
+pub fn to_record_with(m: &Message, stored: &HashMap<(String, usize), AttachmentRec>) -> MessageRec {
+    let mut rec = to_record(m);
+    for (i, a) in rec.attachments.iter_mut().enumerate() {
+        if let Some(s) = stored.get(&(m.id.clone(), i)) {
+            *a = s.clone();
+        }
+    }
+    rec
+}
+
 pub fn to_record(m: &Message) -> MessageRec {
     MessageRec {
         id: m.id.clone(),
@@ -467,7 +568,7 @@ pub fn to_record(m: &Message) -> MessageRec {
                 name: a.name.clone(),
                 mime: a.mime.clone(),
                 size: a.size.unwrap_or(0),
-                state: 1, // file contents are not backed up yet (docs/FORMAT.md §16)
+                state: 1, // not in the store on disk (never downloaded, or moved)
                 chunks: Vec::new(),
             })
             .collect(),
@@ -485,6 +586,14 @@ impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+            new_packs: Vec::new(),
+        }
+    }
+
+    /// An uploader for attachment chunks (class A packs, the larger target).
+    pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
+        Uploader {
+            pack: PackWriter::new(CLASS_A, repo.config.pack_target.1 as usize),
             new_packs: Vec::new(),
         }
     }
@@ -524,10 +633,8 @@ impl Uploader {
         if self.pack.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(
-            &mut self.pack,
-            PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
-        );
+        let next = self.pack.renew();
+        let full = std::mem::replace(&mut self.pack, next);
         let entry = full.upload(repo).await?;
         // Data before references: the pack has landed, now index it.
         let name = repo.write_index(vec![entry.clone()], Vec::new()).await?;

@@ -122,7 +122,21 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                         .await
                         .and_then(|b| format::decode::<format::Segment>(&b, "segment"))
                     {
-                        Ok(s) if s.messages.len() as u32 == seg.messages => report.blobs_read += 1,
+                        Ok(s) if s.messages.len() as u32 == seg.messages => {
+                            report.blobs_read += 1;
+                            for c in s
+                                .messages
+                                .iter()
+                                .flat_map(|m| &m.attachments)
+                                .filter(|a| a.state == 0)
+                                .flat_map(|a| &a.chunks)
+                            {
+                                match repo.read_blob(&index, c, &keys).await {
+                                    Ok(_) => report.blobs_read += 1,
+                                    Err(e) => problem(&mut report, &e),
+                                }
+                            }
+                        }
                         Ok(_) => report.errors.push(format!(
                             "{spath}: repo_corrupt: segment message count differs from its tree"
                         )),
@@ -244,6 +258,7 @@ async fn forget_range(
             uploader
                 .add(repo, &mut index, &keys, kind::SEGMENT, id, &body)
                 .await?;
+            let (attachments, attachment_bytes) = crate::repo::backup::stored_attachments(&segment);
             kept.push(SegRef {
                 month: segment.month,
                 part: segment.part,
@@ -251,8 +266,8 @@ async fn forget_range(
                 messages: segment.messages.len() as u32,
                 first_ts: segment.messages.first().map_or(0, |m| m.ts),
                 last_ts: segment.messages.last().map_or(0, |m| m.ts),
-                attachments: 0,
-                attachment_bytes: 0,
+                attachments,
+                attachment_bytes,
             });
         }
         kept.sort_by_key(|s| (s.month, s.part));
@@ -415,6 +430,18 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
                     .with_hint("Run `chatvault verify`."));
                 }
                 live.insert(seg.id, keys.clone());
+                // Attachment chunks are live through the segments that reference them.
+                if seg.attachments > 0 {
+                    let body = repo.read_blob(&index, &seg.id, &keys).await?;
+                    let segment: format::Segment = format::decode(&body, "segment")?;
+                    for m in segment.messages {
+                        for a in m.attachments.into_iter().filter(|a| a.state == 0) {
+                            for c in a.chunks {
+                                live.insert(c, keys.clone());
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -85,6 +85,8 @@ pub struct Repo {
     k_meta: SubKey,
     k_keytable: SubKey,
     k_ctok: SubKey,
+    /// Seeds the content-defined chunker, so chunk boundaries reveal nothing (§6.3).
+    pub cdc_seed: u64,
     pub config: Config,
     pub stats: Arc<IoStats>,
     /// This machine's folder for the repository (`<cache>/repos/<repo id>`), where lock holders
@@ -166,6 +168,11 @@ impl Repo {
             k_meta: mk.subkey("chatvault/v1/meta"),
             k_keytable: mk.subkey("chatvault/v1/keytable"),
             k_ctok: mk.subkey("chatvault/v1/ctok"),
+            cdc_seed: u64::from_le_bytes(
+                mk.subkey("chatvault/v1/cdc-seed").expose()[..8]
+                    .try_into()
+                    .expect("8 bytes"),
+            ),
             config,
             stats: Arc::new(IoStats::default()),
             local_dir: None,

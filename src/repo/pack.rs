@@ -5,6 +5,8 @@ use super::{pack_path, random_name, Repo};
 use crate::error::{Error, ErrorCode, Result};
 
 pub const CLASS_S: u8 = 0;
+/// Packs of attachment chunks.
+pub const CLASS_A: u8 = 1;
 
 /// Collects sealed blobs until the pack is full.
 pub struct PackWriter {
@@ -22,6 +24,11 @@ impl PackWriter {
             buf: Vec::new(),
             blobs: Vec::new(),
         }
+    }
+
+    /// An empty writer of the same class and target.
+    pub fn renew(&self) -> PackWriter {
+        PackWriter::new(self.class, self.target)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -19,6 +19,9 @@ pub struct RestoreRequest {
     pub conversations: Vec<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Also restore attachment files into `<dir>/attachments/<conversation>/`; their
+    /// references then point there (relative to `dir`).
+    pub attachments_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -139,6 +142,15 @@ async fn run(
                 if since.is_some_and(|s| r.ts < s) || until.is_some_and(|u| r.ts > u) {
                     continue;
                 }
+                let mut r = r;
+                if let Some(dir) = &req.attachments_dir {
+                    for a in r.attachments.iter_mut().filter(|a| a.state == 0) {
+                        let rel =
+                            write_attachment(repo, &index, &keys, dir, &tree.native_id, &r.id, a)
+                                .await?;
+                        a.path = rel;
+                    }
+                }
                 messages.push(from_record(&tree.native_id, r));
             }
         }
@@ -155,6 +167,53 @@ async fn run(
         progress.advance(1, 0);
     }
     Ok(out)
+}
+
+/// Reassembles an attachment from its chunks into `dir`, checking its size; returns the path
+/// relative to `dir`.
+async fn write_attachment(
+    repo: &Repo,
+    index: &super::Index,
+    keys: &ConvKeys,
+    dir: &std::path::Path,
+    conversation: &str,
+    message_id: &str,
+    a: &format::AttachmentRec,
+) -> Result<String> {
+    let mut bytes = Vec::with_capacity(a.size as usize);
+    for c in &a.chunks {
+        bytes.extend(repo.read_blob(index, c, keys).await?);
+    }
+    if bytes.len() as u64 != a.size {
+        return Err(Error::new(
+            ErrorCode::RepoCorrupt,
+            format!(
+                "attachment of message {message_id}: {} bytes, expected {}",
+                bytes.len(),
+                a.size
+            ),
+        ));
+    }
+    let base = a.name.clone().unwrap_or_else(|| {
+        a.path
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("file")
+            .to_string()
+    });
+    let name = crate::export::file_stem(&format!("{message_id}-{base}"));
+    let rel = format!(
+        "attachments/{}/{name}",
+        crate::export::file_stem(conversation)
+    );
+    let path = dir.join(&rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), &e))?;
+    }
+    std::fs::write(&path, &bytes)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+    Ok(rel)
 }
 
 fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {

@@ -342,8 +342,22 @@ fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
             } else {
                 (m.content.clone(), None)
             };
-            let extra = (m.conv.ends_with("@chatroom") && !m.from_me)
-                .then(|| bytes_extra_sender(&m.sender));
+            let sender = (m.conv.ends_with("@chatroom") && !m.from_me).then_some(m.sender.as_str());
+            // Images get a file in the account's FileStorage, as WeChat keeps them.
+            let media = (m.base == 3).then(|| {
+                let rel = format!(
+                    "FileStorage/MsgAttach/{}/Image/{}/{}.dat",
+                    md5_hex(&m.conv),
+                    month(m.time),
+                    md5_hex(&m.svr_id.to_string())
+                );
+                let path = root.join(&rel);
+                let _ = fs::create_dir_all(path.parent().expect("has a parent"));
+                let _ = fs::write(&path, demo_image(m.svr_id));
+                format!("{}\\{}", ME.0, rel.replace('/', "\\"))
+            });
+            let extra = (sender.is_some() || media.is_some())
+                .then(|| bytes_extra(sender, media.as_deref()));
             tx.execute(
                 "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent, CompressContent, BytesExtra, Status) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 2)",
@@ -728,11 +742,51 @@ fn typedstream(text: &str) -> Vec<u8> {
     b
 }
 
-/// `BytesExtra` protobuf naming a group sender: `{1: {1: 1, 2: 0}, 3: {1: 1, 2: sender}}`.
-fn bytes_extra_sender(sender: &str) -> Vec<u8> {
-    let mut item = vec![0x08, 0x01, 0x12, sender.len() as u8];
-    item.extend(sender.as_bytes());
-    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x00, 0x1a, item.len() as u8];
-    b.extend(item);
+/// `BytesExtra` protobuf: `{1: {1: 1, 2: 0}, 3: {1: 1, 2: sender}, 3: {1: 4, 2: media path}}`.
+fn bytes_extra(sender: Option<&str>, media: Option<&str>) -> Vec<u8> {
+    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x00];
+    for (kind, value) in [(1u8, sender), (4u8, media)] {
+        if let Some(v) = value {
+            let mut item = vec![0x08, kind, 0x12];
+            varint(&mut item, v.len());
+            item.extend(v.as_bytes());
+            b.push(0x1a);
+            varint(&mut b, item.len());
+            b.extend(item);
+        }
+    }
+    b
+}
+
+fn varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn month(time: i64) -> String {
+    let t = jiff::Timestamp::from_second(time).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    jiff::tz::TimeZone::UTC
+        .to_datetime(t)
+        .strftime("%Y-%m")
+        .to_string()
+}
+
+/// A made-up image: a PNG signature and pseudo-random bytes, 20-60 KB; one in seven is
+/// 700 KB, so the chunker cuts it into several chunks.
+fn demo_image(seed: i64) -> Vec<u8> {
+    let mut rng = Rng(seed as u64 | 1);
+    let len = if seed % 7 == 0 {
+        700_000
+    } else {
+        20_000 + rng.below(40_000) as usize
+    };
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    while b.len() < len {
+        b.extend(rng.next().to_le_bytes());
+    }
+    b.truncate(len);
     b
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 const APPLE_EPOCH: i64 = 978_307_200;
 
 pub struct IMessageStore {
+    file: std::path::PathBuf,
     db: Db,
     /// Optional columns present in this chat.db, by name (newer macOS adds columns).
     columns: Vec<String>,
@@ -58,6 +59,7 @@ impl IMessageStore {
             None
         };
         Ok(IMessageStore {
+            file: file.to_path_buf(),
             db,
             columns,
             attachment_columns,
@@ -128,6 +130,16 @@ impl ChatStore for IMessageStore {
 
     fn account_id(&self) -> Option<&str> {
         self.me.as_deref()
+    }
+
+    /// `~/Library/Messages/Attachments/...`: `~` is the home this chat.db sits in
+    /// (`<home>/Library/Messages/chat.db`).
+    fn attachment_file(&self, a: &AttachmentRef) -> Option<std::path::PathBuf> {
+        let p = match a.path.strip_prefix("~/") {
+            Some(rest) => self.file.parent()?.parent()?.parent()?.join(rest),
+            None => std::path::PathBuf::from(&a.path),
+        };
+        p.is_file().then_some(p)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

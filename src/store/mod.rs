@@ -246,6 +246,10 @@ pub trait ChatStore: Send {
     fn conversations(&self) -> Result<Vec<Conversation>>;
     /// A conversation's messages in time order.
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>>;
+    /// The file an attachment reference points at, when the store has it on disk.
+    fn attachment_file(&self, _attachment: &crate::model::AttachmentRef) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// How much of a store a selection holds.

@@ -89,6 +89,7 @@ pub async fn preview_backup(
             conversations: vec![conversation],
             since,
             until,
+            attachments_dir: None,
         };
         let mut out = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
         Ok(out.pop().map(|c| c.messages).unwrap_or_default())
@@ -118,18 +119,21 @@ pub async fn restore_selection(
             .collect::<Result<_, _>>()?;
         let rt = runtime()?;
         let repo = open(&rt, &paths, &url)?;
+        let export_dir = export_dir
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from);
         let req = RestoreRequest {
             snapshot: Some(snapshot),
             conversations,
             since,
             until,
+            attachments_dir: export_dir.clone(),
         };
         let convs = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
         let messages = convs.iter().map(|c| c.messages.len() as u64).sum();
         let mut files = Vec::new();
         let mut index_html = None;
-        if let Some(dir) = export_dir.filter(|d| !d.trim().is_empty()) {
-            let dir = PathBuf::from(dir);
+        if let Some(dir) = export_dir {
             files = export::export(&dir, &convs, &formats)?
                 .iter()
                 .map(|p| p.display().to_string())

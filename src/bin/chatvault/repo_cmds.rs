@@ -469,6 +469,8 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
         .map(str::parse)
         .collect::<Result<_>>()?;
     let req = restore::RestoreRequest {
+        // Exports carry the attachment files next to them.
+        attachments_dir: a.into.clone(),
         snapshot: Some(a.snapshot.clone()),
         conversations: a.conversations.clone(),
         since: a

@@ -13,6 +13,7 @@ use rusqlite::types::ValueRef;
 use std::path::Path;
 
 pub struct Win3Store {
+    root: std::path::PathBuf,
     account: String,
     contacts: Contacts,
     shards: Vec<Shard>,
@@ -87,6 +88,7 @@ impl Win3Store {
             });
         }
         Ok(Win3Store {
+            root: root.to_path_buf(),
             account,
             contacts,
             shards,
@@ -116,6 +118,12 @@ impl ChatStore for Win3Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Paths are relative to the account folder (`FileStorage/...`).
+    fn attachment_file(&self, a: &AttachmentRef) -> Option<std::path::PathBuf> {
+        let p = self.root.join(&a.path);
+        p.is_file().then_some(p)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

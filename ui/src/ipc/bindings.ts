@@ -175,7 +175,11 @@ unchanged: boolean,
 /**
  * Conversations whose messages were read (the others had not changed).
  */
-conversations_read: number, };
+conversations_read: number, 
+/**
+ * Attachment files found in the store and stored (new or deduplicated).
+ */
+attachments: number, attachment_bytes: number, };
 
 export type SnapshotInfo = { id: string, short_id: string, time: string, account: string, conversations: number, messages: number, };
 
