@@ -79,6 +79,11 @@ pub enum ErrorCode {
     RepoObjectMissing,
     /// Another ChatVault run is using this backup.
     RepoLocked,
+    /// This run's lease on the backup ran out (the computer slept, or the storage stopped
+    /// answering); it stopped before changing anything else.
+    RepoLockLost,
+    /// The storage serves an older state of the backup than this computer has seen.
+    RepoRolledBack,
     /// This computer does not have the backup's key.
     KeyMissing,
     /// The recovery code has a typo.
@@ -88,8 +93,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The storage could not be reached or refused the request (as opposed to bad content).
+    pub fn is_target_problem(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::TargetUnreachable
+                | ErrorCode::TargetAuth
+                | ErrorCode::TargetNotFound
+                | ErrorCode::TargetFailed
+                | ErrorCode::TargetTls
+                | ErrorCode::TargetClockSkew
+                | ErrorCode::TargetQuota
+                | ErrorCode::Io
+        )
+    }
+
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 36] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,
@@ -121,6 +141,8 @@ impl ErrorCode {
         ErrorCode::RepoWrongKey,
         ErrorCode::RepoObjectMissing,
         ErrorCode::RepoLocked,
+        ErrorCode::RepoLockLost,
+        ErrorCode::RepoRolledBack,
         ErrorCode::KeyMissing,
         ErrorCode::RecoveryCodeInvalid,
         ErrorCode::RecoveryCodeWrong,
@@ -160,6 +182,8 @@ impl ErrorCode {
             ErrorCode::RepoWrongKey => "repo_wrong_key",
             ErrorCode::RepoObjectMissing => "repo_object_missing",
             ErrorCode::RepoLocked => "repo_locked",
+            ErrorCode::RepoLockLost => "repo_lock_lost",
+            ErrorCode::RepoRolledBack => "repo_rolled_back",
             ErrorCode::KeyMissing => "key_missing",
             ErrorCode::RecoveryCodeInvalid => "recovery_code_invalid",
             ErrorCode::RecoveryCodeWrong => "recovery_code_wrong",

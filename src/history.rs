@@ -31,6 +31,15 @@ pub struct RunRecord {
     #[ts(type = "number")]
     pub bytes_uploaded: u64,
     pub unchanged: bool,
+    /// Old snapshots the retention policy removed after the run.
+    #[serde(default)]
+    pub snapshots_removed: u32,
+    /// Selected conversations left out because the user forgot them.
+    #[serde(default)]
+    pub skipped_forgotten: u32,
+    /// What did not fail the run but deserves a look.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 fn file(paths: &AppPaths) -> std::path::PathBuf {
@@ -83,6 +92,9 @@ mod tests {
             messages: n,
             bytes_uploaded: 0,
             unchanged: false,
+            snapshots_removed: 0,
+            skipped_forgotten: 0,
+            warnings: Vec::new(),
         };
         append(&paths, &rec(1)).unwrap();
         fs::OpenOptions::new()

@@ -13,6 +13,8 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _items: u64, _bytes: u64) {}
     /// `n` more messages handled (read, or found unchanged).
     fn messages(&self, _n: u64) {}
+    /// Bytes uploaded so far in this job.
+    fn uploaded(&self, _total: u64) {}
 }
 
 /// Ignores progress.

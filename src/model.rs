@@ -105,6 +105,11 @@ pub struct Message {
 /// inside an optional overall range.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Selection {
+    /// Every conversation of the store, also those that appear later (less the forgotten
+    /// ones); `conversations` then only narrows ranges. Runs of such a selection chain up as one
+    /// lineage whatever conversations come and go.
+    #[serde(default)]
+    pub all: bool,
     pub conversations: Vec<SelectedConversation>,
     #[ts(type = "string | null")]
     pub since: Option<Timestamp>,
@@ -146,6 +151,7 @@ mod tests {
     fn a_conversation_range_narrows_the_overall_one() {
         let t = |s: &str| s.parse::<Timestamp>().unwrap();
         let sel = Selection {
+            all: false,
             conversations: vec![],
             since: Some(t("2022-01-01T00:00:00Z")),
             until: Some(t("2024-01-01T00:00:00Z")),

@@ -1,8 +1,11 @@
-//! Running a backup of a profile end to end, the same way from the CLI, the app and a timer:
-//! open the store with the key remembered in the keychain, open the repository with its key
-//! from the keychain, back up, and record the run in the history.
+//! The one run path (docs/FORMAT.md §11.2, DESIGN §7): every backup run — the wizard's, Back up
+//! now, the tray, the in-app scheduler, an OS timer and the CLI — is a [`RunRequest`] given to
+//! [`run`]. It applies the guards of scheduled runs (battery, metered network), opens the store
+//! and the repository, backs up, applies the retention policy and prunes after a successful
+//! run, and records the run in the history and the log. Hosts only build the request and show
+//! the outcome.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::history::{self, RunRecord};
 use crate::job::{Cancel, Progress};
 use crate::keychain::Keychain;
@@ -11,69 +14,208 @@ use crate::paths::AppPaths;
 use crate::profile::Profile;
 use crate::repo::access;
 use crate::repo::backup::{self, BackupReport};
-use crate::store::{self, StoreKey};
+use crate::repo::maintenance::{self, Retention};
+use crate::store::{self, ChatStore, StoreKey};
 use crate::target::{TargetCredentials, TargetSpec};
+use std::path::{Path, PathBuf};
 
-pub struct RunOptions<'a> {
-    pub profile_name: Option<&'a str>,
-    /// A key given for this run (else the keychain's).
-    pub store_key: Option<StoreKey>,
-    /// Remember `store_key` in the keychain (for later unattended runs).
-    pub remember_store_key: bool,
-    /// "app", "cli" or "schedule", for the history.
-    pub origin: &'a str,
+/// Who started a run (kept in the history; scheduled runs obey the profile's guards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The app's wizard or Back up now.
+    App,
+    /// The tray's Back up now.
+    Tray,
+    /// The command line.
+    Cli,
+    /// A schedule: the app's scheduler or an OS timer.
+    Schedule,
 }
 
-pub fn run_profile(
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::App => "app",
+            Origin::Tray => "tray",
+            Origin::Cli => "cli",
+            Origin::Schedule => "schedule",
+        }
+    }
+}
+
+/// The chat store of a run.
+pub enum StoreInput<'a> {
+    /// Opened by the run, with a key given for it or else the one remembered in the keychain.
+    Path {
+        path: PathBuf,
+        key: Option<StoreKey>,
+        /// Remember `key` in the keychain for later unattended runs.
+        remember_key: bool,
+    },
+    /// Already open in the host (the wizard's store).
+    Open {
+        store: &'a dyn ChatStore,
+        path: &'a Path,
+    },
+}
+
+/// Everything one backup run needs.
+pub struct RunRequest<'a> {
+    pub profile_name: Option<String>,
+    pub store: StoreInput<'a>,
+    pub selection: Selection,
+    pub target: String,
+    pub upload_limit_kib: Option<u32>,
+    /// Applied after a successful run (then pruned); empty: keep everything.
+    pub retention: Retention,
+    /// Scheduled runs wait while on battery / on a metered network.
+    pub skip_on_battery: bool,
+    pub skip_on_metered: bool,
+    pub origin: Origin,
+}
+
+impl RunRequest<'static> {
+    /// A run of a saved profile (or of the profile a CLI invocation describes).
+    pub fn for_profile(name: Option<&str>, profile: &Profile, origin: Origin) -> Self {
+        RunRequest {
+            profile_name: name.map(str::to_string),
+            store: StoreInput::Path {
+                path: profile.store.clone(),
+                key: None,
+                remember_key: false,
+            },
+            selection: profile.selection(),
+            target: profile.target.clone(),
+            upload_limit_kib: profile.upload_limit_kib,
+            retention: profile.retention(),
+            skip_on_battery: profile.skip_on_battery,
+            skip_on_metered: profile.skip_on_metered,
+            origin,
+        }
+    }
+}
+
+impl Profile {
+    /// The selection a profile stands for: no conversation listed means all of them.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            all: self.conversations.is_empty(),
+            conversations: self
+                .conversations
+                .iter()
+                .map(|id| SelectedConversation {
+                    id: id.clone(),
+                    since: None,
+                    until: None,
+                })
+                .collect(),
+            since: self.since,
+            until: self.until,
+        }
+    }
+
+    pub fn retention(&self) -> Retention {
+        Retention {
+            last: self.keep_last,
+            daily: self.keep_daily,
+            weekly: self.keep_weekly,
+            monthly: self.keep_monthly,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub enum RunOutcome {
+    Done(BackupReport),
+    /// A scheduled run that waits (on battery, on a metered network); nothing was done.
+    Postponed(&'static str),
+}
+
+/// Runs a backup end to end; see the module docs. Errors are recorded in the history too.
+pub fn run(
     paths: &AppPaths,
     keychain: &dyn Keychain,
-    profile: &Profile,
-    opts: RunOptions<'_>,
+    req: RunRequest<'_>,
     progress: &dyn Progress,
     cancel: &Cancel,
-) -> Result<BackupReport> {
+) -> Result<RunOutcome> {
+    if req.origin == Origin::Schedule {
+        if let Some(why) = postponed(req.skip_on_battery, req.skip_on_metered) {
+            log_line(
+                paths,
+                &format!(
+                    "{} {} profile={} target={} postponed: {why}\n",
+                    jiff::Timestamp::now(),
+                    req.origin.as_str(),
+                    req.profile_name.as_deref().unwrap_or("-"),
+                    req.target
+                ),
+            );
+            return Ok(RunOutcome::Postponed(why));
+        }
+    }
     let started = jiff::Timestamp::now();
-    let result = run(paths, keychain, profile, &opts, progress, cancel);
+    let result = run_backup(paths, keychain, &req, progress, cancel);
+    let report = result.as_ref().ok();
     let record = RunRecord {
         started,
         finished: jiff::Timestamp::now(),
-        profile: opts.profile_name.map(str::to_string),
-        target: profile.target.clone(),
-        origin: opts.origin.to_string(),
+        profile: req.profile_name.clone(),
+        target: req.target.clone(),
+        origin: req.origin.as_str().to_string(),
         ok: result.is_ok(),
         error: result.as_ref().err().map(|e| e.to_wire()),
-        conversations: result.as_ref().map_or(0, |r| r.conversations),
-        messages: result.as_ref().map_or(0, |r| r.messages),
-        bytes_uploaded: result.as_ref().map_or(0, |r| r.bytes_uploaded),
-        unchanged: result.as_ref().is_ok_and(|r| r.unchanged),
+        conversations: report.map_or(0, |r| r.conversations),
+        messages: report.map_or(0, |r| r.messages),
+        bytes_uploaded: report.map_or(0, |r| r.bytes_uploaded),
+        unchanged: report.is_some_and(|r| r.unchanged),
+        snapshots_removed: report.map_or(0, |r| r.snapshots_removed),
+        skipped_forgotten: report.map_or(0, |r| r.skipped_forgotten),
+        warnings: report.map_or_else(Vec::new, |r| r.warnings.clone()),
     };
     // A history that cannot be written must not turn a good backup into a failure.
     let _ = history::append(paths, &record);
-    log_run(paths, &record);
-    result
+    log_line(paths, &log_text(&record));
+    result.map(RunOutcome::Done)
 }
 
-/// One line per run in `<data>/logs/chatvault.log`, for runs nobody watched (OS timers).
-fn log_run(paths: &AppPaths, r: &RunRecord) {
-    use std::io::Write;
-    let dir = paths.data_dir.join("logs");
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
+fn log_text(r: &RunRecord) -> String {
     let outcome = match &r.error {
         None => format!(
-            "ok: {} conversations, {} messages, {} bytes uploaded",
-            r.conversations, r.messages, r.bytes_uploaded
+            "ok: {} conversations, {} messages, {} bytes uploaded{}{}",
+            r.conversations,
+            r.messages,
+            r.bytes_uploaded,
+            if r.snapshots_removed > 0 {
+                format!(", {} old snapshots removed", r.snapshots_removed)
+            } else {
+                String::new()
+            },
+            if r.warnings.is_empty() {
+                String::new()
+            } else {
+                format!("; warnings: {}", r.warnings.join("; "))
+            }
         ),
         Some(e) => format!("failed: {}: {}", e.code, e.message),
     };
-    let line = format!(
+    format!(
         "{} {} profile={} target={} {outcome}\n",
         r.finished,
         r.origin,
         r.profile.as_deref().unwrap_or("-"),
         r.target
-    );
+    )
+}
+
+/// One line per run in `<data>/logs/chatvault.log`, for runs nobody watched (OS timers).
+fn log_line(paths: &AppPaths, line: &str) {
+    use std::io::Write;
+    let dir = paths.data_dir.join("logs");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -83,62 +225,71 @@ fn log_run(paths: &AppPaths, r: &RunRecord) {
     }
 }
 
-/// Whether a scheduled run of `profile` should wait (on battery, if the profile says so).
-pub fn postponed(profile: &Profile) -> Option<&'static str> {
-    if profile.skip_on_battery && crate::power::on_battery() {
+/// Why a scheduled run should wait, if it should.
+fn postponed(skip_on_battery: bool, skip_on_metered: bool) -> Option<&'static str> {
+    if skip_on_battery && crate::power::on_battery() {
         return Some("on battery");
     }
-    (profile.skip_on_metered && crate::power::on_metered_network())
-        .then_some("on a metered connection")
+    (skip_on_metered && crate::power::on_metered_network()).then_some("on a metered connection")
 }
 
-fn run(
+fn run_backup(
     paths: &AppPaths,
     keychain: &dyn Keychain,
-    profile: &Profile,
-    opts: &RunOptions<'_>,
+    req: &RunRequest<'_>,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<BackupReport> {
-    let key = match &opts.store_key {
-        Some(k) => Some(k.clone()),
-        None => StoreKey::recall(keychain, &profile.store).ok().flatten(),
+    let opened;
+    let (store, store_root): (&dyn ChatStore, &Path) = match &req.store {
+        StoreInput::Open { store, path } => (*store, path),
+        StoreInput::Path {
+            path,
+            key,
+            remember_key,
+        } => {
+            let key = match key {
+                Some(k) => Some(k.clone()),
+                None => StoreKey::recall(keychain, path).ok().flatten(),
+            };
+            opened = store::open(path, key.as_ref())?;
+            if let (true, Some(k)) = (*remember_key, &key) {
+                k.remember(keychain, path)?;
+            }
+            (opened.as_ref(), path.as_path())
+        }
     };
-    let opened = store::open(&profile.store, key.as_ref())?;
-    if let (true, Some(k)) = (opts.remember_store_key, &key) {
-        k.remember(keychain, &profile.store)?;
-    }
-    let ids: Vec<String> = if profile.conversations.is_empty() {
-        opened.conversations()?.into_iter().map(|c| c.id).collect()
-    } else {
-        profile.conversations.clone()
-    };
-    let selection = Selection {
-        conversations: ids
-            .into_iter()
-            .map(|id| SelectedConversation {
-                id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: profile.since,
-        until: profile.until,
-    };
-    let spec: TargetSpec = profile.target.parse()?;
+    let spec: TargetSpec = req.target.parse()?;
     let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
-    let op = spec.operator_with(&creds, profile.upload_limit_kib)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let op = spec.operator_with(&creds, req.upload_limit_kib)?;
+    // A worker thread keeps the lease refreshed while this thread reads the store.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
-        .map_err(|e| crate::Error::internal(format!("runtime: {e}")))?;
+        .map_err(|e| Error::internal(format!("runtime: {e}")))?;
     rt.block_on(async {
-        let repo = access::open(op, &profile.target, keychain, paths).await?;
-        let req = backup::BackupRequest {
-            store: opened.as_ref(),
-            store_root: &profile.store,
-            selection: &selection,
+        let repo = access::open(op, &req.target, keychain, paths).await?;
+        let breq = backup::BackupRequest {
+            store,
+            store_root,
+            selection: &req.selection,
         };
-        backup::backup(&repo, &req, progress, cancel).await
+        let mut report = backup::backup(&repo, &breq, progress, cancel).await?;
+        if !req.retention.is_empty() {
+            // The backup has landed; a retention step that cannot finish (another run holds
+            // the repository, a damaged object blocks prune) is a warning, retried next run.
+            match maintenance::apply_retention(&repo, &report.snapshot, &req.retention).await {
+                Ok(r) => {
+                    report.snapshots_removed = r.snapshots_removed;
+                    report.packs_pruned =
+                        r.prune.map_or(0, |p| p.packs_deleted + p.packs_rewritten);
+                }
+                Err(e) => report
+                    .warnings
+                    .push(format!("retention did not run: {}", e.message())),
+            }
+        }
+        Ok(report)
     })
 }

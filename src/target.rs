@@ -262,6 +262,9 @@ impl fmt::Display for TargetSpec {
     }
 }
 
+/// Where a local target's objects are written before they are renamed into place.
+pub const LOCAL_TMP_DIR: &str = ".chatvault-tmp";
+
 impl TargetSpec {
     /// An OpenDAL operator for this target, with retries, timeouts and at most
     /// [`MAX_CONCURRENT`] requests in flight.
@@ -292,7 +295,14 @@ impl TargetSpec {
             TargetSpec::Local { path } => {
                 let root = std::path::absolute(path)
                     .map_err(|e| Error::io(format!("resolving {}", path.display()), &e))?;
-                Operator::new(services::Fs::default().root(&root.to_string_lossy()))
+                // Objects are written to a temporary file, synced and renamed into place, so a
+                // crash or a full disk never leaves a torn object under its final name.
+                let tmp = root.join(LOCAL_TMP_DIR);
+                Operator::new(
+                    services::Fs::default()
+                        .root(&root.to_string_lossy())
+                        .atomic_write_dir(&tmp.to_string_lossy()),
+                )
             }
             TargetSpec::S3 { bucket, prefix, endpoint, region, virtual_host } => {
                 let mut b = services::S3::default()

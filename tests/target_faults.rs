@@ -47,6 +47,7 @@ fn demo_store(messages: usize) -> Demo {
     let d = demo::write(dir.path(), Variant::WechatWin3, messages).unwrap();
     let store = store::open(&d.path, Some(&StoreKey::parse(&d.key.unwrap()).unwrap())).unwrap();
     let selection = Selection {
+        all: false,
         conversations: store
             .conversations()
             .unwrap()

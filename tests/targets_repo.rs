@@ -81,6 +81,7 @@ fn the_repository_works_the_same_on_s3_and_webdav() {
     let key = StoreKey::parse(e["key"]["hex"].as_str().unwrap()).unwrap();
     let store = store::open(&root, Some(&key)).unwrap();
     let sel = Selection {
+        all: false,
         conversations: store
             .conversations()
             .unwrap()

@@ -233,17 +233,15 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
         };
         for (name, p) in profiles {
             set_status(&app, "running");
-            let opts = chatvault::runner::RunOptions {
-                profile_name: Some(&name),
-                store_key: None,
-                remember_store_key: false,
-                origin: "app",
-            };
-            let result = chatvault::runner::run_profile(
+            let req = chatvault::runner::RunRequest::for_profile(
+                Some(&name),
+                &p,
+                chatvault::runner::Origin::Tray,
+            );
+            let result = chatvault::runner::run(
                 &paths,
                 &chatvault::keychain::OsKeychain::default(),
-                &p,
-                opts,
+                req,
                 &chatvault::job::NoProgress,
                 &chatvault::job::Cancel::new(),
             );

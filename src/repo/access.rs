@@ -88,6 +88,14 @@ fn missing_key(url: &str) -> Error {
     )
 }
 
+fn no_repository(url: &str) -> Error {
+    Error::new(
+        ErrorCode::RepoNotFound,
+        format!("there is no ChatVault repository at {url}"),
+    )
+    .with_hint("Check the target URL (folder, bucket and prefix), or create one with `chatvault init --target URL`.")
+}
+
 /// Creates a repository; the master key and recovery code go to the keychain.
 pub async fn init(
     op: Operator,
@@ -100,7 +108,8 @@ pub async fn init(
     let code = RecoveryCode::generate();
     let repo = Repo::init(op, &mk, &code, params)
         .await?
-        .with_local_dir(&paths.cache_dir);
+        .with_local_dir(&paths.cache_dir)
+        .with_marks_dir(&paths.data_dir);
     store_keys(keychain, repo.repo_id(), &mk, Some(&code))?;
     remember_repo(paths, url, repo.repo_id())?;
     Ok((repo, code))
@@ -113,12 +122,26 @@ pub async fn open(
     keychain: &dyn Keychain,
     paths: &AppPaths,
 ) -> Result<Repo> {
-    let repo_id = known_repo_id(paths, url)?.ok_or_else(|| missing_key(url))?;
-    let mk_hex = keychain
-        .get(&key_account(repo_id))?
-        .ok_or_else(|| missing_key(url))?;
+    let known = known_repo_id(paths, url)?;
+    let mk_hex = match known {
+        Some(id) => keychain.get(&key_account(id))?,
+        None => None,
+    };
+    let (Some(repo_id), Some(mk_hex)) = (known, mk_hex) else {
+        // Say "no repository here" rather than "no key" when that is the case.
+        let exists = op.exists("config").await.map_err(|e| {
+            crate::target::map_opendal_error(e).context("checking for a repository")
+        })?;
+        if !exists {
+            return Err(no_repository(url));
+        }
+        return Err(missing_key(url));
+    };
     let mk = MasterKey::from_hex(mk_hex.expose())?;
-    let repo = Repo::open(op, &mk).await?.with_local_dir(&paths.cache_dir);
+    let repo = Repo::open(op, &mk)
+        .await?
+        .with_local_dir(&paths.cache_dir)
+        .with_marks_dir(&paths.data_dir);
     if repo.repo_id() != repo_id {
         return Err(Error::new(ErrorCode::RepoWrongKey, format!("the repository at {url} is not the one this computer knows"))
             .with_hint("Unlock it with its own recovery code: chatvault key unlock --target URL --recovery-code-file FILE"));
@@ -135,7 +158,10 @@ pub async fn unlock(
     paths: &AppPaths,
 ) -> Result<Repo> {
     let (mk, repo_id) = Repo::unlock(&op, code).await?;
-    let repo = Repo::open(op, &mk).await?;
+    let repo = Repo::open(op, &mk)
+        .await?
+        .with_local_dir(&paths.cache_dir)
+        .with_marks_dir(&paths.data_dir);
     if repo.repo_id() != repo_id {
         return Err(Error::new(
             ErrorCode::RepoCorrupt,

@@ -52,6 +52,15 @@ pub struct BackupReport {
     pub attachments: u32,
     #[ts(type = "number")]
     pub attachment_bytes: u64,
+    /// Selected conversations left out because the user forgot them (FORMAT.md §8.1).
+    pub skipped_forgotten: u32,
+    /// Snapshots the profile's retention policy removed after the run.
+    pub snapshots_removed: u32,
+    /// Packs deleted or rewritten by the prune after retention.
+    pub packs_pruned: u32,
+    /// Problems that did not fail the run (a retention or prune step that could not finish,
+    /// damaged objects that were skipped).
+    pub warnings: Vec<String>,
 }
 
 /// A conversation is read in full at least this often, to catch edits its cursor misses.
@@ -73,12 +82,14 @@ pub async fn backup(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<BackupReport> {
-    let lock = Lock::acquire(repo, Mode::Append, Op::Backup).await?;
-    let result = run(repo, req, progress, cancel).await;
-    let released = lock.release(repo).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    Lock::with(repo, Mode::Append, Op::Backup, async || {
+        let mut report = run(repo, req, progress, cancel).await?;
+        report
+            .warnings
+            .extend(repo.damage().iter().map(|d| d.to_string()));
+        Ok(report)
+    })
+    .await
 }
 
 /// SHA-256 over the names, sizes and modification times of the store's files.
@@ -144,39 +155,77 @@ async fn run(
     let kind_byte = source_kind(store.variant());
     let account = store.account_id().unwrap_or("").to_string();
 
-    let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
+    // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
+    let (_, forgotten) = repo.load_forgotten().await?;
+    let mut store_convs: Option<HashMap<String, Conversation>> = None;
+    let mut ids: Vec<String> = if sel.all {
+        let all: HashMap<String, Conversation> = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let ids = all.keys().cloned().collect();
+        store_convs = Some(all);
+        ids
+    } else {
+        sel.conversations.iter().map(|c| c.id.clone()).collect()
+    };
     ids.sort();
     ids.dedup();
+    let selected = ids.len();
+    ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
+    let skipped_forgotten = (selected - ids.len()) as u32;
     if ids.is_empty() {
-        return Err(Error::invalid_input("nothing is selected")
-            .with_hint("Choose at least one conversation."));
+        return Err(if skipped_forgotten > 0 {
+            Error::invalid_input("every selected conversation was forgotten").with_hint(
+                "Include a conversation again (app: step 2) to back it up, or choose others.",
+            )
+        } else {
+            Error::invalid_input("nothing is selected")
+                .with_hint("Choose at least one conversation.")
+        });
     }
     // A keyed id for "this account with this selection", so runs of one selection chain up.
-    let lineage = repo.ctok(
-        0,
-        &format!("lineage\0{kind_byte}\0{account}"),
-        &ids.join("\n"),
-    );
-    let range_key: Vec<(String, Option<i64>, Option<i64>)> = {
-        let mut v: Vec<_> = sel
+    // "Everything" is one lineage however many conversations come, go or are forgotten.
+    let lineage = if sel.all {
+        repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+    } else {
+        repo.ctok(
+            0,
+            &format!("lineage\0{kind_byte}\0{account}"),
+            &ids.join("\n"),
+        )
+    };
+    let range_of = |id: &str| {
+        let c = sel
             .conversations
             .iter()
-            .map(|c| {
-                let (s, u) = sel.range_of(c);
-                (
-                    c.id.clone(),
-                    s.map(|t| t.as_millisecond()),
-                    u.map(|t| t.as_millisecond()),
-                )
-            })
-            .collect();
-        v.sort();
-        v
+            .find(|c| c.id == id)
+            .cloned()
+            .unwrap_or(crate::model::SelectedConversation {
+                id: id.to_string(),
+                since: None,
+                until: None,
+            });
+        sel.range_of(&c)
     };
+    let range_key: Vec<(String, Option<i64>, Option<i64>)> = ids
+        .iter()
+        .map(|id| {
+            let (s, u) = range_of(id);
+            (
+                id.clone(),
+                s.map(|t| t.as_millisecond()),
+                u.map(|t| t.as_millisecond()),
+            )
+        })
+        .collect();
     let fingerprint = {
         let mut h = Sha256::new();
         h.update(store_fingerprint(req.store_root));
         h.update(format::encode(&range_key));
+        // A change to the forgotten list is a change: the parent's trees may hold forgotten data.
+        h.update(forgotten.generation.to_le_bytes());
         h.finalize().to_vec()
     };
 
@@ -188,7 +237,10 @@ async fn run(
         .map(|(_, s)| s.clone());
     let (_, mut keytable) = repo.load_keytable().await?;
 
-    let mut report = BackupReport::default();
+    let mut report = BackupReport {
+        skipped_forgotten,
+        ..Default::default()
+    };
     let mut snapshot = Snapshot {
         id: crate::crypto::keys::random_bytes::<16>(),
         revision: 0,
@@ -198,7 +250,7 @@ async fn run(
         finished: 0,
         source: (kind_byte, account.clone(), None, fingerprint.clone()),
         selection: (
-            false,
+            sel.all,
             Vec::new(),
             sel.since.map(|t| t.as_millisecond()),
             sel.until.map(|t| t.as_millisecond()),
@@ -211,18 +263,34 @@ async fn run(
         app: format!("chatvault {}", crate::VERSION),
     };
 
-    if let Some(p) = parent.as_ref().filter(|p| p.source.3 == fingerprint) {
+    let mut index = repo.load_index().await?;
+    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
+    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
+    let dropped = repo.drop_missing_packs(&mut index).await?;
+    if dropped > 0 {
+        report.warnings.push(format!(
+            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
+        ));
+    }
+    let reuse = dropped == 0;
+    if let Some(p) = parent
+        .as_ref()
+        .filter(|p| reuse && p.source.3 == fingerprint)
+    {
         // The store has not changed since the parent: reuse every tree without reading.
         report.unchanged = true;
         snapshot.selection.1 = p.selection.1.clone();
         snapshot.conversations = p.conversations.clone();
         snapshot.keytable_gen = keytable.generation;
     } else {
-        let convs: HashMap<String, Conversation> = store
-            .conversations()?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+        let convs: HashMap<String, Conversation> = match store_convs.take() {
+            Some(c) => c,
+            None => store
+                .conversations()?
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect(),
+        };
         for id in &ids {
             if !convs.contains_key(id) {
                 return Err(Error::invalid_input(format!(
@@ -258,7 +326,6 @@ async fn run(
         }
         snapshot.keytable_gen = keytable.generation;
 
-        let mut index = repo.load_index().await?;
         let mut writer = Uploader::new(repo);
         let mut chunks = Uploader::for_chunks(repo);
         let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
@@ -270,25 +337,35 @@ async fn run(
             cancel.check()?;
             let conv = &convs[id];
             let (ctok, ck) = &keys[id];
-            let c = sel
-                .conversations
-                .iter()
-                .find(|c| &c.id == id)
-                .expect("selected");
-            let (since, until) = sel.range_of(c);
+            let (since, until) = range_of(id);
             // The parent's tree: ranges the user forgot stay forgotten, and its cursor says
             // whether this conversation changed at all.
             let parent_tree = match parent_trees.get(ctok) {
-                Some(tree_id) => Some(format::decode::<Tree>(
-                    &repo.read_blob(&index, tree_id, ck).await?,
-                    "tree",
-                )?),
+                // A parent tree that is gone or damaged is only a lost shortcut: read in full.
+                Some(tree_id) => match repo.read_blob(&index, tree_id, ck).await {
+                    Ok(body) => format::decode::<Tree>(&body, "tree").ok(),
+                    Err(e) if e.code().is_target_problem() => return Err(e),
+                    Err(e) => {
+                        report.warnings.push(format!(
+                            "a previous tree could not be read: {}",
+                            e.message()
+                        ));
+                        None
+                    }
+                },
                 None => None,
             };
-            let excluded = parent_tree
+            let mut excluded = parent_tree
                 .as_ref()
                 .map(|t| t.excluded.clone())
                 .unwrap_or_default();
+            // Ranges the user forgot, also when this lineage never saw them forgotten.
+            for r in forgotten.ranges(ctok) {
+                if !excluded.contains(r) {
+                    excluded.push(*r);
+                }
+            }
+            excluded.sort_unstable();
             let cursor = format::encode(&(
                 1u8,
                 conv.message_count,
@@ -305,12 +382,17 @@ async fn run(
                     .and_then(|p| p.conversations.iter().find(|c| c.ctok == *ctok)),
             ) {
                 // Unchanged since the parent (and rescanned within the week): reuse its tree.
-                if pt.cursor == cursor && started - pt.rescanned < RESCAN_MS {
+                if reuse
+                    && pt.cursor == cursor
+                    && pt.excluded == excluded
+                    && started - pt.rescanned < RESCAN_MS
+                {
                     report.reused_segments += pt.segments.len() as u64;
                     progress.messages(parent_ref.messages);
                     snapshot.selection.1.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
                     progress.advance(1, 0);
+                    progress.uploaded(repo.stats.snapshot().1 - before.1);
                     continue;
                 }
             }
@@ -406,10 +488,13 @@ async fn run(
                 last_ts: messages.last().map_or(0, |m| m.at.as_millisecond()),
             });
             progress.advance(1, 0);
+            progress.uploaded(repo.stats.snapshot().1 - before.1);
         }
         chunks.flush(repo, &mut index).await?;
         writer.flush(repo, &mut index).await?;
-        compact_index(repo, &index).await?;
+        // Index objects that list a vanished pack are replaced by one that does not, so that
+        // readers find the blobs uploaded again, not the lost copies.
+        compact_index(repo, &index, dropped > 0).await?;
         snapshot.selection.1.sort();
         snapshot.conversations.sort_by_key(|c| c.ctok);
     }
@@ -645,9 +730,10 @@ impl Uploader {
     }
 }
 
-/// Keeps the number of live index objects small: past 32, one object replaces them all.
-pub async fn compact_index(repo: &Repo, index: &Index) -> Result<()> {
-    if index.objects.len() <= 32 {
+/// Keeps the number of live index objects small: past 32 (or when `force`d), one object
+/// replaces them all.
+pub async fn compact_index(repo: &Repo, index: &Index, force: bool) -> Result<()> {
+    if index.objects.len() <= 32 && !force {
         return Ok(());
     }
     let old = index.objects.clone();

@@ -22,6 +22,7 @@ pub mod kind {
     pub const SNAPSHOT: u8 = 0x05;
     pub const LOCK: u8 = 0x06;
     pub const PACK_TRAILER: u8 = 0x07;
+    pub const FORGOTTEN: u8 = 0x08;
     pub const TREE: u8 = 0x10;
     pub const SEGMENT: u8 = 0x11;
     pub const CHUNK: u8 = 0x12;

@@ -37,12 +37,26 @@ fn keys_for(table: &KeyTable, ctok: &Ctok) -> Option<ConvKeys> {
 
 /// Checks the structure; with `read_data`, also opens every reachable blob and pack trailer.
 pub async fn verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
-    let lock = Lock::acquire(repo, Mode::Shared, Op::Verify).await?;
-    let result = run_verify(repo, read_data).await;
-    let released = lock.release(repo).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    Lock::with(repo, Mode::Shared, Op::Verify, async || {
+        let mut report = run_verify(repo, read_data).await?;
+        // Objects skipped as damaged while loading, each with what it affects.
+        for d in repo.damage() {
+            report.errors.push(format!("{d} ({})", affects(&d.object)));
+        }
+        Ok(report)
+    })
+    .await
+}
+
+/// What a damaged object of this path costs the user, for verify's report.
+fn affects(object: &str) -> &'static str {
+    match object.split('/').next().unwrap_or("") {
+        "snapshots" => "this one backup run cannot be listed or restored; other snapshots are unaffected; prune is blocked until it is removed",
+        "index" => "blobs only it lists cannot be found: restores of them fail and later backups upload them again; prune is blocked",
+        "keytable" => "conversations whose keys only this table held cannot be decrypted; no new key table is written until it is resolved",
+        "forgotten" => "the list of forgotten conversations may be incomplete; it is not rewritten until this is resolved",
+        _ => "see the message",
+    }
 }
 
 async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
@@ -162,9 +176,11 @@ pub struct ForgetReport {
     pub prune: Option<PruneReport>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PruneReport {
     pub packs_deleted: u32,
+    /// Unindexed packs left for a later prune: too young to be sure no run still writes them.
+    pub packs_young_unindexed: u32,
     pub packs_rewritten: u32,
     pub blobs_kept: u64,
     pub blobs_removed: u64,
@@ -187,19 +203,97 @@ pub enum Forget {
 }
 
 pub async fn forget(repo: &Repo, what: &Forget, prune_after: bool) -> Result<ForgetReport> {
-    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Forget).await?;
-    let result = async {
+    Lock::with(repo, Mode::Exclusive, Op::Forget, async || {
         let mut report = run_forget(repo, what).await?;
         if prune_after {
             report.prune = Some(run_prune(repo).await?);
         }
         Ok(report)
+    })
+    .await
+}
+
+/// Takes conversations off the forgotten list (the user included them again on purpose):
+/// later backups of a selection that holds them back them up again. Returns how many were
+/// on the list.
+pub async fn include_again(repo: &Repo, ctoks: &[Ctok]) -> Result<u32> {
+    Lock::with(repo, Mode::Exclusive, Op::Forget, async || {
+        let (old, mut list) = repo.load_forgotten().await?;
+        let removed = ctoks.iter().filter(|c| list.remove(c)).count() as u32;
+        if removed > 0 {
+            list.generation += 1;
+            repo.write_forgotten(&list, &old).await?;
+        }
+        Ok(removed)
+    })
+    .await
+}
+
+/// A conversation of a store that the repository's forgotten list holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct ForgottenConversation {
+    pub id: String,
+    pub title: String,
+    /// The whole conversation (else only `ranges`).
+    pub whole: bool,
+    /// Forgotten `[since, until)` ranges in ms.
+    #[ts(type = "Array<[number, number]>")]
+    pub ranges: Vec<(i64, i64)>,
+}
+
+/// Which conversations of `store` the user forgot in this repository.
+pub async fn forgotten_in(
+    repo: &Repo,
+    store: &dyn crate::store::ChatStore,
+) -> Result<Vec<ForgottenConversation>> {
+    let (_, list) = repo.load_forgotten().await?;
+    if list.entries.is_empty() {
+        return Ok(Vec::new());
     }
-    .await;
-    let released = lock.release(repo).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    let kind = super::backup::source_kind(store.variant());
+    let account = store.account_id().unwrap_or("").to_string();
+    Ok(store
+        .conversations()?
+        .into_iter()
+        .filter_map(|c| {
+            let e = list.get(&repo.ctok(kind, &account, &c.id))?;
+            Some(ForgottenConversation {
+                id: c.id,
+                title: c.title,
+                whole: e.whole,
+                ranges: e.ranges.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Includes conversations of `store` again (see [`include_again`]); returns how many were
+/// forgotten.
+pub async fn include_again_in(
+    repo: &Repo,
+    store: &dyn crate::store::ChatStore,
+    ids: &[String],
+) -> Result<u32> {
+    let kind = super::backup::source_kind(store.variant());
+    let account = store.account_id().unwrap_or("").to_string();
+    let ctoks: Vec<Ctok> = ids.iter().map(|id| repo.ctok(kind, &account, id)).collect();
+    include_again(repo, &ctoks).await
+}
+
+/// Records on the forgotten list, before anything is deleted: a crash after this point leaves
+/// the conversation excluded from every later backup, and re-running forget finishes.
+async fn record_forgotten(
+    repo: &Repo,
+    ctoks: &HashSet<Ctok>,
+    range: Option<(i64, i64)>,
+) -> Result<()> {
+    let (old, mut list) = repo.load_forgotten().await?;
+    let now = super::now_ms();
+    for c in ctoks {
+        list.add(*c, range, now);
+    }
+    list.generation += 1;
+    repo.write_forgotten(&list, &old).await
 }
 
 fn no_such_conversation(native_id: &str) -> Error {
@@ -222,6 +316,19 @@ async fn forget_range(
     let mut index = repo.load_index().await?;
     let mut uploader = Uploader::new(repo);
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
+    let holders: HashSet<Ctok> = current
+        .iter()
+        .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+        .filter(|c| {
+            current
+                .iter()
+                .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
+        })
+        .collect();
+    if holders.is_empty() {
+        return Err(no_such_conversation(native_id));
+    }
+    record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
         let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
@@ -331,12 +438,26 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
         }
         Forget::Snapshot(prefix) => {
             let snap = super::restore::pick_snapshot(&current, Some(prefix))?;
+            repo.note_snapshot_deleted(&snap.id)?;
             for (path, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
                 repo.delete(path).await?;
                 report.snapshots_deleted += 1;
             }
         }
         Forget::Conversation(native_id) => {
+            let holders: HashSet<Ctok> = current
+                .iter()
+                .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+                .filter(|c| {
+                    current
+                        .iter()
+                        .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
+                })
+                .collect();
+            if holders.is_empty() {
+                return Err(no_such_conversation(native_id));
+            }
+            record_forgotten(repo, &holders, None).await?;
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
@@ -356,6 +477,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
                     s.conversations.iter().map(|c| c.attachment_bytes).sum(),
                 );
                 if s.conversations.is_empty() {
+                    repo.note_snapshot_deleted(&s.id)?;
                     report.snapshots_deleted += 1;
                 } else {
                     repo.write_snapshot(&s).await?;
@@ -386,27 +508,30 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
 }
 
 pub async fn prune(repo: &Repo) -> Result<PruneReport> {
-    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Prune).await?;
-    let result = run_prune(repo).await;
-    let released = lock.release(repo).await;
-    let report = result?;
-    released?;
-    Ok(report)
+    Lock::with(repo, Mode::Exclusive, Op::Prune, async || {
+        run_prune(repo).await
+    })
+    .await
 }
 
 /// Strict prune: afterwards no pack holds a blob that no snapshot reaches (§11.6).
 async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     let mut report = PruneReport::default();
-    // 1. Leftovers: superseded snapshot revisions and lower key table generations.
+    // Everything is read first; with any object unreadable, nothing is deleted: a damaged
+    // snapshot's data, or packs only a damaged index lists, would otherwise look like garbage.
     let current = repo.snapshots().await?;
+    let objects = repo.snapshot_objects().await?;
+    let (tables, mut table) = repo.load_keytable().await?;
+    let index = repo.load_index().await?;
+    repo.load_forgotten().await?;
+    repo.require_undamaged("prune")?;
+    // 1. Leftovers: superseded snapshot revisions.
     let current_paths: HashSet<&str> = current.iter().map(|(p, _)| p.as_str()).collect();
-    for (path, _, _) in repo.snapshot_objects().await? {
+    for (path, _, _) in objects {
         if !current_paths.contains(path.as_str()) {
             repo.delete(&path).await?;
         }
     }
-    let (tables, mut table) = repo.load_keytable().await?;
-    let index = repo.load_index().await?;
 
     // 2. Mark: every tree of every snapshot, and its segments, with the key that opens it.
     let mut live: HashMap<BlobId, ConvKeys> = HashMap::new();
@@ -522,6 +647,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     }
 
     // 5.-8. New index over what remains, then delete old tables, old indexes, dead packs.
+    let remaining: HashSet<Name> = keep.iter().map(|p| p.name).collect();
     if !doomed.is_empty() || index.objects.len() > 1 {
         repo.write_index(keep, index.objects.clone()).await?;
     }
@@ -538,12 +664,28 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     for name in doomed {
         repo.delete(&pack_path(&name)).await?;
     }
-    // Packs no index lists (a run killed before indexing them) are garbage too.
-    let listed: HashSet<Name> = repo.load_index().await?.packs.keys().copied().collect();
+    // Packs no index lists (a run killed before indexing them) are garbage too, once they are
+    // older than any live lease: a writer indexes each pack right after it lands, so a younger
+    // one may belong to a run this prune cannot see (one whose lease it took for expired).
+    // Judged from the index this prune holds in memory, never from a re-listing.
+    let times = repo.lease_times;
+    let now = super::now_ms();
     for (path, name) in repo.list_names("data/").await? {
-        if !listed.contains(&name) {
+        if remaining.contains(&name) || index.packs.contains_key(&name) {
+            continue;
+        }
+        let age = repo
+            .operator()
+            .stat(&path)
+            .await
+            .ok()
+            .and_then(|m| m.last_modified())
+            .map(|t| now - t.into_inner().as_millisecond());
+        if age.is_some_and(|a| a > times.ttl_ms + times.skew_ms) {
             repo.delete(&path).await?;
             report.packs_deleted += 1;
+        } else {
+            report.packs_young_unindexed += 1;
         }
     }
     Ok(report)
@@ -610,15 +752,18 @@ impl Retention {
 
 /// Applies `policy` to the lineage `snapshot_id` belongs to: forgets the other snapshots and
 /// prunes what only they held. Returns how many snapshots were forgotten.
-pub async fn apply_retention(repo: &Repo, snapshot_id: &str, policy: &Retention) -> Result<u32> {
-    let lock = Lock::acquire(repo, Mode::Exclusive, Op::Forget).await?;
-    let result = async {
+pub async fn apply_retention(
+    repo: &Repo,
+    snapshot_id: &str,
+    policy: &Retention,
+) -> Result<RetentionReport> {
+    Lock::with(repo, Mode::Exclusive, Op::Forget, async || {
         let current = repo.snapshots().await?;
         let Some((_, latest)) = current
             .iter()
             .find(|(_, s)| hex::encode(s.id) == snapshot_id)
         else {
-            return Ok(0);
+            return Ok(RetentionReport::default());
         };
         let same: Vec<([u8; 16], jiff::Timestamp)> = current
             .iter()
@@ -639,21 +784,30 @@ pub async fn apply_retention(repo: &Repo, snapshot_id: &str, policy: &Retention)
             .filter(|id| !keep.contains(id))
             .collect();
         if surplus.is_empty() {
-            return Ok(0);
+            return Ok(RetentionReport::default());
+        }
+        for id in &surplus {
+            repo.note_snapshot_deleted(id)?;
         }
         for (path, id, _) in repo.snapshot_objects().await? {
             if surplus.contains(&id) {
                 repo.delete(&path).await?;
             }
         }
-        run_prune(repo).await?;
-        Ok(surplus.len() as u32)
-    }
-    .await;
-    let released = lock.release(repo).await;
-    let n = result?;
-    released?;
-    Ok(n)
+        let prune = run_prune(repo).await?;
+        Ok(RetentionReport {
+            snapshots_removed: surplus.len() as u32,
+            prune: Some(prune),
+        })
+    })
+    .await
+}
+
+/// What a retention policy removed after a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub snapshots_removed: u32,
+    pub prune: Option<PruneReport>,
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 
 pub mod access;
 pub mod backup;
+pub mod forgotten;
 pub mod format;
 pub mod lock;
 pub mod maintenance;
+pub mod marks;
 pub mod pack;
 pub mod restore;
 
@@ -22,6 +24,41 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const MAX_META: usize = 64 << 20;
+/// No object ChatVault writes is larger than this (packs: 16 MiB target plus one 4 MiB chunk;
+/// metadata: 64 MiB). A larger one is damage or hostility, never read into memory.
+pub const MAX_OBJECT: u64 = 96 << 20;
+
+/// An object that could not be used, and why: skipped and reported, not fatal (§13).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Damage {
+    pub object: String,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.object,
+            self.code.as_str(),
+            self.message
+        )
+    }
+}
+
+/// Errors that say "this object is bad", as opposed to "the storage cannot be reached".
+pub fn is_damage(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::RepoCorrupt
+            | ErrorCode::RepoTampered
+            | ErrorCode::RepoTruncated
+            | ErrorCode::RepoWrongKey
+            | ErrorCode::RepoVersionUnsupported
+    )
+}
 
 /// Counts of what crossed the wire, for tests, progress and run statistics.
 #[derive(Debug, Default)]
@@ -92,6 +129,14 @@ pub struct Repo {
     /// This machine's folder for the repository (`<cache>/repos/<repo id>`), where lock holders
     /// record their process id so a crashed run's lock is recognised at once.
     pub local_dir: Option<std::path::PathBuf>,
+    /// Lease constants (tests shorten them).
+    pub lease_times: lock::LeaseTimes,
+    /// The lease this handle's current run holds; PUT and DELETE check it first.
+    pub(crate) lease: std::sync::Mutex<Option<Arc<lock::Lease>>>,
+    /// Objects skipped as damaged since the handle was opened.
+    damage: std::sync::Mutex<Vec<Damage>>,
+    /// High-water marks against rollback (`<data>/repos/<repo id>/marks.json`), when known.
+    pub(crate) marks: Option<std::path::PathBuf>,
 }
 
 pub fn random_name() -> Name {
@@ -176,6 +221,10 @@ impl Repo {
             config,
             stats: Arc::new(IoStats::default()),
             local_dir: None,
+            lease_times: lock::LeaseTimes::default(),
+            lease: std::sync::Mutex::new(None),
+            damage: std::sync::Mutex::new(Vec::new()),
+            marks: None,
         }
     }
 
@@ -215,6 +264,64 @@ impl Repo {
             .with_hint("Update ChatVault and try again."));
         }
         Ok(Repo { config, ..probe })
+    }
+
+    /// Keeps rollback high-water marks under `data_dir` (FORMAT.md §13).
+    pub fn with_marks_dir(mut self, data_dir: &std::path::Path) -> Repo {
+        self.marks = Some(
+            data_dir
+                .join("repos")
+                .join(hex::encode(self.config.repo_id))
+                .join("marks.json"),
+        );
+        self
+    }
+
+    /// Objects skipped as damaged so far (snapshots, index objects, key tables).
+    pub fn damage(&self) -> Vec<Damage> {
+        self.damage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn note_damage(&self, object: &str, e: &Error) {
+        let mut d = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+        if !d.iter().any(|x| x.object == object) {
+            d.push(Damage {
+                object: object.to_string(),
+                code: e.code(),
+                message: e.message().to_string(),
+            });
+        }
+    }
+
+    /// Fails unless nothing was found damaged: operations that delete (prune) must see the
+    /// whole repository, or they could delete what only a damaged object still references.
+    pub fn require_undamaged(&self, what: &str) -> Result<()> {
+        let d = self.damage();
+        if d.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = d.iter().map(|x| x.to_string()).collect();
+        Err(Error::new(
+            ErrorCode::RepoCorrupt,
+            format!("{what} stopped before deleting anything: {} damaged object(s): {}", d.len(), names.join("; ")),
+        )
+        .with_hint("Run `chatvault verify --read-data` to see what each one affects. Backups and restores of the rest keep working."))
+    }
+
+    /// `Err(RepoLockLost)` when this handle's run holds a lease that may have expired.
+    pub fn check_lease(&self) -> Result<()> {
+        match self
+            .lease
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(l) => l.check(),
+            None => Ok(()),
+        }
     }
 
     /// Finds the master key by trying the recovery code on every `keys/` object.
@@ -267,6 +374,7 @@ impl Repo {
     // ---- object I/O ------------------------------------------------------------------------
 
     pub async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        self.check_lease()?;
         let n = bytes.len() as u64;
         self.op
             .write(path, bytes)
@@ -277,7 +385,18 @@ impl Repo {
         Ok(())
     }
 
+    /// Reads a whole object; one larger than [`MAX_OBJECT`] is refused before it is read.
     pub async fn get(&self, path: &str) -> Result<Vec<u8>> {
+        let meta = self.op.stat(path).await.map_err(|e| missing_or(e, path))?;
+        if meta.content_length() > MAX_OBJECT {
+            return Err(Error::new(
+                ErrorCode::RepoCorrupt,
+                format!(
+                    "{path} is {} bytes, larger than any object ChatVault writes",
+                    meta.content_length()
+                ),
+            ));
+        }
         let bytes = self
             .op
             .read(path)
@@ -292,6 +411,14 @@ impl Repo {
     }
 
     pub async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        if len > MAX_OBJECT {
+            return Err(Error::new(
+                ErrorCode::RepoCorrupt,
+                format!(
+                    "{path}: the index lists a {len}-byte blob, larger than any ChatVault writes"
+                ),
+            ));
+        }
         let bytes = self
             .op
             .read_with(path)
@@ -313,6 +440,7 @@ impl Repo {
     }
 
     pub async fn delete(&self, path: &str) -> Result<()> {
+        self.check_lease()?;
         self.op
             .delete(path)
             .await
@@ -396,38 +524,91 @@ impl Repo {
         h[..16].try_into().expect("16 bytes")
     }
 
-    /// The highest key table generation (an empty table when there is none).
+    /// Reads and opens a metadata object of `kind`: `Ok(None)` when it vanished meanwhile or
+    /// is damaged (then noted in [`Repo::damage`]); storage failures are errors.
+    async fn read_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        open: impl Fn(&[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Option<T>> {
+        let opened = match self.get(path).await {
+            Ok(raw) => open(&raw).and_then(|b| format::decode::<T>(&b, path)),
+            Err(e) if e.code() == ErrorCode::RepoObjectMissing => return Ok(None),
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if is_damage(e.code()) => {
+                self.note_damage(path, &e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The highest key table generation (an empty table when there is none). Unreadable
+    /// tables are skipped and reported through [`Repo::damage`]; a generation older than this
+    /// computer has seen is `repo_rolled_back`.
     pub async fn load_keytable(&self) -> Result<(Vec<(String, u64)>, KeyTable)> {
         let mut best: Option<KeyTable> = None;
         let mut all = Vec::new();
         for (path, _) in self.list_names("keytable/").await? {
-            let raw = self.get(&path).await?;
-            let body = envelope::open(
-                &self.k_keytable,
-                self.key_id,
-                kind::KEYTABLE,
-                &path,
-                &[],
-                &raw,
-                MAX_META,
-            )?;
-            let t: KeyTable = format::decode(&body, &path)?;
+            let open = |raw: &[u8]| {
+                envelope::open(
+                    &self.k_keytable,
+                    self.key_id,
+                    kind::KEYTABLE,
+                    &path,
+                    &[],
+                    raw,
+                    MAX_META,
+                )
+            };
+            let Some(t) = self.read_meta::<KeyTable>(&path, open).await? else {
+                continue;
+            };
             all.push((path, t.generation));
             if best.as_ref().is_none_or(|b| t.generation > b.generation) {
                 best = Some(t);
             }
         }
-        Ok((
-            all,
-            best.unwrap_or(KeyTable {
-                generation: 0,
-                entries: Vec::new(),
-            }),
-        ))
+        let best = best.unwrap_or(KeyTable {
+            generation: 0,
+            entries: Vec::new(),
+        });
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            if best.generation < m.keytable_gen {
+                return Err(marks::rolled_back(
+                    format!(
+                        "the key table on the target is generation {}, this computer has seen {}",
+                        best.generation, m.keytable_gen
+                    ),
+                    file,
+                ));
+            }
+            if best.generation > m.keytable_gen {
+                m.keytable_gen = best.generation;
+                marks::save(file, &m)?;
+            }
+        }
+        Ok((all, best))
     }
 
     /// Writes a key table and reads it back (FORMAT.md §8).
     pub async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
+        if self
+            .damage()
+            .iter()
+            .any(|d| d.object.starts_with("keytable/"))
+        {
+            // Its generation is unknown: a new table could reuse it, or drop keys it holds.
+            return Err(Error::new(
+                ErrorCode::RepoCorrupt,
+                "a key table on the target cannot be read; no new key table is written over it",
+            )
+            .with_hint("Run `chatvault verify` to see which object is damaged."));
+        }
         let path = format!("keytable/{}", hex::encode(random_name()));
         let sealed = envelope::seal(
             &self.k_keytable,
@@ -450,23 +631,40 @@ impl Repo {
             &back,
             MAX_META,
         )?;
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            m.keytable_gen = m.keytable_gen.max(table.generation);
+            marks::save(file, &m)?;
+        }
         Ok(path)
     }
 
     // ---- index ------------------------------------------------------------------------------
 
+    /// The union of the live index objects. Damaged ones are skipped and reported through
+    /// [`Repo::damage`]; an object this computer has seen superseded is never trusted again,
+    /// even if it reappears.
     pub async fn load_index(&self) -> Result<Index> {
         let mut bodies = Vec::new();
         for (path, name) in self.list_names("index/").await? {
-            let raw = self.get(&path).await?;
-            let body: IndexBody =
-                format::decode(&self.open_meta(kind::INDEX, &path, &raw)?, &path)?;
-            bodies.push((name, body));
+            let open = |raw: &[u8]| self.open_meta(kind::INDEX, &path, raw);
+            if let Some(body) = self.read_meta::<IndexBody>(&path, open).await? {
+                bodies.push((name, body));
+            }
         }
-        let superseded: std::collections::HashSet<Name> = bodies
+        let mut superseded: std::collections::HashSet<Name> = bodies
             .iter()
             .flat_map(|(_, b)| b.supersedes.iter().copied())
             .collect();
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            let before = m.superseded.len();
+            m.superseded.extend(superseded.iter().map(hex::encode));
+            superseded.extend(m.superseded.iter().filter_map(|h| parse_name(h)));
+            if m.superseded.len() != before {
+                marks::save(file, &m)?;
+            }
+        }
         let mut index = Index::default();
         for (name, body) in bodies {
             if superseded.contains(&name) {
@@ -478,6 +676,42 @@ impl Repo {
             }
         }
         Ok(index)
+    }
+
+    /// Drops from `index` the packs the target no longer has (one LIST of `data/`), so that
+    /// dedup never relies on a blob in a pack that is gone. Returns how many were dropped.
+    pub async fn drop_missing_packs(&self, index: &mut Index) -> Result<usize> {
+        let present: std::collections::HashSet<Name> = self
+            .list_names("data/")
+            .await?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let gone: Vec<Name> = index
+            .packs
+            .keys()
+            .filter(|n| !present.contains(*n))
+            .copied()
+            .collect();
+        for name in &gone {
+            index.packs.remove(name);
+        }
+        if !gone.is_empty() {
+            index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
+            // A blob may also live in another pack that is still there.
+            for p in index.packs.values() {
+                for &(id, kind, offset, length, raw_len) in &p.blobs {
+                    index.blobs.entry(id).or_insert(BlobLoc {
+                        pack: p.name,
+                        kind,
+                        offset,
+                        length,
+                        raw_len,
+                    });
+                }
+            }
+        }
+        Ok(gone.len())
     }
 
     pub async fn write_index(&self, packs: Vec<IndexPack>, supersedes: Vec<Name>) -> Result<Name> {
@@ -498,12 +732,25 @@ impl Repo {
 
     // ---- snapshots --------------------------------------------------------------------------
 
-    /// Current snapshots (highest revision per id), oldest first.
+    /// Every readable snapshot object: (path, snapshot). Damaged ones are skipped and
+    /// reported through [`Repo::damage`].
+    async fn snapshot_bodies(&self) -> Result<Vec<(String, Snapshot)>> {
+        let mut out = Vec::new();
+        for (path, _) in self.list_names("snapshots/").await? {
+            let open = |raw: &[u8]| self.open_meta(kind::SNAPSHOT, &path, raw);
+            if let Some(s) = self.read_meta::<Snapshot>(&path, open).await? {
+                out.push((path, s));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Current snapshots (highest revision per id), oldest first. A damaged snapshot is
+    /// skipped and reported through [`Repo::damage`]; a lineage whose newest snapshot is older
+    /// than the newest this computer has seen (which is gone) is `repo_rolled_back`.
     pub async fn snapshots(&self) -> Result<Vec<(String, Snapshot)>> {
         let mut by_id: HashMap<[u8; 16], (String, Snapshot)> = HashMap::new();
-        for (path, _) in self.list_names("snapshots/").await? {
-            let raw = self.get(&path).await?;
-            let s: Snapshot = format::decode(&self.open_meta(kind::SNAPSHOT, &path, &raw)?, &path)?;
+        for (path, s) in self.snapshot_bodies().await? {
             match by_id.get(&s.id) {
                 Some((_, old)) if old.revision >= s.revision => {}
                 _ => {
@@ -513,24 +760,87 @@ impl Repo {
         }
         let mut list: Vec<_> = by_id.into_values().collect();
         list.sort_by_key(|(_, s)| (s.finished, s.id));
+        self.check_snapshot_marks(&list)?;
         Ok(list)
+    }
+
+    fn check_snapshot_marks(&self, list: &[(String, Snapshot)]) -> Result<()> {
+        let Some(file) = &self.marks else {
+            return Ok(());
+        };
+        let mut m = marks::load(file);
+        let mut newest: BTreeMap<String, (String, i64)> = BTreeMap::new();
+        for (_, s) in list {
+            newest.insert(hex::encode(s.lineage), (hex::encode(s.id), s.finished));
+        }
+        let damaged = !self.damage().is_empty();
+        for (lineage, (id, finished)) in &m.lineages {
+            let present = list.iter().any(|(_, s)| &hex::encode(s.id) == id);
+            let newer = newest.get(lineage).is_some_and(|(_, f)| f >= finished);
+            if !present && !newer && !damaged {
+                return Err(marks::rolled_back(
+                    format!(
+                        "snapshot {} is gone and nothing newer of its backup replaced it",
+                        &id[..8]
+                    ),
+                    file,
+                ));
+            }
+        }
+        let mut changed = false;
+        for (lineage, mark) in newest {
+            if m.lineages.get(&lineage).is_none_or(|old| old.1 < mark.1) {
+                m.lineages.insert(lineage, mark);
+                changed = true;
+            }
+        }
+        if changed {
+            marks::save(file, &m)?;
+        }
+        Ok(())
+    }
+
+    /// Tells the rollback marks that this computer deleted a snapshot on purpose (forget,
+    /// retention), so its absence is not taken for a rollback.
+    pub fn note_snapshot_deleted(&self, id: &[u8; 16]) -> Result<()> {
+        let Some(file) = &self.marks else {
+            return Ok(());
+        };
+        let mut m = marks::load(file);
+        let id = hex::encode(id);
+        let before = m.lineages.len();
+        m.lineages.retain(|_, (s, _)| *s != id);
+        if m.lineages.len() != before {
+            marks::save(file, &m)?;
+        }
+        Ok(())
     }
 
     /// All snapshot objects, including superseded revisions: (path, id, revision).
     pub async fn snapshot_objects(&self) -> Result<Vec<(String, [u8; 16], u32)>> {
-        let mut out = Vec::new();
-        for (path, _) in self.list_names("snapshots/").await? {
-            let raw = self.get(&path).await?;
-            let s: Snapshot = format::decode(&self.open_meta(kind::SNAPSHOT, &path, &raw)?, &path)?;
-            out.push((path, s.id, s.revision));
-        }
-        Ok(out)
+        Ok(self
+            .snapshot_bodies()
+            .await?
+            .into_iter()
+            .map(|(p, s)| (p, s.id, s.revision))
+            .collect())
     }
 
     pub async fn write_snapshot(&self, s: &Snapshot) -> Result<String> {
         let path = format!("snapshots/{}", hex::encode(random_name()));
         let sealed = self.seal_meta(kind::SNAPSHOT, &path, &format::encode(s), Padding::Pow2);
         self.put(&path, sealed).await?;
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            let lineage = hex::encode(s.lineage);
+            if m.lineages
+                .get(&lineage)
+                .is_none_or(|old| old.1 <= s.finished)
+            {
+                m.lineages.insert(lineage, (hex::encode(s.id), s.finished));
+                marks::save(file, &m)?;
+            }
+        }
         Ok(path)
     }
 

@@ -7,8 +7,8 @@ use chatvault::error::{Error, WireError};
 use chatvault::job::{Cancel, Progress};
 use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::model::Selection;
-use chatvault::repo::backup::{self, BackupReport};
-use chatvault::repo::{access, Repo};
+use chatvault::repo::access;
+use chatvault::repo::backup::BackupReport;
 use chatvault::secret::Secret;
 use chatvault::target::{self, ProbeReport, TargetCredentials, TargetSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,7 +125,7 @@ struct EventProgress<R: tauri::Runtime> {
     done: AtomicU64,
     messages: AtomicU64,
     started: std::time::Instant,
-    stats: std::sync::Arc<chatvault::repo::IoStats>,
+    bytes: AtomicU64,
 }
 
 impl<R: tauri::Runtime> Progress for EventProgress<R> {
@@ -142,6 +142,10 @@ impl<R: tauri::Runtime> Progress for EventProgress<R> {
     fn messages(&self, n: u64) {
         self.messages.fetch_add(n, Ordering::Relaxed);
     }
+
+    fn uploaded(&self, total: u64) {
+        self.bytes.store(total, Ordering::Relaxed);
+    }
 }
 
 impl<R: tauri::Runtime> EventProgress<R> {
@@ -153,7 +157,7 @@ impl<R: tauri::Runtime> EventProgress<R> {
                 done: self.done.load(Ordering::Relaxed),
                 total: self.total.load(Ordering::Relaxed),
                 messages: self.messages.load(Ordering::Relaxed),
-                bytes: self.stats.put_bytes.load(Ordering::Relaxed),
+                bytes: self.bytes.load(Ordering::Relaxed),
                 elapsed_ms: self.started.elapsed().as_millis() as u64,
             },
         );
@@ -180,9 +184,6 @@ pub async fn start_backup<R: tauri::Runtime>(
     let paths = state.paths.clone();
     let jobs = state.jobs.clone();
     let id = job_id.clone();
-    let history_paths = state.paths.clone();
-    let target_url = url.clone();
-    let started = jiff::Timestamp::now();
     let result = blocking(move || {
         let guard = slot
             .lock()
@@ -191,10 +192,6 @@ pub async fn start_backup<R: tauri::Runtime>(
             Error::invalid_input("no chat store is open")
                 .with_hint("Go back to step 1 and open it.")
         })?;
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(&spec, None))?;
-        let rt = runtime()?;
-        let repo: Repo = rt.block_on(access::open(op, &url, &OsKeychain::default(), &paths))?;
         let progress = EventProgress {
             app,
             job_id: id,
@@ -202,36 +199,45 @@ pub async fn start_backup<R: tauri::Runtime>(
             done: AtomicU64::new(0),
             messages: AtomicU64::new(0),
             started: std::time::Instant::now(),
-            stats: repo.stats.clone(),
+            bytes: AtomicU64::new(0),
         };
-        let req = backup::BackupRequest {
-            store: opened.store.as_ref(),
-            store_root: &opened.path,
-            selection: &selection,
+        let req = chatvault::runner::RunRequest {
+            profile_name: None,
+            store: chatvault::runner::StoreInput::Open {
+                store: opened.store.as_ref(),
+                path: &opened.path,
+            },
+            selection,
+            target: url,
+            upload_limit_kib: None,
+            retention: Default::default(),
+            skip_on_battery: false,
+            skip_on_metered: false,
+            origin: chatvault::runner::Origin::App,
         };
-        rt.block_on(backup::backup(&repo, &req, &progress, &cancel))
+        done(chatvault::runner::run(
+            &paths,
+            &OsKeychain::default(),
+            req,
+            &progress,
+            &cancel,
+        )?)
     })
     .await;
     if let Ok(mut j) = jobs.lock() {
         j.remove(&job_id);
     }
-    let _ = chatvault::history::append(
-        &history_paths,
-        &chatvault::history::RunRecord {
-            started,
-            finished: jiff::Timestamp::now(),
-            profile: None,
-            target: target_url,
-            origin: "app".into(),
-            ok: result.is_ok(),
-            error: result.as_ref().err().cloned(),
-            conversations: result.as_ref().map_or(0, |r| r.conversations),
-            messages: result.as_ref().map_or(0, |r| r.messages),
-            bytes_uploaded: result.as_ref().map_or(0, |r| r.bytes_uploaded),
-            unchanged: result.as_ref().is_ok_and(|r| r.unchanged),
-        },
-    );
     result
+}
+
+/// The report of a run the user started (only scheduled runs are ever postponed).
+fn done(outcome: chatvault::runner::RunOutcome) -> Result<BackupReport, Error> {
+    match outcome {
+        chatvault::runner::RunOutcome::Done(r) => Ok(r),
+        chatvault::runner::RunOutcome::Postponed(why) => Err(Error::internal(format!(
+            "a run the user started was postponed ({why})"
+        ))),
+    }
 }
 
 #[tauri::command]
@@ -260,20 +266,18 @@ pub async fn run_profile(state: State<'_, AppState>, name: String) -> CmdResult<
     let paths = state.paths.clone();
     blocking(move || {
         let profile = chatvault::profile::get(&paths, &name)?;
-        let opts = chatvault::runner::RunOptions {
-            profile_name: Some(&name),
-            store_key: None,
-            remember_store_key: false,
-            origin: "app",
-        };
-        chatvault::runner::run_profile(
+        let req = chatvault::runner::RunRequest::for_profile(
+            Some(&name),
+            &profile,
+            chatvault::runner::Origin::App,
+        );
+        done(chatvault::runner::run(
             &paths,
             &OsKeychain::default(),
-            &profile,
-            opts,
+            req,
             &chatvault::job::NoProgress,
             &Cancel::new(),
-        )
+        )?)
     })
     .await
 }

@@ -124,20 +124,28 @@ pub fn spawn_loop<R: Runtime>(
                 "schedule-run",
                 serde_json::json!({ "profile": name, "state": "started" }),
             );
-            let opts = chatvault::runner::RunOptions {
-                profile_name: Some(&name),
-                store_key: None,
-                remember_store_key: false,
-                origin: "schedule",
-            };
-            let result = chatvault::runner::run_profile(
+            // The one run path applies the profile's guards (battery, metered network),
+            // retention and prune, history and log.
+            let req = chatvault::runner::RunRequest::for_profile(
+                Some(&name),
+                &p,
+                chatvault::runner::Origin::Schedule,
+            );
+            let result = chatvault::runner::run(
                 &paths,
                 &OsKeychain::default(),
-                &p,
-                opts,
+                req,
                 &NoProgress,
                 &Cancel::new(),
             );
+            if let Ok(chatvault::runner::RunOutcome::Postponed(why)) = &result {
+                crate::tray::set_status(&app, "idle");
+                let _ = app.emit(
+                    "schedule-run",
+                    serde_json::json!({ "profile": name, "state": "postponed", "reason": why }),
+                );
+                continue;
+            }
             crate::tray::set_status(&app, "idle");
             crate::tray::notify_result(
                 &app,

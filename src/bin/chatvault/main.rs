@@ -89,6 +89,17 @@ enum Command {
     Forget(repo_cmds::ForgetArgs),
     /// Delete data no snapshot needs any more.
     Prune(repo_cmds::TargetArg),
+    /// Which conversations of a store were forgotten in a repository; --include brings one
+    /// back into later backups.
+    Forgotten {
+        #[command(flatten)]
+        target: repo_cmds::TargetArg,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Include this conversation in backups again (repeat for several).
+        #[arg(long = "include", value_name = "ID")]
+        include: Vec<String>,
+    },
     /// Scheduled backups when the app is closed: an OS timer per profile.
     Schedule {
         #[command(subcommand)]
@@ -339,6 +350,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Forget(a) => repo_cmds::forget(a, json),
         Command::Prune(a) => repo_cmds::prune(a, json),
+        Command::Forgotten {
+            target,
+            store,
+            include,
+        } => repo_cmds::forgotten(&target, store.open()?.as_ref(), &include, json),
         Command::Key { command } => repo_cmds::key(command, json),
         Command::Schedule { command } => schedule_cmd(command, json),
         Command::Paths => {

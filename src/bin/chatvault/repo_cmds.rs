@@ -369,34 +369,32 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     if let Some(name) = &a.save_profile {
         chatvault::profile::save(&paths, name, &profile)?;
     }
-    if a.origin == "schedule" {
-        if let Some(why) = chatvault::runner::postponed(&profile) {
-            if !json {
+    let origin = if a.origin == "schedule" {
+        chatvault::runner::Origin::Schedule
+    } else {
+        chatvault::runner::Origin::Cli
+    };
+    let name = a.profile.as_deref().or(a.save_profile.as_deref());
+    let mut req = chatvault::runner::RunRequest::for_profile(name, &profile, origin);
+    req.store = chatvault::runner::StoreInput::Path {
+        path: profile.store.clone(),
+        key: store_key,
+        // A saved profile must run without a key file later: remember the key.
+        remember_key: a.save_profile.is_some(),
+    };
+    let progress = CliProgress::new();
+    let outcome = chatvault::runner::run(&paths, &OsKeychain::default(), req, &progress, &cancel)?;
+    let report = match outcome {
+        chatvault::runner::RunOutcome::Done(r) => r,
+        chatvault::runner::RunOutcome::Postponed(why) => {
+            if json {
+                print_json(&serde_json::json!({ "postponed": why }))?;
+            } else {
                 println!("Postponed ({why}); the timer will try again.");
             }
             return Ok(());
         }
-    }
-    let progress = CliProgress::new();
-    let opts = chatvault::runner::RunOptions {
-        profile_name: a.profile.as_deref().or(a.save_profile.as_deref()),
-        store_key,
-        // A saved profile must run without a key file later: remember the key.
-        remember_store_key: a.save_profile.is_some(),
-        origin: if a.origin == "schedule" {
-            "schedule"
-        } else {
-            "cli"
-        },
     };
-    let report = chatvault::runner::run_profile(
-        &paths,
-        &OsKeychain::default(),
-        &profile,
-        opts,
-        &progress,
-        &cancel,
-    )?;
     if json {
         print_json(&report)?;
     } else {
@@ -411,13 +409,40 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             report.objects_uploaded,
             if report.unchanged { " (the store had not changed)" } else { "" }
         );
+        if report.skipped_forgotten > 0 {
+            println!(
+                "{} forgotten conversation(s) left out, as you asked.",
+                report.skipped_forgotten
+            );
+        }
+        if report.snapshots_removed > 0 {
+            println!(
+                "Retention: {} old snapshot(s) removed, {} pack(s) pruned.",
+                report.snapshots_removed, report.packs_pruned
+            );
+        }
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
     }
     Ok(())
 }
 
+/// Names the objects a command skipped as damaged (on stderr: stdout may be JSON).
+fn warn_damage(repo: &Repo) {
+    for d in repo.damage() {
+        eprintln!("warning: skipped a damaged object: {d}. Run `chatvault verify --read-data`.");
+    }
+}
+
 pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
     let rt = runtime()?;
-    let list = rt.block_on(async { open_repo(&a.target).await?.snapshots().await })?;
+    let list = rt.block_on(async {
+        let repo = open_repo(&a.target).await?;
+        let list = repo.snapshots().await?;
+        warn_damage(&repo);
+        Ok::<_, Error>(list)
+    })?;
     let rows: Vec<serde_json::Value> = list
         .iter()
         .map(|(_, s)| {
@@ -487,7 +512,9 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
     let progress = CliProgress::new();
     let convs = rt.block_on(async {
         let repo = open_repo(&a.target.target).await?;
-        restore::restore(&repo, &req, &progress, &cancel).await
+        let convs = restore::restore(&repo, &req, &progress, &cancel).await;
+        warn_damage(&repo);
+        convs
     })?;
     let messages: usize = convs.iter().map(|c| c.messages.len()).sum();
     let mut files = Vec::new();
@@ -575,6 +602,49 @@ pub fn forget(a: ForgetArgs, json: bool) -> Result<()> {
         } else {
             println!("Run with --prune (or `chatvault prune`) to remove the data itself from the target.");
         }
+    }
+    Ok(())
+}
+
+pub fn forgotten(
+    target: &TargetArg,
+    store: &dyn chatvault::store::ChatStore,
+    include: &[String],
+    json: bool,
+) -> Result<()> {
+    let rt = runtime()?;
+    let (included, list) = rt.block_on(async {
+        let repo = open_repo(&target.target).await?;
+        let included = if include.is_empty() {
+            0
+        } else {
+            maintenance::include_again_in(&repo, store, include).await?
+        };
+        Ok::<_, Error>((included, maintenance::forgotten_in(&repo, store).await?))
+    })?;
+    if json {
+        print_json(&serde_json::json!({ "included": included, "forgotten": list }))?;
+        return Ok(());
+    }
+    if !include.is_empty() {
+        println!(
+            "Included again: {included} conversation(s); later backups that select them keep them."
+        );
+    }
+    if list.is_empty() {
+        println!("Nothing of this store is forgotten in this repository.");
+    }
+    for c in &list {
+        println!(
+            "{}  {}  {}",
+            c.id,
+            c.title,
+            if c.whole {
+                "whole conversation".to_string()
+            } else {
+                format!("{} time range(s)", c.ranges.len())
+            }
+        );
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:
 // run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.
 
-export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "target_tls" | "target_clock_skew" | "target_quota" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong";
+export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "target_tls" | "target_clock_skew" | "target_quota" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "repo_lock_lost" | "repo_rolled_back" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong";
 
 export type WireError = { code: ErrorCode, message: string, hint?: string | null, };
 
@@ -119,7 +119,13 @@ export type SelectedConversation = { id: string,
  */
 since: string | null, until: string | null, };
 
-export type Selection = { conversations: Array<SelectedConversation>, since: string | null, until: string | null, };
+export type Selection = { 
+/**
+ * Every conversation of the store, also those that appear later (less the forgotten
+ * ones); `conversations` then only narrows ranges. Runs of such a selection chain up as one
+ * lineage whatever conversations come and go.
+ */
+all: boolean, conversations: Array<SelectedConversation>, since: string | null, until: string | null, };
 
 export type OpenedStore = { variant: Variant, account_id?: string | null, path: string, conversations: Array<Conversation>, };
 
@@ -179,7 +185,24 @@ conversations_read: number,
 /**
  * Attachment files found in the store and stored (new or deduplicated).
  */
-attachments: number, attachment_bytes: number, };
+attachments: number, attachment_bytes: number, 
+/**
+ * Selected conversations left out because the user forgot them (FORMAT.md §8.1).
+ */
+skipped_forgotten: number, 
+/**
+ * Snapshots the profile's retention policy removed after the run.
+ */
+snapshots_removed: number, 
+/**
+ * Packs deleted or rewritten by the prune after retention.
+ */
+packs_pruned: number, 
+/**
+ * Problems that did not fail the run (a retention or prune step that could not finish,
+ * damaged objects that were skipped).
+ */
+warnings: Array<string>, };
 
 export type SnapshotInfo = { id: string, short_id: string, time: string, account: string, conversations: number, messages: number, };
 
@@ -203,7 +226,19 @@ profile?: string | null, target: string,
 /**
  * "app", "cli" or "schedule".
  */
-origin: string, ok: boolean, error?: WireError | null, conversations: number, messages: number, bytes_uploaded: number, unchanged: boolean, };
+origin: string, ok: boolean, error?: WireError | null, conversations: number, messages: number, bytes_uploaded: number, unchanged: boolean, 
+/**
+ * Old snapshots the retention policy removed after the run.
+ */
+snapshots_removed: number, 
+/**
+ * Selected conversations left out because the user forgot them.
+ */
+skipped_forgotten: number, 
+/**
+ * What did not fail the run but deserves a look.
+ */
+warnings: Array<string>, };
 
 export type Profile = { 
 /**

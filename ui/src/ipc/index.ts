@@ -136,6 +136,8 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   repo_wrong_key: true,
   repo_object_missing: true,
   repo_locked: true,
+  repo_lock_lost: true,
+  repo_rolled_back: true,
   key_missing: true,
   recovery_code_invalid: true,
   recovery_code_wrong: true,

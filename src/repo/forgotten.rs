@@ -1,0 +1,199 @@
+//! The forgotten list (FORMAT.md §8.1, kind 0x08): what the user forgot, kept in the repository,
+//! encrypted, so that every later backup honours it whatever its selection says, from any
+//! computer, until the user includes the conversation again on purpose.
+//!
+//! Entries name conversations only by `ctok` (a keyed hash), so the list says nothing to the
+//! storage. Generations work like key tables: the highest readable generation is current;
+//! exclusive operations write `g + 1` and delete the lower ones.
+
+use super::format::{self, kind, Ctok};
+use super::{is_damage, marks, Repo};
+use crate::crypto::envelope::{self, Padding};
+use crate::error::{Error, ErrorCode, Result};
+use serde::{Deserialize, Serialize};
+
+/// One forgotten conversation, or forgotten ranges of one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgottenEntry {
+    pub ctok: Ctok,
+    /// The whole conversation: never back it up again.
+    pub whole: bool,
+    /// Forgotten ranges `[since, until)` in ms (when not `whole`), sorted.
+    pub ranges: Vec<(i64, i64)>,
+    /// When it was forgotten (ms).
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forgotten {
+    pub generation: u64,
+    /// Sorted by ctok, one entry per ctok.
+    pub entries: Vec<ForgottenEntry>,
+}
+
+impl Forgotten {
+    pub fn get(&self, ctok: &Ctok) -> Option<&ForgottenEntry> {
+        self.entries.iter().find(|e| &e.ctok == ctok)
+    }
+
+    /// True when the whole conversation is forgotten.
+    pub fn is_whole(&self, ctok: &Ctok) -> bool {
+        self.get(ctok).is_some_and(|e| e.whole)
+    }
+
+    /// The forgotten ranges of a conversation (empty when none or when whole).
+    pub fn ranges(&self, ctok: &Ctok) -> &[(i64, i64)] {
+        self.get(ctok).map_or(&[], |e| &e.ranges)
+    }
+
+    /// Records a whole conversation (`range` None) or one more range of it.
+    pub fn add(&mut self, ctok: Ctok, range: Option<(i64, i64)>, at: i64) {
+        let pos = match self.entries.iter().position(|e| e.ctok == ctok) {
+            Some(p) => p,
+            None => {
+                self.entries.push(ForgottenEntry {
+                    ctok,
+                    whole: false,
+                    ranges: Vec::new(),
+                    at,
+                });
+                self.entries.len() - 1
+            }
+        };
+        let e = &mut self.entries[pos];
+        e.at = at;
+        match range {
+            None => {
+                e.whole = true;
+                e.ranges.clear();
+            }
+            Some(r) if !e.whole => {
+                e.ranges.push(r);
+                e.ranges.sort_unstable();
+                e.ranges.dedup();
+            }
+            Some(_) => {}
+        }
+        self.entries.sort_by_key(|e| e.ctok);
+    }
+
+    /// Removes a conversation from the list; true when it was there.
+    pub fn remove(&mut self, ctok: &Ctok) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| &e.ctok != ctok);
+        before != self.entries.len()
+    }
+}
+
+impl Repo {
+    /// The current forgotten list (the highest readable generation; empty when none).
+    /// Unreadable objects are skipped and reported through [`Repo::damage`]; one older than
+    /// this computer has seen is `repo_rolled_back`.
+    pub async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
+        let mut best: Option<Forgotten> = None;
+        let mut all = Vec::new();
+        for (path, _) in self.list_names("forgotten/").await? {
+            let opened = match self.get(&path).await {
+                Ok(raw) => self
+                    .open_meta(kind::FORGOTTEN, &path, &raw)
+                    .and_then(|b| format::decode::<Forgotten>(&b, &path)),
+                Err(e) if e.code() == ErrorCode::RepoObjectMissing => continue,
+                Err(e) => Err(e),
+            };
+            let list = match opened {
+                Ok(l) => l,
+                Err(e) if is_damage(e.code()) => {
+                    self.note_damage(&path, &e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            all.push((path, list.generation));
+            if best.as_ref().is_none_or(|b| list.generation > b.generation) {
+                best = Some(list);
+            }
+        }
+        let best = best.unwrap_or_default();
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            if best.generation < m.forgotten_gen {
+                return Err(marks::rolled_back(
+                    format!(
+                        "the list of forgotten conversations is generation {}, this computer has seen {}",
+                        best.generation, m.forgotten_gen
+                    ),
+                    file,
+                ));
+            }
+            if best.generation > m.forgotten_gen {
+                m.forgotten_gen = best.generation;
+                marks::save(file, &m)?;
+            }
+        }
+        Ok((all, best))
+    }
+
+    /// Writes `list` as its generation and reads it back; then deletes the older generations
+    /// in `old` (the caller holds an exclusive lease).
+    pub async fn write_forgotten(&self, list: &Forgotten, old: &[(String, u64)]) -> Result<()> {
+        if self
+            .damage()
+            .iter()
+            .any(|d| d.object.starts_with("forgotten/"))
+        {
+            return Err(Error::new(
+                ErrorCode::RepoCorrupt,
+                "a list of forgotten conversations on the target cannot be read; it is not replaced",
+            )
+            .with_hint("Run `chatvault verify` to see which object is damaged."));
+        }
+        let path = format!("forgotten/{}", hex::encode(super::random_name()));
+        let sealed = envelope::seal(
+            &self.k_meta,
+            self.key_id,
+            kind::FORGOTTEN,
+            &path,
+            &[],
+            &format::encode(list),
+            Padding::Pow2,
+            3,
+        );
+        self.put(&path, sealed).await?;
+        let back = self.get(&path).await?;
+        self.open_meta(kind::FORGOTTEN, &path, &back)?;
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            m.forgotten_gen = m.forgotten_gen.max(list.generation);
+            marks::save(file, &m)?;
+        }
+        for (p, g) in old {
+            if *g < list.generation {
+                self.delete(p).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_conversation_absorbs_its_ranges_and_entries_stay_sorted() {
+        let mut f = Forgotten::default();
+        f.add([9; 16], Some((10, 20)), 1);
+        f.add([1; 16], Some((5, 6)), 1);
+        f.add([9; 16], Some((0, 5)), 2);
+        assert_eq!(f.ranges(&[9; 16]), &[(0, 5), (10, 20)]);
+        assert!(!f.is_whole(&[9; 16]));
+        f.add([9; 16], None, 3);
+        assert!(f.is_whole(&[9; 16]) && f.ranges(&[9; 16]).is_empty());
+        assert_eq!(f.entries[0].ctok, [1; 16]);
+        assert!(f.remove(&[9; 16]) && !f.remove(&[9; 16]));
+        assert_eq!(
+            format::decode::<Forgotten>(&format::encode(&f), "f").unwrap(),
+            f
+        );
+    }
+}

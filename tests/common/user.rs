@@ -1,0 +1,170 @@
+//! A user of the `chatvault` CLI: their own config/data/cache folders, a demo store (WeChat
+//! for Windows 3.x, made by `chatvault demo`) and a local-folder target.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub struct User {
+    pub dir: tempfile::TempDir,
+    pub store: String,
+    pub key_file: String,
+    pub target: String,
+}
+
+impl User {
+    pub fn new(messages: usize) -> User {
+        let dir = tempfile::tempdir().unwrap();
+        let u = User {
+            store: String::new(),
+            key_file: String::new(),
+            target: format!("file://{}", dir.path().join("target").display()),
+            dir,
+        };
+        let out = u.ok(&[
+            "demo",
+            "--json",
+            "--messages",
+            &messages.to_string(),
+            u.dir.path().join("demo").to_str().unwrap(),
+        ]);
+        User {
+            store: out["store"].as_str().unwrap().into(),
+            key_file: out["key_file"].as_str().unwrap().into(),
+            ..u
+        }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chatvault"));
+        let d = self.dir.path();
+        c.args(args)
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CACHE_HOME", d.join("cache"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; its stdout as JSON (Null when not JSON).
+    pub fn ok(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Runs a `--json` command that must fail; its `error` object.
+    pub fn err(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} should fail: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["error"].clone()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn target_dir(&self) -> PathBuf {
+        self.path("target")
+    }
+
+    /// Creates the repository; returns its id.
+    pub fn init(&self) -> String {
+        let code_file = self.path("recovery.txt");
+        let out = self.ok(&[
+            "init",
+            "--json",
+            "--target",
+            &self.target,
+            "--recovery-code-file",
+            code_file.to_str().unwrap(),
+        ]);
+        out["repository"].as_str().unwrap().to_string()
+    }
+
+    /// Backs up every conversation of the store, plus `extra` arguments.
+    pub fn backup(&self, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec![
+            "backup",
+            "--json",
+            "--target",
+            &self.target,
+            "--store",
+            &self.store,
+            "--key-file",
+            &self.key_file,
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
+    pub fn key(&self) -> chatvault::store::StoreKey {
+        chatvault::store::StoreKey::parse(&std::fs::read_to_string(&self.key_file).unwrap())
+            .unwrap()
+    }
+
+    /// A new message in the demo store, as WeChat would write it (SQLCipher 3, MSG1.db).
+    pub fn add_message(&self, talker: &str, text: &str, time: i64) {
+        let conn =
+            rusqlite::Connection::open(std::path::Path::new(&self.store).join("Msg/Multi/MSG1.db"))
+                .unwrap();
+        conn.pragma_update(None, "hexkey", self.key().hex().unwrap().expose().as_str())
+            .unwrap();
+        conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
+        conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
+        conn.execute(
+            "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![time, time, time * 1000, talker, text],
+        )
+        .unwrap();
+    }
+
+    /// Every snapshot, as `snapshots --json` lists them.
+    pub fn snapshots(&self) -> Vec<serde_json::Value> {
+        self.ok(&["snapshots", "--json", "--target", &self.target])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The repository's master key, from the keychain this user's runs put it in.
+    pub fn master_key(&self, repo_id: &str) -> chatvault::crypto::MasterKey {
+        use chatvault::keychain::Keychain;
+        let hex = chatvault::keychain::OsKeychain::default()
+            .get(&format!("repo:{repo_id}"))
+            .unwrap()
+            .expect("the master key is in the keychain");
+        chatvault::crypto::MasterKey::from_hex(hex.expose()).unwrap()
+    }
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
