@@ -348,11 +348,12 @@ pub async fn save_profile(
         let profile = chatvault::profile::Profile {
             store: opened.path.clone(),
             target: url,
-            conversations: selection
-                .conversations
-                .iter()
-                .map(|c| c.id.clone())
-                .collect(),
+            // "Everything" stays everything: conversations that appear later are kept too.
+            conversations: if selection.all {
+                Vec::new()
+            } else {
+                selection.conversations.iter().map(|c| c.id.clone()).collect()
+            },
             since: selection.since,
             until: selection.until,
             schedule: None,

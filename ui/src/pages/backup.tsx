@@ -17,7 +17,7 @@ const STEPS: readonly MessageKey[] = [
   "wizard.step.done",
 ];
 
-const EMPTY: Selection = { conversations: [], since: null, until: null };
+const EMPTY: Selection = { all: false, conversations: [], since: null, until: null };
 
 /** The backup wizard: store, selection, target, key, run, done. */
 export function BackupPage({ onSchedule }: { onSchedule: () => void }) {

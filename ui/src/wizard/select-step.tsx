@@ -32,6 +32,7 @@ export function SelectStep(props: {
     const has = picked(c.id);
     onChange({
       ...selection,
+      all: false,
       conversations: has
         ? selection.conversations.filter((x) => x.id !== c.id)
         : [...selection.conversations, { id: c.id, since: null, until: null }],
@@ -91,12 +92,17 @@ export function SelectStep(props: {
               type="button"
               data-testid="select-all"
               onClick={() =>
-                onChange({ ...selection, conversations: shown.map((c) => picked(c.id) ?? { id: c.id, since: null, until: null }) })
+                onChange({
+                  ...selection,
+                  // Everything, unfiltered: conversations that appear later are kept too.
+                  all: shown.length === store.conversations.length,
+                  conversations: shown.map((c) => picked(c.id) ?? { id: c.id, since: null, until: null }),
+                })
               }
             >
               {t("select.all")}
             </button>
-            <button type="button" onClick={() => onChange({ ...selection, conversations: [] })}>
+            <button type="button" onClick={() => onChange({ ...selection, all: false, conversations: [] })}>
               {t("select.none")}
             </button>
           </div>
