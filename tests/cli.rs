@@ -176,3 +176,37 @@ fn target_credentials_live_in_the_keychain_not_in_argv_or_files() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
 }
+
+#[test]
+fn unknown_conversation_id_is_an_error_with_a_hint() {
+    let store = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores/imessage");
+    let out = chatvault()
+        .args(["messages", "--store"])
+        .arg(&store)
+        .args(["--conversation", "iMessage;-;+10000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unknown id must not print []"
+    );
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("'iMessage;-;+10000000000' is not in this store"),
+        "{err}"
+    );
+    assert!(err.contains("hint: Run `chatvault conversations`"), "{err}");
+
+    let out = chatvault()
+        .args(["messages", "--json", "--store"])
+        .arg(&store)
+        .args(["--conversation", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "invalid_input");
+    assert!(v["error"]["hint"].is_string());
+}

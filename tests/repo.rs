@@ -158,6 +158,44 @@ fn every_store_variant_round_trips_message_by_message() {
 }
 
 #[test]
+fn imessage_messages_outside_any_chat_are_listed_and_backed_up() {
+    let target = tempfile::tempdir().unwrap();
+    let (root, store, e) = fixture("imessage");
+    let sel = select_all(store.as_ref());
+    let outside: Vec<&serde_json::Value> = e["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["conversation_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("outside-chats:")
+        })
+        .collect();
+    assert!(
+        outside.len() >= 2,
+        "the fixture has messages outside any chat"
+    );
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local(target.path())).await;
+        run_backup(&repo, &root, store.as_ref(), &sel).await;
+        let restored = run_restore(&repo, RestoreRequest::default()).await.unwrap();
+        let ids: Vec<&str> = restored
+            .iter()
+            .flat_map(|c| c.messages.iter().map(|m| m.id.as_str()))
+            .collect();
+        assert_eq!(ids.len(), e["messages"].as_array().unwrap().len());
+        for m in outside {
+            assert!(
+                ids.contains(&m["id"].as_str().unwrap()),
+                "{m} was not backed up"
+            );
+        }
+    });
+}
+
+#[test]
 fn the_target_learns_no_names_texts_ids_or_dates() {
     let target = tempfile::tempdir().unwrap();
     let mut needles: Vec<String> = Vec::new();

@@ -337,3 +337,106 @@ fn a_folder_without_a_store_says_where_to_look() {
     assert_eq!(err.code(), ErrorCode::StoreNotFound);
     assert!(err.hint().unwrap().contains("WeChat Files"));
 }
+
+// ---- rows that fall through a join must still be listed and read ----
+
+/// The conversation `id` of `variant` is listed under `title` with exactly the messages
+/// expected.json gives it, and reading it returns them all.
+fn listed_and_read(variant: &str, id: &str, title: &str) {
+    let e = expected(variant);
+    let store = store::open(
+        &stores_dir().join(e["store_root"].as_str().unwrap()),
+        key_of(&e).as_ref(),
+    )
+    .unwrap();
+    let want: Vec<&str> = e["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["conversation_id"] == id)
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(!want.is_empty(), "{variant}: the fixture has no {id}");
+    let conv = store
+        .conversations()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{variant}: {id} is not listed"));
+    assert_eq!(conv.title, title, "{variant}");
+    assert_eq!(conv.message_count, want.len() as u64, "{variant}");
+    let got: Vec<String> = store
+        .messages(id, &MessageQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(got, want, "{variant}: messages of {id}");
+}
+
+#[test]
+fn imessage_messages_outside_any_chat_are_listed_and_read() {
+    // No chat_message_join row, or one to a deleted chat; SMS and iMessage handles of one
+    // address stay together.
+    listed_and_read(
+        "imessage",
+        "outside-chats:+8613911112222",
+        "+8613911112222 (messages outside any chat)",
+    );
+    // Sent into a group chat that no longer exists: no handle at all.
+    listed_and_read("imessage", "outside-chats:", "Messages outside any chat");
+}
+
+/// md5("wxid_nobody42"): the fixtures' chat that no contact, Name2Id or session row names.
+const NOBODY42_MD5: &str = "47fc8228a1bf9a709812061fe850e469";
+
+#[test]
+fn wechat_4_a_chat_table_that_nothing_names_is_listed_under_its_hash() {
+    // Msg_<md5> whose username is in no Name2Id, contact or session row.
+    listed_and_read("wechat4", NOBODY42_MD5, NOBODY42_MD5);
+}
+
+#[test]
+fn wechat_mac_3_a_chat_table_that_nothing_names_is_listed_and_read_under_its_hash() {
+    listed_and_read("wechat-mac3", NOBODY42_MD5, NOBODY42_MD5);
+}
+
+#[test]
+fn wechat_windows_3_and_android_messages_from_someone_in_no_contact_table_are_listed() {
+    for variant in ["wechat-win3", "android"] {
+        listed_and_read(variant, "wxid_nobody42", "wxid_nobody42");
+        listed_and_read(variant, "wxid_ghost77", "wxid_ghost77");
+    }
+}
+
+#[test]
+fn every_reader_rejects_an_unknown_conversation_id_with_a_hint() {
+    for variant in [
+        "wechat-win3",
+        "wechat4",
+        "wechat-mac3",
+        "android",
+        "imessage",
+    ] {
+        let e = expected(variant);
+        let store = store::open(
+            &stores_dir().join(e["store_root"].as_str().unwrap()),
+            key_of(&e).as_ref(),
+        )
+        .unwrap();
+        for id in [
+            "wxid_not_here",
+            "iMessage;-;+10000000000",
+            "outside-chats:+10000000000",
+            &"0".repeat(32),
+        ] {
+            let err = store
+                .messages(id, &MessageQuery::default())
+                .err()
+                .unwrap_or_else(|| panic!("{variant}: {id} was accepted"));
+            assert_eq!(err.code(), ErrorCode::InvalidInput, "{variant}: {err}");
+            assert!(err.message().contains(id), "{variant}: {err}");
+            assert!(err.hint().unwrap().contains("conversations"), "{variant}");
+        }
+    }
+}

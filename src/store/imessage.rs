@@ -3,14 +3,33 @@
 //! NULL and keeps the body only in `attributedBody`, an NSAttributedString in typedstream
 //! form. Schema and rules: chat-stores.md §8 (learned from imessage-exporter, GPL-3.0; no code
 //! taken).
+//!
+//! Messages outside any chat: a `message` row need not have a `chat_message_join` row (a
+//! chat deleted on another device leaves its messages behind; imessage-exporter calls them
+//! "orphaned"). They are still the user's messages, so they are listed as conversations of
+//! their own, one per handle address (`handle.id`: the phone number or e-mail, so iMessage
+//! and SMS rows from the same address stay together) and one for rows without a handle. Their
+//! ids are `outside-chats:<address>` and `outside-chats:` (see [`OUTSIDE_CHATS`]); real chat
+//! guids always have the form `<service>;<-|+>;<identifier>`, so the two cannot collide, and a
+//! chat guid is looked up first anyway.
+//!
+//! chat.db is read in place, never copied (a copy would be plaintext on disk): see
+//! `store::memdb` for how the WAL is applied in memory and what that costs.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
 use crate::store::sqlite::{sql_error, Cipher, Db};
-use crate::store::{sort_conversations, ChatStore, MessageQuery, Variant};
+use crate::store::{sort_conversations, unknown_conversation, ChatStore, MessageQuery, Variant};
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
 use std::path::Path;
+
+/// Prefix of the ids of conversations made of messages outside any chat.
+pub const OUTSIDE_CHATS: &str = "outside-chats:";
+
+/// A message in no chat: no join row to a chat that exists.
+const OUTSIDE_ANY_CHAT: &str = "NOT EXISTS (SELECT 1 FROM chat_message_join oj JOIN chat oc \
+     ON oc.ROWID = oj.chat_id WHERE oj.message_id = m.ROWID)";
 
 /// Seconds from the Unix epoch to 2001-01-01T00:00:00Z.
 const APPLE_EPOCH: i64 = 978_307_200;
@@ -65,6 +84,59 @@ impl IMessageStore {
             attachment_columns,
             me,
         })
+    }
+
+    fn has_chat(&self, guid: &str) -> Result<bool> {
+        self.db
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM chat WHERE guid = ?1)",
+                [guid],
+                |r| r.get(0),
+            )
+            .map_err(sql_error)
+    }
+
+    /// Conversations of messages outside any chat: one per handle address, one for rows
+    /// without a handle (see the module doc).
+    fn outside_chats(&self) -> Result<Vec<Conversation>> {
+        let mut stmt = self
+            .db
+            .conn
+            .prepare(&format!(
+                "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
+                 FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
+                 WHERE {OUTSIDE_ANY_CHAT} GROUP BY coalesce(h.id, '')"
+            ))
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        let mut list = Vec::new();
+        for row in rows {
+            let (address, n, first, last) = row.map_err(sql_error)?;
+            list.push(Conversation {
+                id: format!("{OUTSIDE_CHATS}{address}"),
+                title: if address.is_empty() {
+                    "Messages outside any chat".to_string()
+                } else {
+                    format!("{address} (messages outside any chat)")
+                },
+                kind: ConversationKind::Direct,
+                member_count: None,
+                message_count: n as u64,
+                first_at: first.map(apple_time),
+                last_at: last.map(apple_time),
+            });
+        }
+        Ok(list)
     }
 
     fn col(&self, name: &str) -> String {
@@ -190,11 +262,41 @@ impl ChatStore for IMessageStore {
                 id,
             });
         }
+        list.extend(self.outside_chats()?);
         sort_conversations(&mut list);
         Ok(list)
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        let (from, key) = if self.has_chat(conversation_id)? {
+            (
+                "chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
+                 JOIN message m ON m.ROWID = j.message_id LEFT JOIN handle h ON h.ROWID = m.handle_id \
+                 WHERE c.guid = ?1"
+                    .to_string(),
+                conversation_id,
+            )
+        } else if let Some(address) = conversation_id.strip_prefix(OUTSIDE_CHATS) {
+            let from = format!(
+                "message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
+                 WHERE {OUTSIDE_ANY_CHAT} AND coalesce(h.id, '') = ?1"
+            );
+            let known: bool = self
+                .db
+                .conn
+                .query_row(
+                    &format!("SELECT EXISTS (SELECT 1 FROM {from})"),
+                    [address],
+                    |r| r.get(0),
+                )
+                .map_err(sql_error)?;
+            if !known {
+                return Err(unknown_conversation(conversation_id));
+            }
+            (from, address)
+        } else {
+            return Err(unknown_conversation(conversation_id));
+        };
         let sql = format!(
             "SELECT m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {item_type}, {group_title}, \
                     {balloon}, {thread}, {retracted}, {audio}, \
@@ -202,9 +304,7 @@ impl ChatStore for IMessageStore {
                             || char(31) || {sticker} || char(31) || {bytes} \
                      FROM message_attachment_join x JOIN attachment a ON a.ROWID = x.attachment_id \
                      WHERE x.message_id = m.ROWID LIMIT 1) \
-             FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID JOIN message m ON m.ROWID = j.message_id \
-             LEFT JOIN handle h ON h.ROWID = m.handle_id \
-             WHERE c.guid = ?1 ORDER BY m.date, m.ROWID",
+             FROM {from} ORDER BY m.date, m.ROWID",
             body = self.col("attributedBody"),
             item_type = self.col("item_type"),
             group_title = self.col("group_title"),
@@ -217,7 +317,7 @@ impl ChatStore for IMessageStore {
             bytes = self.attachment_col("total_bytes"),
         );
         let mut stmt = self.db.conn.prepare(&sql).map_err(sql_error)?;
-        let mut rows = stmt.query([conversation_id]).map_err(sql_error)?;
+        let mut rows = stmt.query([key]).map_err(sql_error)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(sql_error)? {
             let guid: String = r.get(0).map_err(sql_error)?;

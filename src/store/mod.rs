@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod discover;
 mod imessage;
+mod memdb;
 pub mod sqlite;
 pub mod wechat;
 
@@ -320,6 +321,14 @@ pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
             )?))
         }
     }
+}
+
+/// The error every reader gives for a conversation id it does not hold (a typo, an id from
+/// another store, or a chat deleted since it was listed): never an empty list, which would
+/// look like a conversation with no messages.
+pub(crate) fn unknown_conversation(id: &str) -> Error {
+    Error::invalid_input(format!("conversation '{id}' is not in this store"))
+        .with_hint("Run `chatvault conversations` with the same store to see the ids.")
 }
 
 /// Sorts conversations newest first, ties by title.

@@ -1,8 +1,10 @@
 //! Opening a store's database files without ever writing to them or writing plaintext.
 //!
-//! Each database file is copied, still encrypted, with its `-wal` (messages not yet
+//! Each encrypted database file is copied, still encrypted, with its `-wal` (messages not yet
 //! checkpointed live there), into a private 0700 temporary folder; SQLCipher opens the copy
-//! and decrypts pages in memory only. Temp tables and sorts stay in memory
+//! and decrypts pages in memory only. An unencrypted file (iMessage's chat.db) is never
+//! copied, since a copy would be plaintext on disk: it is read in place into memory with its
+//! WAL applied ([`super::memdb`]). Temp tables and sorts stay in memory
 //! (`temp_store = MEMORY`), and the connection is `query_only`, so nothing we run can write.
 //! The source files are only ever read.
 
@@ -80,7 +82,7 @@ fn restrict(_dir: &Path) -> Result<()> {
     Ok(()) // the per-user temp folder is already private on Windows
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
@@ -108,11 +110,12 @@ fn unreadable(path: &Path, e: &std::io::Error) -> Error {
     .with_hint(hint)
 }
 
-/// Opens `source` through a private copy with the given cipher, proving the key on page 1
-/// before anything else. The copy lives as long as the returned value.
+/// Opens `source` with the given cipher, proving the key on page 1 before anything else:
+/// through a private encrypted copy that lives as long as the returned value, or, for a plain
+/// SQLite file, in memory.
 pub struct Db {
     pub conn: Connection,
-    _copy: PrivateCopy,
+    _copy: Option<PrivateCopy>,
 }
 
 impl Db {
@@ -132,12 +135,17 @@ impl Db {
         } else if !plain {
             return Err(not_sqlite(source));
         }
-        let copy = PrivateCopy::of(source)?;
-        let conn = Connection::open_with_flags(
-            copy.path(),
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| corrupt(source, &e.to_string()))?;
+        let (conn, copy) = if plain {
+            (super::memdb::open(source, unreadable)?, None)
+        } else {
+            let copy = PrivateCopy::of(source)?;
+            let conn = Connection::open_with_flags(
+                copy.path(),
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| corrupt(source, &e.to_string()))?;
+            (conn, Some(copy))
+        };
         if let (
             Cipher::Sqlcipher {
                 key,

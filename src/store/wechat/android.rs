@@ -9,7 +9,7 @@ use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
-use crate::store::{sort_conversations, ChatStore, MessageQuery, Variant};
+use crate::store::{sort_conversations, unknown_conversation, ChatStore, MessageQuery, Variant};
 use jiff::Timestamp;
 use std::path::Path;
 
@@ -116,6 +116,18 @@ impl ChatStore for AndroidStore {
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
         let group = conversation_id.ends_with("@chatroom");
+        let known: bool = self
+            .db
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM message WHERE talker = ?1)",
+                [conversation_id],
+                |r| r.get(0),
+            )
+            .map_err(sql_error)?;
+        if !known {
+            return Err(unknown_conversation(conversation_id));
+        }
         let mut stmt = self
             .db
             .conn

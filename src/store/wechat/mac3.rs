@@ -3,14 +3,15 @@
 //! `Group/group_new.db` (`GroupContact`). SQLCipher 3 with 1024-byte pages and the 32-byte key
 //! used directly (raw key, no KDF). Schema: chat-stores.md §4 (chatlog `message_darwinv3.go`).
 
-use super::{content, count_members, normalise, Contacts, RawMessage, Tally};
+use super::{content, count_members, normalise, table_hash, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+    md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
+    Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -196,14 +197,16 @@ impl ChatStore for Mac3Store {
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
-        let hash = md5_hex(conversation_id);
+        let hash = table_hash(conversation_id);
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        let mut known = false;
         for db in &self.shards {
             let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
             else {
                 continue;
             };
+            known = true;
             let sql = format!(
                 "SELECT mesLocalID, mesSvrID, messageType, msgCreateTime, msgContent, mesDes FROM \"{table}\" \
                  WHERE msgCreateTime BETWEEN ?1 AND ?2"
@@ -248,6 +251,9 @@ impl ChatStore for Mac3Store {
                     normalise(raw, &self.account, &self.contacts),
                 ));
             }
+        }
+        if !known {
+            return Err(unknown_conversation(conversation_id));
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))

@@ -141,6 +141,19 @@ impl Tally {
     }
 }
 
+/// The `<md5>` in the name of a chat's table (`Msg_<md5>` in 4.x, `Chat_<md5>` on macOS 3.x).
+/// A table no contact, Name2Id or session row names is still listed, under the hash itself as
+/// its id and title, so its messages are kept; a WeChat username is never 32 hex digits
+/// (`wxid_` + 14 characters, 6-20 characters chosen by the user, or `<digits>@chatroom`), so
+/// such an id always means the hash.
+pub fn table_hash(conversation_id: &str) -> String {
+    if conversation_id.len() == 32 && conversation_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        conversation_id.to_ascii_lowercase()
+    } else {
+        crate::store::md5_hex(conversation_id)
+    }
+}
+
 pub fn conversation_kind(id: &str) -> ConversationKind {
     if id.ends_with("@chatroom") {
         ConversationKind::Group

@@ -3,7 +3,7 @@
 //! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
-use super::{content, normalise, Contacts, RawMessage, Tally};
+use super::{content, normalise, table_hash, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -11,7 +11,8 @@ use crate::store::discover::strip_v4_suffix;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+    md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
+    Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -134,9 +135,12 @@ impl ChatStore for V4Store {
         let mut tally = Tally::default();
         for db in &self.shards {
             for (hash, table) in Self::chat_tables(db)? {
-                let Some(id) = self.by_hash.get(&hash) else {
-                    continue;
-                };
+                // Unnamed tables are listed under their hash (see `table_hash`).
+                let id = self
+                    .by_hash
+                    .get(&hash)
+                    .cloned()
+                    .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
                     .conn
                     .query_row(
@@ -147,7 +151,7 @@ impl ChatStore for V4Store {
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .map_err(sql_error)?;
-                tally.add(id, n as u64, first, last);
+                tally.add(&id, n as u64, first, last);
             }
         }
         Ok(tally.into_conversations(&self.contacts))
@@ -155,14 +159,16 @@ impl ChatStore for V4Store {
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
-        let hash = md5_hex(conversation_id);
+        let hash = table_hash(conversation_id);
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        let mut known = false;
         for db in &self.shards {
             let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
             else {
                 continue;
             };
+            known = true;
             let has_name2id = db.has_table("Name2Id")?;
             let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
             let join = if has_name2id {
@@ -231,6 +237,9 @@ impl ChatStore for V4Store {
                     normalise(raw, &self.account, &self.contacts),
                 ));
             }
+        }
+        if !known {
+            return Err(unknown_conversation(conversation_id));
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))

@@ -7,7 +7,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
-use crate::store::{numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant};
+use crate::store::{
+    numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery, Variant,
+};
 use rusqlite::types::ValueRef;
 
 use std::path::Path;
@@ -156,7 +158,18 @@ impl ChatStore for Win3Store {
         let (since, until) = query.bounds();
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
+        let mut known = false;
         for (shard_no, shard) in self.shards.iter().enumerate() {
+            known = known
+                || shard
+                    .db
+                    .conn
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM MSG WHERE StrTalker = ?1)",
+                        [conversation_id],
+                        |r| r.get::<_, bool>(0),
+                    )
+                    .map_err(sql_error)?;
             let order = if shard.has_sequence {
                 "Sequence"
             } else {
@@ -226,6 +239,9 @@ impl ChatStore for Win3Store {
                 };
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
             }
+        }
+        if !known {
+            return Err(unknown_conversation(conversation_id));
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
