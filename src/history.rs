@@ -6,8 +6,7 @@ use crate::error::{Error, Result, WireError};
 use crate::paths::AppPaths;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -47,14 +46,10 @@ fn file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 pub fn append(paths: &AppPaths, record: &RunRecord) -> Result<()> {
-    fs::create_dir_all(&paths.data_dir).map_err(|e| Error::io("creating the data folder", &e))?;
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file(paths))
-        .map_err(|e| Error::io("opening history.jsonl", &e))?;
+    crate::private_file::create_private_dir_all(&paths.data_dir)?;
     let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
-    writeln!(f, "{line}").map_err(|e| Error::io("writing history.jsonl", &e))
+    // One write per line, so concurrent runs do not interleave within a line.
+    crate::private_file::append_private(&file(paths), format!("{line}\n").as_bytes())
 }
 
 /// Every run, newest first. Lines that do not parse (a torn write) are skipped.
@@ -75,6 +70,7 @@ pub fn list(paths: &AppPaths) -> Result<Vec<RunRecord>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn runs_are_listed_newest_first_and_torn_lines_are_skipped() {

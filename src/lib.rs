@@ -14,6 +14,7 @@ pub mod library;
 pub mod model;
 pub mod paths;
 pub mod power;
+pub mod private_file;
 pub mod profile;
 pub mod repo;
 pub mod runner;
@@ -21,6 +22,7 @@ pub mod schedule;
 pub mod secret;
 pub mod settings;
 pub mod store;
+pub mod sync_folder;
 pub mod target;
 pub mod timer;
 

@@ -18,9 +18,12 @@ fn sql(e: rusqlite::Error) -> Error {
 
 impl Library {
     pub fn open(paths: &AppPaths) -> Result<Library> {
-        std::fs::create_dir_all(&paths.data_dir)
-            .map_err(|e| Error::io("creating the data folder", &e))?;
-        let conn = Connection::open(paths.data_dir.join("library.sqlite")).map_err(sql)?;
+        crate::private_file::create_private_dir_all(&paths.data_dir)?;
+        let file = paths.data_dir.join("library.sqlite");
+        // SQLite creates its files 0644 and gives its journal the database's mode: start the
+        // database 0600 (an empty file is a new database to SQLite).
+        crate::private_file::ensure_private_file(&file)?;
+        let conn = Connection::open(file).map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS conversations(id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS messages(conversation_id TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,

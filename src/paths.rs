@@ -48,4 +48,30 @@ impl AppPaths {
     pub fn settings_file(&self) -> PathBuf {
         self.config_dir.join("settings.toml")
     }
+
+    /// `<data>/logs`, where runs nobody watched leave a line.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    /// `<cache>/repos`, this machine's notes per repository (lock holders).
+    pub fn repos_cache_dir(&self) -> PathBuf {
+        self.cache_dir.join("repos")
+    }
+
+    /// Creates ChatVault's folders 0700 (narrowing ones an older version made wider), so
+    /// nothing below them is readable by other users whatever its own mode. Hosts call this
+    /// once at start; each writer also creates its own folder privately.
+    pub fn create_private(&self) -> Result<()> {
+        for dir in [
+            &self.config_dir,
+            &self.data_dir,
+            &self.logs_dir(),
+            &self.cache_dir,
+            &self.repos_cache_dir(),
+        ] {
+            crate::private_file::create_private_dir_all(dir)?;
+        }
+        Ok(())
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::paths::AppPaths;
+use crate::private_file;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -112,12 +113,9 @@ pub fn save(paths: &AppPaths, name: &str, profile: &Profile) -> Result<()> {
     }
     let mut f = load_file(paths)?;
     f.profiles.insert(name.to_string(), profile.clone());
-    fs::create_dir_all(&paths.config_dir)
-        .map_err(|e| Error::io("creating the config folder", &e))?;
+    private_file::create_private_dir_all(&paths.config_dir)?;
     let text = toml::to_string(&f).map_err(|e| Error::internal(e.to_string()))?;
-    let tmp = file(paths).with_extension("toml.tmp");
-    fs::write(&tmp, text).map_err(|e| Error::io("writing profiles.toml", &e))?;
-    fs::rename(&tmp, file(paths)).map_err(|e| Error::io("writing profiles.toml", &e))
+    private_file::write_private_atomic(&file(paths), text.as_bytes())
 }
 
 #[cfg(test)]

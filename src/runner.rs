@@ -209,19 +209,12 @@ fn log_text(r: &RunRecord) -> String {
     )
 }
 
-/// One line per run in `<data>/logs/chatvault.log`, for runs nobody watched (OS timers).
+/// One line per run in `<data>/logs/chatvault.log` (0600 in a 0700 folder), for runs nobody
+/// watched (OS timers).
 fn log_line(paths: &AppPaths, line: &str) {
-    use std::io::Write;
-    let dir = paths.data_dir.join("logs");
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("chatvault.log"))
-    {
-        let _ = f.write_all(line.as_bytes());
+    let dir = paths.logs_dir();
+    if crate::private_file::create_private_dir_all(&dir).is_ok() {
+        let _ = crate::private_file::append_private(&dir.join("chatvault.log"), line.as_bytes());
     }
 }
 

@@ -67,12 +67,9 @@ impl Settings {
     /// Writes the settings atomically (temp file, then rename).
     pub fn save(&self, paths: &AppPaths) -> Result<()> {
         let file = paths.settings_file();
-        fs::create_dir_all(&paths.config_dir)
-            .map_err(|e| Error::io(format!("creating {}", paths.config_dir.display()), &e))?;
+        crate::private_file::create_private_dir_all(&paths.config_dir)?;
         let text = toml::to_string(self).map_err(|e| Error::internal(e.to_string()))?;
-        let tmp = file.with_extension("toml.tmp");
-        fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), &e))?;
-        fs::rename(&tmp, &file).map_err(|e| Error::io(format!("writing {}", file.display()), &e))
+        crate::private_file::write_private_atomic(&file, text.as_bytes())
     }
 }
 

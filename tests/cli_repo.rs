@@ -459,3 +459,207 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
         let _ = kc.delete(&format!("repo:{id}:recovery"));
     }
 }
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn local_files_are_private_after_init_backup_and_restore() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(40);
+    let repo_id = u.init();
+    u.ok(&[
+        "backup",
+        "--json",
+        "--target",
+        &u.target,
+        "--store",
+        &u.store,
+        "--key-file",
+        &u.key_file,
+        "--save-profile",
+        "daily",
+    ]);
+    u.ok(&["restore", "--json", "--target", &u.target]);
+    let paths = chatvault::paths::AppPaths {
+        config_dir: u.path("config/chatvault"),
+        data_dir: u.path("data/chatvault"),
+        cache_dir: u.path("cache/chatvault"),
+    };
+    // The app writes settings.toml through the same core function.
+    chatvault::settings::Settings::default()
+        .save(&paths)
+        .unwrap();
+
+    for f in [
+        paths.config_dir.join("profiles.toml"),
+        paths.config_dir.join("repositories.toml"),
+        paths.settings_file(),
+        paths.data_dir.join("history.jsonl"),
+        paths.data_dir.join("library.sqlite"),
+    ] {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    for d in [
+        paths.config_dir.clone(),
+        paths.data_dir.clone(),
+        paths.logs_dir(),
+        paths.cache_dir.clone(),
+        paths.repos_cache_dir().join(&repo_id),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    // Everything else below the three folders too, the run log and rollback marks included.
+    assert!(paths.logs_dir().join("chatvault.log").exists());
+    for (f, _) in all_files(&paths.config_dir)
+        .into_iter()
+        .chain(all_files(&paths.data_dir))
+        .chain(all_files(&paths.cache_dir))
+    {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    let kc = OsKeychain::default();
+    let _ = kc.delete(&format!("repo:{repo_id}"));
+    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+}
+
+#[cfg(unix)]
+#[test]
+fn init_never_overwrites_a_file_nor_saves_the_code_next_to_the_backup() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(10);
+    let existing = u.path("notes.txt");
+    std::fs::write(&existing, "my notes").unwrap();
+    let e = u.err(&[
+        "init",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        existing.to_str().unwrap(),
+    ]);
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("new file"), "{e}");
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "my notes");
+    assert!(
+        !u.path("target/config").exists(),
+        "no repository is created whose code could not be kept"
+    );
+
+    // Inside the target folder, or a synced folder: refused unless allowed.
+    std::fs::create_dir_all(u.path("target")).unwrap();
+    std::fs::create_dir_all(u.path("Dropbox")).unwrap();
+    for place in ["target/code.txt", "Dropbox/code.txt"] {
+        let e = u.err(&[
+            "init",
+            "--json",
+            "--target",
+            &u.target,
+            "--recovery-code-file",
+            u.path(place).to_str().unwrap(),
+        ]);
+        assert_eq!(e["code"], "invalid_input", "{place}: {e}");
+        assert!(
+            e["hint"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-synced-folder"),
+            "{e}"
+        );
+        assert!(!u.path(place).exists());
+    }
+    let out = u.ok(&[
+        "init",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        u.path("Dropbox/code.txt").to_str().unwrap(),
+        "--allow-synced-folder",
+    ]);
+    assert_eq!(mode(&u.path("Dropbox/code.txt")), 0o600);
+    let repo_id = out["repository"].as_str().unwrap();
+    let kc = OsKeychain::default();
+    let _ = kc.delete(&format!("repo:{repo_id}"));
+    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+}
+
+#[test]
+fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(30);
+    let repo_id = u.init();
+    u.backup();
+    let wraps = || std::fs::read_dir(u.path("target/keys")).unwrap().count();
+    assert_eq!(wraps(), 1);
+
+    // The new code cannot be saved (its folder does not exist): nothing changes.
+    let unwritable = u.path("no-such-folder/new-code.txt");
+    let e = u.err(&[
+        "key",
+        "rotate",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        unwritable.to_str().unwrap(),
+    ]);
+    assert_eq!(e["code"], "io", "{e}");
+    assert_eq!(wraps(), 1, "the new, unsaved wrap is removed again");
+
+    // A lost laptop later: the old code still unlocks the repository.
+    let kc = OsKeychain::default();
+    kc.delete(&format!("repo:{repo_id}")).unwrap();
+    kc.delete(&format!("repo:{repo_id}:recovery")).unwrap();
+    let unlock = |file: &Path| {
+        u.run(&[
+            "key",
+            "unlock",
+            "--json",
+            "--target",
+            &u.target,
+            "--recovery-code-file",
+            file.to_str().unwrap(),
+        ])
+    };
+    assert!(unlock(&u.path("recovery.txt")).status.success());
+
+    // A rotation that can save the code replaces the old one.
+    let new_file = u.path("new-code.txt");
+    u.ok(&[
+        "key",
+        "rotate",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        new_file.to_str().unwrap(),
+    ]);
+    #[cfg(unix)]
+    assert_eq!(mode(&new_file), 0o600);
+    assert_eq!(wraps(), 1);
+    kc.delete(&format!("repo:{repo_id}")).unwrap();
+    let e = u.err(&[
+        "key",
+        "unlock",
+        "--json",
+        "--target",
+        &u.target,
+        "--recovery-code-file",
+        u.path("recovery.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(e["code"], "recovery_code_wrong");
+    assert!(unlock(&new_file).status.success());
+    let _ = kc.delete(&format!("repo:{repo_id}"));
+    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+}

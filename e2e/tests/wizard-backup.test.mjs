@@ -3,7 +3,7 @@
 // the summary; a second run uploads nothing new; then the same flow to the S3 test server.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { byTestId, startApp } from "../lib/app.mjs";
@@ -12,8 +12,14 @@ let app;
 let lastCode = "";
 let firstPass = true;
 const targetDir = mkdtempSync(join(tmpdir(), "chatvault-e2e-target-"));
+// The save dialog is the OS's (GTK) and WebDriver cannot drive it: the e2e build of the app
+// takes this folder as the user's choice instead (see choose_recovery_code_file). A folder
+// named like Dropbox's, so the sync-folder warning shows.
+const saveDir = join(mkdtempSync(join(tmpdir(), "chatvault-e2e-save-")), "Dropbox");
+mkdirSync(saveDir);
 
 before(async () => {
+  process.env.CHATVAULT_E2E_SAVE_DIR = saveDir;
   app = await startApp();
   const { browser } = app;
   await byTestId(browser, "language-select").waitForDisplayed({ timeout: 15000 });
@@ -77,6 +83,21 @@ async function protectAndRun(browser, shotPrefix) {
   lastCode = code;
   assert.match(code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){6}$/);
   if (shotPrefix) await shotBoth(`${shotPrefix}-4-protect`);
+  if (shotPrefix === "wizard") {
+    // Saving into a synced folder needs a confirmation; the file is new and private.
+    await byTestId(browser, "save-code").click();
+    const warning = byTestId(browser, "save-code-warning");
+    await warning.waitForDisplayed({ timeout: 10000 });
+    assert.equal(await warning.getAttribute("data-kind"), "sync_folder");
+    assert.match(await warning.getText(), /Dropbox/);
+    await byTestId(browser, "save-code-anyway").click();
+    const done = byTestId(browser, "save-code-done");
+    await done.waitForDisplayed({ timeout: 10000 });
+    const saved = await done.getAttribute("data-path");
+    assert.ok(saved.startsWith(saveDir) && /ChatVault recovery code [0-9a-f]{8}\.txt$/.test(saved), saved);
+    assert.ok(readFileSync(saved, "utf8").includes(code));
+    assert.equal(statSync(saved).mode & 0o777, 0o600);
+  }
   assert.equal(await byTestId(browser, "wizard-next").isEnabled(), false, "cannot go on before confirming");
   const [a, b] = (await byTestId(browser, "confirm-prompt").getAttribute("data-groups")).split(",").map(Number);
   const groups = code.split("-");
@@ -208,6 +229,10 @@ test("settings verify the backup, show the recovery code after confirming, and c
   await card.$('[data-testid="rotate-code"]').click();
   await card.$('[data-testid="confirm-yes"]').click();
   await browser.waitUntil(async () => (await card.$('[data-testid="shown-code"]').getText()) !== lastCode, { timeout: 20000 });
+  // The old code works until the user confirms having the new one.
+  await card.$('[data-testid="rotate-pending"]').waitForDisplayed({ timeout: 5000 });
+  await card.$('[data-testid="rotate-finish"]').click();
+  await card.$('[data-testid="rotate-done"]').waitForDisplayed({ timeout: 20000 });
   await shotBoth("settings");
 });
 

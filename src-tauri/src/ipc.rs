@@ -71,6 +71,27 @@ pub struct CreatedRepo {
     pub recovery_code: String,
 }
 
+/// Where the user chose to save a recovery code, and whether a cloud would get a copy there.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct RecoveryFileChoice {
+    /// Null when the user closed the dialog.
+    #[ts(optional = nullable)]
+    pub path: Option<String>,
+    /// Set when the place is inside the backup target or a synced folder: the UI asks the user
+    /// to confirm before saving there.
+    #[ts(optional = nullable)]
+    pub exposed: Option<ExposedPlace>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExposedPlace {
+    /// Inside the local folder a backup target writes to.
+    BackupTarget { folder: String },
+    /// Inside a folder a sync client (OneDrive, Dropbox, 坚果云, …) copies to the cloud.
+    SyncFolder { client: String },
+}
+
 /// A `backup-progress` event.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct BackupProgress {
@@ -163,6 +184,8 @@ pub fn typescript_bindings() -> String {
         CredentialsInput::decl(&cfg),
         RepoStatus::decl(&cfg),
         CreatedRepo::decl(&cfg),
+        RecoveryFileChoice::decl(&cfg),
+        ExposedPlace::decl(&cfg),
         BackupProgress::decl(&cfg),
         chatvault::target::ProbeReport::decl(&cfg),
         chatvault::repo::backup::BackupReport::decl(&cfg),

@@ -10,7 +10,7 @@ mod tray;
 use chatvault::job::Cancel;
 use chatvault::paths::AppPaths;
 use chatvault::store::{ChatStore, StoreKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::Manager;
@@ -24,6 +24,12 @@ pub struct AppState {
     pub jobs: Arc<Mutex<HashMap<String, Cancel>>>,
     /// Scheduled runs wait until then (the tray's "Pause").
     pub paused_until: Arc<Mutex<Option<jiff::Timestamp>>>,
+    /// Recovery code changes waiting for the user to have the new code, by target URL: until
+    /// then the old code keeps working.
+    pub rotations: Arc<Mutex<HashMap<String, chatvault::repo::access::PendingRotation>>>,
+    /// The export files `restore_selection` wrote in this session (canonical paths): the only
+    /// files `open_path` opens.
+    pub exports: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 /// A store opened in the wizard, with what a backup of it needs.
@@ -40,6 +46,8 @@ impl AppState {
             store: Arc::new(Mutex::new(None)),
             jobs: Arc::new(Mutex::new(HashMap::new())),
             paused_until: Arc::new(Mutex::new(None)),
+            rotations: Arc::new(Mutex::new(HashMap::new())),
+            exports: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 }
@@ -67,6 +75,7 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::repo::start_backup,
             commands::repo::cancel_job,
             commands::repo::save_profile,
+            commands::repo::choose_recovery_code_file,
             commands::repo::save_recovery_code,
             commands::settings::default_backup_folder,
             commands::schedule::schedule_overview,
@@ -76,6 +85,8 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::settings::repositories_overview,
             commands::settings::show_recovery_code,
             commands::settings::rotate_recovery_code,
+            commands::settings::finish_recovery_code_rotation,
+            commands::settings::cancel_recovery_code_rotation,
             commands::settings::verify_repository,
             commands::settings::forget_credentials,
             commands::repo::run_history,
@@ -100,10 +111,16 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    // ChatVault's own folders are private before anything is written into them.
+    if let Err(e) = paths.create_private() {
+        eprintln!("ChatVault cannot start: {e}");
+        std::process::exit(1);
+    }
     let state = AppState::new(paths.clone());
     let paused = state.paused_until.clone();
     let builder = with_commands(tauri::Builder::default(), state)
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             // A desktop without a tray host still gets the window; the tray is a convenience.
             if let Err(e) = tray::install(app.handle()) {

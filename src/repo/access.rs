@@ -8,6 +8,7 @@ use crate::crypto::MasterKey;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keychain::Keychain;
 use crate::paths::AppPaths;
+use crate::private_file;
 use opendal::Operator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,12 +42,11 @@ fn load_known(paths: &AppPaths) -> Result<KnownRepos> {
 pub fn remember_repo(paths: &AppPaths, url: &str, repo_id: [u8; 16]) -> Result<()> {
     let mut known = load_known(paths)?;
     known.repos.insert(url.to_string(), hex::encode(repo_id));
-    fs::create_dir_all(&paths.config_dir)
-        .map_err(|e| Error::io("creating the config folder", &e))?;
+    private_file::create_private_dir_all(&paths.config_dir)?;
+    // This machine's notes about the repository (lock holders) go under the cache: private too.
+    private_file::create_private_dir_all(&paths.repos_cache_dir().join(hex::encode(repo_id)))?;
     let text = toml::to_string(&known).map_err(|e| Error::internal(e.to_string()))?;
-    let tmp = known_file(paths).with_extension("toml.tmp");
-    fs::write(&tmp, text).map_err(|e| Error::io("writing repositories.toml", &e))?;
-    fs::rename(&tmp, known_file(paths)).map_err(|e| Error::io("writing repositories.toml", &e))
+    private_file::write_private_atomic(&known_file(paths), text.as_bytes())
 }
 
 /// Every target URL this computer has used a repository at.
@@ -181,21 +181,50 @@ pub fn recovery_code(keychain: &dyn Keychain, repo_id: [u8; 16]) -> Result<Optio
     }
 }
 
-/// Re-wraps the master key under a new recovery code; the old code stops working.
-pub async fn rotate(
+/// A new recovery code whose key wrap is on the target beside the old ones: until
+/// [`finish_rotation`] runs, the old code and the new one both open the repository, so the new
+/// code can be shown, printed or saved first and a failure there loses nothing.
+pub struct PendingRotation {
+    code: RecoveryCode,
+    new_wrap: String,
+    old_wraps: Vec<String>,
+}
+
+impl PendingRotation {
+    pub fn code(&self) -> &RecoveryCode {
+        &self.code
+    }
+}
+
+async fn locked<T>(repo: &Repo, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let lock =
+        super::lock::Lock::acquire(repo, super::lock::Mode::Exclusive, super::lock::Op::Rotate)
+            .await?;
+    let result = f.await;
+    let released = lock.release(repo).await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+/// Step one of changing the recovery code: wraps the master key under a new code and writes
+/// it next to the old wraps (which stay, and keep working).
+pub async fn begin_rotation(
     repo: &Repo,
     keychain: &dyn Keychain,
     params: KdfParams,
-) -> Result<RecoveryCode> {
+) -> Result<PendingRotation> {
     let mk_hex = keychain
         .get(&key_account(repo.repo_id()))?
         .ok_or_else(|| missing_key("this target"))?;
     let mk = MasterKey::from_hex(mk_hex.expose())?;
-    let lock =
-        super::lock::Lock::acquire(repo, super::lock::Mode::Exclusive, super::lock::Op::Rotate)
-            .await?;
-    let result = async {
-        let old = repo.list_names("keys/").await?;
+    locked(repo, async {
+        let old_wraps = repo
+            .list_names("keys/")
+            .await?
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
         let code = RecoveryCode::generate();
         let name = format!("keys/{}", hex::encode(super::random_name()));
         let obj = crate::crypto::recovery::wrap_master_key(
@@ -207,18 +236,62 @@ pub async fn rotate(
             super::now_ms(),
         );
         repo.put(&name, obj).await?;
-        // Read back before deleting the old wrap: never leave the repository without one.
+        // Read back before anything relies on it.
         let back = repo.get(&name).await?;
         crate::crypto::recovery::unwrap_master_key(&code, &name, &back)?;
-        for (path, _) in old {
-            repo.delete(&path).await?;
+        Ok(PendingRotation {
+            code,
+            new_wrap: name,
+            old_wraps,
+        })
+    })
+    .await
+}
+
+/// Step two, once the user has the new code: keeps it in the keychain, then deletes the old
+/// wraps, so the old code stops working.
+pub async fn finish_rotation(
+    repo: &Repo,
+    keychain: &dyn Keychain,
+    pending: &PendingRotation,
+) -> Result<()> {
+    let mk_hex = keychain
+        .get(&key_account(repo.repo_id()))?
+        .ok_or_else(|| missing_key("this target"))?;
+    let mk = MasterKey::from_hex(mk_hex.expose())?;
+    locked(repo, async {
+        // Never leave the repository without a wrap: the new one must still be there.
+        let back = repo.get(&pending.new_wrap).await?;
+        crate::crypto::recovery::unwrap_master_key(&pending.code, &pending.new_wrap, &back)?;
+        store_keys(keychain, repo.repo_id(), &mk, Some(&pending.code))?;
+        for path in &pending.old_wraps {
+            repo.delete(path).await?;
         }
-        store_keys(keychain, repo.repo_id(), &mk, Some(&code))?;
-        Ok(code)
+        Ok(())
+    })
+    .await
+}
+
+/// Gives up a rotation the user did not complete: deletes the new wrap; the old code stays.
+pub async fn abandon_rotation(repo: &Repo, pending: PendingRotation) -> Result<()> {
+    locked(repo, repo.delete(&pending.new_wrap)).await
+}
+
+/// Replaces the recovery code in one go: `deliver` (print it, save it to a file) runs after
+/// the new code works and before the old one is deleted; if it fails, the rotation is
+/// abandoned and the old code keeps working.
+pub async fn rotate(
+    repo: &Repo,
+    keychain: &dyn Keychain,
+    params: KdfParams,
+    deliver: impl FnOnce(&RecoveryCode) -> Result<()>,
+) -> Result<RecoveryCode> {
+    let pending = begin_rotation(repo, keychain, params).await?;
+    if let Err(e) = deliver(&pending.code) {
+        // Best effort: a leftover wrap of a code nobody has opens nothing for anyone.
+        let _ = abandon_rotation(repo, pending).await;
+        return Err(e);
     }
-    .await;
-    let released = lock.release(repo).await;
-    let code = result?;
-    released?;
-    Ok(code)
+    finish_rotation(repo, keychain, &pending).await?;
+    Ok(pending.code)
 }

@@ -38,12 +38,9 @@ pub fn load(path: &Path) -> Marks {
 pub fn save(path: &Path, marks: &Marks) -> Result<()> {
     let text = serde_json::to_string(marks).map_err(|e| Error::internal(e.to_string()))?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io("creating the repository folder", &e))?;
+        crate::private_file::create_private_dir_all(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| Error::io("writing marks.json", &e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("writing marks.json", &e))
+    crate::private_file::write_private_atomic(path, text.as_bytes())
 }
 
 pub fn rolled_back(what: String, path: &Path) -> Error {

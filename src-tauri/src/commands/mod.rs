@@ -131,4 +131,95 @@ mod tests {
         assert!(err["message"].as_str().unwrap().contains("settings.toml"));
         assert!(err["hint"].is_string());
     }
+
+    fn mock_app(
+        paths: &AppPaths,
+    ) -> (
+        tauri::App<tauri::test::MockRuntime>,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let app = with_commands(mock_builder(), AppState::new(paths.clone()))
+            .build(mock_context(noop_assets()))
+            .unwrap();
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        (app, webview)
+    }
+
+    #[test]
+    fn open_path_refuses_files_chatvault_did_not_export_and_symlinks_to_exports() {
+        use tauri::Manager;
+        let dir = tempfile::tempdir().unwrap();
+        let (app, webview) = mock_app(&AppPaths::under(dir.path()));
+        let other = dir.path().join("other.html");
+        std::fs::write(&other, "<p>not ours</p>").unwrap();
+        for path in [
+            other.to_str().unwrap(),
+            "/etc/passwd",
+            "/usr/bin/xterm",
+            "https://example.com",
+        ] {
+            let err = invoke(&webview, "open_path", json!({ "path": path })).unwrap_err();
+            assert_eq!(err["code"], "invalid_input", "{path}");
+            assert!(err["hint"].is_string());
+        }
+        // A symlink to an export is not the export.
+        let export = dir.path().join("index.html");
+        std::fs::write(&export, "<p>ours</p>").unwrap();
+        let state = app.state::<AppState>();
+        state
+            .exports
+            .lock()
+            .unwrap()
+            .insert(export.canonicalize().unwrap());
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.html");
+            std::os::unix::fs::symlink(&export, &link).unwrap();
+            let err = invoke(&webview, "open_path", json!({ "path": link })).unwrap_err();
+            assert_eq!(err["code"], "invalid_input");
+        }
+        let exports = state.exports.lock().unwrap();
+        assert_eq!(
+            super::restore::export_to_open(&exports, &export).unwrap(),
+            export.canonicalize().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_recovery_code_is_saved_to_a_new_private_file_and_never_over_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_app, webview) = mock_app(&AppPaths::under(dir.path()));
+        let code = chatvault::crypto::recovery::RecoveryCode::generate()
+            .display()
+            .expose()
+            .clone();
+        let existing = dir.path().join("notes.txt");
+        std::fs::write(&existing, "my notes").unwrap();
+        let err = invoke(
+            &webview,
+            "save_recovery_code",
+            json!({ "code": code, "path": existing }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "io");
+        assert!(err["hint"].is_string());
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "my notes");
+
+        let fresh = dir.path().join("code.txt");
+        invoke(
+            &webview,
+            "save_recovery_code",
+            json!({ "code": code, "path": fresh }),
+        )
+        .unwrap();
+        assert!(std::fs::read_to_string(&fresh).unwrap().contains(&code));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }

@@ -1,15 +1,19 @@
 //! Wizard steps 3 to 6: where to keep the backup, the key, the run, and what it did.
 
 use super::store::blocking;
-use crate::ipc::{BackupProgress, CreatedRepo, CredentialsInput, RepoStatus};
+use crate::ipc::{
+    BackupProgress, CreatedRepo, CredentialsInput, ExposedPlace, RecoveryFileChoice, RepoStatus,
+};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::job::{Cancel, Progress};
 use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::model::Selection;
+use chatvault::private_file;
 use chatvault::repo::access;
 use chatvault::repo::backup::BackupReport;
 use chatvault::secret::Secret;
+use chatvault::sync_folder::{self, Exposure};
 use chatvault::target::{self, ProbeReport, TargetCredentials, TargetSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tauri::{AppHandle, Emitter, State};
@@ -43,6 +47,7 @@ pub async fn test_target(
     blocking(move || {
         let spec: TargetSpec = url.parse()?;
         if let TargetSpec::Local { path } = &spec {
+            // The user's own folder (maybe shared, a NAS): its mode is theirs to choose.
             std::fs::create_dir_all(path)
                 .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
         }
@@ -297,35 +302,88 @@ pub fn cancel_job(state: State<'_, AppState>, job_id: String) -> CmdResult<bool>
     })
 }
 
-/// Writes the recovery code to a private file (mode 0600) in the suggested backup folder's
-/// parent (Documents), so the user can print it or move it somewhere safe.
+/// The identifier of the binary scripts/test.sh builds for the end-to-end tests.
+const E2E_IDENTIFIER: &str = "app.chatvault.e2e";
+
+/// Asks where to save the recovery code with the OS save dialog, suggesting one file name
+/// per repository, and says whether a cloud would get a copy there (inside a local backup
+/// target or a synced folder) so the UI can ask the user to confirm.
+///
+/// A native GTK dialog cannot be driven by WebDriver: only in the end-to-end build
+/// (identifier `app.chatvault.e2e`) the variable `CHATVAULT_E2E_SAVE_DIR` stands in for the
+/// user's choice of folder; everything after the dialog is the same code.
 #[tauri::command]
-pub async fn save_recovery_code(code: String) -> CmdResult<String> {
+pub async fn choose_recovery_code_file<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    url: String,
+) -> CmdResult<RecoveryFileChoice> {
+    let paths = state.paths.clone();
     blocking(move || {
-        let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
-        let dir = dirs::document_dir().or_else(dirs::home_dir).ok_or_else(|| Error::internal("no home folder"))?;
-        let path = dir.join("ChatVault recovery code.txt");
-        let text = format!(
-            "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
-            code.display().expose()
-        );
-        write_private(&path, &text)?;
-        Ok(path.display().to_string())
+        let id = access::known_repo_id(&paths, &url)?
+            .map(hex::encode)
+            .unwrap_or_default();
+        let name = format!("ChatVault recovery code {}.txt", &id[..id.len().min(8)])
+            .replace(" .txt", ".txt");
+        let start = dirs::document_dir().or_else(dirs::home_dir);
+        let e2e_dir = (app.config().identifier == E2E_IDENTIFIER)
+            .then(|| std::env::var_os("CHATVAULT_E2E_SAVE_DIR"))
+            .flatten();
+        let chosen = match e2e_dir {
+            Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
+            None => {
+                use tauri_plugin_dialog::DialogExt;
+                let mut dialog = app
+                    .dialog()
+                    .file()
+                    .set_file_name(&name)
+                    .add_filter("Text", &["txt"]);
+                if let Some(dir) = &start {
+                    dialog = dialog.set_directory(dir);
+                }
+                dialog.blocking_save_file().and_then(|p| p.into_path().ok())
+            }
+        };
+        let Some(path) = chosen else {
+            return Ok(RecoveryFileChoice {
+                path: None,
+                exposed: None,
+            });
+        };
+        let mut urls = access::known_urls(&paths).unwrap_or_default();
+        urls.push(url);
+        let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
+        let exposed = sync_folder::exposure_on_disk(&path, &targets).map(|e| match e {
+            Exposure::BackupTarget(folder) => ExposedPlace::BackupTarget {
+                folder: folder.display().to_string(),
+            },
+            Exposure::SyncFolder(client) => ExposedPlace::SyncFolder {
+                client: client.to_string(),
+            },
+        });
+        Ok(RecoveryFileChoice {
+            path: Some(path.display().to_string()),
+            exposed,
+        })
     })
     .await
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+/// Writes the recovery code to a new file readable only by the user (mode 0600 on Unix). An
+/// existing file is never overwritten and a symlink never followed.
+#[tauri::command]
+pub async fn save_recovery_code(code: String, path: String) -> CmdResult<String> {
+    blocking(move || {
+        let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
+        let path = std::path::PathBuf::from(path);
+        let text = format!(
+            "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
+            code.display().expose()
+        );
+        private_file::write_new_private(&path, text.as_bytes())?;
+        Ok(path.display().to_string())
+    })
+    .await
 }
 
 /// Saves the wizard's choices as a profile, for scheduled and repeated runs.
@@ -352,7 +410,11 @@ pub async fn save_profile(
             conversations: if selection.all {
                 Vec::new()
             } else {
-                selection.conversations.iter().map(|c| c.id.clone()).collect()
+                selection
+                    .conversations
+                    .iter()
+                    .map(|c| c.id.clone())
+                    .collect()
             },
             since: selection.since,
             until: selection.until,

@@ -112,6 +112,7 @@ pub async fn restore_selection(
     formats: Vec<String>,
 ) -> CmdResult<RestoreResult> {
     let paths = state.paths.clone();
+    let exports = state.exports.clone();
     blocking(move || {
         let formats: Vec<Format> = formats
             .iter()
@@ -134,13 +135,22 @@ pub async fn restore_selection(
         let mut files = Vec::new();
         let mut index_html = None;
         if let Some(dir) = export_dir {
-            files = export::export(&dir, &convs, &formats)?
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
+            let written = export::export(&dir, &convs, &formats)?;
             if formats.contains(&Format::Html) {
                 index_html = Some(dir.join("index.html").display().to_string());
             }
+            let mut opened = exports
+                .lock()
+                .map_err(|_| Error::internal("exports lock"))?;
+            for p in written
+                .iter()
+                .chain(index_html.as_ref().map(PathBuf::from).as_ref())
+            {
+                if let Ok(c) = p.canonicalize() {
+                    opened.insert(c);
+                }
+            }
+            files = written.iter().map(|p| p.display().to_string()).collect();
         }
         if to_library {
             Library::open(&paths)?.add(&convs)?;
@@ -155,9 +165,15 @@ pub async fn restore_selection(
     .await
 }
 
-/// Opens a file (the HTML export) with the system's default program.
+/// Opens an export ChatVault wrote in this session (the HTML index) with the system's default
+/// program. Nothing else: the webview must not be able to launch arbitrary files or programs.
 #[tauri::command]
-pub fn open_path(path: String) -> CmdResult<()> {
+pub fn open_path(state: State<'_, AppState>, path: String) -> CmdResult<()> {
+    let exports = state
+        .exports
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("exports lock")))?;
+    let target = export_to_open(&exports, std::path::Path::new(&path))?;
     let program = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(target_os = "windows") {
@@ -166,10 +182,31 @@ pub fn open_path(path: String) -> CmdResult<()> {
         "xdg-open"
     };
     std::process::Command::new(program)
-        .arg(&path)
+        .arg(&target)
         .spawn()
         .map(|_| ())
         .map_err(|e| WireError::from(Error::io(format!("opening {path}"), &e)))
+}
+
+/// `path` if it is (not a symlink to) one of the files written this session.
+pub(crate) fn export_to_open(
+    exports: &std::collections::HashSet<PathBuf>,
+    path: &std::path::Path,
+) -> Result<PathBuf, Error> {
+    let refused = || {
+        Error::invalid_input(format!("{} is not an export ChatVault wrote", path.display()))
+            .with_hint("ChatVault opens only the exports it has just written; open other files from your file manager.")
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|_| refused())?;
+    if !meta.is_file() {
+        return Err(refused());
+    }
+    let canonical = path.canonicalize().map_err(|_| refused())?;
+    if exports.contains(&canonical) {
+        Ok(canonical)
+    } else {
+        Err(refused())
+    }
 }
 
 #[tauri::command]

@@ -61,6 +61,14 @@ pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<
 }
 
 /// The recovery code kept in the keychain; the UI asks the user to confirm first.
+///
+/// Why not an OS re-authentication prompt: Linux has none that works everywhere (polkit needs
+/// a policy file installed system-wide and an agent, which a per-user install or a headless
+/// session lacks), and the macOS (LocalAuthentication) and Windows (Windows Hello /
+/// `UserConsentVerifier`) prompts, e.g. through the `robius-authentication` crate, cannot be
+/// built or tested on the Linux machines that run this project's tests. Reading the code
+/// already needs the unlocked keychain, which on macOS and Windows is the user's login. Until
+/// a macOS/Windows runner can test it, the in-app confirmation is the gate.
 #[tauri::command]
 pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
     let paths = state.paths.clone();
@@ -79,19 +87,94 @@ pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdR
     .await
 }
 
-/// Replaces the recovery code (the old one stops working) and returns the new one, once.
+/// Starts changing the recovery code and returns the new one, once. The old code keeps
+/// working until the user says they have the new one ([`finish_recovery_code_rotation`]), so
+/// a code that was never written down cannot lock anyone out.
 #[tauri::command]
 pub async fn rotate_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
     let paths = state.paths.clone();
+    let rotations = state.rotations.clone();
     blocking(move || {
         let rt = runtime()?;
         let repo = open(&rt, &paths, &url)?;
-        let code = rt.block_on(access::rotate(
+        // A change left half-way (the window was closed) is dropped first.
+        let earlier = rotations
+            .lock()
+            .map_err(|_| Error::internal("rotations lock"))?
+            .remove(&url);
+        if let Some(p) = earlier {
+            let _ = rt.block_on(access::abandon_rotation(&repo, p));
+        }
+        let pending = rt.block_on(access::begin_rotation(
             &repo,
             &OsKeychain::default(),
             chatvault::crypto::recovery::KdfParams::RECOMMENDED,
         ))?;
-        Ok(code.display().expose().clone())
+        let code = pending.code().display().expose().clone();
+        rotations
+            .lock()
+            .map_err(|_| Error::internal("rotations lock"))?
+            .insert(url, pending);
+        Ok(code)
+    })
+    .await
+}
+
+fn no_rotation(url: &str) -> Error {
+    Error::invalid_input(format!("no recovery code change is waiting for {url}"))
+        .with_hint("Start again with “Change the recovery code”.")
+}
+
+/// The user has the new code: it goes to the keychain and the old code stops working.
+#[tauri::command]
+pub async fn finish_recovery_code_rotation(
+    state: State<'_, AppState>,
+    url: String,
+) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    let rotations = state.rotations.clone();
+    blocking(move || {
+        let pending = rotations
+            .lock()
+            .map_err(|_| Error::internal("rotations lock"))?
+            .remove(&url)
+            .ok_or_else(|| no_rotation(&url))?;
+        let rt = runtime()?;
+        let done = open(&rt, &paths, &url).and_then(|repo| {
+            rt.block_on(access::finish_rotation(
+                &repo,
+                &OsKeychain::default(),
+                &pending,
+            ))
+        });
+        if done.is_err() {
+            // Keep it, so the user can try again (or cancel).
+            if let Ok(mut r) = rotations.lock() {
+                r.insert(url, pending);
+            }
+        }
+        done
+    })
+    .await
+}
+
+/// The user gave up on the new code: it is deleted and the old one stays.
+#[tauri::command]
+pub async fn cancel_recovery_code_rotation(
+    state: State<'_, AppState>,
+    url: String,
+) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    let rotations = state.rotations.clone();
+    blocking(move || {
+        let pending = rotations
+            .lock()
+            .map_err(|_| Error::internal("rotations lock"))?
+            .remove(&url)
+            .ok_or_else(|| no_rotation(&url))?;
+        let rt = runtime()?;
+        let repo = open(&rt, &paths, &url)?;
+        rt.block_on(access::abandon_rotation(&repo, pending))
     })
     .await
 }

@@ -335,6 +335,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
+    if matches!(
+        cli.command,
+        Command::Init(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
+            | Command::Key { .. }
+            | Command::Schedule { .. }
+    ) {
+        // ChatVault's own folders are private before anything is written into them.
+        AppPaths::from_os()?.create_private()?;
+    }
     match cli.command {
         Command::Init(a) => repo_cmds::init(a, json),
         Command::Backup(a) => repo_cmds::backup(a, json),

@@ -9,10 +9,11 @@ use chatvault::library::Library;
 use chatvault::paths::AppPaths;
 use chatvault::repo::{access, maintenance, restore, Repo};
 use chatvault::target::{TargetCredentials, TargetSpec};
+use chatvault::{private_file, sync_folder};
 use chatvault::{Error, Result};
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Args)]
@@ -26,9 +27,12 @@ pub struct TargetArg {
 pub struct InitArgs {
     #[command(flatten)]
     target: TargetArg,
-    /// Write the recovery code to this file instead of printing it.
+    /// Write the recovery code to this new file (mode 0600) instead of printing it.
     #[arg(long)]
     recovery_code_file: Option<PathBuf>,
+    /// Allow --recovery-code-file inside the backup target or a cloud-synced folder.
+    #[arg(long, requires = "recovery_code_file")]
+    allow_synced_folder: bool,
 }
 
 #[derive(Args)]
@@ -143,12 +147,16 @@ pub enum KeyCommand {
         #[arg(long)]
         recovery_code_file: PathBuf,
     },
-    /// Replace the recovery code (the old one stops working).
+    /// Replace the recovery code (the old one stops working once the new one is shown or saved).
     Rotate {
         #[command(flatten)]
         target: TargetArg,
+        /// Write the new code to this new file (mode 0600) instead of printing it.
         #[arg(long)]
         recovery_code_file: Option<PathBuf>,
+        /// Allow --recovery-code-file inside the backup target or a cloud-synced folder.
+        #[arg(long, requires = "recovery_code_file")]
+        allow_synced_folder: bool,
     },
 }
 
@@ -261,6 +269,9 @@ impl Progress for CliProgress {
 pub fn init(a: InitArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let url = &a.target.target;
+    if let Some(f) = &a.recovery_code_file {
+        check_code_file(f, url, a.allow_synced_folder)?;
+    }
     let (repo, code) = rt.block_on(access::init(
         operator(url)?,
         url,
@@ -270,7 +281,7 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
     ))?;
     let code_text = code.display();
     if let Some(f) = &a.recovery_code_file {
-        write_private(f, code_text.expose())?;
+        write_code(f, &code)?;
     }
     if json {
         print_json(
@@ -299,27 +310,32 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Writes a secret file readable only by the user.
-fn write_private(path: &PathBuf, text: &str) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
-        f.write_all(format!("{text}\n").as_bytes())
-            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+/// Refuses, before anything is created, a recovery code file that exists already (it is never
+/// overwritten) or that would sit where a cloud gets a copy, unless the user allowed it.
+fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
+    if path.symlink_metadata().is_ok() {
+        return Err(
+            Error::invalid_input(format!("{} exists already", path.display())).with_hint(
+                "ChatVault never overwrites a file: name a new file for the recovery code.",
+            ),
+        );
     }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(path, format!("{text}\n"))
-            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+    let mut urls = vec![url.to_string()];
+    urls.extend(access::known_urls(&AppPaths::from_os()?).unwrap_or_default());
+    let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
+    match sync_folder::exposure_on_disk(path, &targets) {
+        Some(place) if !allow_synced => Err(Error::invalid_input(format!(
+            "{} is {place}: the recovery code would be copied to the same place as the backup",
+            path.display()
+        ))
+        .with_hint("Keep the code apart from the backup: save it elsewhere (a USB stick, a folder nothing syncs) or print it. Add --allow-synced-folder to save it there anyway.")),
+        _ => Ok(()),
     }
+}
+
+/// Writes the recovery code to a new file readable only by the user.
+fn write_code(path: &Path, code: &RecoveryCode) -> Result<()> {
+    private_file::write_new_private(path, format!("{}\n", code.display().expose()).as_bytes())
 }
 
 fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
@@ -717,21 +733,41 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
         KeyCommand::Rotate {
             target,
             recovery_code_file,
+            allow_synced_folder,
         } => {
+            if let Some(f) = &recovery_code_file {
+                check_code_file(f, &target.target, allow_synced_folder)?;
+            }
             let repo = rt.block_on(open_repo(&target.target))?;
-            let code = rt.block_on(access::rotate(&repo, &keychain, params()))?;
+            let repository = hex::encode(repo.repo_id());
+            // The new code is saved or shown before the old one is deleted: if that fails, the
+            // rotation is abandoned and the old code keeps working.
+            rt.block_on(access::rotate(&repo, &keychain, params(), |code| {
+                match &recovery_code_file {
+                    Some(f) => write_code(f, code),
+                    None if json => print_json(&serde_json::json!({
+                        "repository": repository,
+                        "recovery_code_file": null,
+                        "recovery_code": code.display().expose(),
+                    })),
+                    None => {
+                        println!(
+                            "New recovery code (write it down; the old one stops working now):\n\n    {}\n",
+                            code.display().expose()
+                        );
+                        Ok(())
+                    }
+                }
+            }))?;
             match &recovery_code_file {
-                Some(f) => write_private(f, code.display().expose())?,
-                None if !json => println!(
-                    "New recovery code (the old one no longer works):\n\n    {}\n",
-                    code.display().expose()
+                Some(f) if json => print_json(
+                    &serde_json::json!({"repository": repository, "recovery_code_file": f}),
+                )?,
+                Some(f) => println!(
+                    "The new recovery code is in {}; the old one no longer works.",
+                    f.display()
                 ),
                 None => {}
-            }
-            if json {
-                print_json(
-                    &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": recovery_code_file}),
-                )?;
             }
         }
     }

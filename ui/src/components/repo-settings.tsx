@@ -3,6 +3,7 @@ import { call, HostError, type RepoOverview, type VerifyReport, type WireError }
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 import { ErrorBanner } from "./error-banner";
+import { SaveCodeButton } from "./save-code";
 
 type Pending = "show" | "rotate" | null;
 
@@ -12,7 +13,8 @@ export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChange
   const [busy, setBusy] = useState(false);
   const [report, setReport] = useState<VerifyReport | null>(null);
   const [confirm, setConfirm] = useState<Pending>(null);
-  const [code, setCode] = useState<{ text: string; fresh: boolean } | null>(null);
+  // "pending": a new code whose old one still works until the user confirms having it.
+  const [code, setCode] = useState<{ text: string; fresh: "no" | "pending" | "done" } | null>(null);
   const [error, setError] = useState<WireError | null>(null);
   const [tested, setTested] = useState(false);
   const [editing, setEditing] = useState(false);
@@ -128,7 +130,7 @@ export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChange
               setConfirm(null);
               void run(async () => {
                 const text = await call(what === "show" ? "show_recovery_code" : "rotate_recovery_code", { url: repo.url });
-                setCode({ text, fresh: what === "rotate" });
+                setCode({ text, fresh: what === "rotate" ? "pending" : "no" });
               });
             }}
           >
@@ -141,10 +143,39 @@ export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChange
       )}
       {code && (
         <div>
-          {code.fresh && <p>{t("settings.rotate_done")}</p>}
+          {code.fresh === "pending" && <p data-testid="rotate-pending">{t("settings.rotate_pending")}</p>}
+          {code.fresh === "done" && <p data-testid="rotate-done">{t("settings.rotate_done")}</p>}
           <p class="code mono" data-testid="shown-code">
             {code.text}
           </p>
+          {code.fresh !== "done" && <SaveCodeButton url={repo.url} code={code.text} onError={setError} />}
+          {code.fresh === "pending" && (
+            <div class="row-actions">
+              <button
+                type="button"
+                class="primary"
+                data-testid="rotate-finish"
+                disabled={busy}
+                onClick={() => run(async () => {
+                  await call("finish_recovery_code_rotation", { url: repo.url });
+                  setCode({ text: code.text, fresh: "done" });
+                })}
+              >
+                {t("settings.rotate_finish")}
+              </button>
+              <button
+                type="button"
+                data-testid="rotate-cancel"
+                disabled={busy}
+                onClick={() => run(async () => {
+                  await call("cancel_recovery_code_rotation", { url: repo.url });
+                  setCode(null);
+                })}
+              >
+                {t("settings.rotate_cancel")}
+              </button>
+            </div>
+          )}
         </div>
       )}
       {report && (

@@ -157,6 +157,19 @@ export type CreatedRepo = { repo_id: string,
  */
 recovery_code: string, };
 
+export type RecoveryFileChoice = { 
+/**
+ * Null when the user closed the dialog.
+ */
+path?: string | null, 
+/**
+ * Set when the place is inside the backup target or a synced folder: the UI asks the user
+ * to confirm before saving there.
+ */
+exposed?: ExposedPlace | null, };
+
+export type ExposedPlace = { "kind": "backup_target", folder: string, } | { "kind": "sync_folder", client: string, };
+
 export type BackupProgress = { job_id: string, 
 /**
  * Conversations done and in all.

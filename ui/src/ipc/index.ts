@@ -9,6 +9,7 @@ import type {
   CreatedRepo,
   CredentialsInput,
   ProbeReport,
+  RecoveryFileChoice,
   RepoStatus,
   RestoreResult,
   ScheduleEntry,
@@ -51,7 +52,8 @@ export interface Commands {
   start_backup: { args: { jobId: string; url: string; selection: Selection }; result: BackupReport };
   cancel_job: { args: { jobId: string }; result: boolean };
   save_profile: { args: { name: string; url: string; selection: Selection }; result: null };
-  save_recovery_code: { args: { code: string }; result: string };
+  choose_recovery_code_file: { args: { url: string }; result: RecoveryFileChoice };
+  save_recovery_code: { args: { code: string; path: string }; result: string };
   known_targets: { args: Record<string, never>; result: string[] };
   list_snapshots: { args: { url: string }; result: SnapshotInfo[] };
   snapshot_conversations: { args: { url: string; snapshot: string }; result: SnapshotConversation[] };
@@ -83,6 +85,8 @@ export interface Commands {
   repositories_overview: { args: Record<string, never>; result: RepoOverview[] };
   show_recovery_code: { args: { url: string }; result: string };
   rotate_recovery_code: { args: { url: string }; result: string };
+  finish_recovery_code_rotation: { args: { url: string }; result: null };
+  cancel_recovery_code_rotation: { args: { url: string }; result: null };
   verify_repository: { args: { url: string; readData: boolean }; result: VerifyReport };
   forget_credentials: { args: { url: string }; result: boolean };
   schedule_overview: { args: Record<string, never>; result: ScheduleEntry[] };

@@ -3,6 +3,7 @@ import { call, HostError, type RepoStatus, type WireError } from "../ipc";
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 import { ErrorBanner } from "../components/error-banner";
+import { SaveCodeButton } from "../components/save-code";
 
 const norm = (s: string) => s.trim().toUpperCase();
 
@@ -14,7 +15,6 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
   const [typed, setTyped] = useState(["", ""]);
   const [unlockCode, setUnlockCode] = useState("");
   const [copied, setCopied] = useState(false);
-  const [savedTo, setSavedTo] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
 
@@ -98,11 +98,10 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
             <button type="button" onClick={() => window.print()}>
               {t("protect.print")}
             </button>
-            <button type="button" data-testid="save-code" onClick={() => run(async () => setSavedTo(await call("save_recovery_code", { code })))}>
-              {t("protect.save")}
-            </button>
           </div>
-          {savedTo && <p class="muted small">{fill(t("protect.saved"), { path: savedTo })}</p>}
+          <div class="wizard-nav">
+            <SaveCodeButton url={url} code={code} onError={setError} />
+          </div>
           <p data-testid="confirm-prompt" data-groups={`${asked[0]},${asked[1]}`}>
             {fill(t("protect.confirm"), { a: asked[0], b: asked[1] })}
           </p>
