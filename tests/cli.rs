@@ -35,11 +35,18 @@ fn target_test_on_a_local_folder_succeeds() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["deleted"], true);
+    // Only the (empty) folder where a local target's objects are written before their rename.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
+        left,
+        [chatvault::target::LOCAL_TMP_DIR],
         "the probe object is removed"
     );
+    let tmp = dir.path().join(chatvault::target::LOCAL_TMP_DIR);
+    assert_eq!(std::fs::read_dir(tmp).unwrap().count(), 0);
 }
 
 #[test]
