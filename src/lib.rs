@@ -21,6 +21,7 @@ pub mod runner;
 pub mod schedule;
 pub mod secret;
 pub mod settings;
+pub mod status;
 pub mod store;
 pub mod sync_folder;
 pub mod target;

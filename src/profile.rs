@@ -56,6 +56,9 @@ pub struct Profile {
     #[serde(default)]
     #[ts(optional = nullable)]
     pub keep_monthly: Option<u32>,
+    /// Scheduled runs of this profile wait until it is resumed (Back up now still runs it).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -140,6 +143,7 @@ mod tests {
             keep_daily: Some(7),
             keep_weekly: Some(4),
             keep_monthly: Some(12),
+            paused: true,
         };
         save(&paths, "family", &p).unwrap();
         assert_eq!(get(&paths, "family").unwrap(), p);

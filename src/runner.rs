@@ -71,6 +71,8 @@ pub struct RunRequest<'a> {
     /// Scheduled runs wait while on battery / on a metered network.
     pub skip_on_battery: bool,
     pub skip_on_metered: bool,
+    /// The profile is paused: scheduled runs wait.
+    pub paused: bool,
     pub origin: Origin,
 }
 
@@ -90,6 +92,7 @@ impl RunRequest<'static> {
             retention: profile.retention(),
             skip_on_battery: profile.skip_on_battery,
             skip_on_metered: profile.skip_on_metered,
+            paused: profile.paused,
             origin,
         }
     }
@@ -141,7 +144,12 @@ pub fn run(
     cancel: &Cancel,
 ) -> Result<RunOutcome> {
     if req.origin == Origin::Schedule {
-        if let Some(why) = postponed(req.skip_on_battery, req.skip_on_metered) {
+        let why = if req.paused {
+            Some("paused")
+        } else {
+            postponed(req.skip_on_battery, req.skip_on_metered)
+        };
+        if let Some(why) = why {
             log_line(
                 paths,
                 &format!(

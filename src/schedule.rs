@@ -151,6 +151,52 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// The longest time between two slots (a weekly rule on Monday and Thursday: four days).
+    /// "Overdue" is measured in these.
+    pub fn longest_gap(&self) -> SignedDuration {
+        match self {
+            Rule::EveryMinutes(m) => SignedDuration::from_mins(*m as i64),
+            Rule::EveryHours(h) => SignedDuration::from_hours(*h as i64),
+            Rule::Daily(_) => SignedDuration::from_hours(24),
+            Rule::Weekly(days, _) => {
+                let mut offs: Vec<i64> = days
+                    .iter()
+                    .map(|d| d.to_monday_zero_offset() as i64)
+                    .collect();
+                offs.sort_unstable();
+                let gap = offs
+                    .iter()
+                    .zip(offs.iter().cycle().skip(1))
+                    .map(|(a, b)| (b - a).rem_euclid(7))
+                    .map(|g| if g == 0 { 7 } else { g })
+                    .max()
+                    .unwrap_or(7);
+                SignedDuration::from_hours(24 * gap)
+            }
+        }
+    }
+}
+
+/// The next `n` runs of `rule` for a profile in `state`, as the scheduler would start them
+/// (a run due now is now), in `tz`. The schedule picker shows three of them as the user edits.
+pub fn upcoming(
+    rule: &Rule,
+    state: &RunState,
+    now: Timestamp,
+    tz: &TimeZone,
+    n: usize,
+) -> Vec<Timestamp> {
+    let d = decide(rule, state, now, tz);
+    let mut next = if d.run_now { now } else { d.next };
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(next);
+        next = rule.next_slot(next, tz);
+    }
+    out
+}
+
 /// What the scheduler knows about a profile's past runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunState {
@@ -379,6 +425,49 @@ mod tests {
                 &TimeZone::UTC
             )
             .run_now
+        );
+    }
+
+    #[test]
+    fn the_longest_gap_of_a_weekly_rule_is_between_its_furthest_days() {
+        let gap = |s: &str| s.parse::<Rule>().unwrap().longest_gap();
+        assert_eq!(gap("every 6h"), SignedDuration::from_hours(6));
+        assert_eq!(gap("daily 02:30"), SignedDuration::from_hours(24));
+        assert_eq!(gap("weekly mon 20:00"), SignedDuration::from_hours(24 * 7));
+        assert_eq!(
+            gap("weekly mon,thu 20:00"),
+            SignedDuration::from_hours(24 * 4)
+        );
+        assert_eq!(
+            gap("weekly sat,sun 09:00"),
+            SignedDuration::from_hours(24 * 6)
+        );
+    }
+
+    #[test]
+    fn upcoming_runs_start_with_a_due_run_now_then_follow_the_slots() {
+        let utc = TimeZone::UTC;
+        let now = ts("2026-11-26T12:00:00Z"); // a Thursday
+        let weekly: Rule = "weekly mon,thu 20:00".parse().unwrap();
+        let ran = RunState {
+            last_success: Some(ts("2026-11-26T08:00:00Z")),
+            last_attempt: Some(ts("2026-11-26T08:00:00Z")),
+            failures: 0,
+        };
+        assert_eq!(
+            upcoming(&weekly, &ran, now, &utc, 3),
+            vec![
+                ts("2026-11-26T20:00:00Z"),
+                ts("2026-11-30T20:00:00Z"),
+                ts("2026-12-03T20:00:00Z")
+            ]
+        );
+        let never = upcoming(&weekly, &RunState::default(), now, &utc, 2);
+        assert_eq!(never, vec![now, ts("2026-11-26T20:00:00Z")]);
+        let hourly: Rule = "every 6h".parse().unwrap();
+        assert_eq!(
+            upcoming(&hourly, &ran, now, &utc, 2),
+            vec![ts("2026-11-26T14:00:00Z"), ts("2026-11-26T20:00:00Z")]
         );
     }
 }

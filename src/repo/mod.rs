@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod marks;
 pub mod pack;
 pub mod restore;
+pub mod stats;
 
 use crate::crypto::envelope::{self, Padding};
 use crate::crypto::recovery::{self, KdfParams, RecoveryCode};

@@ -216,6 +216,7 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
                 .schedule
                 .as_deref()
                 .and_then(|s| s.parse::<Rule>().ok())
+                .filter(|_| !p.paused)
                 .map(|r| {
                     let d = chatvault::schedule::decide(
                         &r,
@@ -232,6 +233,7 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
             let value = serde_json::json!({
                 "profile": profile,
                 "schedule": p.schedule,
+                "paused": p.paused,
                 "next_run": next.map(|t| t.to_string()),
                 "last_success": state.last_success.map(|t| t.to_string()),
                 "failures_since": state.failures,

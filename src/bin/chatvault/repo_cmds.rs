@@ -372,6 +372,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             keep_daily: a.keep_daily,
             keep_weekly: a.keep_weekly,
             keep_monthly: a.keep_monthly,
+            paused: false,
         },
     };
     let store_key = match &a.key_file {
@@ -564,7 +565,13 @@ pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
     let rt = runtime()?;
     let report = rt.block_on(async {
         maintenance::verify(&open_repo(&a.target.target).await?, a.read_data).await
-    })?;
+    });
+    // The app's home page shows a repository that failed its last verify.
+    if let Ok(paths) = AppPaths::from_os() {
+        let outcome = report.as_ref().map(|r| r.errors.len() as u32);
+        let _ = chatvault::status::record_verify(&paths, &a.target.target, outcome);
+    }
+    let report = report?;
     if json {
         print_json(&report)?;
     } else {
