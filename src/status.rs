@@ -567,7 +567,13 @@ mod tests {
         let runs = [run("2026-11-30T08:00:00Z", true, None)];
         let bad = check("2026-11-30T09:00:00Z", CheckKind::Verify, false);
         assert_eq!(
-            one(&p, &runs, &[bad.clone()], "2026-11-30T10:00:00Z").attention,
+            one(
+                &p,
+                &runs,
+                std::slice::from_ref(&bad),
+                "2026-11-30T10:00:00Z"
+            )
+            .attention,
             vec![Attention::Damaged {
                 problems: 2,
                 error: None

@@ -104,3 +104,46 @@ fn a_profile_gets_an_os_timer_that_can_be_removed() {
     .unwrap();
     assert_eq!(v["timer_files"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn a_paused_profile_has_no_next_run_and_its_scheduled_runs_wait() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config/chatvault");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("profiles.toml"),
+        "[profiles.family]\nstore = \"/nonexistent/store\"\ntarget = \"file:///nonexistent/target\"\nschedule = \"daily 02:30\"\npaused = true\n",
+    )
+    .unwrap();
+    let out = chatvault(
+        home.path(),
+        &["schedule", "status", "--json", "--profile", "family"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["paused"], true);
+    assert!(status["next_run"].is_null());
+    // What an OS timer runs: postponed, nothing tried (the store does not even exist).
+    let run = chatvault(
+        home.path(),
+        &[
+            "backup",
+            "--profile",
+            "family",
+            "--origin",
+            "schedule",
+            "--json",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["postponed"], "paused");
+}
