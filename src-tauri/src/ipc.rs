@@ -198,6 +198,12 @@ pub fn typescript_bindings() -> String {
         RepoOverview::decl(&cfg),
         ScheduleEntry::decl(&cfg),
         chatvault::repo::maintenance::VerifyReport::decl(&cfg),
+        chatvault::status::KeyStatus::decl(&cfg),
+        chatvault::status::Attention::decl(&cfg),
+        chatvault::status::ProfileStatus::decl(&cfg),
+        chatvault::repo::stats::MonthCount::decl(&cfg),
+        chatvault::repo::stats::ConversationShare::decl(&cfg),
+        chatvault::repo::stats::BackupContents::decl(&cfg),
         chatvault::paths::AppPaths::decl(&cfg),
     ];
     let mut out = String::from(

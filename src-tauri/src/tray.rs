@@ -1,5 +1,6 @@
-//! The tray icon: back up now, pause scheduled runs, open the window, and the running job's
-//! status; and desktop notifications for scheduled runs (failures always, successes opt-in),
+//! The tray icon: back up now, pause scheduled runs, open the window, and the status: the icon
+//! carries a badge (green: backed up, blue: running, orange: needs attention, the same rules
+//! as the home page's banner) and the tooltip says it in words; and desktop notifications for scheduled runs (failures always, successes opt-in),
 //! in the user's language.
 
 use crate::AppState;
@@ -77,6 +78,20 @@ pub fn text(lang: Language, key: &str) -> &'static str {
                 "Scheduled backups paused"
             }
         }
+        "attention" => {
+            if zh {
+                "需要处理"
+            } else {
+                "Needs attention"
+            }
+        }
+        "ok" => {
+            if zh {
+                "已备份"
+            } else {
+                "Backed up"
+            }
+        }
         "failed" => {
             if zh {
                 "备份失败"
@@ -104,7 +119,7 @@ pub fn language<R: Runtime>(app: &AppHandle<R>) -> Language {
 }
 
 /// The status line of the tray menu, kept so the scheduler can update it.
-pub struct TrayStatus<R: Runtime>(pub MenuItem<R>);
+pub struct TrayStatus<R: Runtime>(pub MenuItem<R>, std::sync::Mutex<&'static str>);
 
 pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let lang = language(app);
@@ -141,7 +156,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             &MenuItem::with_id(app, "quit", text(lang, "quit"), true, None::<&str>)?,
         ],
     )?;
-    app.manage(TrayStatus(status));
+    app.manage(TrayStatus(status, std::sync::Mutex::new("idle")));
     let mut builder = TrayIconBuilder::with_id("main")
         .tooltip("ChatVault")
         .menu(&menu)
@@ -200,9 +215,113 @@ fn pause<R: Runtime>(app: &AppHandle<R>, until: Option<Timestamp>) {
     set_status(app, if until.is_some() { "paused" } else { "idle" });
 }
 
-pub fn set_status<R: Runtime>(app: &AppHandle<R>, key: &str) {
-    if let Some(s) = app.try_state::<TrayStatus<R>>() {
-        let _ = s.0.set_text(text(language(app), key));
+/// What the tray icon shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Running,
+    Attention,
+}
+
+impl Health {
+    /// The badge's colour (RGBA).
+    fn colour(self) -> [u8; 4] {
+        match self {
+            Health::Ok => [0x2e, 0x9d, 0x5b, 0xff],
+            Health::Running => [0x2f, 0x6f, 0xdb, 0xff],
+            Health::Attention => [0xe0, 0x7b, 0x1a, 0xff],
+        }
+    }
+}
+
+/// The icon with a round badge in its lower right corner, ringed in white so it reads on a
+/// dark and a light panel. `rgba` is `width * height * 4` bytes.
+pub fn badged(rgba: &[u8], width: u32, height: u32, colour: [u8; 4]) -> Vec<u8> {
+    let mut out = rgba.to_vec();
+    let size = width.min(height) as f32;
+    let r = size * 0.22;
+    let ring = (size * 0.05).max(1.0);
+    let (cx, cy) = (width as f32 - r - ring, height as f32 - r - ring);
+    for y in 0..height {
+        for x in 0..width {
+            let d = ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt();
+            let px = if d <= r {
+                colour
+            } else if d <= r + ring {
+                [0xff, 0xff, 0xff, 0xff]
+            } else {
+                continue;
+            };
+            let i = ((y * width + x) * 4) as usize;
+            if let Some(slot) = out.get_mut(i..i + 4) {
+                slot.copy_from_slice(&px);
+            }
+        }
+    }
+    out
+}
+
+/// Brings the icon up to date with the profiles' status (the scheduler calls it every few
+/// seconds); a run in progress or a pause keeps its line until it ends.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let Some(s) = app.try_state::<TrayStatus<R>>() else {
+        return;
+    };
+    let last = s.1.lock().map(|l| *l).unwrap_or("idle");
+    let paused = app
+        .state::<AppState>()
+        .paused_until
+        .lock()
+        .ok()
+        .and_then(|p| *p)
+        .is_some_and(|until| until > Timestamp::now());
+    match last {
+        "running" => {}
+        "paused" if paused => set_status(app, "paused"),
+        _ => set_status(app, "idle"),
+    }
+}
+
+/// Whether any profile needs the user (the home page's rules, without asking the keychain).
+fn needs_attention<R: Runtime>(app: &AppHandle<R>) -> bool {
+    let state = app.state::<AppState>();
+    let paused = state.paused_until.lock().ok().and_then(|p| *p);
+    crate::commands::home::profile_statuses(&state.paths, paused, false)
+        .map(|list| list.iter().any(|p| !p.attention.is_empty()))
+        .unwrap_or(false)
+}
+
+/// Sets the status line, the icon's badge and the tooltip. `key` is a [`text`] key; "idle"
+/// shows as "Backed up" or "Needs attention" as the profiles' status says.
+pub fn set_status<R: Runtime>(app: &AppHandle<R>, key: &'static str) {
+    let Some(s) = app.try_state::<TrayStatus<R>>() else {
+        return;
+    };
+    let health = match key {
+        "running" => Health::Running,
+        _ if needs_attention(app) => Health::Attention,
+        _ => Health::Ok,
+    };
+    let key = match (key, health) {
+        ("idle", Health::Attention) => "attention",
+        ("idle", _) => "ok",
+        (k, _) => k,
+    };
+    if let Ok(mut last) = s.1.lock() {
+        *last = key;
+    }
+    let lang = language(app);
+    let _ = s.0.set_text(text(lang, key));
+    if let Some(tray) = app.tray_by_id("main") {
+        let _ = tray.set_tooltip(Some(format!("ChatVault · {}", text(lang, key))));
+        if let Some(icon) = app.default_window_icon() {
+            let rgba = badged(icon.rgba(), icon.width(), icon.height(), health.colour());
+            let _ = tray.set_icon(Some(tauri::image::Image::new_owned(
+                rgba,
+                icon.width(),
+                icon.height(),
+            )));
+        }
     }
 }
 
@@ -257,4 +376,25 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
         }
         set_status(&app, "idle");
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_badge_colours_the_lower_right_corner_and_leaves_the_rest() {
+        let (w, h) = (32u32, 32u32);
+        let icon = vec![10u8; (w * h * 4) as usize];
+        let out = badged(&icon, w, h, Health::Attention.colour());
+        let px = |x: u32, y: u32| &out[((y * w + x) * 4) as usize..((y * w + x) * 4 + 4) as usize];
+        assert_eq!(px(2, 2), &[10, 10, 10, 10], "the top left is the icon");
+        assert_eq!(px(24, 24), &Health::Attention.colour(), "the badge");
+        assert_ne!(
+            Health::Ok.colour(),
+            Health::Running.colour(),
+            "each state has its colour"
+        );
+        assert_eq!(out.len(), icon.len());
+    }
 }

@@ -40,26 +40,39 @@ use super::runtime;
 /// Writes, reads, lists and deletes a probe object; on success the credentials may be saved.
 #[tauri::command]
 pub async fn test_target(
+    state: State<'_, AppState>,
     url: String,
     credentials: Option<CredentialsInput>,
     remember: bool,
 ) -> CmdResult<ProbeReport> {
+    let paths = state.paths.clone();
     blocking(move || {
-        let spec: TargetSpec = url.parse()?;
-        if let TargetSpec::Local { path } = &spec {
-            // The user's own folder (maybe shared, a NAS): its mode is theirs to choose.
-            std::fs::create_dir_all(path)
-                .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
-        }
-        let creds = self::credentials(&spec, credentials);
-        let op = spec.operator(&creds)?;
-        let report = runtime()?.block_on(target::probe(&op))?;
-        if remember && !creds.is_empty() {
-            creds.save(&OsKeychain::default(), &spec)?;
-        }
-        Ok(report)
+        let result = probe_target(&url, credentials, remember);
+        // The home page shows a saved profile whose target fails its test.
+        let _ = chatvault::status::record_target_test(&paths, &url, result.as_ref().map(|_| ()));
+        result
     })
     .await
+}
+
+fn probe_target(
+    url: &str,
+    credentials: Option<CredentialsInput>,
+    remember: bool,
+) -> Result<ProbeReport, Error> {
+    let spec: TargetSpec = url.parse()?;
+    if let TargetSpec::Local { path } = &spec {
+        // The user's own folder (maybe shared, a NAS): its mode is theirs to choose.
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+    }
+    let creds = self::credentials(&spec, credentials);
+    let op = spec.operator(&creds)?;
+    let report = runtime()?.block_on(target::probe(&op))?;
+    if remember && !creds.is_empty() {
+        creds.save(&OsKeychain::default(), &spec)?;
+    }
+    Ok(report)
 }
 
 #[tauri::command]
@@ -218,6 +231,7 @@ pub async fn start_backup<R: tauri::Runtime>(
             retention: Default::default(),
             skip_on_battery: false,
             skip_on_metered: false,
+            paused: false,
             origin: chatvault::runner::Origin::App,
         };
         done(chatvault::runner::run(
@@ -267,9 +281,14 @@ pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<crate::i
 
 /// Runs a saved profile now (History's "retry", the Schedule page's "Back up now").
 #[tauri::command]
-pub async fn run_profile(state: State<'_, AppState>, name: String) -> CmdResult<BackupReport> {
+pub async fn run_profile<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+) -> CmdResult<BackupReport> {
     let paths = state.paths.clone();
-    blocking(move || {
+    crate::tray::set_status(&app, "running");
+    let result = blocking(move || {
         let profile = chatvault::profile::get(&paths, &name)?;
         let req = chatvault::runner::RunRequest::for_profile(
             Some(&name),
@@ -284,7 +303,9 @@ pub async fn run_profile(state: State<'_, AppState>, name: String) -> CmdResult<
             &Cancel::new(),
         )?)
     })
-    .await
+    .await;
+    crate::tray::set_status(&app, "idle");
+    result
 }
 
 #[tauri::command]
@@ -426,6 +447,7 @@ pub async fn save_profile(
             keep_daily: None,
             keep_weekly: None,
             keep_monthly: None,
+            paused: false,
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {

@@ -54,12 +54,15 @@ pub async fn schedule_overview(state: State<'_, AppState>) -> CmdResult<Vec<Sche
     blocking(move || overview(&paths, paused)).await
 }
 
-/// Sets (or with `None`, turns off) a profile's schedule; the rule is checked first.
+/// Sets (or with `None`, turns off) a profile's schedule; the rule is checked first. The
+/// options "only on AC power" and "not on metered networks" change only when given.
 #[tauri::command]
 pub async fn set_schedule(
     state: State<'_, AppState>,
     name: String,
     rule: Option<String>,
+    skip_on_battery: Option<bool>,
+    skip_on_metered: Option<bool>,
 ) -> CmdResult<()> {
     let paths = state.paths.clone();
     blocking(move || {
@@ -69,6 +72,12 @@ pub async fn set_schedule(
         };
         let mut p = profile::get(&paths, &name)?;
         p.schedule = rule;
+        if let Some(b) = skip_on_battery {
+            p.skip_on_battery = b;
+        }
+        if let Some(m) = skip_on_metered {
+            p.skip_on_metered = m;
+        }
         profile::save(&paths, &name, &p)
     })
     .await
@@ -92,6 +101,8 @@ pub fn spawn_loop<R: Runtime>(
 ) {
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_secs(5));
+        // The tray shows ok / needs attention as runs, checks and the clock change it.
+        crate::tray::refresh(&app);
         if paused
             .lock()
             .map(|p| p.is_some_and(|until| Timestamp::now() < until))
@@ -110,6 +121,9 @@ pub fn spawn_loop<R: Runtime>(
             let Some(rule) = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok()) else {
                 continue;
             };
+            if p.paused {
+                continue;
+            }
             if !decide(
                 &rule,
                 &state_from_history(&runs, &name),
@@ -120,6 +134,7 @@ pub fn spawn_loop<R: Runtime>(
             {
                 continue;
             }
+            crate::tray::set_status(&app, "running");
             let _ = app.emit(
                 "schedule-run",
                 serde_json::json!({ "profile": name, "state": "started" }),

@@ -188,8 +188,12 @@ pub async fn verify_repository(
     let paths = state.paths.clone();
     blocking(move || {
         let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
-        rt.block_on(maintenance::verify(&repo, read_data))
+        let report = open(&rt, &paths, &url)
+            .and_then(|repo| rt.block_on(maintenance::verify(&repo, read_data)));
+        // The home page shows a repository that failed its last verify.
+        let outcome = report.as_ref().map(|r| r.errors.len() as u32);
+        let _ = chatvault::status::record_verify(&paths, &url, outcome);
+        report
     })
     .await
 }

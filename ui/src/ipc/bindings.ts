@@ -289,7 +289,11 @@ skip_on_metered: boolean,
 /**
  * Also keep the newest snapshot of each of the last N days / weeks / months.
  */
-keep_daily?: number | null, keep_weekly?: number | null, keep_monthly?: number | null, };
+keep_daily?: number | null, keep_weekly?: number | null, keep_monthly?: number | null, 
+/**
+ * Scheduled runs of this profile wait until it is resumed (Back up now still runs it).
+ */
+paused: boolean, };
 
 export type NamedProfile = { name: string, profile: Profile, };
 
@@ -306,6 +310,66 @@ export type VerifyReport = { snapshots: number, conversations: number, packs: nu
  * Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
  */
 errors: Array<string>, };
+
+export type KeyStatus = "in_keychain" | "needs_recovery_code" | "unknown";
+
+export type Attention = { "kind": "overdue", 
+/**
+ * The last success (none: never).
+ */
+since: string | null, } | { "kind": "store_key", error: WireError, } | { "kind": "repo_key" } | { "kind": "target", error: WireError, } | { "kind": "damaged", problems: number, error?: WireError | null, };
+
+export type ProfileStatus = { name: string, store: string, target: string, 
+/**
+ * `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`; none when off.
+ */
+rule?: string | null, 
+/**
+ * Scheduled runs of this profile are paused.
+ */
+paused: boolean, skip_on_battery: boolean, skip_on_metered: boolean, 
+/**
+ * The last run, successful or not.
+ */
+last?: RunRecord | null, last_success: string | null, 
+/**
+ * Failed runs since the last success.
+ */
+failures: number, 
+/**
+ * When the scheduler will run it next (none: no schedule, or paused).
+ */
+next_run: string | null, key: KeyStatus, attention: Array<Attention>, };
+
+export type MonthCount = { 
+/**
+ * `YYYY-MM`.
+ */
+month: string, messages: number, };
+
+export type ConversationShare = { id: string, title: string, messages: number, 
+/**
+ * Its stored (compressed, encrypted) message segments and tree, plus its attachments.
+ */
+bytes: number, };
+
+export type BackupContents = { snapshots: number, 
+/**
+ * The data packs on the target, as the index lists them.
+ */
+size_bytes: number, conversations: number, messages: number, 
+/**
+ * The newest snapshot's time.
+ */
+latest: string | null, 
+/**
+ * Oldest month first, months without messages included (0), so a chart has no gaps.
+ */
+months: Array<MonthCount>, 
+/**
+ * Largest first.
+ */
+shares: Array<ConversationShare>, };
 
 export type AppPaths = { 
 /**

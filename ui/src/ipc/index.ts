@@ -13,6 +13,8 @@ import type {
   RepoStatus,
   RestoreResult,
   ScheduleEntry,
+  ProfileStatus,
+  BackupContents,
   AppPaths,
   RepoOverview,
   VerifyReport,
@@ -90,14 +92,21 @@ export interface Commands {
   verify_repository: { args: { url: string; readData: boolean }; result: VerifyReport };
   forget_credentials: { args: { url: string }; result: boolean };
   schedule_overview: { args: Record<string, never>; result: ScheduleEntry[] };
-  set_schedule: { args: { name: string; rule: string | null }; result: null };
+  set_schedule: {
+    args: { name: string; rule: string | null; skipOnBattery?: boolean; skipOnMetered?: boolean };
+    result: null;
+  };
+  home_status: { args: Record<string, never>; result: ProfileStatus[] };
+  backup_contents: { args: { url: string }; result: BackupContents };
+  pause_profile: { args: { name: string; paused: boolean }; result: null };
+  preview_schedule: { args: { name: string | null; rule: string }; result: string[] };
   pause_schedules: { args: { until: string | null }; result: null };
 }
 
 /** Events the host sends, by name. */
 export interface Events {
   "backup-progress": BackupProgress;
-  "schedule-run": { profile: string; state: "started" | "ok" | "failed" };
+  "schedule-run": { profile: string; state: "started" | "ok" | "failed" | "postponed" };
 }
 
 /** Subscribes to a host event; returns the unsubscribe function. */

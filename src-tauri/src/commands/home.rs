@@ -1,0 +1,126 @@
+//! The home page: every profile's status (computed by `chatvault::status`), what its backup
+//! holds, pausing one profile, and the schedule picker's preview of the next runs.
+
+use super::store::blocking;
+use super::{open_repo, runtime};
+use crate::AppState;
+use chatvault::error::{Error, WireError};
+use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::paths::AppPaths;
+use chatvault::repo::access;
+use chatvault::repo::stats::BackupContents;
+use chatvault::schedule::{state_from_history, upcoming, Rule};
+use chatvault::status::{self, Clock, ProfileFacts, ProfileStatus};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use tauri::State;
+
+type CmdResult<T> = Result<T, WireError>;
+
+/// Whether the repository key of `url` is in the keychain (none: not known here).
+fn key_in_keychain(paths: &AppPaths, kc: &dyn Keychain, url: &str) -> Option<bool> {
+    let id = access::known_repo_id(paths, url).ok().flatten()?;
+    kc.get(&access::key_account(id)).ok().map(|k| k.is_some())
+}
+
+/// Every profile's status. `keys`: also ask the keychain about each repository key (the tray
+/// skips that, as it asks every few seconds).
+pub(crate) fn profile_statuses(
+    paths: &AppPaths,
+    paused_until: Option<Timestamp>,
+    keys: bool,
+) -> Result<Vec<ProfileStatus>, Error> {
+    let profiles = chatvault::profile::list(paths)?;
+    let runs = chatvault::history::list(paths)?;
+    let checks = status::list_checks(paths)?;
+    let kc = OsKeychain::default();
+    let facts: Vec<ProfileFacts<'_>> = profiles
+        .iter()
+        .map(|(name, profile)| ProfileFacts {
+            name,
+            profile,
+            key_in_keychain: keys
+                .then(|| key_in_keychain(paths, &kc, &profile.target))
+                .flatten(),
+        })
+        .collect();
+    let clock = Clock {
+        now: Timestamp::now(),
+        tz: TimeZone::system(),
+        paused_until,
+    };
+    Ok(status::status(&facts, &runs, &checks, &clock))
+}
+
+fn paused_until(state: &AppState) -> Result<Option<Timestamp>, WireError> {
+    let until = *state
+        .paused_until
+        .lock()
+        .map_err(|_| WireError::from(Error::internal("lock")))?;
+    Ok(until.filter(|u| *u > Timestamp::now()))
+}
+
+#[tauri::command]
+pub async fn home_status(state: State<'_, AppState>) -> CmdResult<Vec<ProfileStatus>> {
+    let paths = state.paths.clone();
+    let paused = paused_until(&state)?;
+    blocking(move || profile_statuses(&paths, paused, true)).await
+}
+
+/// What the repository at `url` holds (reads snapshots, index and trees; writes nothing).
+#[tauri::command]
+pub async fn backup_contents(state: State<'_, AppState>, url: String) -> CmdResult<BackupContents> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rt = runtime()?;
+        let repo = open_repo(&rt, &paths, &url)?;
+        rt.block_on(chatvault::repo::stats::contents(&repo))
+    })
+    .await
+}
+
+/// Pauses or resumes a profile's scheduled runs (the in-app scheduler and the OS timer).
+#[tauri::command]
+pub async fn pause_profile(
+    state: State<'_, AppState>,
+    name: String,
+    paused: bool,
+) -> CmdResult<()> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let mut p = chatvault::profile::get(&paths, &name)?;
+        p.paused = paused;
+        chatvault::profile::save(&paths, &name, &p)
+    })
+    .await
+}
+
+/// The next three runs `rule` would give (for a saved profile, after its last runs), as the
+/// schedule picker shows them while the user edits.
+#[tauri::command]
+pub async fn preview_schedule(
+    state: State<'_, AppState>,
+    name: Option<String>,
+    rule: String,
+) -> CmdResult<Vec<Timestamp>> {
+    let paths = state.paths.clone();
+    blocking(move || {
+        let rule: Rule = rule.parse()?;
+        let runs = match &name {
+            Some(_) => chatvault::history::list(&paths)?,
+            None => Vec::new(),
+        };
+        let state = name
+            .as_deref()
+            .map(|n| state_from_history(&runs, n))
+            .unwrap_or_default();
+        Ok(upcoming(
+            &rule,
+            &state,
+            Timestamp::now(),
+            &TimeZone::system(),
+            3,
+        ))
+    })
+    .await
+}
