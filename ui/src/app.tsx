@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { call, HostError, type Language, type Settings, type WireError } from "./ipc";
 import { I18n, LANGUAGES, languageForLocale, translator, type MessageKey } from "./i18n";
 import { applyTheme } from "./theme";
 import { ErrorBanner } from "./components/error-banner";
+import { HomePage } from "./pages/home";
 import { BackupPage } from "./pages/backup";
 import { RestorePage } from "./pages/restore";
 import { LibraryPage } from "./pages/library";
@@ -10,9 +11,10 @@ import { HistoryPage } from "./pages/history";
 import { SchedulePage } from "./pages/schedule";
 import { SettingsPage } from "./pages/settings";
 
-export type PageId = "backup" | "restore" | "library" | "history" | "schedule" | "settings";
+export type PageId = "home" | "backup" | "restore" | "library" | "history" | "schedule" | "settings";
 
 const PAGES: readonly { id: PageId; label: MessageKey }[] = [
+  { id: "home", label: "nav.home" },
   { id: "backup", label: "nav.backup" },
   { id: "restore", label: "nav.restore" },
   { id: "library", label: "nav.library" },
@@ -22,7 +24,13 @@ const PAGES: readonly { id: PageId; label: MessageKey }[] = [
 ];
 
 export function App() {
-  const [page, setPage] = useState<PageId>("backup");
+  // The wizard is the start page until a profile exists; then Home is.
+  const [page, setPageState] = useState<PageId>("backup");
+  const navigated = useRef(false);
+  const setPage = (id: PageId) => {
+    navigated.current = true;
+    setPageState(id);
+  };
   const [lang, setLang] = useState<Language>(languageForLocale(navigator.language));
   const [settings, setSettings] = useState<Settings>({ language: null, theme: "system", notify_on_success: false, autostart: false });
   const [version, setVersion] = useState("");
@@ -36,6 +44,9 @@ export function App() {
         setSettings(saved);
         applyTheme(saved.theme);
       })
+      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+    call("list_profiles")
+      .then((list) => list.length > 0 && !navigated.current && setPageState("home"))
       .catch((e: unknown) => e instanceof HostError && setError(e.wire));
   }, []);
 
@@ -97,6 +108,7 @@ export function App() {
         </nav>
         <main class="content" data-testid={`page-${page}`}>
           {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
+          {page === "home" && <HomePage onNewBackup={() => setPage("backup")} />}
           {page === "backup" && <BackupPage onSchedule={() => setPage("schedule")} />}
           {page === "restore" && <RestorePage />}
           {page === "library" && <LibraryPage />}

@@ -19,6 +19,13 @@ export function formatDate(ts: string | null | undefined, lang: Language): strin
   return new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric" }).format(new Date(ts));
 }
 
+/** `YYYY-MM` as a month and year in the user's language ("Jan 2024", "2024年1月"). */
+export function formatMonth(month: string, lang: Language): string {
+  const [y, m] = month.split("-").map(Number);
+  if (!y || !m) return month;
+  return new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+
 export function formatDateTime(ts: string, lang: Language): string {
   return new Intl.DateTimeFormat(lang, {
     year: "numeric",

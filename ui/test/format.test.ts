@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayToTimestamp, fill, humanBytes, kindLabel, messageLine, timestampToDay } from "../src/format";
+import { dayToTimestamp, fill, formatMonth, humanBytes, kindLabel, messageLine, timestampToDay } from "../src/format";
 import { translator } from "../src/i18n";
 import type { Message, MessageKind } from "../src/ipc";
 
@@ -58,5 +58,13 @@ describe("small helpers", () => {
     expect(humanBytes(512)).toBe("512 B");
     expect(humanBytes(1536)).toBe("1.5 KiB");
     expect(humanBytes(5 * 1024 ** 3)).toBe("5.0 GiB");
+  });
+});
+
+describe("formatMonth", () => {
+  it("names a month in the user's language", () => {
+    expect(formatMonth("2024-01", "en")).toBe("Jan 2024");
+    expect(formatMonth("2024-01", "zh-CN")).toBe("2024年1月");
+    expect(formatMonth("nonsense", "en")).toBe("nonsense");
   });
 });

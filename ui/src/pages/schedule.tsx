@@ -1,26 +1,20 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, onEvent, type ScheduleEntry, type WireError } from "../ipc";
+import { call, HostError, onEvent, type ProfileStatus, type WireError } from "../ipc";
 import { describeError, useI18n } from "../i18n";
 import { formatDateTime } from "../format";
 import { ErrorBanner } from "../components/error-banner";
+import { SchedulePicker } from "../components/schedule-picker";
 
-/** Per profile: on/off, the rule, the next run, the last result, "Back up now"; pause all. */
+/** Per profile: the schedule picker, the next run, the last result, "Back up now"; pause all. */
 export function SchedulePage() {
   const { t, lang } = useI18n();
-  const [entries, setEntries] = useState<ScheduleEntry[] | null>(null);
-  const [rules, setRules] = useState<Record<string, string>>({});
+  const [entries, setEntries] = useState<ProfileStatus[] | null>(null);
   const [running, setRunning] = useState<string | null>(null);
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
   const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
 
-  const load = () =>
-    call("schedule_overview")
-      .then((list) => {
-        setEntries(list);
-        setRules((old) => Object.fromEntries(list.map((e) => [e.name, old[e.name] ?? e.rule ?? "daily 02:30"])));
-      })
-      .catch(fail);
+  const load = () => call("home_status").then(setEntries).catch(fail);
 
   useEffect(() => {
     void load();
@@ -32,8 +26,8 @@ export function SchedulePage() {
     };
   }, []);
 
-  const save = (name: string, rule: string | null) =>
-    call("set_schedule", { name, rule })
+  const off = (name: string) =>
+    call("set_schedule", { name, rule: null })
       .then(load)
       .catch(fail);
 
@@ -73,39 +67,38 @@ export function SchedulePage() {
           const last = e.last;
           const failure = last && !last.ok && last.error ? describeError(t, last.error) : null;
           return (
-            <li key={e.name} class="repo-card" data-testid="schedule-row" data-name={e.name}>
+            <li key={e.name} class="repo-card" data-testid="schedule-row" data-name={e.name} data-rule={e.rule ?? ""}>
               <div>
                 <strong>{e.name}</strong> <span class="mono small">{e.target}</span>
               </div>
-              <div class="form-row">
-                <label>{t("schedule.rule")}</label>
-                <input
-                  data-testid="schedule-rule"
-                  class="mono"
-                  value={rules[e.name] ?? ""}
-                  placeholder={t("schedule.rule_placeholder")}
-                  onInput={(ev) => setRules({ ...rules, [e.name]: ev.currentTarget.value })}
-                />
-                <button type="button" data-testid="schedule-save" onClick={() => save(e.name, rules[e.name] ?? null)}>
-                  {t("schedule.save")}
-                </button>
-                {e.rule && (
-                  <button type="button" data-testid="schedule-off" onClick={() => save(e.name, null)}>
-                    {t("schedule.off")}
-                  </button>
-                )}
-              </div>
+              <SchedulePicker
+                key={`${e.rule ?? ""}|${e.skip_on_battery}|${e.skip_on_metered}`}
+                name={e.name}
+                rule={e.rule ?? null}
+                skipOnBattery={e.skip_on_battery}
+                skipOnMetered={e.skip_on_metered}
+                onSaved={() => void load()}
+              />
               <div class="small">
                 {t("schedule.next")}:{" "}
-                <span data-testid="schedule-next">{e.rule && e.next_run ? `${formatDateTime(e.next_run, lang)} (${e.rule})` : t("schedule.never")}</span>
+                <span data-testid="schedule-next">
+                  {e.paused ? t("home.paused") : e.rule && e.next_run ? `${formatDateTime(e.next_run, lang)} (${e.rule})` : t("schedule.never")}
+                </span>
               </div>
               <div class="small" data-testid="schedule-last" data-ok={last ? String(last.ok) : ""}>
                 {t("schedule.last")}: {last ? `${formatDateTime(last.started, lang)} · ${last.ok ? t("history.ok") : t("history.failed")}` : t("schedule.last_none")}
                 {failure && ` — ${failure.message} ${failure.hint}`}
               </div>
-              <button type="button" data-testid="backup-now" disabled={running !== null} onClick={() => now(e.name)}>
-                {running === e.name ? t("schedule.running") : t("schedule.now")}
-              </button>
+              <div class="row-actions">
+                <button type="button" data-testid="backup-now" disabled={running !== null} onClick={() => now(e.name)}>
+                  {running === e.name ? t("schedule.running") : t("schedule.now")}
+                </button>
+                {e.rule && (
+                  <button type="button" data-testid="schedule-off" onClick={() => off(e.name)}>
+                    {t("schedule.off")}
+                  </button>
+                )}
+              </div>
             </li>
           );
         })}
