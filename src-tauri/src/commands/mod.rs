@@ -1,5 +1,6 @@
 //! The commands the UI may call (each also needs a permission in capabilities/default.json).
 
+pub mod forget;
 pub mod repo;
 pub mod restore;
 pub mod schedule;
