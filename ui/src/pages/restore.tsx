@@ -161,12 +161,14 @@ export function RestorePage() {
                       type="button"
                       class="row-link"
                       data-testid="forget-conv"
+                      title={t("forget.open")}
+                      aria-label={t("forget.open")}
                       onClick={(e) => {
                         e.stopPropagation();
                         setForgetting(c);
                       }}
                     >
-                      {t("forget.open")}
+                      {t("forget.open_short")}
                     </button>
                   </div>
                 ))}
