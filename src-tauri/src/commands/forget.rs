@@ -10,6 +10,7 @@ use chatvault::error::{Error, WireError};
 use chatvault::library::Library;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, Forget};
+use chatvault::target::TargetSpec;
 use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
@@ -62,17 +63,28 @@ pub async fn forgotten_conversations(
     let slot = state.store.clone();
     blocking(move || {
         let rt = runtime()?;
+        let no_store =
+            || Error::invalid_input("no chat store is open").with_hint("Open a store first.");
+        if slot
+            .lock()
+            .map_err(|_| Error::internal("store lock poisoned"))?
+            .is_none()
+        {
+            return Err(no_store());
+        }
+        // Open the repositories (network round trips) before taking the store, so that the
+        // step's previews are not kept waiting.
+        let repos: Vec<_> = access::known_urls(&paths)?
+            .into_iter()
+            .filter(|url| folder_present(url))
+            .filter_map(|url| open_repo(&rt, &paths, &url).ok().map(|r| (url, r)))
+            .collect();
         let guard = slot
             .lock()
             .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let opened = guard.as_ref().ok_or_else(no_store)?;
         let mut out: Vec<ForgottenInStore> = Vec::new();
-        for url in access::known_urls(&paths)? {
-            let Ok(repo) = open_repo(&rt, &paths, &url) else {
-                continue;
-            };
+        for (url, repo) in repos {
             let Ok(list) = rt.block_on(maintenance::forgotten_in(&repo, opened.store.as_ref()))
             else {
                 continue;
@@ -94,6 +106,16 @@ pub async fn forgotten_conversations(
         Ok(out)
     })
     .await
+}
+
+/// False for a local target whose folder is not there (a NAS not mounted, a drive not
+/// plugged in): opening it would create the folder (OpenDAL's Fs sets up its root).
+fn folder_present(url: &str) -> bool {
+    match url.parse::<TargetSpec>() {
+        Ok(TargetSpec::Local { path }) => path.is_dir(),
+        Ok(_) => true,
+        Err(_) => false,
+    }
 }
 
 /// Takes a conversation of the open store off the forgotten list of each of `targets` (the

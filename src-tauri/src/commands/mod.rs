@@ -214,6 +214,10 @@ mod tests {
         .unwrap();
         let list = invoke(&webview, "forgotten_conversations", json!({})).unwrap();
         assert_eq!(list, json!([]));
+        assert!(
+            !gone.exists(),
+            "looking does not create a missing target folder"
+        );
     }
 
     #[test]
