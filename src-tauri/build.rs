@@ -46,6 +46,9 @@ fn main() {
         "open_path",
         "library_conversations",
         "library_messages",
+        "forget_conversation",
+        "forgotten_conversations",
+        "include_again",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build script failed");

@@ -309,6 +309,32 @@ pub fn index_html(conversations: &[RestoredConversation]) -> String {
     out
 }
 
+/// `index.html` as [`index_html`] wrote it, without the entry of conversation `id` (its
+/// conversation purged); None when no entry is left, and the page can go.
+pub fn remove_from_index(html: &str, id: &str) -> Option<String> {
+    let entry = format!("<li><a href=\"{}.html\">", esc(&file_stem(id)));
+    let mut out = html.to_string();
+    while let Some(start) = out.find(&entry) {
+        let Some(len) = out[start..].find("</li>") else {
+            break;
+        };
+        out.replace_range(start..start + len + "</li>".len(), "");
+    }
+    let left = out.matches("<li><a href=").count();
+    if left == 0 {
+        return None;
+    }
+    // The header's count: "· N conversations</header>".
+    let tail = " conversations</header>";
+    if let (Some(end), Some(head)) = (out.find(tail), out.find("</strong> · ")) {
+        let from = head + "</strong> · ".len();
+        if from <= end {
+            out.replace_range(from..end, &left.to_string());
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +410,27 @@ mod tests {
             serde_json::from_str(&fs::read_to_string(dir.path().join("g@chatroom.json")).unwrap())
                 .unwrap();
         assert_eq!(json["messages"][1]["kind"], "file");
+    }
+
+    #[test]
+    fn an_index_loses_only_the_purged_conversation_and_goes_when_empty() {
+        let a = conv();
+        let mut b = conv();
+        b.id = "wxid_other".into();
+        b.title = "Other".into();
+        let html = index_html(&[a.clone(), b.clone()]);
+        let without_a = remove_from_index(&html, &a.id).unwrap();
+        assert!(!without_a.contains(&esc(&a.title)), "{without_a}");
+        assert!(without_a.contains("wxid_other.html"));
+        assert!(
+            without_a.contains("· 1 conversations</header>"),
+            "{without_a}"
+        );
+        assert_eq!(
+            remove_from_index(&without_a, "not-there").unwrap(),
+            without_a
+        );
+        assert!(remove_from_index(&without_a, &b.id).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod autostart;
 pub mod crypto;
 pub mod error;
 pub mod export;
+pub mod export_record;
 pub mod history;
 pub mod job;
 pub mod keychain;

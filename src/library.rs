@@ -70,6 +70,26 @@ impl Library {
         Ok(n)
     }
 
+    /// Deletes a conversation and all its messages from the library (the user forgot it);
+    /// returns how many messages were deleted. A conversation the library does not hold is no
+    /// error: there is nothing to delete.
+    pub fn remove_conversation(&mut self, id: &str) -> Result<u64> {
+        let tx = self.conn.transaction().map_err(sql)?;
+        let n = tx
+            .execute(
+                "DELETE FROM messages WHERE conversation_id = ?1",
+                params![id],
+            )
+            .map_err(sql)?;
+        tx.execute("DELETE FROM conversations WHERE id = ?1", params![id])
+            .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        // Deleted rows stay in free pages until SQLite reuses them: give the space back so the
+        // text of a forgotten conversation does not linger in the file.
+        self.conn.execute_batch("VACUUM").map_err(sql)?;
+        Ok(n as u64)
+    }
+
     pub fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut stmt = self
             .conn
@@ -121,5 +141,67 @@ impl Library {
             );
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageKind;
+
+    fn conv(id: &str, texts: &[&str]) -> RestoredConversation {
+        RestoredConversation {
+            id: id.into(),
+            title: format!("title of {id}"),
+            kind: ConversationKind::Direct,
+            messages: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Message {
+                    id: format!("{id}-{i}"),
+                    conversation_id: id.into(),
+                    at: jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
+                    sender: Some("wxid_a".into()),
+                    sender_name: Some("A".into()),
+                    from_me: false,
+                    kind: MessageKind::Text,
+                    text: (*t).into(),
+                    reply_to: None,
+                    quoted_text: None,
+                    url: None,
+                    attachments: vec![],
+                    raw_type: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn removing_a_conversation_deletes_it_and_its_messages_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let mut lib = Library::open(&paths).unwrap();
+        lib.add(&[
+            conv("wxid_forget", &["the secret plan", "more secrets"]),
+            conv("wxid_keep", &["hello"]),
+        ])
+        .unwrap();
+
+        assert_eq!(lib.remove_conversation("wxid_forget").unwrap(), 2);
+        let ids: Vec<String> = lib
+            .conversations()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(ids, ["wxid_keep"]);
+        assert!(lib.messages("wxid_forget", None).unwrap().is_empty());
+        assert_eq!(lib.messages("wxid_keep", None).unwrap().len(), 1);
+        // Nothing left to delete is no error.
+        assert_eq!(lib.remove_conversation("wxid_forget").unwrap(), 0);
+        drop(lib);
+        // The text is gone from the database file, not only from the tables.
+        let bytes = std::fs::read(paths.data_dir.join("library.sqlite")).unwrap();
+        assert!(!bytes.windows(15).any(|w| w == b"the secret plan"));
     }
 }

@@ -296,13 +296,15 @@ impl TargetSpec {
                 let root = std::path::absolute(path)
                     .map_err(|e| Error::io(format!("resolving {}", path.display()), &e))?;
                 // Objects are written to a temporary file, synced and renamed into place, so a
-                // crash or a full disk never leaves a torn object under its final name.
-                let tmp = root.join(LOCAL_TMP_DIR);
-                Operator::new(
-                    services::Fs::default()
-                        .root(&root.to_string_lossy())
-                        .atomic_write_dir(&tmp.to_string_lossy()),
-                )
+                // crash or a full disk never leaves a torn object under its final name. Only in
+                // a folder that exists: opening a target must not litter a missing (unmounted,
+                // mistyped) path; a new folder gets its temporary folder from the next run on.
+                let fs = services::Fs::default().root(&root.to_string_lossy());
+                Operator::new(if root.is_dir() {
+                    fs.atomic_write_dir(&root.join(LOCAL_TMP_DIR).to_string_lossy())
+                } else {
+                    fs
+                })
             }
             TargetSpec::S3 { bucket, prefix, endpoint, region, virtual_host } => {
                 let mut b = services::S3::default()

@@ -150,6 +150,32 @@ pub struct ScheduleEntry {
     pub last: Option<chatvault::history::RunRecord>,
 }
 
+/// What forgetting a conversation did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ForgetResult {
+    pub snapshots_rewritten: u32,
+    /// Snapshots that held only this conversation, deleted.
+    pub snapshots_deleted: u32,
+    pub keys_destroyed: u32,
+    /// Packs deleted from the storage by the prune.
+    pub packs_deleted: u32,
+    /// Messages deleted from the library on this computer.
+    #[ts(type = "number")]
+    pub library_messages_deleted: u64,
+    /// Export files ChatVault wrote of it, deleted.
+    pub export_files_deleted: u32,
+}
+
+/// A conversation of the open store that repositories this computer knows have forgotten.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ForgottenInStore {
+    pub id: String,
+    /// The whole conversation (else some ranges of it).
+    pub whole: bool,
+    /// The repositories (URLs) whose forgotten list holds it.
+    pub targets: Vec<String>,
+}
+
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
@@ -205,6 +231,8 @@ pub fn typescript_bindings() -> String {
         chatvault::repo::stats::ConversationShare::decl(&cfg),
         chatvault::repo::stats::BackupContents::decl(&cfg),
         chatvault::paths::AppPaths::decl(&cfg),
+        ForgetResult::decl(&cfg),
+        ForgottenInStore::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:\n\

@@ -104,6 +104,9 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::restore::open_path,
             commands::restore::library_conversations,
             commands::restore::library_messages,
+            commands::forget::forget_conversation,
+            commands::forget::forgotten_conversations,
+            commands::forget::include_again,
         ])
 }
 

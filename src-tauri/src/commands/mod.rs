@@ -1,6 +1,7 @@
 //! The commands the UI may call (each also needs a permission in capabilities/default.json).
 
 pub mod home;
+pub mod forget;
 pub mod repo;
 pub mod restore;
 pub mod schedule;
@@ -186,6 +187,66 @@ mod tests {
             super::restore::export_to_open(&exports, &export).unwrap(),
             export.canonicalize().unwrap()
         );
+    }
+
+    #[test]
+    fn forgotten_conversations_need_an_open_store_and_skip_repositories_that_cannot_be_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let (_app, webview) = mock_app(&paths);
+        let err = invoke(&webview, "forgotten_conversations", json!({})).unwrap_err();
+        assert_eq!(err["code"], "invalid_input");
+        assert!(err["hint"].is_string());
+
+        let demo = invoke(&webview, "create_demo_store", json!({})).unwrap();
+        invoke(
+            &webview,
+            "open_store",
+            json!({"path": demo["path"], "key": demo["key"], "remember": false}),
+        )
+        .unwrap();
+        // A repository this computer knows whose folder is gone: skipped, quietly.
+        let gone = dir.path().join("gone");
+        chatvault::repo::access::remember_repo(
+            &paths,
+            &format!("file://{}", gone.display()),
+            [7; 16],
+        )
+        .unwrap();
+        let list = invoke(&webview, "forgotten_conversations", json!({})).unwrap();
+        assert_eq!(list, json!([]));
+        assert!(
+            !gone.exists(),
+            "looking does not create a missing target folder"
+        );
+    }
+
+    #[test]
+    fn forgetting_purges_nothing_when_the_repository_cannot_be_opened() {
+        // The library and the exports are purged only after the repository forgot the
+        // conversation: a failure there leaves the local copies alone.
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        let mut lib = chatvault::library::Library::open(&paths).unwrap();
+        lib.add(&[chatvault::repo::restore::RestoredConversation {
+            id: "wxid_a".into(),
+            title: "A".into(),
+            kind: chatvault::model::ConversationKind::Direct,
+            messages: vec![],
+        }])
+        .unwrap();
+        drop(lib);
+        let (_app, webview) = mock_app(&paths);
+        let url = format!("file://{}", dir.path().join("nowhere").display());
+        let err = invoke(
+            &webview,
+            "forget_conversation",
+            json!({"url": url, "conversation": "wxid_a", "purgeLibrary": true, "purgeExports": true}),
+        )
+        .unwrap_err();
+        assert!(err["code"].is_string() && err["message"].is_string());
+        let lib = chatvault::library::Library::open(&paths).unwrap();
+        assert_eq!(lib.conversations().unwrap().len(), 1);
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub async fn restore_selection(
         let mut index_html = None;
         if let Some(dir) = export_dir {
             let written = export::export(&dir, &convs, &formats)?;
+            // So that forgetting a conversation can delete its exports, also in a later session.
+            chatvault::export_record::record(&paths, &dir, &convs, &written)?;
             if formats.contains(&Format::Html) {
                 index_html = Some(dir.join("index.html").display().to_string());
             }

@@ -537,6 +537,8 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
     let mut files = Vec::new();
     if let Some(dir) = &a.into {
         files = export::export(dir, &convs, &formats)?;
+        // So that forgetting a conversation can delete its exports later.
+        chatvault::export_record::record(&AppPaths::from_os()?, dir, &convs, &files)?;
     }
     let mut in_library = 0;
     if a.into.is_none() || a.library {

@@ -384,3 +384,31 @@ data_dir: string,
  * Caches that can be deleted at any time.
  */
 cache_dir: string, };
+
+export type ForgetResult = { snapshots_rewritten: number, 
+/**
+ * Snapshots that held only this conversation, deleted.
+ */
+snapshots_deleted: number, keys_destroyed: number, 
+/**
+ * Packs deleted from the storage by the prune.
+ */
+packs_deleted: number, 
+/**
+ * Messages deleted from the library on this computer.
+ */
+library_messages_deleted: number, 
+/**
+ * Export files ChatVault wrote of it, deleted.
+ */
+export_files_deleted: number, };
+
+export type ForgottenInStore = { id: string, 
+/**
+ * The whole conversation (else some ranges of it).
+ */
+whole: boolean, 
+/**
+ * The repositories (URLs) whose forgotten list holds it.
+ */
+targets: Array<string>, };

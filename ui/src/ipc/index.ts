@@ -6,6 +6,8 @@ import type {
   AppInfo,
   BackupProgress,
   BackupReport,
+  ForgetResult,
+  ForgottenInStore,
   CreatedRepo,
   CredentialsInput,
   ProbeReport,
@@ -79,6 +81,12 @@ export interface Commands {
   open_path: { args: { path: string }; result: null };
   library_conversations: { args: Record<string, never>; result: Conversation[] };
   library_messages: { args: { conversation: string; search: string | null }; result: Message[] };
+  forget_conversation: {
+    args: { url: string; conversation: string; purgeLibrary: boolean; purgeExports: boolean };
+    result: ForgetResult;
+  };
+  forgotten_conversations: { args: Record<string, never>; result: ForgottenInStore[] };
+  include_again: { args: { conversation: string; targets: string[] }; result: number };
   run_history: { args: Record<string, never>; result: RunRecord[] };
   list_profiles: { args: Record<string, never>; result: NamedProfile[] };
   run_profile: { args: { name: string }; result: BackupReport };

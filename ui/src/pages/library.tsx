@@ -40,7 +40,7 @@ export function LibraryPage() {
         <div class="select-grid">
           <div>
             {convs.map((c) => (
-              <div key={c.id} class={`conversation-row ${active?.id === c.id ? "active" : ""}`} data-testid="library-conv-row" onClick={() => setActive(c)}>
+              <div key={c.id} class={`conversation-row ${active?.id === c.id ? "active" : ""}`} data-testid="library-conv-row" data-id={c.id} onClick={() => setActive(c)}>
                 <div class="conversation-main">
                   <div class="title">{c.title}</div>
                   <div class="muted small">

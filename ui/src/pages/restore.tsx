@@ -4,6 +4,7 @@ import { useI18n } from "../i18n";
 import { dayToTimestamp, fill, formatDate, formatDateTime } from "../format";
 import { ErrorBanner } from "../components/error-banner";
 import { MessageView } from "../components/message-view";
+import { ForgetDialog } from "../components/forget-dialog";
 
 /** Restore: pick a backup location and a snapshot, choose conversations and a range, preview
  *  them from the backup, restore into the library and/or export them. */
@@ -25,6 +26,7 @@ export function RestorePage() {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<RestoreResult | null>(null);
   const [error, setError] = useState<WireError | null>(null);
+  const [forgetting, setForgetting] = useState<SnapshotConversation | null>(null);
 
   const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
 
@@ -36,6 +38,16 @@ export function RestorePage() {
       })
       .catch(fail);
   }, []);
+
+  // After a forget the snapshots were rewritten (or deleted): list them again.
+  const forgotten = (done: boolean) => {
+    setForgetting(null);
+    if (!done) return;
+    setActive(null);
+    setPicked([]);
+    setConvs([]);
+    load();
+  };
 
   const load = () => {
     setError(null);
@@ -145,6 +157,19 @@ export function RestorePage() {
                         {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
                       </div>
                     </div>
+                    <button
+                      type="button"
+                      class="row-link"
+                      data-testid="forget-conv"
+                      title={t("forget.open")}
+                      aria-label={t("forget.open")}
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        setForgetting(c);
+                      }}
+                    >
+                      {t("forget.open_short")}
+                    </button>
                   </div>
                 ))}
                 <fieldset class="range">
@@ -215,6 +240,7 @@ export function RestorePage() {
           </div>
         </div>
       )}
+      {forgetting && <ForgetDialog url={url} conversation={forgetting} onClose={forgotten} />}
     </section>
   );
 }

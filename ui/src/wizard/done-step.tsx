@@ -16,7 +16,7 @@ export function DoneStep(props: { url: string; selection: Selection; report: Bac
     <section class="step" data-testid="step-done">
       {error && <ErrorBanner error={error} onDismiss={() => setError(null)} />}
       <h2>{t("done.title")}</h2>
-      <p data-testid="done-summary" data-messages={report.messages} data-new-segments={report.new_segments} data-unchanged={String(report.unchanged)}>
+      <p data-testid="done-summary" data-messages={report.messages} data-new-segments={report.new_segments} data-unchanged={String(report.unchanged)} data-skipped-forgotten={report.skipped_forgotten}>
         {fill(t("done.summary"), { conversations: report.conversations, messages: report.messages, target: where })}
       </p>
       <p class="muted">

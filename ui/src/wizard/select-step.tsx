@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, HostError, type Conversation, type Message, type OpenedStore, type Selection, type WireError } from "../ipc";
+import { call, HostError, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection, type WireError } from "../ipc";
 import { useI18n } from "../i18n";
 import { dayToTimestamp, fill, formatDate, timestampToDay } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -19,6 +19,32 @@ export function SelectStep(props: {
   const [messages, setMessages] = useState<Message[] | null>(null);
   const [error, setError] = useState<WireError | null>(null);
   const [count, setCount] = useState<number | null>(null);
+  // Conversations a known repository has forgotten: every backup skips them until included again.
+  const [forgotten, setForgotten] = useState<ForgottenInStore[]>([]);
+  const [including, setIncluding] = useState<Conversation | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    call("forgotten_conversations")
+      .then(setForgotten)
+      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+  }, [store]);
+  const forgottenOf = (id: string) => forgotten.find((f) => f.id === id);
+  const includeAgain = async (c: Conversation) => {
+    const f = forgottenOf(c.id);
+    if (!f) return;
+    setBusy(true);
+    try {
+      await call("include_again", { conversation: c.id, targets: f.targets });
+      setForgotten(forgotten.filter((x) => x.id !== c.id));
+      setIncluding(null);
+    } catch (e) {
+      if (e instanceof HostError) setError(e.wire);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const forgottenPicked = selection.conversations.filter((c) => forgottenOf(c.id)).length;
 
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase();
@@ -96,7 +122,8 @@ export function SelectStep(props: {
                   ...selection,
                   // Everything, unfiltered: conversations that appear later are kept too.
                   all: shown.length === store.conversations.length,
-                  conversations: shown.map((c) => picked(c.id) ?? { id: c.id, since: null, until: null }),
+                  // Forgotten conversations are left out: including them again is a choice of its own.
+                  conversations: shown.filter((c) => !forgottenOf(c.id)).map((c) => picked(c.id) ?? { id: c.id, since: null, until: null }),
                 })
               }
             >
@@ -106,6 +133,17 @@ export function SelectStep(props: {
               {t("select.none")}
             </button>
           </div>
+          {including && (
+            <div class="confirm" data-testid="include-confirm">
+              <p>{fill(t("select.include_confirm"), { title: including.title })}</p>
+              <button type="button" class="primary" data-testid="include-yes" disabled={busy} onClick={() => includeAgain(including)}>
+                {t("select.include_yes")}
+              </button>
+              <button type="button" data-testid="include-no" disabled={busy} onClick={() => setIncluding(null)}>
+                {t("select.include_no")}
+              </button>
+            </div>
+          )}
           <VirtualList
             testId="conversation-list"
             items={shown}
@@ -128,13 +166,32 @@ export function SelectStep(props: {
                 />
                 <div class="conversation-main">
                   <div class="title">
-                    <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span> {c.title}
+                    <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span>{" "}
+                    {forgottenOf(c.id) && (
+                      <span class="badge forgotten" data-testid="forgotten-badge">
+                        {forgottenOf(c.id)?.whole ? t("select.forgotten") : t("select.forgotten_part")}
+                      </span>
+                    )}{" "}
+                    {c.title}
                   </div>
                   <div class="muted small">
                     {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
                     {c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
                   </div>
                 </div>
+                {forgottenOf(c.id) && (
+                  <button
+                    type="button"
+                    class="row-link"
+                    data-testid="include-again"
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      setIncluding(c);
+                    }}
+                  >
+                    {t("select.include_again")}
+                  </button>
+                )}
               </div>
             )}
           />
@@ -166,6 +223,7 @@ export function SelectStep(props: {
           ) : (
             <>
               <h3 data-testid="preview-title">{active.title}</h3>
+              {forgottenOf(active.id) && <p class="muted">{t("select.forgotten_note")}</p>}
               {activePick && (
                 <fieldset class="range">
                   <legend>{t("select.conv_range")}</legend>
@@ -210,6 +268,11 @@ export function SelectStep(props: {
         {(selection.since || selection.until) &&
           ` · ${formatDate(selection.since, lang) || "…"} – ${formatDate(selection.until, lang) || "…"}`}
       </div>
+      {forgottenPicked > 0 && (
+        <p class="muted" data-testid="forgotten-selected">
+          {fill(t("select.forgotten_selected"), { count: forgottenPicked })}
+        </p>
+      )}
     </section>
   );
 }
