@@ -1,7 +1,7 @@
 //! The commands the UI may call (each also needs a permission in capabilities/default.json).
 
-pub mod home;
 pub mod forget;
+pub mod home;
 pub mod repo;
 pub mod restore;
 pub mod schedule;
