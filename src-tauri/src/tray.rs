@@ -119,7 +119,16 @@ pub fn language<R: Runtime>(app: &AppHandle<R>) -> Language {
 }
 
 /// The status line of the tray menu, kept so the scheduler can update it.
-pub struct TrayStatus<R: Runtime>(pub MenuItem<R>, std::sync::Mutex<&'static str>);
+pub struct TrayStatus<R: Runtime>(pub MenuItem<R>, std::sync::Mutex<Shown>);
+
+/// What the tray shows now: the status line's key, the badge and the language. The tray is
+/// touched only when one of them changes (the scheduler refreshes every few seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    key: &'static str,
+    health: Option<Health>,
+    lang: Option<Language>,
+}
 
 pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let lang = language(app);
@@ -156,7 +165,14 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             &MenuItem::with_id(app, "quit", text(lang, "quit"), true, None::<&str>)?,
         ],
     )?;
-    app.manage(TrayStatus(status, std::sync::Mutex::new("idle")));
+    app.manage(TrayStatus(
+        status,
+        std::sync::Mutex::new(Shown {
+            key: "idle",
+            health: None,
+            lang: Some(lang),
+        }),
+    ));
     let mut builder = TrayIconBuilder::with_id("main")
         .tooltip("ChatVault")
         .menu(&menu)
@@ -267,7 +283,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(s) = app.try_state::<TrayStatus<R>>() else {
         return;
     };
-    let last = s.1.lock().map(|l| *l).unwrap_or("idle");
+    let last = s.1.lock().map(|l| l.key).unwrap_or("idle");
     let paused = app
         .state::<AppState>()
         .paused_until
@@ -307,10 +323,17 @@ pub fn set_status<R: Runtime>(app: &AppHandle<R>, key: &'static str) {
         ("idle", _) => "ok",
         (k, _) => k,
     };
-    if let Ok(mut last) = s.1.lock() {
-        *last = key;
-    }
     let lang = language(app);
+    let now = Shown {
+        key,
+        health: Some(health),
+        lang: Some(lang),
+    };
+    match s.1.lock() {
+        Ok(shown) if *shown == now => return,
+        Ok(mut shown) => *shown = now,
+        Err(_) => return,
+    }
     let _ = s.0.set_text(text(lang, key));
     if let Some(tray) = app.tray_by_id("main") {
         let _ = tray.set_tooltip(Some(format!("ChatVault · {}", text(lang, key))));

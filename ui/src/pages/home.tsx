@@ -87,8 +87,8 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
     setRunning(true);
     try {
       await call("run_profile", { name: p.name });
-    } catch (e) {
-      if (e instanceof HostError) onError(e.wire);
+    } catch {
+      // The run is in the history: the card shows its message, hint and Retry.
     } finally {
       setRunning(false);
       onChanged();
@@ -154,7 +154,7 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
           </button>
         )}
       </div>
-      {contentsError && <p class="muted small" data-testid="home-contents-error">{describeError(t, contentsError).message}</p>}
+      {contentsError && !failure && <p class="muted small" data-testid="home-contents-error">{describeError(t, contentsError).message}</p>}
       {contents && (
         <div class="contents" data-testid="home-contents" data-snapshots={contents.snapshots} data-conversations={contents.conversations} data-messages={contents.messages} data-size={contents.size_bytes}>
           <div class="stats">
