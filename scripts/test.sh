@@ -65,8 +65,11 @@ stage "Build the UI" bash -c 'cd ui && npm run --silent build'
 # real install's.
 stage "Build the app for E2E" bash -c '
   TAURI_CONFIG="{\"identifier\":\"app.chatvault.e2e\"}" cargo build -p chatvault-app --features custom-protocol --quiet
+  cargo build --bin chatvault --quiet
   mkdir -p target/e2e && cp target/debug/chatvault-app target/e2e/chatvault-app'
 export CHATVAULT_APP_BIN=$ROOT/target/e2e/chatvault-app
+# The E2E tests set up and check profiles with the CLI too (same XDG folders and keychain).
+export CHATVAULT_CLI_BIN=$ROOT/target/debug/chatvault
 
 # xvfb-run outside dbus-run-session, so bus-activated services see the display.
 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { byTestId, startApp } from "../lib/app.mjs";
 
-const PAGES = ["backup", "restore", "library", "history", "schedule", "settings"];
+const PAGES = ["home", "backup", "restore", "library", "history", "schedule", "settings"];
 const HAN = /[\u4e00-\u9fff]/;
 let app;
 
