@@ -67,8 +67,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let mut stmt = db
-                .conn
+            let conn = db.conn();
+            let mut stmt = conn
                 .prepare(&format!(
                     "SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\""
                 ))
@@ -112,8 +112,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let mut stmt = db
-                .conn
+            let conn = db.conn();
+            let mut stmt = conn
                 .prepare(&format!("SELECT {column}, {nick} FROM \"{table}\""))
                 .map_err(sql_error)?;
             let rows = stmt
@@ -184,7 +184,7 @@ impl ChatStore for Mac3Store {
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn
+                    .conn()
                     .query_row(&format!("SELECT count(*), min(msgCreateTime), max(msgCreateTime) FROM \"{table}\""), [], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
@@ -211,7 +211,8 @@ impl ChatStore for Mac3Store {
                 "SELECT mesLocalID, mesSvrID, messageType, msgCreateTime, msgContent, mesDes FROM \"{table}\" \
                  WHERE msgCreateTime BETWEEN ?1 AND ?2"
             );
-            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let conn = db.conn();
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
             let mut rows = stmt
                 .query(rusqlite::params![since, until])
                 .map_err(sql_error)?;

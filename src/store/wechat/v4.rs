@@ -63,8 +63,8 @@ impl V4Store {
             by_hash.insert(md5_hex(&id), id);
         }
         if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
-            let mut stmt = contacts_db
-                .conn
+            let conn = contacts_db.conn();
+            let mut stmt = conn
                 .prepare("SELECT r.username, count(m.member_id) FROM chat_room r JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username")
                 .map_err(sql_error)?;
             let rows = stmt
@@ -87,8 +87,8 @@ impl V4Store {
         for (_, path) in files {
             let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
-                let mut stmt = db
-                    .conn
+                let conn = db.conn();
+                let mut stmt = conn
                     .prepare("SELECT user_name FROM Name2Id")
                     .map_err(sql_error)?;
                 let rows = stmt
@@ -142,7 +142,7 @@ impl ChatStore for V4Store {
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn
+                    .conn()
                     .query_row(
                         &format!(
                             "SELECT count(*), min(create_time), max(create_time) FROM \"{table}\""
@@ -180,7 +180,8 @@ impl ChatStore for V4Store {
                 "SELECT m.local_id, m.server_id, m.local_type, m.create_time, m.status, m.message_content, \
                  {sender_col}, m.sort_seq FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
             );
-            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let conn = db.conn();
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
             let mut rows = stmt
                 .query(rusqlite::params![since, until])
                 .map_err(sql_error)?;
