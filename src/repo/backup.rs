@@ -440,15 +440,28 @@ async fn run(
             .collect();
         let handle = tokio::runtime::Handle::current();
         let pipelined = handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
+        // Messages cross to the writer in batches: one hand-over per message would cost more
+        // in wake-ups than the work it hands over.
+        const BATCH: usize = 512;
         let (scanned, consumed) = if pipelined {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Message)>(4096);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, Message)>>(16);
             std::thread::scope(|scope| {
                 let consumer = scope.spawn(|| handle.block_on(consume(sink, builds, rx)));
-                let scanned = store.scan(&to_read, &mut |id, m| {
-                    cancel.check()?;
-                    tx.send((position[id], m))
-                        .map_err(|_| Error::internal("the backup stopped reading"))
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut scanned = store.scan(&to_read, &mut |id, m| {
+                    batch.push((position[id], m));
+                    if batch.len() == BATCH {
+                        cancel.check()?;
+                        tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .map_err(|_| Error::internal("the backup stopped reading"))?;
+                    }
+                    Ok(())
                 });
+                if scanned.is_ok() && !batch.is_empty() {
+                    scanned = tx
+                        .send(batch)
+                        .map_err(|_| Error::internal("the backup stopped reading"));
+                }
                 drop(tx);
                 let consumed = consumer
                     .join()
@@ -457,10 +470,10 @@ async fn run(
             })
         } else {
             // A single-threaded runtime cannot drive uploads from another thread: read first.
-            let (tx, rx) = std::sync::mpsc::channel::<(usize, Message)>();
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, Message)>>();
             let scanned = store.scan(&to_read, &mut |id, m| {
                 cancel.check()?;
-                tx.send((position[id], m))
+                tx.send(vec![(position[id], m)])
                     .map_err(|_| Error::internal("the backup stopped reading"))
             });
             drop(tx);
@@ -678,8 +691,8 @@ impl Sink<'_> {
             }
         }
         let recs: Vec<MessageRec> = messages
-            .iter()
-            .map(|m| to_record_with(m, &stored))
+            .into_iter()
+            .map(|m| into_record(m, &mut stored))
             .collect();
         for segment in segments_from(recs, self.repo.config.segment_max_messages as usize) {
             let body = format::encode(&segment);
@@ -727,17 +740,14 @@ impl Sink<'_> {
 async fn consume<'a>(
     mut sink: Sink<'a>,
     mut builds: Vec<ConvBuild>,
-    rx: std::sync::mpsc::Receiver<(usize, Message)>,
+    rx: std::sync::mpsc::Receiver<Vec<(usize, Message)>>,
 ) -> Result<(Sink<'a>, Vec<ConvBuild>)> {
-    while let Ok((i, m)) = rx.recv() {
-        sink.push(&mut builds[i], m).await?;
+    while let Ok(batch) = rx.recv() {
+        for (i, m) in batch {
+            sink.push(&mut builds[i], m).await?;
+        }
     }
     Ok((sink, builds))
-}
-
-/// Messages in canonical order, cut into month segments of at most `max` messages (§6.2).
-pub fn segments_of(messages: &[Message], max: usize) -> Vec<Segment> {
-    segments_from(messages.iter().map(to_record).collect(), max)
 }
 
 /// Records in canonical order, cut into month segments of at most `max` messages.
@@ -825,45 +835,42 @@ async fn store_attachment(
     })
 }
 
-/// The record of a message, with the attachment records stored for it by index.
-pub fn to_record_with(m: &Message, stored: &HashMap<(String, usize), AttachmentRec>) -> MessageRec {
-    let mut rec = to_record(m);
-    for (i, a) in rec.attachments.iter_mut().enumerate() {
-        if let Some(s) = stored.get(&(m.id.clone(), i)) {
-            *a = s.clone();
-        }
-    }
-    rec
-}
-
-pub fn to_record(m: &Message) -> MessageRec {
+/// The record of a message (taken, not copied: a big store has millions), with the attachment
+/// records stored for it by index.
+pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentRec>) -> MessageRec {
+    let attachments = m
+        .attachments
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            stored
+                .remove(&(m.id.clone(), i))
+                .unwrap_or_else(|| AttachmentRec {
+                    role: 0,
+                    path: a.path,
+                    name: a.name,
+                    mime: a.mime,
+                    size: a.size.unwrap_or(0),
+                    state: 1, // not in the store on disk (never downloaded, or moved)
+                    chunks: Vec::new(),
+                })
+        })
+        .collect();
     MessageRec {
-        id: m.id.clone(),
         ts: m.at.as_millisecond(),
-        sender: m.sender.clone(),
-        sender_name: m.sender_name.clone(),
+        id: m.id,
+        sender: m.sender,
+        sender_name: m.sender_name,
         from_me: m.from_me,
         kind: format::kind_code(m.kind),
-        text: m.text.clone(),
-        reply_to: m.reply_to.clone(),
-        quoted_text: m.quoted_text.clone(),
-        url: m.url.clone(),
+        text: m.text,
+        reply_to: m.reply_to,
+        quoted_text: m.quoted_text,
+        url: m.url,
         raw_type: m.raw_type,
         payload: None,
         edited: None,
-        attachments: m
-            .attachments
-            .iter()
-            .map(|a| AttachmentRec {
-                role: 0,
-                path: a.path.clone(),
-                name: a.name.clone(),
-                mime: a.mime.clone(),
-                size: a.size.unwrap_or(0),
-                state: 1, // not in the store on disk (never downloaded, or moved)
-                chunks: Vec::new(),
-            })
-            .collect(),
+        attachments,
         ext: Vec::new(),
     }
 }

@@ -251,8 +251,13 @@ impl ChatStore for Win3Store {
                 Some(_) => "TalkerId = ?1 AND StrTalker = ?4",
                 None => "StrTalker = ?4 AND ?1 IS NULL",
             };
+            // A page (a preview) decodes only its rows: SQL sorts and cuts, not Rust.
+            let page = match (query.limit, &query.search) {
+                (Some(n), None) => format!(" ORDER BY CreateTime, {} LIMIT {n}", shard.order()),
+                _ => String::new(),
+            };
             let sql = format!(
-                "SELECT {} FROM MSG WHERE {filter} AND CreateTime BETWEEN ?2 AND ?3",
+                "SELECT {} FROM MSG WHERE {filter} AND CreateTime BETWEEN ?2 AND ?3{page}",
                 shard.columns()
             );
             let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
@@ -262,6 +267,10 @@ impl ChatStore for Win3Store {
             while let Some(r) = rows.next().map_err(sql_error)? {
                 let (time, seq, raw) = shard.decode(r, shard_no, conversation_id)?;
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+            }
+            // Shards hold consecutive time spans, oldest first: a full page needs no more.
+            if query.search.is_none() && query.limit.is_some_and(|n| out.len() >= n) && known {
+                break;
             }
         }
         if !known {
@@ -304,13 +313,18 @@ impl ChatStore for Win3Store {
 }
 
 impl Shard {
-    /// The columns [`Shard::decode`] reads, in its order.
-    fn columns(&self) -> String {
-        let order = if self.has_sequence {
+    /// What orders messages of equal CreateTime.
+    fn order(&self) -> &'static str {
+        if self.has_sequence {
             "Sequence"
         } else {
             "localId"
-        };
+        }
+    }
+
+    /// The columns [`Shard::decode`] reads, in its order.
+    fn columns(&self) -> String {
+        let order = self.order();
         format!(
             "localId, MsgSvrID, Type, IsSender, CreateTime, StrContent, {}, {}, {order}",
             if self.has_compress {
