@@ -20,6 +20,8 @@ pub struct Mac3Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Per shard: md5 hash → its `Chat_<md5>` table, listed once at open.
+    tables: Vec<HashMap<String, String>>,
     by_hash: HashMap<String, String>,
 }
 
@@ -144,10 +146,15 @@ impl Mac3Store {
             .get(&account.to_ascii_lowercase())
             .cloned()
             .unwrap_or(account);
+        let tables = shards
+            .iter()
+            .map(|db| Self::chat_tables(db).map(|t| t.into_iter().collect()))
+            .collect::<Result<Vec<HashMap<String, String>>>>()?;
         Ok(Mac3Store {
             account,
             contacts,
             shards,
+            tables,
             by_hash,
         })
     }
@@ -176,11 +183,11 @@ impl ChatStore for Mac3Store {
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
-        for db in &self.shards {
-            for (hash, table) in Self::chat_tables(db)? {
+        for (shard_no, db) in self.shards.iter().enumerate() {
+            for (hash, table) in &self.tables[shard_no] {
                 let id = self
                     .by_hash
-                    .get(&hash)
+                    .get(hash)
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
@@ -201,9 +208,8 @@ impl ChatStore for Mac3Store {
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
-        for db in &self.shards {
-            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
-            else {
+        for (shard_no, db) in self.shards.iter().enumerate() {
+            let Some(table) = self.tables[shard_no].get(&hash) else {
                 continue;
             };
             known = true;

@@ -21,6 +21,9 @@ pub struct V4Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Per shard: md5 hash (lower-case) → its `Msg_<md5>` table, and whether it has `Name2Id`;
+    /// listed once at open (looking the table up per conversation listed every table each time).
+    tables: Vec<(HashMap<String, String>, bool)>,
     /// md5(username) → username, for every user the stores mention.
     by_hash: HashMap<String, String>,
 }
@@ -84,6 +87,7 @@ impl V4Store {
             .with_hint("Pick the xwechat_files/<account> folder."));
         }
         let mut shards = Vec::new();
+        let mut tables = Vec::new();
         for (_, path) in files {
             let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
@@ -99,12 +103,17 @@ impl V4Store {
                     by_hash.entry(md5_hex(&name)).or_insert(name);
                 }
             }
+            tables.push((
+                Self::chat_tables(&db)?.into_iter().collect(),
+                db.has_table("Name2Id")?,
+            ));
             shards.push(db);
         }
         Ok(V4Store {
             account,
             contacts,
             shards,
+            tables,
             by_hash,
         })
     }
@@ -133,12 +142,12 @@ impl ChatStore for V4Store {
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
-        for db in &self.shards {
-            for (hash, table) in Self::chat_tables(db)? {
+        for (db, (tables, _)) in self.shards.iter().zip(&self.tables) {
+            for (hash, table) in tables {
                 // Unnamed tables are listed under their hash (see `table_hash`).
                 let id = self
                     .by_hash
-                    .get(&hash)
+                    .get(hash)
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
@@ -163,13 +172,12 @@ impl ChatStore for V4Store {
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
-        for db in &self.shards {
-            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
-            else {
+        for (db, (tables, has_name2id)) in self.shards.iter().zip(&self.tables) {
+            let Some(table) = tables.get(&hash) else {
                 continue;
             };
             known = true;
-            let has_name2id = db.has_table("Name2Id")?;
+            let has_name2id = *has_name2id;
             let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
             let join = if has_name2id {
                 "LEFT JOIN Name2Id n ON m.real_sender_id = n.rowid"
