@@ -415,17 +415,24 @@ fn tampering_is_detected_and_named_and_nothing_wrong_is_restored() {
         )
         .await;
         assert!(verify(&repo, true).await.unwrap().errors.is_empty());
-        let packs: Vec<PathBuf> = files(&target.path().join("data"))
-            .into_iter()
-            .map(|(n, _)| target.path().join("data").join(n))
-            .collect();
-        let pack = &packs[0];
+        // The pack holding the tree of a conversation the restore below reads (a pack may also
+        // hold blobs no snapshot needs, e.g. segments rebuilt when a store's rows were out of
+        // time order).
+        let (_, latest) = repo.snapshots().await.unwrap().pop().unwrap();
+        let index = repo.load_index().await.unwrap();
+        let loc = index.blobs[&latest.conversations[0].tree];
+        let hex_name = hex::encode(loc.pack);
+        let pack = &target
+            .path()
+            .join("data")
+            .join(&hex_name[..2])
+            .join(&hex_name);
         let original = std::fs::read(pack).unwrap();
         let pack_name = pack.file_name().unwrap().to_string_lossy().into_owned();
 
-        // A flipped byte in the first blob.
+        // A flipped byte in that blob.
         let mut flipped = original.clone();
-        flipped[40] ^= 0x01;
+        flipped[loc.offset as usize + 40] ^= 0x01;
         std::fs::write(pack, &flipped).unwrap();
         let repo = Repo::open(local(target.path()), &mk).await.unwrap();
         let err = run_restore(&repo, RestoreRequest::default())

@@ -135,15 +135,33 @@ pub fn seal_within(
     encrypt(key, key_id, kind, identity, extra_ad, &p)
 }
 
-/// One zstd frame of `body`: content size set, no dictionary, no checksum.
+/// One zstd frame of `body`: content size set, no dictionary, no checksum. The compression
+/// context is kept per thread and level: creating one per blob cost more than compressing the
+/// small segments of a big store.
 fn compress(body: &[u8], level: i32) -> Vec<u8> {
-    let mut c = zstd::bulk::Compressor::new(level).expect("zstd compressor");
-    c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
-        .expect("zstd content size flag");
-    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
-        .expect("zstd checksum flag");
-    c.compress(body)
-        .expect("zstd compression of an in-memory buffer")
+    thread_local! {
+        static CONTEXTS: std::cell::RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    CONTEXTS.with(|contexts| {
+        let mut contexts = contexts.borrow_mut();
+        let pos = match contexts.iter().position(|(l, _)| *l == level) {
+            Some(p) => p,
+            None => {
+                let mut c = zstd::bulk::Compressor::new(level).expect("zstd compressor");
+                c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
+                    .expect("zstd content size flag");
+                c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
+                    .expect("zstd checksum flag");
+                contexts.push((level, c));
+                contexts.len() - 1
+            }
+        };
+        contexts[pos]
+            .1
+            .compress(body)
+            .expect("zstd compression of an in-memory buffer")
+    })
 }
 
 /// Header ‖ AES-256-GCM(P) ‖ tag, with a fresh random nonce. `p` is the complete plaintext.

@@ -326,13 +326,14 @@ async fn run(
         }
         snapshot.keytable_gen = keytable.generation;
 
-        let mut writer = Uploader::new(repo);
-        let mut chunks = Uploader::for_chunks(repo);
         let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
             .iter()
             .flat_map(|p| p.conversations.iter().map(|c| (c.ctok, c.tree)))
             .collect();
         progress.phase("conversations", Some(ids.len() as u64));
+        // 1. Plan: conversations unchanged since the parent reuse its tree unread; the others
+        //    are read, all in one pass over the store.
+        let mut builds: Vec<ConvBuild> = Vec::new();
         for id in &ids {
             cancel.check()?;
             let conv = &convs[id];
@@ -396,100 +397,132 @@ async fn run(
                     continue;
                 }
             }
-            report.conversations_read += 1;
-            let mut messages = store.messages(
-                id,
-                &MessageQuery {
-                    since,
-                    until,
-                    ..Default::default()
+            builds.push(ConvBuild::new(
+                id.clone(),
+                ck.clone(),
+                since.map(|t| t.as_millisecond()),
+                until.map(|t| t.as_millisecond()),
+                Tree {
+                    ctok: *ctok,
+                    native_id: id.clone(),
+                    conv_kind: match conv.kind {
+                        ConversationKind::Direct => 1,
+                        ConversationKind::Group => 2,
+                    },
+                    title: conv.title.clone(),
+                    members: Vec::new(),
+                    avatar: None,
+                    cursor,
+                    rescanned: started,
+                    excluded,
+                    segments: Vec::new(),
                 },
-            )?;
-            messages.retain(|m| {
-                let ts = m.at.as_millisecond();
-                !excluded.iter().any(|&(s, u)| ts >= s && ts < u)
-            });
-            progress.messages(messages.len() as u64);
-            let mut tree = Tree {
-                ctok: *ctok,
-                native_id: id.clone(),
-                conv_kind: match conv.kind {
-                    ConversationKind::Direct => 1,
-                    ConversationKind::Group => 2,
-                },
-                title: conv.title.clone(),
-                members: Vec::new(),
-                avatar: None,
-                cursor,
-                rescanned: started,
-                excluded,
-                segments: Vec::new(),
-            };
-            // Attachment files the store has on disk: chunked, deduplicated, encrypted (§6.3).
-            let mut stored: HashMap<(String, usize), AttachmentRec> = HashMap::new();
-            for m in &messages {
-                for (i, a) in m.attachments.iter().enumerate() {
-                    cancel.check()?;
-                    if let Some(path) = store.attachment_file(a) {
-                        let rec =
-                            store_attachment(repo, &mut index, &mut chunks, ck, a, &path).await?;
-                        report.attachments += 1;
-                        report.attachment_bytes += rec.size;
-                        stored.insert((m.id.clone(), i), rec);
+            ));
+        }
+        report.conversations_read = builds.len() as u32;
+
+        // 2. Read: the store streams messages on this thread while another one cuts them into
+        //    month segments, compresses, encrypts and uploads (both cores busy).
+        let sink = Sink {
+            repo,
+            store,
+            index,
+            writer: Uploader::new(repo),
+            chunks: Uploader::for_chunks(repo),
+            counts: Counts::default(),
+            progress,
+        };
+        let to_read: Vec<String> = builds.iter().map(|b| b.id.clone()).collect();
+        let position: HashMap<&str, usize> = to_read
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let handle = tokio::runtime::Handle::current();
+        let pipelined = handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread;
+        // Messages cross to the writer in batches: one hand-over per message would cost more
+        // in wake-ups than the work it hands over.
+        const BATCH: usize = 512;
+        let (scanned, consumed) = if pipelined {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(usize, Message)>>(16);
+            std::thread::scope(|scope| {
+                let consumer = scope.spawn(|| handle.block_on(consume(sink, builds, rx)));
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut scanned = store.scan(&to_read, &mut |id, m| {
+                    batch.push((position[id], m));
+                    if batch.len() == BATCH {
+                        cancel.check()?;
+                        tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .map_err(|_| Error::internal("the backup stopped reading"))?;
                     }
-                }
-            }
-            let mut msg_count = 0u64;
-            let (mut conv_atts, mut conv_att_bytes) = (0u64, 0u64);
-            let recs: Vec<MessageRec> = messages
-                .iter()
-                .map(|m| to_record_with(m, &stored))
-                .collect();
-            for segment in segments_from(recs, repo.config.segment_max_messages as usize) {
-                cancel.check()?;
-                let body = format::encode(&segment);
-                let seg_id = ck.blob_id(kind::SEGMENT, &body);
-                let fresh = writer
-                    .add(repo, &mut index, ck, kind::SEGMENT, seg_id, &body)
-                    .await?;
-                if fresh {
-                    report.new_segments += 1;
-                } else {
-                    report.reused_segments += 1;
-                }
-                msg_count += segment.messages.len() as u64;
-                let (atts, att_bytes) = stored_attachments(&segment);
-                conv_atts += atts as u64;
-                conv_att_bytes += att_bytes;
-                tree.segments.push(SegRef {
-                    month: segment.month,
-                    part: segment.part,
-                    id: seg_id,
-                    messages: segment.messages.len() as u32,
-                    first_ts: segment.messages.first().map_or(0, |m| m.ts),
-                    last_ts: segment.messages.last().map_or(0, |m| m.ts),
-                    attachments: atts,
-                    attachment_bytes: att_bytes,
+                    Ok(())
                 });
+                if scanned.is_ok() && !batch.is_empty() {
+                    scanned = tx
+                        .send(batch)
+                        .map_err(|_| Error::internal("the backup stopped reading"));
+                }
+                drop(tx);
+                let consumed = consumer
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::internal("the backup's writer panicked")));
+                (scanned, consumed)
+            })
+        } else {
+            // A single-threaded runtime cannot drive uploads from another thread: read first.
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, Message)>>();
+            let scanned = store.scan(&to_read, &mut |id, m| {
+                cancel.check()?;
+                tx.send(vec![(position[id], m)])
+                    .map_err(|_| Error::internal("the backup stopped reading"))
+            });
+            drop(tx);
+            (scanned, consume(sink, builds, rx).await)
+        };
+        // The writer's error explains a reader that was told to stop.
+        let (mut sink, mut builds) = consumed?;
+        scanned?;
+
+        // 3. Conversations whose messages the store did not give in time order (history
+        //    imported later): read again on their own, then every tree.
+        for b in builds.iter_mut() {
+            cancel.check()?;
+            if b.disordered {
+                b.reset();
+                let again = store.messages(&b.id, &MessageQuery::default())?;
+                for m in again {
+                    sink.push(b, m).await?;
+                }
             }
-            let body = format::encode(&tree);
-            let tree_id = ck.blob_id(kind::TREE, &body);
-            writer
-                .add(repo, &mut index, ck, kind::TREE, tree_id, &body)
+            sink.flush(b).await?;
+            let body = format::encode(&b.tree);
+            let tree_id = b.keys.blob_id(kind::TREE, &body);
+            sink.writer
+                .add(repo, &mut sink.index, &b.keys, kind::TREE, tree_id, &body)
                 .await?;
-            snapshot.selection.1.push(*ctok);
+            snapshot.selection.1.push(b.tree.ctok);
             snapshot.conversations.push(ConvRef {
-                ctok: *ctok,
+                ctok: b.tree.ctok,
                 tree: tree_id,
-                messages: msg_count,
-                attachments: conv_atts,
-                attachment_bytes: conv_att_bytes,
-                first_ts: messages.first().map_or(0, |m| m.at.as_millisecond()),
-                last_ts: messages.last().map_or(0, |m| m.at.as_millisecond()),
+                messages: b.messages,
+                attachments: b.attachments,
+                attachment_bytes: b.attachment_bytes,
+                first_ts: b.first_ts.unwrap_or(0),
+                last_ts: b.last_ts.unwrap_or(0),
             });
             progress.advance(1, 0);
             progress.uploaded(repo.stats.snapshot().1 - before.1);
         }
+        report.new_segments += sink.counts.new_segments;
+        report.reused_segments += sink.counts.reused_segments;
+        report.attachments += sink.counts.attachments;
+        report.attachment_bytes += sink.counts.attachment_bytes;
+        let Sink {
+            mut index,
+            mut writer,
+            mut chunks,
+            ..
+        } = sink;
         chunks.flush(repo, &mut index).await?;
         writer.flush(repo, &mut index).await?;
         // Index objects that list a vanished pack are replaced by one that does not, so that
@@ -528,9 +561,193 @@ async fn run(
     Ok(report)
 }
 
-/// Messages in canonical order, cut into month segments of at most `max` messages (§6.2).
-pub fn segments_of(messages: &[Message], max: usize) -> Vec<Segment> {
-    segments_from(messages.iter().map(to_record).collect(), max)
+/// A conversation being read: its month being filled, its segments so far.
+struct ConvBuild {
+    id: String,
+    keys: ConvKeys,
+    since: Option<i64>,
+    until: Option<i64>,
+    tree: Tree,
+    /// The month whose messages are being collected, and them.
+    open: Option<u32>,
+    buf: Vec<Message>,
+    /// A message came for a month already written: the store's order is not time order for
+    /// this conversation, so it is read again on its own.
+    disordered: bool,
+    messages: u64,
+    attachments: u64,
+    attachment_bytes: u64,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+}
+
+impl ConvBuild {
+    fn new(id: String, keys: ConvKeys, since: Option<i64>, until: Option<i64>, tree: Tree) -> Self {
+        ConvBuild {
+            id,
+            keys,
+            since,
+            until,
+            tree,
+            open: None,
+            buf: Vec::new(),
+            disordered: false,
+            messages: 0,
+            attachments: 0,
+            attachment_bytes: 0,
+            first_ts: None,
+            last_ts: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.tree.segments.clear();
+        self.open = None;
+        self.buf.clear();
+        self.disordered = false;
+        self.messages = 0;
+        self.attachments = 0;
+        self.attachment_bytes = 0;
+        self.first_ts = None;
+        self.last_ts = None;
+    }
+
+    /// Inside the selected range and outside every forgotten one.
+    fn keeps(&self, ts: i64) -> bool {
+        self.since.is_none_or(|s| ts >= s)
+            && self.until.is_none_or(|u| ts <= u)
+            && !self.tree.excluded.iter().any(|&(s, u)| ts >= s && ts < u)
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    new_segments: u64,
+    reused_segments: u64,
+    attachments: u32,
+    attachment_bytes: u64,
+}
+
+/// Where messages go while a store is read: month segments cut as the stream goes, so memory
+/// holds one month per conversation being read, not the store.
+struct Sink<'a> {
+    repo: &'a Repo,
+    store: &'a dyn ChatStore,
+    index: Index,
+    writer: Uploader,
+    chunks: Uploader,
+    counts: Counts,
+    progress: &'a dyn Progress,
+}
+
+impl Sink<'_> {
+    async fn push(&mut self, b: &mut ConvBuild, m: Message) -> Result<()> {
+        let ts = m.at.as_millisecond();
+        if b.disordered || !b.keeps(ts) {
+            return Ok(());
+        }
+        let month = month_of(ts);
+        match b.open {
+            Some(open) if month == open => {}
+            Some(open) if month < open => {
+                b.disordered = true;
+                b.buf.clear();
+                return Ok(());
+            }
+            Some(_) => {
+                self.flush(b).await?;
+                b.open = Some(month);
+            }
+            None => b.open = Some(month),
+        }
+        b.buf.push(m);
+        Ok(())
+    }
+
+    /// Writes the open month: attachment files first, then its segments.
+    async fn flush(&mut self, b: &mut ConvBuild) -> Result<()> {
+        let messages = std::mem::take(&mut b.buf);
+        if messages.is_empty() {
+            return Ok(());
+        }
+        self.progress.messages(messages.len() as u64);
+        let mut stored: HashMap<(String, usize), AttachmentRec> = HashMap::new();
+        for m in &messages {
+            for (i, a) in m.attachments.iter().enumerate() {
+                if let Some(path) = self.store.attachment_file(a) {
+                    let rec = store_attachment(
+                        self.repo,
+                        &mut self.index,
+                        &mut self.chunks,
+                        &b.keys,
+                        a,
+                        &path,
+                    )
+                    .await?;
+                    self.counts.attachments += 1;
+                    self.counts.attachment_bytes += rec.size;
+                    stored.insert((m.id.clone(), i), rec);
+                }
+            }
+        }
+        let recs: Vec<MessageRec> = messages
+            .into_iter()
+            .map(|m| into_record(m, &mut stored))
+            .collect();
+        for segment in segments_from(recs, self.repo.config.segment_max_messages as usize) {
+            let body = format::encode(&segment);
+            let id = b.keys.blob_id(kind::SEGMENT, &body);
+            let fresh = self
+                .writer
+                .add(
+                    self.repo,
+                    &mut self.index,
+                    &b.keys,
+                    kind::SEGMENT,
+                    id,
+                    &body,
+                )
+                .await?;
+            if fresh {
+                self.counts.new_segments += 1;
+            } else {
+                self.counts.reused_segments += 1;
+            }
+            let (atts, att_bytes) = stored_attachments(&segment);
+            let first = segment.messages.first().map_or(0, |m| m.ts);
+            let last = segment.messages.last().map_or(0, |m| m.ts);
+            b.messages += segment.messages.len() as u64;
+            b.attachments += atts as u64;
+            b.attachment_bytes += att_bytes;
+            b.first_ts = Some(b.first_ts.map_or(first, |f| f.min(first)));
+            b.last_ts = Some(b.last_ts.map_or(last, |l| l.max(last)));
+            b.tree.segments.push(SegRef {
+                month: segment.month,
+                part: segment.part,
+                id,
+                messages: segment.messages.len() as u32,
+                first_ts: first,
+                last_ts: last,
+                attachments: atts,
+                attachment_bytes: att_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Takes messages from the reader until it is done; returns the state for the finish.
+async fn consume<'a>(
+    mut sink: Sink<'a>,
+    mut builds: Vec<ConvBuild>,
+    rx: std::sync::mpsc::Receiver<Vec<(usize, Message)>>,
+) -> Result<(Sink<'a>, Vec<ConvBuild>)> {
+    while let Ok(batch) = rx.recv() {
+        for (i, m) in batch {
+            sink.push(&mut builds[i], m).await?;
+        }
+    }
+    Ok((sink, builds))
 }
 
 /// Records in canonical order, cut into month segments of at most `max` messages.
@@ -618,45 +835,42 @@ async fn store_attachment(
     })
 }
 
-/// The record of a message, with the attachment records stored for it by index.
-pub fn to_record_with(m: &Message, stored: &HashMap<(String, usize), AttachmentRec>) -> MessageRec {
-    let mut rec = to_record(m);
-    for (i, a) in rec.attachments.iter_mut().enumerate() {
-        if let Some(s) = stored.get(&(m.id.clone(), i)) {
-            *a = s.clone();
-        }
-    }
-    rec
-}
-
-pub fn to_record(m: &Message) -> MessageRec {
+/// The record of a message (taken, not copied: a big store has millions), with the attachment
+/// records stored for it by index.
+pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentRec>) -> MessageRec {
+    let attachments = m
+        .attachments
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            stored
+                .remove(&(m.id.clone(), i))
+                .unwrap_or_else(|| AttachmentRec {
+                    role: 0,
+                    path: a.path,
+                    name: a.name,
+                    mime: a.mime,
+                    size: a.size.unwrap_or(0),
+                    state: 1, // not in the store on disk (never downloaded, or moved)
+                    chunks: Vec::new(),
+                })
+        })
+        .collect();
     MessageRec {
-        id: m.id.clone(),
         ts: m.at.as_millisecond(),
-        sender: m.sender.clone(),
-        sender_name: m.sender_name.clone(),
+        id: m.id,
+        sender: m.sender,
+        sender_name: m.sender_name,
         from_me: m.from_me,
         kind: format::kind_code(m.kind),
-        text: m.text.clone(),
-        reply_to: m.reply_to.clone(),
-        quoted_text: m.quoted_text.clone(),
-        url: m.url.clone(),
+        text: m.text,
+        reply_to: m.reply_to,
+        quoted_text: m.quoted_text,
+        url: m.url,
         raw_type: m.raw_type,
         payload: None,
         edited: None,
-        attachments: m
-            .attachments
-            .iter()
-            .map(|a| AttachmentRec {
-                role: 0,
-                path: a.path.clone(),
-                name: a.name.clone(),
-                mime: a.mime.clone(),
-                size: a.size.unwrap_or(0),
-                state: 1, // not in the store on disk (never downloaded, or moved)
-                chunks: Vec::new(),
-            })
-            .collect(),
+        attachments,
         ext: Vec::new(),
     }
 }

@@ -14,6 +14,8 @@ pub struct PackWriter {
     target: usize,
     buf: Vec<u8>,
     blobs: Vec<(BlobId, u8, u32, u32)>,
+    /// The ids in `blobs`, for dedup within the open pack (thousands of small segments).
+    ids: std::collections::HashSet<BlobId>,
 }
 
 impl PackWriter {
@@ -23,6 +25,7 @@ impl PackWriter {
             target,
             buf: Vec::new(),
             blobs: Vec::new(),
+            ids: std::collections::HashSet::new(),
         }
     }
 
@@ -36,7 +39,7 @@ impl PackWriter {
     }
 
     pub fn contains(&self, id: &BlobId) -> bool {
-        self.blobs.iter().any(|b| &b.0 == id)
+        self.ids.contains(id)
     }
 
     /// True when adding `len` more bytes would cross the target size.
@@ -45,6 +48,11 @@ impl PackWriter {
     }
 
     pub fn add(&mut self, id: BlobId, kind: u8, sealed: &[u8], raw_len: usize) {
+        if self.buf.capacity() == 0 {
+            // One allocation for the whole pack instead of a dozen doublings.
+            self.buf.reserve(self.target.max(sealed.len()) + 64 * 1024);
+        }
+        self.ids.insert(id);
         self.blobs
             .push((id, kind, sealed.len() as u32, raw_len as u32));
         self.buf.extend_from_slice(sealed);

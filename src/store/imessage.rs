@@ -66,7 +66,7 @@ impl IMessageStore {
         };
         // The account this Mac sends from: the most common destination_caller_id of my messages.
         let me = if columns.iter().any(|c| c == "destination_caller_id") {
-            db.conn
+            db.conn()
                 .query_row(
                     "SELECT destination_caller_id FROM message WHERE is_from_me = 1 AND destination_caller_id <> '' \
                      GROUP BY destination_caller_id ORDER BY count(*) DESC LIMIT 1",
@@ -88,7 +88,7 @@ impl IMessageStore {
 
     fn has_chat(&self, guid: &str) -> Result<bool> {
         self.db
-            .conn
+            .conn()
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM chat WHERE guid = ?1)",
                 [guid],
@@ -100,9 +100,8 @@ impl IMessageStore {
     /// Conversations of messages outside any chat: one per handle address, one for rows
     /// without a handle (see the module doc).
     fn outside_chats(&self) -> Result<Vec<Conversation>> {
-        let mut stmt = self
-            .db
-            .conn
+        let conn = self.db.conn();
+        let mut stmt = conn
             .prepare(&format!(
                 "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
                  FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
@@ -215,9 +214,8 @@ impl ChatStore for IMessageStore {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut stmt = self
-            .db
-            .conn
+        let conn = self.db.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT c.guid, c.display_name, c.style, \
                         (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
@@ -262,6 +260,9 @@ impl ChatStore for IMessageStore {
                 id,
             });
         }
+        // The connection is taken again by `outside_chats`.
+        drop(stmt);
+        drop(conn);
         list.extend(self.outside_chats()?);
         sort_conversations(&mut list);
         Ok(list)
@@ -283,7 +284,7 @@ impl ChatStore for IMessageStore {
             );
             let known: bool = self
                 .db
-                .conn
+                .conn()
                 .query_row(
                     &format!("SELECT EXISTS (SELECT 1 FROM {from})"),
                     [address],
@@ -316,7 +317,8 @@ impl ChatStore for IMessageStore {
             sticker = self.attachment_col("is_sticker"),
             bytes = self.attachment_col("total_bytes"),
         );
-        let mut stmt = self.db.conn.prepare(&sql).map_err(sql_error)?;
+        let conn = self.db.conn();
+        let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
         let mut rows = stmt.query([key]).map_err(sql_error)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(sql_error)? {

@@ -239,7 +239,7 @@ impl MessageQuery {
 }
 
 /// An opened store.
-pub trait ChatStore: Send {
+pub trait ChatStore: Send + Sync {
     fn variant(&self) -> Variant;
     /// The account the store belongs to (wxid, or the folder's account hash), where known.
     fn account_id(&self) -> Option<&str>;
@@ -247,6 +247,25 @@ pub trait ChatStore: Send {
     fn conversations(&self) -> Result<Vec<Conversation>>;
     /// A conversation's messages in time order.
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>>;
+    /// The messages of the conversations `ids`, each with its conversation's id, in one pass
+    /// over the store where the store allows it: per conversation in time order, except where
+    /// the store's own order is not (a consumer must cope with a conversation's messages out of
+    /// order, e.g. history imported into WeChat later). The default reads one conversation
+    /// after another, for stores that index messages by conversation (a table per chat, or an
+    /// index the store has).
+    fn scan(
+        &self,
+        ids: &[String],
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        for id in ids {
+            for m in self.messages(id, &MessageQuery::default())? {
+                sink(id, m)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The file an attachment reference points at, when the store has it on disk.
     fn attachment_file(&self, _attachment: &crate::model::AttachmentRef) -> Option<PathBuf> {
         None

@@ -114,7 +114,9 @@ fn unreadable(path: &Path, e: &std::io::Error) -> Error {
 /// through a private encrypted copy that lives as long as the returned value, or, for a plain
 /// SQLite file, in memory.
 pub struct Db {
-    pub conn: Connection,
+    /// Behind a mutex so that stores are `Sync`: a backup reads a store on one thread while it
+    /// encrypts and uploads on another. Each store is read by one thread at a time.
+    conn: std::sync::Mutex<Connection>,
     _copy: Option<PrivateCopy>,
 }
 
@@ -165,13 +167,21 @@ impl Db {
             r.get::<_, i64>(0)
         })
         .map_err(|e| classify(source, e, plain))?;
-        Ok(Db { conn, _copy: copy })
+        Ok(Db {
+            conn: std::sync::Mutex::new(conn),
+            _copy: copy,
+        })
+    }
+
+    /// The connection (see the field's note).
+    pub fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Names of the tables in this database.
     pub fn tables(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
             .map_err(sql_error)?;
         let names = stmt.query_map([], |r| r.get(0)).map_err(sql_error)?;
@@ -179,7 +189,7 @@ impl Db {
     }
 
     pub fn has_table(&self, name: &str) -> Result<bool> {
-        self.conn
+        self.conn()
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
                 [name],
@@ -191,8 +201,8 @@ impl Db {
 
     /// Column names of a table (schema probing: columns differ between app versions).
     pub fn columns(&self, table: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(&format!("PRAGMA table_info(\"{table}\")"))
             .map_err(sql_error)?;
         let cols = stmt

@@ -42,7 +42,7 @@ impl AndroidStore {
         let mut account = "me".to_string();
         if db.has_table("userinfo")? {
             if let Ok(v) = db
-                .conn
+                .conn()
                 .query_row("SELECT value FROM userinfo WHERE id = 2", [], |r| {
                     r.get::<_, String>(0)
                 })
@@ -81,9 +81,8 @@ impl ChatStore for AndroidStore {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut stmt = self
-            .db
-            .conn
+        let conn = self.db.conn();
+        let mut stmt = conn
             .prepare("SELECT talker, count(*), min(createTime), max(createTime) FROM message WHERE talker IS NOT NULL GROUP BY talker")
             .map_err(sql_error)?;
         let rows = stmt
@@ -118,7 +117,7 @@ impl ChatStore for AndroidStore {
         let group = conversation_id.ends_with("@chatroom");
         let known: bool = self
             .db
-            .conn
+            .conn()
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM message WHERE talker = ?1)",
                 [conversation_id],
@@ -128,9 +127,8 @@ impl ChatStore for AndroidStore {
         if !known {
             return Err(unknown_conversation(conversation_id));
         }
-        let mut stmt = self
-            .db
-            .conn
+        let conn = self.db.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT msgId, msgSvrId, type, isSend, createTime, content FROM message \
                  WHERE talker = ?1 AND createTime BETWEEN ?2 AND ?3 ORDER BY createTime, msgId",

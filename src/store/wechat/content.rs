@@ -53,10 +53,34 @@ pub fn lz4_block(data: &[u8]) -> Option<String> {
 
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
-/// WeChat 4.x `message_content`: plain text, or a zstd frame (by magic).
+/// The most a compressed message body may inflate to: chat partners control these bytes, so a
+/// zstd frame that claims more (a decompression bomb) is shown as it is, not inflated.
+pub const MAX_CONTENT: usize = 16 << 20;
+
+/// WeChat 4.x `message_content`: plain text, or a zstd frame (by magic), inflated to at most
+/// [`MAX_CONTENT`] with a decompression context kept per thread (one per message cost more than
+/// the inflating itself in a big store).
 pub fn v4_content(data: &[u8]) -> String {
     if data.starts_with(&ZSTD_MAGIC) {
-        if let Ok(out) = zstd::decode_all(data) {
+        thread_local! {
+            static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let out = CONTEXT.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = zstd::bulk::Decompressor::new().ok();
+            }
+            let d = c.as_mut()?;
+            let size = zstd::zstd_safe::get_frame_content_size(data).ok().flatten();
+            let capacity = match size {
+                Some(n) if n as usize <= MAX_CONTENT => n as usize,
+                Some(_) => return None,
+                None => MAX_CONTENT,
+            };
+            d.decompress(data, capacity).ok()
+        });
+        if let Some(out) = out {
             return String::from_utf8_lossy(&out).into_owned();
         }
     }
@@ -345,6 +369,14 @@ mod tests {
         let xml = "<msg><appmsg><title>季度报告 Q3</title><type>6</type></appmsg></msg>".repeat(3);
         let block = lz4_flex::block::compress(xml.as_bytes());
         assert_eq!(lz4_block(&block).unwrap(), xml);
+    }
+
+    #[test]
+    fn a_zstd_bomb_is_not_inflated() {
+        let huge = vec![b'a'; MAX_CONTENT + 1];
+        let z = zstd::encode_all(&huge[..], 3).unwrap();
+        assert!(z.len() < 4096);
+        assert!(v4_content(&z).len() < 4096, "shown as the bytes it is");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct Mac3Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Per shard: md5 hash → its `Chat_<md5>` table, listed once at open.
+    tables: Vec<HashMap<String, String>>,
     by_hash: HashMap<String, String>,
 }
 
@@ -67,8 +69,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let mut stmt = db
-                .conn
+            let conn = db.conn();
+            let mut stmt = conn
                 .prepare(&format!(
                     "SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\""
                 ))
@@ -112,8 +114,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let mut stmt = db
-                .conn
+            let conn = db.conn();
+            let mut stmt = conn
                 .prepare(&format!("SELECT {column}, {nick} FROM \"{table}\""))
                 .map_err(sql_error)?;
             let rows = stmt
@@ -144,10 +146,15 @@ impl Mac3Store {
             .get(&account.to_ascii_lowercase())
             .cloned()
             .unwrap_or(account);
+        let tables = shards
+            .iter()
+            .map(|db| Self::chat_tables(db).map(|t| t.into_iter().collect()))
+            .collect::<Result<Vec<HashMap<String, String>>>>()?;
         Ok(Mac3Store {
             account,
             contacts,
             shards,
+            tables,
             by_hash,
         })
     }
@@ -176,15 +183,15 @@ impl ChatStore for Mac3Store {
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
-        for db in &self.shards {
-            for (hash, table) in Self::chat_tables(db)? {
+        for (shard_no, db) in self.shards.iter().enumerate() {
+            for (hash, table) in &self.tables[shard_no] {
                 let id = self
                     .by_hash
-                    .get(&hash)
+                    .get(hash)
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn
+                    .conn()
                     .query_row(&format!("SELECT count(*), min(msgCreateTime), max(msgCreateTime) FROM \"{table}\""), [], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                     })
@@ -201,9 +208,8 @@ impl ChatStore for Mac3Store {
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
-        for db in &self.shards {
-            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
-            else {
+        for (shard_no, db) in self.shards.iter().enumerate() {
+            let Some(table) = self.tables[shard_no].get(&hash) else {
                 continue;
             };
             known = true;
@@ -211,7 +217,8 @@ impl ChatStore for Mac3Store {
                 "SELECT mesLocalID, mesSvrID, messageType, msgCreateTime, msgContent, mesDes FROM \"{table}\" \
                  WHERE msgCreateTime BETWEEN ?1 AND ?2"
             );
-            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let conn = db.conn();
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
             let mut rows = stmt
                 .query(rusqlite::params![since, until])
                 .map_err(sql_error)?;

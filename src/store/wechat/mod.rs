@@ -38,7 +38,8 @@ impl Contacts {
         if !db.has_table(table)? {
             return Ok(ids);
         }
-        let mut stmt = db.conn.prepare(sql).map_err(sql_error)?;
+        let conn = db.conn();
+        let mut stmt = conn.prepare(sql).map_err(sql_error)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -67,7 +68,8 @@ impl Contacts {
         if !db.has_table(table)? {
             return Ok(());
         }
-        let mut stmt = db.conn.prepare(sql).map_err(sql_error)?;
+        let conn = db.conn();
+        let mut stmt = conn.prepare(sql).map_err(sql_error)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))

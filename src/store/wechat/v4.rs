@@ -21,6 +21,9 @@ pub struct V4Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Per shard: md5 hash (lower-case) → its `Msg_<md5>` table, and whether it has `Name2Id`;
+    /// listed once at open (looking the table up per conversation listed every table each time).
+    tables: Vec<(HashMap<String, String>, bool)>,
     /// md5(username) → username, for every user the stores mention.
     by_hash: HashMap<String, String>,
 }
@@ -63,8 +66,8 @@ impl V4Store {
             by_hash.insert(md5_hex(&id), id);
         }
         if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
-            let mut stmt = contacts_db
-                .conn
+            let conn = contacts_db.conn();
+            let mut stmt = conn
                 .prepare("SELECT r.username, count(m.member_id) FROM chat_room r JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username")
                 .map_err(sql_error)?;
             let rows = stmt
@@ -84,11 +87,12 @@ impl V4Store {
             .with_hint("Pick the xwechat_files/<account> folder."));
         }
         let mut shards = Vec::new();
+        let mut tables = Vec::new();
         for (_, path) in files {
             let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
-                let mut stmt = db
-                    .conn
+                let conn = db.conn();
+                let mut stmt = conn
                     .prepare("SELECT user_name FROM Name2Id")
                     .map_err(sql_error)?;
                 let rows = stmt
@@ -99,12 +103,17 @@ impl V4Store {
                     by_hash.entry(md5_hex(&name)).or_insert(name);
                 }
             }
+            tables.push((
+                Self::chat_tables(&db)?.into_iter().collect(),
+                db.has_table("Name2Id")?,
+            ));
             shards.push(db);
         }
         Ok(V4Store {
             account,
             contacts,
             shards,
+            tables,
             by_hash,
         })
     }
@@ -133,16 +142,16 @@ impl ChatStore for V4Store {
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
-        for db in &self.shards {
-            for (hash, table) in Self::chat_tables(db)? {
+        for (db, (tables, _)) in self.shards.iter().zip(&self.tables) {
+            for (hash, table) in tables {
                 // Unnamed tables are listed under their hash (see `table_hash`).
                 let id = self
                     .by_hash
-                    .get(&hash)
+                    .get(hash)
                     .cloned()
                     .unwrap_or_else(|| hash.clone());
                 let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn
+                    .conn()
                     .query_row(
                         &format!(
                             "SELECT count(*), min(create_time), max(create_time) FROM \"{table}\""
@@ -163,13 +172,12 @@ impl ChatStore for V4Store {
         let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
-        for db in &self.shards {
-            let Some((_, table)) = Self::chat_tables(db)?.into_iter().find(|(h, _)| *h == hash)
-            else {
+        for (db, (tables, has_name2id)) in self.shards.iter().zip(&self.tables) {
+            let Some(table) = tables.get(&hash) else {
                 continue;
             };
             known = true;
-            let has_name2id = db.has_table("Name2Id")?;
+            let has_name2id = *has_name2id;
             let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
             let join = if has_name2id {
                 "LEFT JOIN Name2Id n ON m.real_sender_id = n.rowid"
@@ -180,7 +188,8 @@ impl ChatStore for V4Store {
                 "SELECT m.local_id, m.server_id, m.local_type, m.create_time, m.status, m.message_content, \
                  {sender_col}, m.sort_seq FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
             );
-            let mut stmt = db.conn.prepare(&sql).map_err(sql_error)?;
+            let conn = db.conn();
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
             let mut rows = stmt
                 .query(rusqlite::params![since, until])
                 .map_err(sql_error)?;

@@ -23,6 +23,8 @@ pub struct Win3Store {
 
 struct Shard {
     db: Db,
+    /// `MSG.TalkerId` and `Name2ID` exist (WeChat indexes MSG on TalkerId).
+    has_talker_id: bool,
     has_sequence: bool,
     has_compress: bool,
     has_bytes_extra: bool,
@@ -83,6 +85,9 @@ impl Win3Store {
                 }
             }
             shards.push(Shard {
+                has_talker_id: has("TalkerId")
+                    && db.has_table("Name2ID")?
+                    && talker_ids_match(&db)?,
                 has_sequence: has("Sequence"),
                 has_compress: has("CompressContent"),
                 has_bytes_extra: has("BytesExtra"),
@@ -96,6 +101,55 @@ impl Win3Store {
             shards,
         })
     }
+}
+
+/// Whether `MSG.TalkerId` is the rowid of the talker in `Name2ID`, checked on up to 16 talkers
+/// spread over the table (index lookups only). Lookups by TalkerId also require StrTalker to
+/// match, so a store where this does not hold falls back to StrTalker and loses nothing.
+fn talker_ids_match(db: &Db) -> Result<bool> {
+    let conn = db.conn();
+    let indexed: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = 'MSG' \
+             AND sql LIKE '%(TalkerId%')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql_error)?;
+    if !indexed {
+        return Ok(false);
+    }
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM Name2ID", [], |r| r.get(0))
+        .map_err(sql_error)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let step = (n / 16).max(1);
+    let mut stmt = conn
+        .prepare("SELECT rowid, UsrName FROM Name2ID WHERE rowid % ?1 = 0 OR rowid = 1 LIMIT 16")
+        .map_err(sql_error)?;
+    let sample: Vec<(i64, String)> = stmt
+        .query_map([step], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_error)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_error)?;
+    let mut checked = 0;
+    for (rowid, name) in sample {
+        let talker: Option<String> = conn
+            .query_row(
+                "SELECT StrTalker FROM MSG WHERE TalkerId = ?1 LIMIT 1",
+                [rowid],
+                |r| r.get(0),
+            )
+            .ok();
+        match talker {
+            Some(t) if t == name => checked += 1,
+            Some(_) => return Ok(false),
+            None => {}
+        }
+    }
+    Ok(checked > 0)
 }
 
 fn read_contacts(db: &Db) -> Result<Contacts> {
@@ -128,27 +182,39 @@ impl ChatStore for Win3Store {
         p.is_file().then_some(p)
     }
 
+    /// One pass over each shard, tallied in memory (a GROUP BY on the unindexed StrTalker
+    /// would sort the whole table).
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
         for shard in &self.shards {
-            let mut stmt = shard
-                .db
-                .conn
-                .prepare("SELECT StrTalker, count(*), min(CreateTime), max(CreateTime) FROM MSG GROUP BY StrTalker")
+            let mut per: std::collections::HashMap<String, (u64, i64, i64)> =
+                std::collections::HashMap::new();
+            let conn = shard.db.conn();
+            let mut stmt = conn
+                .prepare("SELECT StrTalker, CreateTime FROM MSG")
                 .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (talker, n, first, last) = row.map_err(sql_error)?;
-                tally.add(&talker, n as u64, Some(first), Some(last));
+            let mut rows = stmt.query([]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let ValueRef::Text(talker) = r.get_ref(0).map_err(sql_error)? else {
+                    continue;
+                };
+                let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                match per.get_mut(std::str::from_utf8(talker).unwrap_or("")) {
+                    Some(e) => {
+                        e.0 += 1;
+                        e.1 = e.1.min(time);
+                        e.2 = e.2.max(time);
+                    }
+                    None => {
+                        per.insert(
+                            String::from_utf8_lossy(talker).into_owned(),
+                            (1, time, time),
+                        );
+                    }
+                }
+            }
+            for (talker, (n, first, last)) in per {
+                tally.add(&talker, n, Some(first), Some(last));
             }
         }
         Ok(tally.into_conversations(&self.contacts))
@@ -156,88 +222,55 @@ impl ChatStore for Win3Store {
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
-        let group = conversation_id.ends_with("@chatroom");
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
         for (shard_no, shard) in self.shards.iter().enumerate() {
+            let conn = shard.db.conn();
             known = known
-                || shard
-                    .db
-                    .conn
+                || conn
                     .query_row(
                         "SELECT EXISTS (SELECT 1 FROM MSG WHERE StrTalker = ?1)",
                         [conversation_id],
                         |r| r.get::<_, bool>(0),
                     )
                     .map_err(sql_error)?;
-            let order = if shard.has_sequence {
-                "Sequence"
+            // WeChat indexes MSG on TalkerId (a row of Name2ID), not on StrTalker: look the
+            // conversation up through it where the shard has it, so that a preview does not
+            // scan the whole table.
+            let talker_id: Option<i64> = if shard.has_talker_id {
+                conn.query_row(
+                    "SELECT rowid FROM Name2ID WHERE UsrName = ?1",
+                    [conversation_id],
+                    |r| r.get(0),
+                )
+                .ok()
             } else {
-                "localId"
+                None
+            };
+            let filter = match talker_id {
+                Some(_) => "TalkerId = ?1 AND StrTalker = ?4",
+                None => "StrTalker = ?4 AND ?1 IS NULL",
+            };
+            // A page (a preview) decodes only its rows: SQL sorts and cuts, not Rust.
+            let page = match (query.limit, &query.search) {
+                (Some(n), None) => format!(" ORDER BY CreateTime, {} LIMIT {n}", shard.order()),
+                _ => String::new(),
             };
             let sql = format!(
-                "SELECT localId, MsgSvrID, Type, IsSender, CreateTime, StrContent, {}, {}, {order} \
-                 FROM MSG WHERE StrTalker = ?1 AND CreateTime BETWEEN ?2 AND ?3",
-                if shard.has_compress { "CompressContent" } else { "NULL" },
-                if shard.has_bytes_extra { "BytesExtra" } else { "NULL" },
+                "SELECT {} FROM MSG WHERE {filter} AND CreateTime BETWEEN ?2 AND ?3{page}",
+                shard.columns()
             );
-            let mut stmt = shard.db.conn.prepare(&sql).map_err(sql_error)?;
+            let mut stmt = conn.prepare_cached(&sql).map_err(sql_error)?;
             let mut rows = stmt
-                .query(rusqlite::params![conversation_id, since, until])
+                .query(rusqlite::params![talker_id, since, until, conversation_id])
                 .map_err(sql_error)?;
             while let Some(r) = rows.next().map_err(sql_error)? {
-                let local_id: i64 = r.get(0).map_err(sql_error)?;
-                let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
-                let base: i64 = r.get(2).map_err(sql_error)?;
-                let is_sender: i64 = r.get::<_, Option<i64>>(3).map_err(sql_error)?.unwrap_or(0);
-                let time: i64 = r.get(4).map_err(sql_error)?;
-                let str_content: String = r
-                    .get::<_, Option<String>>(5)
-                    .map_err(sql_error)?
-                    .unwrap_or_default();
-                let compressed = blob(r.get_ref(6).map_err(sql_error)?);
-                let extra = blob(r.get_ref(7).map_err(sql_error)?);
-                let seq: i64 = r
-                    .get::<_, Option<i64>>(8)
-                    .map_err(sql_error)?
-                    .unwrap_or(local_id);
-                let mut body = str_content;
-                if body.trim().is_empty() {
-                    if let Some(c) = compressed.as_deref().and_then(content::lz4_block) {
-                        body = c;
-                    }
-                }
-                let sender = if group {
-                    extra.as_deref().and_then(content::bytes_extra_sender)
-                } else {
-                    Some(conversation_id.to_string())
-                };
-                let id = match svr_id {
-                    Some(s) if s != 0 => s.to_string(),
-                    _ => format!("local-{shard_no}-{local_id}"),
-                };
-                let raw = RawMessage {
-                    id,
-                    conversation_id: conversation_id.to_string(),
-                    at: timestamp_from_seconds(time),
-                    base_type: base,
-                    raw_type: base,
-                    from_me: is_sender == 1,
-                    sender,
-                    content: body,
-                    attachments: extra
-                        .as_deref()
-                        .and_then(content::bytes_extra_media_path)
-                        .map(|path| AttachmentRef {
-                            name: path.rsplit('/').next().map(str::to_string),
-                            path,
-                            mime: None,
-                            size: None,
-                        })
-                        .into_iter()
-                        .collect(),
-                };
+                let (time, seq, raw) = shard.decode(r, shard_no, conversation_id)?;
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+            }
+            // Shards hold consecutive time spans, oldest first: a full page needs no more.
+            if query.search.is_none() && query.limit.is_some_and(|n| out.len() >= n) && known {
+                break;
             }
         }
         if !known {
@@ -245,6 +278,128 @@ impl ChatStore for Win3Store {
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+
+    /// One pass over each shard's MSG table in row order (shards oldest first): linear in the
+    /// store's size whatever the number of conversations, since MSG has no index on StrTalker.
+    fn scan(
+        &self,
+        ids: &[String],
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for (shard_no, shard) in self.shards.iter().enumerate() {
+            let conn = shard.db.conn();
+            let sql = format!(
+                "SELECT {}, StrTalker FROM MSG ORDER BY rowid",
+                shard.columns()
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt.query([]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let talker = match r.get_ref(9).map_err(sql_error)? {
+                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                    _ => "",
+                };
+                let Some(&id) = wanted.get(talker) else {
+                    continue;
+                };
+                let (_, _, raw) = shard.decode(r, shard_no, id)?;
+                sink(id, normalise(raw, &self.account, &self.contacts))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Shard {
+    /// What orders messages of equal CreateTime.
+    fn order(&self) -> &'static str {
+        if self.has_sequence {
+            "Sequence"
+        } else {
+            "localId"
+        }
+    }
+
+    /// The columns [`Shard::decode`] reads, in its order.
+    fn columns(&self) -> String {
+        let order = self.order();
+        format!(
+            "localId, MsgSvrID, Type, IsSender, CreateTime, StrContent, {}, {}, {order}",
+            if self.has_compress {
+                "CompressContent"
+            } else {
+                "NULL"
+            },
+            if self.has_bytes_extra {
+                "BytesExtra"
+            } else {
+                "NULL"
+            },
+        )
+    }
+
+    /// One MSG row (columns as [`Shard::columns`]) as (time, order, raw message).
+    fn decode(
+        &self,
+        r: &rusqlite::Row<'_>,
+        shard_no: usize,
+        conversation_id: &str,
+    ) -> Result<(i64, i64, RawMessage)> {
+        let group = conversation_id.ends_with("@chatroom");
+        let local_id: i64 = r.get(0).map_err(sql_error)?;
+        let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
+        let base: i64 = r.get(2).map_err(sql_error)?;
+        let is_sender: i64 = r.get::<_, Option<i64>>(3).map_err(sql_error)?.unwrap_or(0);
+        let time: i64 = r.get(4).map_err(sql_error)?;
+        let str_content: String = r
+            .get::<_, Option<String>>(5)
+            .map_err(sql_error)?
+            .unwrap_or_default();
+        let compressed = blob(r.get_ref(6).map_err(sql_error)?);
+        let extra = blob(r.get_ref(7).map_err(sql_error)?);
+        let seq: i64 = r
+            .get::<_, Option<i64>>(8)
+            .map_err(sql_error)?
+            .unwrap_or(local_id);
+        let mut body = str_content;
+        if body.trim().is_empty() {
+            if let Some(c) = compressed.as_deref().and_then(content::lz4_block) {
+                body = c;
+            }
+        }
+        let sender = if group {
+            extra.as_deref().and_then(content::bytes_extra_sender)
+        } else {
+            Some(conversation_id.to_string())
+        };
+        let id = match svr_id {
+            Some(s) if s != 0 => s.to_string(),
+            _ => format!("local-{shard_no}-{local_id}"),
+        };
+        let raw = RawMessage {
+            id,
+            conversation_id: conversation_id.to_string(),
+            at: timestamp_from_seconds(time),
+            base_type: base,
+            raw_type: base,
+            from_me: is_sender == 1,
+            sender,
+            content: body,
+            attachments: extra
+                .as_deref()
+                .and_then(content::bytes_extra_media_path)
+                .map(|path| AttachmentRef {
+                    name: path.rsplit('/').next().map(str::to_string),
+                    path,
+                    mime: None,
+                    size: None,
+                })
+                .into_iter()
+                .collect(),
+        };
+        Ok((time, seq, raw))
     }
 }
 
