@@ -34,7 +34,9 @@ export function RestorePage() {
     call("known_targets")
       .then((k) => {
         setKnown(k);
-        if (k[0]) setUrl(k[0]);
+        // Suggest a known target, never over what the user has typed meanwhile.
+        const first = k[0];
+        if (first) setUrl((typed) => (typed.trim() ? typed : first));
       })
       .catch(fail);
   }, []);
