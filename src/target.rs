@@ -6,8 +6,10 @@
 //!   any S3-compatible store; `style=virtual` for virtual-host addressing (path style is the default)
 //! * `webdav+https://user@dav.jianguoyun.com/dav/chatvault`: WebDAV (`webdav+http` for plain HTTP)
 //!
-//! Secrets never appear in a URL: a URL with a password in it is refused. They come from
-//! [`TargetCredentials`] (the keychain or, for headless use, the environment).
+//! Secrets never appear in a URL: a URL with a password in it, or an S3 `endpoint=` with user
+//! info, is refused. They come from [`TargetCredentials`] (the keychain or, for headless use, the
+//! environment). A password is not sent over plain `webdav+http` to another machine, where Basic
+//! auth would carry it in clear text, unless the URL says `?insecure=1`.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::keychain::Keychain;
@@ -40,6 +42,8 @@ pub enum TargetSpec {
         endpoint: String,
         root: String,
         user: Option<String>,
+        /// `?insecure=1`: the user accepts sending the password in clear text over `http`.
+        insecure: bool,
     },
 }
 
@@ -145,6 +149,21 @@ impl FromStr for TargetSpec {
             });
         }
         let url = Url::parse(input).map_err(|e| bad_url(input, e))?;
+        // Before anything else: every later error echoes the input.
+        if url.scheme() == "s3"
+            && url
+                .query_pairs()
+                .any(|(k, v)| k == "endpoint" && has_user_info(&v))
+        {
+            return Err(Error::new(
+                ErrorCode::TargetUrlInvalid,
+                "the S3 endpoint in the target URL contains a user name or key; \
+                 it would end up in settings and logs",
+            )
+            .with_hint(
+                "Remove the part before '@' from the endpoint; ChatVault keeps the access key in the OS keychain.",
+            ));
+        }
         if url.password().is_some() {
             return Err(Error::new(
                 ErrorCode::TargetUrlInvalid,
@@ -210,10 +229,27 @@ impl FromStr for TargetSpec {
                 let host = url.host_str().ok_or_else(|| bad_url(input, "no host"))?;
                 let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
                 let user = Some(url.username().to_string()).filter(|u| !u.is_empty());
+                let mut insecure = false;
+                for (k, v) in url.query_pairs() {
+                    match (k.as_ref(), v.as_ref()) {
+                        ("insecure", "1" | "true") if scheme == "http" => insecure = true,
+                        ("insecure", "0" | "false") => insecure = false,
+                        ("insecure", _) if scheme == "http" => {
+                            return Err(bad_url(input, "insecure is 1 or 0"))
+                        }
+                        ("insecure", _) => {
+                            return Err(bad_url(input, "insecure=1 only applies to webdav+http"))
+                        }
+                        (other, _) => {
+                            return Err(bad_url(input, format!("unknown option '{other}'")))
+                        }
+                    }
+                }
                 Ok(TargetSpec::WebDav {
                     endpoint: format!("{scheme}://{host}{port}"),
                     root: format!("/{}", url.path().trim_matches('/')),
                     user,
+                    insecure,
                 })
             }
             other => Err(bad_url(input, format!("unsupported scheme '{other}'"))),
@@ -253,12 +289,44 @@ impl fmt::Display for TargetSpec {
                 endpoint,
                 root,
                 user,
+                insecure,
             } => {
                 let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
                 let user = user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
-                write!(f, "webdav+{scheme}://{user}{rest}{root}")
+                write!(f, "webdav+{scheme}://{user}{rest}{root}")?;
+                if *insecure {
+                    write!(f, "?insecure=1")?;
+                }
+                Ok(())
             }
         }
+    }
+}
+
+/// Whether an `endpoint=` value names a user or key before '@' in its authority. Works on
+/// the raw text, so an endpoint too broken to parse is caught too.
+fn has_user_info(endpoint: &str) -> bool {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .contains('@')
+}
+
+/// Whether an `http://` endpoint stays on this machine (loopback), or is `https://`: then a
+/// password sent to it is seen by no network.
+fn keeps_to_this_machine(endpoint: &str) -> bool {
+    let Ok(url) = Url::parse(endpoint) else {
+        return false;
+    };
+    if url.scheme() == "https" {
+        return true;
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -330,7 +398,18 @@ impl TargetSpec {
                 }
                 Operator::new(b)
             }
-            TargetSpec::WebDav { endpoint, root, user } => {
+            TargetSpec::WebDav { endpoint, root, user, insecure } => {
+                if creds.password.is_some() && !insecure && !keeps_to_this_machine(endpoint) {
+                    return Err(Error::new(
+                        ErrorCode::TargetUrlInvalid,
+                        "refusing to send the WebDAV password over plain http: \
+                         Basic auth would carry it in clear text to the server and everyone on the way",
+                    )
+                    .with_hint(
+                        "Use webdav+https:// if the server offers it. To send the password in clear \
+                         text anyway (a trusted home network), add ?insecure=1 to the target URL.",
+                    ));
+                }
                 let mut b = services::Webdav::default().endpoint(endpoint).root(root);
                 if let Some(u) = user {
                     b = b.username(u);
@@ -475,6 +554,7 @@ mod tests {
             "s3://bucket/?style=virtual",
             "webdav+https://alice@dav.jianguoyun.com/dav/chatvault",
             "webdav+http://127.0.0.1:8080/backup",
+            "webdav+http://bob@nas.lan:5005/backup?insecure=1",
         ] {
             let spec: TargetSpec = url.parse().unwrap();
             assert_eq!(spec.to_string(), url, "{spec:?}");
@@ -579,5 +659,84 @@ mod tests {
             assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
             assert!(err.hint().is_some());
         }
+    }
+
+    fn with_password() -> TargetCredentials {
+        TargetCredentials {
+            password: Some(Secret::new("hunter2".into())),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn refuses_to_send_a_webdav_password_over_http_to_another_machine() {
+        let spec: TargetSpec = "webdav+http://bob@nas.lan/dav".parse().unwrap();
+        let err = spec.operator(&with_password()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TargetUrlInvalid);
+        assert!(err.hint().unwrap().contains("?insecure=1"), "{err:?}");
+        assert!(!format!("{err:?}{err}").contains("hunter2"));
+        // Without a password there is nothing to leak.
+        spec.operator(&TargetCredentials::default()).unwrap();
+    }
+
+    #[test]
+    fn sends_a_webdav_password_over_http_to_loopback_or_when_told_to() {
+        for url in [
+            "webdav+http://bob@127.0.0.1:8080/dav",
+            "webdav+http://bob@127.8.9.1/dav",
+            "webdav+http://bob@[::1]:8080/dav",
+            "webdav+http://bob@localhost:8080/dav",
+            "webdav+http://bob@nas.lan/dav?insecure=1",
+            "webdav+https://bob@nas.lan/dav",
+            "webdav://bob@nas.lan/dav",
+        ] {
+            let spec: TargetSpec = url.parse().unwrap();
+            spec.operator(&with_password())
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        for url in [
+            "webdav+http://bob@nas.lan/dav?insecure=0",
+            "webdav+http://bob@localhost.evil.example/dav",
+            "webdav+http://bob@10.0.0.1/dav",
+        ] {
+            let spec: TargetSpec = url.parse().unwrap();
+            assert!(spec.operator(&with_password()).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn webdav_options_are_checked() {
+        for bad in [
+            "webdav+https://h/x?insecure=1",
+            "webdav+http://h/x?insecure=maybe",
+            "webdav+http://h/x?colour=red",
+        ] {
+            let err = bad.parse::<TargetSpec>().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_user_info_in_an_s3_endpoint_without_echoing_it() {
+        for bad in [
+            "s3://b/p?endpoint=https://AKIDKEY:s3cret@cos.example.com&region=x",
+            "s3://b/p?endpoint=https%3A%2F%2FAKIDKEY%3As3cret%40cos.example.com",
+            "s3://b/p?endpoint=https://AKIDKEY@cos.example.com",
+            // Errors that would otherwise echo the whole URL come after this check.
+            "s3://b/p?colour=red&endpoint=https://AKIDKEY:s3cret@cos.example.com",
+            "s3:///p?endpoint=https://AKIDKEY:s3cret@",
+        ] {
+            let err = bad.parse::<TargetSpec>().unwrap_err();
+            assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
+            let shown = format!("{err}{err:?}{}", err.hint().unwrap_or(""));
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("AKIDKEY"),
+                "{shown}"
+            );
+        }
+        // An '@' in the endpoint's path is not user info.
+        "s3://b/p?endpoint=https://cos.example.com/a@b"
+            .parse::<TargetSpec>()
+            .unwrap();
     }
 }

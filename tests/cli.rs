@@ -74,6 +74,37 @@ fn json_errors_have_the_wire_shape() {
 }
 
 #[test]
+fn target_urls_that_would_leak_a_secret_are_refused_without_echoing_it() {
+    let refused = |url: &str| {
+        let out = chatvault()
+            .args(["target", "test", "--json", url])
+            .env("CHATVAULT_WEBDAV_PASSWORD", "pw-hunter2")
+            .env("AWS_ACCESS_KEY_ID", "AKIDKEY")
+            .env("AWS_SECRET_ACCESS_KEY", "s3cret")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        for secret in ["pw-hunter2", "s3cret"] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{stdout}{stderr}"
+            );
+        }
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["error"]["code"], "target_url_invalid", "{v}");
+        v["error"]["hint"].as_str().unwrap().to_string()
+    };
+    // Basic auth over plain http to another machine; port 9 so nothing is ever reached.
+    let hint = refused("webdav+http://bob@192.0.2.1:9/dav");
+    assert!(hint.contains("?insecure=1"), "{hint}");
+    refused("s3://bucket/p?endpoint=https://AKIDKEY:s3cret@192.0.2.1:9&region=us-east-1");
+}
+
+#[test]
 fn a_remembered_store_key_comes_from_the_keychain() {
     if common::service_env("CHATVAULT_TEST_KEYRING").is_none() {
         return;

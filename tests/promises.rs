@@ -3,7 +3,7 @@
 //! The CLI tests use the real OS keychain (gnome-keyring under scripts/test.sh).
 mod common;
 
-use chatvault::crypto::{MasterKey, SubKey};
+use chatvault::crypto::MasterKey;
 use chatvault::error::ErrorCode;
 use chatvault::job::{Cancel, NoProgress, Progress};
 use chatvault::model::Selection;
@@ -29,7 +29,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     for pack in index.packs.values() {
         for b in &pack.blobs {
             for e in &table.entries {
-                let keys = ConvKeys::new(SubKey::from_bytes(e.1));
+                let keys = ConvKeys::new(e.1.subkey());
                 if let Ok(body) = repo.read_blob(&index, &b.0, &keys).await {
                     out.push(body);
                 }

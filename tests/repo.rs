@@ -4,7 +4,7 @@
 mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
-use chatvault::crypto::{MasterKey, SubKey};
+use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::{Message, SelectedConversation, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
@@ -540,7 +540,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     for pack in index.packs.values() {
         for &(id, k, _, _, _) in &pack.blobs {
             for e in &table.entries {
-                let keys = ConvKeys::new(SubKey::from_bytes(e.1));
+                let keys = ConvKeys::new(e.1.subkey());
                 if let Ok(body) = repo.read_blob(&index, &id, &keys).await {
                     out.push(body);
                 }

@@ -123,12 +123,13 @@ pub fn seal_within(
     zstd_level: i32,
     outside: u64,
 ) -> Vec<u8> {
-    let z = compress(body, zstd_level);
+    // The plaintext's copies are wiped: a body may be a key table.
+    let z = Zeroizing::new(compress(body, zstd_level));
     let unpadded = (OVERHEAD + 4 + z.len()) as u64;
     let total = pad_to(padding, outside + unpadded) - outside;
     let p_len = usize::try_from(total).expect("envelope length fits in memory") - OVERHEAD;
     let zlen = u32::try_from(z.len()).expect("a zstd frame in an envelope is below 4 GiB");
-    let mut p = Vec::with_capacity(p_len);
+    let mut p = Zeroizing::new(Vec::with_capacity(p_len));
     p.extend_from_slice(&zlen.to_le_bytes());
     p.extend_from_slice(&z);
     p.resize(p_len, 0);

@@ -305,10 +305,12 @@ async fn run(
         for id in &ids {
             let ctok = repo.ctok(kind_byte, &account, id);
             let ck = match keytable.entries.iter().find(|e| e.0 == ctok) {
-                Some(e) => SubKey::from_bytes(e.1),
+                Some(e) => e.1.subkey(),
                 None => {
                     let ck = SubKey::generate();
-                    keytable.entries.push((ctok, *ck.expose(), now_ms()));
+                    keytable
+                        .entries
+                        .push((ctok, format::ConvKey::of(&ck), now_ms()));
                     added = true;
                     ck
                 }

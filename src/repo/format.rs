@@ -2,9 +2,12 @@
 //! one `body_version` byte followed by postcard; fields are encoded in declaration order, so
 //! the structs below are the format: do not reorder fields.
 
+use crate::crypto::keys::SubKey;
 use crate::error::{Error, ErrorCode, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 pub const BODY_VERSION: u8 = 1;
 pub const FORMAT: u16 = 1;
@@ -68,11 +71,33 @@ pub struct Config {
     pub segment_max_messages: u16,
 }
 
+/// A conversation key CK as the key table holds it: encoded as its 32 bytes (a newtype adds
+/// nothing to postcard), wiped when dropped, never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ConvKey([u8; 32]);
+
+impl ConvKey {
+    pub fn of(ck: &SubKey) -> ConvKey {
+        ConvKey(*ck.expose())
+    }
+
+    pub fn subkey(&self) -> SubKey {
+        SubKey::from_bytes(self.0)
+    }
+}
+
+impl fmt::Debug for ConvKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConvKey([redacted])")
+    }
+}
+
+/// Its keys are [`ConvKey`]s, so a table wipes them when dropped and prints none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyTable {
     pub generation: u64,
     /// (ctok, CK, created), sorted by ctok.
-    pub entries: Vec<(Ctok, [u8; 32], i64)>,
+    pub entries: Vec<(Ctok, ConvKey, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,7 +287,7 @@ mod tests {
     fn bodies_round_trip_and_reject_trailing_bytes_and_new_versions() {
         let t = KeyTable {
             generation: 3,
-            entries: vec![([1; 16], [2; 32], 5)],
+            entries: vec![([1; 16], ConvKey([2; 32]), 5)],
         };
         let bytes = encode(&t);
         assert_eq!(bytes[0], BODY_VERSION);
@@ -279,6 +304,46 @@ mod tests {
             decode::<KeyTable>(&newer, "t").unwrap_err().code(),
             ErrorCode::RepoVersionUnsupported
         );
+    }
+
+    #[test]
+    fn a_key_table_is_encoded_as_raw_key_bytes() {
+        #[derive(Serialize)]
+        struct Plain {
+            generation: u64,
+            entries: Vec<(Ctok, [u8; 32], i64)>,
+        }
+        let plain = Plain {
+            generation: 3,
+            entries: vec![([1; 16], [0xab; 32], 5)],
+        };
+        let table = KeyTable {
+            generation: 3,
+            entries: vec![([1; 16], ConvKey([0xab; 32]), 5)],
+        };
+        assert_eq!(encode(&table), encode(&plain));
+    }
+
+    #[test]
+    fn a_key_table_never_prints_its_keys() {
+        let key = [0xa7u8; 32];
+        let table = KeyTable {
+            generation: 1,
+            entries: vec![([1; 16], ConvKey(key), 5)],
+        };
+        for shown in [format!("{table:?}"), format!("{table:#?}")] {
+            assert!(!shown.contains(&hex::encode(key)), "{shown}");
+            assert!(!shown.contains(&hex::encode_upper(key)), "{shown}");
+            assert!(
+                !shown.contains("a7, a7") && !shown.contains("A7, A7"),
+                "{shown}"
+            );
+            // 0xa7 = 167
+            assert!(!shown.contains("167"), "{shown}");
+            assert!(shown.contains("redacted"), "{shown}");
+        }
+        fn wiped_on_drop<T: ZeroizeOnDrop>() {}
+        wiped_on_drop::<ConvKey>();
     }
 
     #[test]

@@ -7,7 +7,6 @@ use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
 use crate::crypto::envelope::{self, Padding};
-use crate::crypto::SubKey;
 use crate::error::{Error, ErrorCode, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -32,7 +31,7 @@ fn keys_for(table: &KeyTable, ctok: &Ctok) -> Option<ConvKeys> {
         .entries
         .iter()
         .find(|e| &e.0 == ctok)
-        .map(|e| ConvKeys::new(SubKey::from_bytes(e.1)))
+        .map(|e| ConvKeys::new(e.1.subkey()))
 }
 
 /// Checks the structure; with `read_data`, also opens every reachable blob and pack trailer.

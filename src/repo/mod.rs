@@ -23,6 +23,7 @@ use opendal::Operator;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 const MAX_META: usize = 64 << 20;
 /// No object ChatVault writes is larger than this (packs: 16 MiB target plus one 4 MiB chunk;
@@ -533,7 +534,8 @@ impl Repo {
         open: impl Fn(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Option<T>> {
         let opened = match self.get(path).await {
-            Ok(raw) => open(&raw).and_then(|b| format::decode::<T>(&b, path)),
+            // Wiped once decoded: the body of a key table is conversation keys.
+            Ok(raw) => open(&raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path)),
             Err(e) if e.code() == ErrorCode::RepoObjectMissing => return Ok(None),
             Err(e) => Err(e),
         };
@@ -617,13 +619,13 @@ impl Repo {
             kind::KEYTABLE,
             &path,
             &[],
-            &format::encode(table),
+            &Zeroizing::new(format::encode(table)),
             Padding::Pow2,
             3,
         );
         self.put(&path, sealed).await?;
         let back = self.get(&path).await?;
-        envelope::open(
+        drop(Zeroizing::new(envelope::open(
             &self.k_keytable,
             self.key_id,
             kind::KEYTABLE,
@@ -631,7 +633,7 @@ impl Repo {
             &[],
             &back,
             MAX_META,
-        )?;
+        )?));
         if let Some(file) = &self.marks {
             let mut m = marks::load(file);
             m.keytable_gen = m.keytable_gen.max(table.generation);

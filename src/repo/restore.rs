@@ -4,7 +4,6 @@
 use super::format::{self, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
-use crate::crypto::SubKey;
 use crate::error::{Error, ErrorCode, Result};
 use crate::job::{Cancel, Progress};
 use crate::model::{AttachmentRef, ConversationKind, Message};
@@ -122,7 +121,7 @@ async fn run(
                 )
                 .with_hint("Run `chatvault verify`.")
             })?;
-        let keys = ConvKeys::new(SubKey::from_bytes(entry.1));
+        let keys = ConvKeys::new(entry.1.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         if tree.ctok != conv.ctok {
             return Err(Error::new(
@@ -306,7 +305,7 @@ pub async fn snapshot_contents(
                 )
                 .with_hint("Run `chatvault verify`.")
             })?;
-        let keys = ConvKeys::new(SubKey::from_bytes(entry.1));
+        let keys = ConvKeys::new(entry.1.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         out.push(SnapshotConversation {
             id: tree.native_id,

@@ -5,7 +5,6 @@
 
 use super::format::{self, Tree};
 use super::{ConvKeys, Repo};
-use crate::crypto::SubKey;
 use crate::error::Result;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -96,7 +95,7 @@ pub async fn contents(repo: &Repo) -> Result<BackupContents> {
                 let Some(entry) = keytable.entries.iter().find(|e| e.0 == conv.ctok) else {
                     continue;
                 };
-                let keys = ConvKeys::new(SubKey::from_bytes(entry.1));
+                let keys = ConvKeys::new(entry.1.subkey());
                 let tree: Tree =
                     format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
                 let stored = |id| index.blobs.get(id).map_or(0, |b| b.length as u64);

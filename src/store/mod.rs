@@ -16,6 +16,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The store formats ChatVault reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -139,8 +140,15 @@ impl StoreKey {
         match self {
             StoreKey::AndroidPassword(p) => Some(p.clone()),
             StoreKey::AndroidDevice { imei, uin } => {
-                let digest = md5_hex(&format!("{}{}", imei.expose(), uin.expose()));
-                Some(Secret::new(digest[..7].to_string()))
+                // Every copy of the input and the digest is wiped; `format!` would leave some.
+                let (imei, uin) = (imei.expose(), uin.expose());
+                let mut input = Zeroizing::new(String::with_capacity(imei.len() + uin.len()));
+                input.push_str(imei);
+                input.push_str(uin);
+                let mut digest: [u8; 16] = Md5::digest(input.as_bytes()).into();
+                let hex = Zeroizing::new(hex::encode(digest));
+                digest.zeroize();
+                Some(Secret::new(hex[..7].to_string()))
             }
             StoreKey::Hex(_) => None,
         }

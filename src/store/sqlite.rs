@@ -14,6 +14,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -218,14 +219,42 @@ fn apply_key(
     compatibility: u8,
     page_size: u32,
 ) -> rusqlite::Result<()> {
-    match key {
-        KeyForm::PassphraseHex(hex) => conn.pragma_update(None, "hexkey", hex.expose().as_str())?,
-        KeyForm::RawHex(hex) => conn.pragma_update(None, "key", format!("x'{}'", hex.expose()))?,
-        KeyForm::Text(text) => conn.pragma_update(None, "key", text.expose().as_str())?,
-    }
+    // Not `pragma_update`: it would format the key into a statement of its own and free it
+    // unwiped. The statement is built here, in memory that is wiped when it is dropped.
+    let sql = match key {
+        KeyForm::PassphraseHex(hex) => key_pragma("hexkey", &[hex.expose()]),
+        KeyForm::RawHex(hex) => key_pragma("key", &["x'", hex.expose(), "'"]),
+        KeyForm::Text(text) => key_pragma("key", &[text.expose()]),
+    };
+    conn.execute_batch(&sql)?;
     conn.pragma_update(None, "cipher_compatibility", compatibility)?;
     conn.pragma_update(None, "cipher_page_size", page_size)?;
     Ok(())
+}
+
+/// `PRAGMA name = 'value'`, the value the concatenation of `parts` quoted as an SQL string
+/// (what `pragma_update` writes), in a string that never reallocates and is wiped on drop.
+fn key_pragma(name: &str, parts: &[&str]) -> Zeroizing<String> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    // Quoting at most doubles the value.
+    let mut sql = Zeroizing::new(String::with_capacity(name.len() + 2 * len + 12));
+    let capacity = sql.capacity();
+    sql.push_str("PRAGMA ");
+    sql.push_str(name);
+    sql.push_str(" = '");
+    for c in parts.iter().flat_map(|p| p.chars()) {
+        if c == '\'' {
+            sql.push('\'');
+        }
+        sql.push(c);
+    }
+    sql.push('\'');
+    debug_assert_eq!(
+        sql.capacity(),
+        capacity,
+        "a reallocation leaves an unwiped copy"
+    );
+    sql
 }
 
 fn read_header(path: &Path) -> Result<Vec<u8>> {
@@ -354,6 +383,65 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn key_pragmas_quote_the_key_as_pragma_update_does() {
+        assert_eq!(
+            key_pragma("key", &["x'", "00ff", "'"]).as_str(),
+            "PRAGMA key = 'x''00ff'''"
+        );
+        assert_eq!(
+            key_pragma("hexkey", &["abcd"]).as_str(),
+            "PRAGMA hexkey = 'abcd'"
+        );
+        assert_eq!(
+            key_pragma("key", &["it's; DROP"]).as_str(),
+            "PRAGMA key = 'it''s; DROP'"
+        );
+        let quotes = "'".repeat(40);
+        assert_eq!(key_pragma("key", &[&quotes]).len(), 15 + 80);
+    }
+
+    /// Keys a new database with `key`, writes a row, and reads it back through [`Db::open`].
+    fn round_trip(key: KeyForm) -> Result<i64> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let conn = Connection::open(&path).unwrap();
+        apply_key(&conn, &key, 4, 4096).unwrap();
+        conn.execute_batch("CREATE TABLE t(v); INSERT INTO t VALUES (42);")
+            .unwrap();
+        drop(conn);
+        assert_ne!(&read_header(&path).unwrap()[..16], SQLITE_MAGIC);
+        let db = Db::open(
+            &path,
+            &Cipher::Sqlcipher {
+                key,
+                compatibility: 4,
+                page_size: 4096,
+            },
+        )?;
+        Ok(db
+            .conn
+            .query_row("SELECT v FROM t", [], |r| r.get(0))
+            .unwrap())
+    }
+
+    #[test]
+    fn every_key_form_opens_what_it_encrypted() {
+        let hex = "a1".repeat(32);
+        assert_eq!(
+            round_trip(KeyForm::RawHex(Secret::new(hex.clone()))).unwrap(),
+            42
+        );
+        assert_eq!(
+            round_trip(KeyForm::PassphraseHex(Secret::new(hex))).unwrap(),
+            42
+        );
+        assert_eq!(
+            round_trip(KeyForm::Text(Secret::new("it's 7ch".into()))).unwrap(),
+            42
+        );
     }
 
     #[test]

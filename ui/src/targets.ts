@@ -83,5 +83,7 @@ export function webdavUrl(f: WebDavForm): Built {
   if (u.username || u.password) return { url: null, error: "target.error.credentials_in_url" };
   const user = f.user.trim() ? `${encodeURIComponent(f.user.trim())}@` : "";
   const scheme = u.protocol === "http:" ? "webdav+http" : "webdav+https";
-  return { url: `${scheme}://${user}${u.host}${u.pathname.replace(/\/$/, "")}`, error: null };
+  // The core refuses a password over plain http to another machine unless the URL opts in.
+  const insecure = scheme === "webdav+http" && u.searchParams.get("insecure") === "1" ? "?insecure=1" : "";
+  return { url: `${scheme}://${user}${u.host}${u.pathname.replace(/\/$/, "")}${insecure}`, error: null };
 }

@@ -41,6 +41,8 @@ describe("target URLs", () => {
       "webdav+https://me%40example.com@dav.jianguoyun.com/dav/ChatVault",
     );
     expect(webdavUrl({ preset: "custom", url: "http://127.0.0.1:8080/", user: "", password: "" }).url).toBe("webdav+http://127.0.0.1:8080");
+    expect(webdavUrl({ preset: "custom", url: "http://nas.lan/dav/?insecure=1", user: "me", password: "x" }).url).toBe("webdav+http://me@nas.lan/dav?insecure=1");
+    expect(webdavUrl({ preset: "custom", url: "https://nas.lan/dav?insecure=1", user: "", password: "" }).url).toBe("webdav+https://nas.lan/dav");
     expect(webdavUrl({ preset: "custom", url: "https://a:b@host/x", user: "", password: "" }).error).toBe("target.error.credentials_in_url");
     expect(webdavUrl({ preset: "custom", url: "not a url", user: "", password: "" }).error).toBe("target.error.webdav_url");
   });

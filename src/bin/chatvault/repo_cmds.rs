@@ -15,6 +15,7 @@ use clap::{Args, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use zeroize::Zeroizing;
 
 #[derive(Args)]
 pub struct TargetArg {
@@ -335,7 +336,11 @@ fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
 
 /// Writes the recovery code to a new file readable only by the user.
 fn write_code(path: &Path, code: &RecoveryCode) -> Result<()> {
-    private_file::write_new_private(path, format!("{}\n", code.display().expose()).as_bytes())
+    let shown = code.display();
+    let mut line = Zeroizing::new(String::with_capacity(shown.expose().len() + 1));
+    line.push_str(shown.expose());
+    line.push('\n');
+    private_file::write_new_private(path, line.as_bytes())
 }
 
 fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
