@@ -421,10 +421,11 @@ mod tests {
                 page_size: 4096,
             },
         )?;
-        Ok(db
-            .conn
+        let v = db
+            .conn()
             .query_row("SELECT v FROM t", [], |r| r.get(0))
-            .unwrap())
+            .unwrap();
+        Ok(v)
     }
 
     #[test]
