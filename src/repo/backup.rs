@@ -7,8 +7,7 @@
 //! uploads a landed blob again.
 
 use super::format::{
-    self, kind, AttachmentRec, ConvRef, IndexPack, KeyTable, MessageRec, SegRef, Segment, Snapshot,
-    Tree,
+    self, kind, AttachmentRec, ConvRef, KeyTable, MessageRec, SegRef, Segment, Snapshot, Tree,
 };
 use super::lock::{Lock, Mode, Op};
 use super::pack::{PackWriter, CLASS_A, CLASS_S};
@@ -880,14 +879,12 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
 /// Packs blobs and uploads each full pack with its own index object.
 pub(crate) struct Uploader {
     pack: PackWriter,
-    new_packs: Vec<IndexPack>,
 }
 
 impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
-            new_packs: Vec::new(),
         }
     }
 
@@ -895,7 +892,6 @@ impl Uploader {
     pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_A, repo.config.pack_target.1 as usize),
-            new_packs: Vec::new(),
         }
     }
 
@@ -940,8 +936,7 @@ impl Uploader {
         // Data before references: the pack has landed, now index it.
         let name = repo.write_index(vec![entry.clone()], Vec::new()).await?;
         index.objects.push(name);
-        index.add_pack(entry.clone());
-        self.new_packs.push(entry);
+        index.add_pack(entry);
         Ok(())
     }
 }
