@@ -202,6 +202,7 @@ fn create(path: &Path, key: Option<(&str, u8, u32)>) -> Result<Connection> {
             .map_err(|e| Error::io(format!("creating {}", parent.display()), &e))?;
     }
     let _ = fs::remove_file(path);
+    crate::store::sqlite::init_sqlcipher();
     let conn = Connection::open(path).map_err(sql_err)?;
     match key {
         Some((k, compat, page)) if compat == 1 => {

@@ -213,12 +213,26 @@ impl Db {
     }
 }
 
+/// Sets up SQLCipher's process-wide crypto provider once, before any thread keys a database:
+/// keying the first databases from several threads at once failed now and then with
+/// "PRAGMA key requires a key of one or more characters" (seen in parallel tests).
+pub fn init_sqlcipher() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if let Ok(c) = Connection::open_in_memory() {
+            let _ =
+                c.execute_batch("PRAGMA key = 'chatvault'; SELECT count(*) FROM sqlite_master;");
+        }
+    });
+}
+
 fn apply_key(
     conn: &Connection,
     key: &KeyForm,
     compatibility: u8,
     page_size: u32,
 ) -> rusqlite::Result<()> {
+    init_sqlcipher();
     // Not `pragma_update`: it would format the key into a statement of its own and free it
     // unwiped. The statement is built here, in memory that is wiped when it is dropped.
     let sql = match key {
