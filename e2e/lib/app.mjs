@@ -1,7 +1,7 @@
 // Starts the real ChatVault app under tauri-driver (which drives WebKitWebDriver) and returns
 // a WebdriverIO session. The app binary comes from CHATVAULT_APP_BIN (scripts/test.sh builds
 // it with the test identifier app.chatvault.e2e).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -69,6 +69,10 @@ export async function startApp() {
         await browser.deleteSession();
       } finally {
         driver.kill();
+        // An app that outlives its session (it can stay on in the tray) holds this test file's
+        // output pipe, and the runner then waits for it forever: end it. Only the test build of
+        // the app runs from this path.
+        spawnSync("pkill", ["-f", application]);
       }
     },
   };
