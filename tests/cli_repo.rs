@@ -4,107 +4,9 @@
 mod common;
 
 use chatvault::keychain::{Keychain, OsKeychain};
+use common::user::User;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-/// A user with their own config/data/cache folders and a demo store.
-struct User {
-    dir: tempfile::TempDir,
-    store: String,
-    key_file: String,
-    target: String,
-}
-
-impl User {
-    fn new(messages: usize) -> User {
-        let dir = tempfile::tempdir().unwrap();
-        let u = User {
-            store: String::new(),
-            key_file: String::new(),
-            target: format!("file://{}", dir.path().join("target").display()),
-            dir,
-        };
-        let out = u.ok(&[
-            "demo",
-            "--json",
-            "--messages",
-            &messages.to_string(),
-            u.dir.path().join("demo").to_str().unwrap(),
-        ]);
-        User {
-            store: out["store"].as_str().unwrap().into(),
-            key_file: out["key_file"].as_str().unwrap().into(),
-            ..u
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_chatvault"));
-        let d = self.dir.path();
-        c.args(args)
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env("XDG_DATA_HOME", d.join("data"))
-            .env("XDG_CACHE_HOME", d.join("cache"));
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-    }
-
-    fn err(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{args:?} should fail: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["error"].clone()
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn init(&self) -> String {
-        let code_file = self.path("recovery.txt");
-        let out = self.ok(&[
-            "init",
-            "--json",
-            "--target",
-            &self.target,
-            "--recovery-code-file",
-            code_file.to_str().unwrap(),
-        ]);
-        out["repository"].as_str().unwrap().to_string()
-    }
-
-    fn backup(&self) -> serde_json::Value {
-        self.ok(&[
-            "backup",
-            "--json",
-            "--target",
-            &self.target,
-            "--store",
-            &self.store,
-            "--key-file",
-            &self.key_file,
-        ])
-    }
-}
+use std::process::Stdio;
 
 fn has_keychain() -> bool {
     common::service_env("CHATVAULT_TEST_KEYRING").is_some()
@@ -268,7 +170,7 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
     }
     let u = User::new(120);
     let repo_id = u.init();
-    u.backup();
+    u.backup(&[]);
     let kc = OsKeychain::default();
     let mk_hex = kc
         .get(&format!("repo:{repo_id}"))
@@ -402,7 +304,7 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
     };
     let scratch_id = scratch.init();
     let t0 = std::time::Instant::now();
-    scratch.backup();
+    scratch.backup(&[]);
     let full = t0.elapsed();
 
     // Deterministic "random" kill points spread over the run.
@@ -438,7 +340,7 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
         );
     }
     // The next run completes and nothing is lost.
-    let last = u.backup();
+    let last = u.backup(&[]);
     assert_eq!(last["messages"], 12_000);
     let v = u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
     assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
@@ -599,7 +501,7 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
     }
     let u = User::new(30);
     let repo_id = u.init();
-    u.backup();
+    u.backup(&[]);
     let wraps = || std::fs::read_dir(u.path("target/keys")).unwrap().count();
     assert_eq!(wraps(), 1);
 
