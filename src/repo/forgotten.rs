@@ -7,7 +7,7 @@
 //! exclusive operations write `g + 1` and delete the lower ones.
 
 use super::format::{self, kind, Ctok};
-use super::{is_damage, marks, Repo};
+use super::{marks, Repo};
 use crate::crypto::envelope::{self, Padding};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
@@ -93,20 +93,9 @@ impl Repo {
         let mut best: Option<Forgotten> = None;
         let mut all = Vec::new();
         for (path, _) in self.list_names("forgotten/").await? {
-            let opened = match self.get(&path).await {
-                Ok(raw) => self
-                    .open_meta(kind::FORGOTTEN, &path, &raw)
-                    .and_then(|b| format::decode::<Forgotten>(&b, &path)),
-                Err(e) if e.code() == ErrorCode::RepoObjectMissing => continue,
-                Err(e) => Err(e),
-            };
-            let list = match opened {
-                Ok(l) => l,
-                Err(e) if is_damage(e.code()) => {
-                    self.note_damage(&path, &e);
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let open = |raw: &[u8]| self.open_meta(kind::FORGOTTEN, &path, raw);
+            let Some(list) = self.read_meta::<Forgotten>(&path, open).await? else {
+                continue;
             };
             all.push((path, list.generation));
             if best.as_ref().is_none_or(|b| list.generation > b.generation) {

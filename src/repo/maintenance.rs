@@ -65,6 +65,11 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
     let snapshots = repo.snapshots().await?;
     report.snapshots = snapshots.len() as u32;
 
+    // 1. Every indexed pack is there with its indexed length. With --read-data, every pack is
+    //    downloaded whole, once: class-S packs first (into the cache, so the walk below reads
+    //    trees and segments locally), class-A packs after the walk has found which chunks are
+    //    reachable. No blob is read by a ranged GET (FORMAT.md §13).
+    let mut a_packs: Vec<&Name> = Vec::new();
     for (name, p) in &index.packs {
         report.packs += 1;
         let path = pack_path(name);
@@ -85,19 +90,20 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
             )),
         }
         if read_data {
-            match repo.get(&path).await {
-                Ok(bytes) => match read_trailer(repo, name, &bytes) {
-                    Ok(t) if t.blobs.iter().map(|b| b.0).eq(p.blobs.iter().map(|b| b.0)) => {}
-                    Ok(_) => report
-                        .errors
-                        .push(format!("{path}: repo_corrupt: trailer and index disagree")),
-                    Err(e) => problem(&mut report, &e.context(&path)),
-                },
-                Err(e) => problem(&mut report, &e),
+            if p.class == CLASS_S {
+                if let Some(bytes) = download_pack(repo, name, p, &mut report).await {
+                    if let Some(c) = repo.cache() {
+                        c.put(&path, &bytes);
+                    }
+                }
+            } else {
+                a_packs.push(name);
             }
         }
     }
 
+    // 2. Snapshots, trees, segments; the chunks reachable from them, with their keys.
+    let mut chunks: HashMap<BlobId, ConvKeys> = HashMap::new();
     for (spath, snap) in &snapshots {
         for conv in &snap.conversations {
             report.conversations += 1;
@@ -144,9 +150,13 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                                 .filter(|a| a.state == 0)
                                 .flat_map(|a| &a.chunks)
                             {
-                                match repo.read_blob(&index, c, &keys).await {
-                                    Ok(_) => report.blobs_read += 1,
-                                    Err(e) => problem(&mut report, &e),
+                                if index.blobs.contains_key(c) {
+                                    chunks.insert(*c, keys.clone());
+                                } else {
+                                    report.errors.push(format!(
+                                        "{spath}: repo_object_missing: chunk {} is in no index",
+                                        hex::encode(c)
+                                    ));
                                 }
                             }
                         }
@@ -164,7 +174,80 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
             }
         }
     }
+
+    // 3. Class-A packs whole: every reachable chunk in them opens and matches its id.
+    let mut opened: HashSet<BlobId> = HashSet::new();
+    for name in a_packs {
+        let p = &index.packs[name];
+        let Some(bytes) = download_pack(repo, name, p, &mut report).await else {
+            continue;
+        };
+        let path = pack_path(name);
+        for &(id, kind, offset, length, _) in &p.blobs {
+            let Some(keys) = chunks.get(&id) else {
+                continue;
+            };
+            if opened.contains(&id) {
+                continue;
+            }
+            let identity = format!("blob/{}", hex::encode(id));
+            let checked = bytes
+                .get(offset as usize..offset as usize + length as usize)
+                .ok_or_else(|| {
+                    Error::new(ErrorCode::RepoTruncated, format!("{path}: a blob lies past its end"))
+                })
+                .and_then(|raw| {
+                    envelope::open(&keys.aead, repo.key_id(), kind, &identity, &[], raw, 64 << 20)
+                })
+                .and_then(|body| {
+                    if keys.blob_id(kind, &body) == id {
+                        Ok(())
+                    } else {
+                        Err(Error::new(
+                            ErrorCode::RepoTampered,
+                            format!("{identity}: content does not match its id"),
+                        ))
+                    }
+                });
+            match checked {
+                Ok(()) => {
+                    opened.insert(id);
+                    report.blobs_read += 1;
+                }
+                Err(e) => problem(&mut report, &e.context(&path)),
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Downloads a whole pack and checks its trailer against the index (`--read-data`).
+async fn download_pack(
+    repo: &Repo,
+    name: &Name,
+    p: &IndexPack,
+    report: &mut VerifyReport,
+) -> Option<Vec<u8>> {
+    let path = pack_path(name);
+    match repo.get(&path).await {
+        Ok(bytes) => match read_trailer(repo, name, &bytes) {
+            Ok(t) if t.blobs.iter().map(|b| b.0).eq(p.blobs.iter().map(|b| b.0)) => Some(bytes),
+            Ok(_) => {
+                report
+                    .errors
+                    .push(format!("{path}: repo_corrupt: trailer and index disagree"));
+                None
+            }
+            Err(e) => {
+                problem(report, &e.context(&path));
+                None
+            }
+        },
+        Err(e) => {
+            problem(report, &e);
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -609,16 +692,20 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             }
             let keys = &live[&id];
             let identity = format!("blob/{}", hex::encode(id));
-            let raw = repo.get_range(&path, offset as u64, length as u64).await?;
-            let body = envelope::open(
-                &keys.aead,
-                repo.key_id(),
+            // Through the cache (whole packs): which blobs survive is not read off the target.
+            let loc = super::BlobLoc {
+                pack: *name,
                 kind,
-                &identity,
-                &[],
-                &raw,
-                64 << 20,
-            )?;
+                offset,
+                length,
+                raw_len,
+            };
+            let body = repo
+                .open_blob_at(&index, &loc, |raw| {
+                    envelope::open(&keys.aead, repo.key_id(), kind, &identity, &[], raw, 64 << 20)
+                        .map_err(|e| e.context(&path))
+                })
+                .await?;
             let sealed = envelope::seal(
                 &keys.aead,
                 repo.key_id(),

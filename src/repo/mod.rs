@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod cache;
 pub mod forgotten;
 pub mod format;
 pub mod lock;
@@ -117,6 +118,21 @@ impl Index {
     }
 }
 
+/// How blobs are read from the target (FORMAT.md §7.1, §13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// Trees and segments come from the local cache of class-S packs; a pack missing from it
+    /// is downloaded whole, and a restore downloads every missing one before it reads any, so
+    /// which of them it needed stays hidden. Attachment chunks are read by whole class-A packs.
+    /// Without a local cache (a handle with no [`Repo::with_local_dir`]) it reads like
+    /// `Ranged`.
+    #[default]
+    Private,
+    /// Blobs not in the cache are read with one ranged GET each, and reads cache nothing:
+    /// fewer bytes, but the ranges show which blobs are read together.
+    Ranged,
+}
+
 /// An open repository.
 pub struct Repo {
     op: Operator,
@@ -139,6 +155,13 @@ pub struct Repo {
     damage: std::sync::Mutex<Vec<Damage>>,
     /// High-water marks against rollback (`<data>/repos/<repo id>/marks.json`), when known.
     pub(crate) marks: Option<std::path::PathBuf>,
+    /// This computer's copy of metadata and class-S packs (`<local_dir>/objects`), if any.
+    cache: Option<cache::Cache>,
+    /// How blobs are read; see [`ReadMode`].
+    pub reads: ReadMode,
+    /// The last whole class-A pack read (attachment chunks are read by whole packs, usually
+    /// several from one pack in a row).
+    last_pack: std::sync::Mutex<Option<(Name, Arc<Vec<u8>>)>>,
 }
 
 pub fn random_name() -> Name {
@@ -227,6 +250,9 @@ impl Repo {
             lease: std::sync::Mutex::new(None),
             damage: std::sync::Mutex::new(Vec::new()),
             marks: None,
+            cache: None,
+            reads: ReadMode::default(),
+            last_pack: std::sync::Mutex::new(None),
         }
     }
 
@@ -352,13 +378,24 @@ impl Repo {
     }
 
     /// Sets where this machine keeps its notes about the repository (see [`Repo::local_dir`]).
+    /// Also keeps the local object cache there (`objects/`, see [`cache`]).
     pub fn with_local_dir(mut self, cache_dir: &std::path::Path) -> Repo {
-        self.local_dir = Some(
-            cache_dir
-                .join("repos")
-                .join(hex::encode(self.config.repo_id)),
-        );
+        let dir = cache_dir
+            .join("repos")
+            .join(hex::encode(self.config.repo_id));
+        self.cache = Some(cache::Cache::new(dir.join("objects")));
+        self.local_dir = Some(dir);
         self
+    }
+
+    /// The local object cache, when this handle has one.
+    pub fn cache(&self) -> Option<&cache::Cache> {
+        self.cache.as_ref()
+    }
+
+    /// True when blobs are read through the cache by whole packs ([`ReadMode::Private`]).
+    pub fn private_reads(&self) -> bool {
+        self.cache.is_some() && self.reads == ReadMode::Private
     }
 
     pub fn repo_id(&self) -> [u8; 16] {
@@ -375,15 +412,31 @@ impl Repo {
 
     // ---- object I/O ------------------------------------------------------------------------
 
+    /// Writes an object. Metadata objects (key tables, index objects, snapshots, forgotten
+    /// lists) are also kept in the local cache, as written.
     pub async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        let keep = !path.starts_with("data/");
+        self.put_inner(path, bytes, keep).await
+    }
+
+    /// Writes a class-S pack and keeps a copy in the local cache.
+    pub(crate) async fn put_cached(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
+        self.put_inner(path, bytes, true).await
+    }
+
+    async fn put_inner(&self, path: &str, bytes: Vec<u8>, keep: bool) -> Result<()> {
         self.check_lease()?;
         let n = bytes.len() as u64;
+        let buf = opendal::Buffer::from(bytes);
         self.op
-            .write(path, bytes)
+            .write(path, buf.clone())
             .await
             .map_err(|e| meta_err(e, &format!("writing {path}")))?;
         self.stats.puts.fetch_add(1, Ordering::Relaxed);
         self.stats.put_bytes.fetch_add(n, Ordering::Relaxed);
+        if let Some(c) = self.cache.as_ref().filter(|c| keep && c.holds(path)) {
+            c.put(path, &buf.to_vec());
+        }
         Ok(())
     }
 
@@ -448,6 +501,9 @@ impl Repo {
             .await
             .map_err(|e| meta_err(e, &format!("deleting {path}")))?;
         self.stats.deletes.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = &self.cache {
+            c.remove(path);
+        }
         Ok(())
     }
 
@@ -470,6 +526,11 @@ impl Repo {
             }
         }
         out.sort();
+        if let Some(c) = self.cache.as_ref().filter(|_| cache::CACHED_DIRS.contains(&dir)) {
+            // Names are random and objects never change: what the target no longer lists
+            // is gone (deleted, superseded, rolled back), and so is its cached copy.
+            c.retain_listed(dir, &out.iter().map(|(p, _)| p.clone()).collect());
+        }
         Ok(out)
     }
 
@@ -533,9 +594,25 @@ impl Repo {
         path: &str,
         open: impl Fn(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Option<T>> {
+        // Wiped once decoded: the body of a key table is conversation keys.
+        let decode = |raw: &[u8]| open(raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path));
+        if let Some(c) = &self.cache {
+            if let Some(raw) = c.get(path) {
+                match decode(&raw) {
+                    Ok(v) => return Ok(Some(v)),
+                    // A damaged copy is never trusted: the target's is read instead.
+                    Err(_) => c.remove(path),
+                }
+            }
+        }
         let opened = match self.get(path).await {
-            // Wiped once decoded: the body of a key table is conversation keys.
-            Ok(raw) => open(&raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path)),
+            Ok(raw) => {
+                let v = decode(&raw);
+                if let (Ok(_), Some(c)) = (&v, &self.cache) {
+                    c.put(path, &raw);
+                }
+                v
+            }
             Err(e) if e.code() == ErrorCode::RepoObjectMissing => return Ok(None),
             Err(e) => Err(e),
         };
@@ -851,7 +928,7 @@ impl Repo {
 
     /// Reads and opens one blob with its conversation key, checking its id.
     pub async fn read_blob(&self, index: &Index, id: &BlobId, ck: &ConvKeys) -> Result<Vec<u8>> {
-        let loc = index.blobs.get(id).ok_or_else(|| {
+        let loc = *index.blobs.get(id).ok_or_else(|| {
             Error::new(
                 ErrorCode::RepoObjectMissing,
                 format!("blob {} is in no index", hex::encode(id)),
@@ -859,28 +936,141 @@ impl Repo {
             .with_hint("Run `chatvault verify`; an index or pack may have been deleted.")
         })?;
         let path = pack_path(&loc.pack);
-        let raw = self
-            .get_range(&path, loc.offset as u64, loc.length as u64)
-            .await?;
         let identity = format!("blob/{}", hex::encode(id));
-        let body = envelope::open(
-            &ck.aead,
-            self.key_id,
-            loc.kind,
-            &identity,
-            &[],
-            &raw,
-            MAX_META,
-        )
-        .map_err(|e| e.context(format!("pack {path}")))?;
-        if ck.blob_id(loc.kind, &body) != *id {
-            return Err(Error::new(
-                ErrorCode::RepoTampered,
-                format!("{identity} in {path}: content does not match its id"),
-            ));
-        }
-        Ok(body)
+        self.open_blob_at(index, &loc, |raw| {
+            let body = envelope::open(
+                &ck.aead,
+                self.key_id,
+                loc.kind,
+                &identity,
+                &[],
+                raw,
+                MAX_META,
+            )
+            .map_err(|e| e.context(format!("pack {path}")))?;
+            if ck.blob_id(loc.kind, &body) != *id {
+                return Err(Error::new(
+                    ErrorCode::RepoTampered,
+                    format!("{identity} in {path}: content does not match its id"),
+                ));
+            }
+            Ok(body)
+        })
+        .await
     }
+
+    /// Reads the sealed blob at `loc` and opens it with `open`. A cached copy that does not
+    /// open is dropped and the pack is downloaded again (whole), once.
+    pub(crate) async fn open_blob_at(
+        &self,
+        index: &Index,
+        loc: &BlobLoc,
+        open: impl Fn(&[u8]) -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let (raw, cached) = self.sealed_blob(index, loc).await?;
+        match open(&raw) {
+            Err(e) if cached && is_damage(e.code()) => {
+                if let Some(c) = &self.cache {
+                    c.remove(&pack_path(&loc.pack));
+                }
+                let (raw, _) = self.sealed_blob(index, loc).await?;
+                open(&raw)
+            }
+            r => r,
+        }
+    }
+
+    /// The sealed bytes of a blob, and whether they came from the local cache.
+    async fn sealed_blob(&self, index: &Index, loc: &BlobLoc) -> Result<(Vec<u8>, bool)> {
+        let path = pack_path(&loc.pack);
+        let (offset, len) = (loc.offset as u64, loc.length as u64);
+        if let Some(c) = &self.cache {
+            if let Some(b) = c.read_at(&path, offset, len) {
+                return Ok((b, true));
+            }
+        }
+        if self.private_reads() {
+            let pack = if loc.kind == kind::CHUNK {
+                self.whole_a_pack(index, &loc.pack).await?
+            } else {
+                Arc::new(self.fetch_pack(index, &loc.pack).await?)
+            };
+            return slice(&pack, &path, offset, len).map(|b| (b, false));
+        }
+        Ok((self.get_range(&path, offset, len).await?, false))
+    }
+
+    /// Downloads a whole pack, checks its length against the index, and keeps a class-S one
+    /// in the cache.
+    async fn fetch_pack(&self, index: &Index, name: &Name) -> Result<Vec<u8>> {
+        let path = pack_path(name);
+        let bytes = self.get(&path).await?;
+        let entry = index.packs.get(name);
+        if let Some(p) = entry {
+            if bytes.len() as u64 != p.len {
+                return Err(Error::new(
+                    if (bytes.len() as u64) < p.len {
+                        ErrorCode::RepoTruncated
+                    } else {
+                        ErrorCode::RepoCorrupt
+                    },
+                    format!("{path}: {} bytes, the index says {}", bytes.len(), p.len),
+                ));
+            }
+        }
+        if let (Some(c), Some(p)) = (&self.cache, entry) {
+            if p.class == pack::CLASS_S {
+                c.put(&path, &bytes);
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// A whole class-A pack, from memory when it was the last one read.
+    async fn whole_a_pack(&self, index: &Index, name: &Name) -> Result<Arc<Vec<u8>>> {
+        if let Some((n, b)) = self
+            .last_pack
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if n == name {
+                return Ok(b.clone());
+            }
+        }
+        let bytes = Arc::new(self.fetch_pack(index, name).await?);
+        *self.last_pack.lock().unwrap_or_else(|p| p.into_inner()) = Some((*name, bytes.clone()));
+        Ok(bytes)
+    }
+
+    /// Downloads every class-S pack of the index that the cache lacks, whole and in name
+    /// order, so that what a restore then reads stays on this computer (FORMAT.md §13).
+    /// Returns the packs and bytes downloaded.
+    pub async fn fill_cache(&self, index: &Index) -> Result<(u64, u64)> {
+        let Some(c) = &self.cache else {
+            return Ok((0, 0));
+        };
+        let (mut packs, mut bytes) = (0, 0);
+        for (name, p) in &index.packs {
+            if p.class != pack::CLASS_S || c.len(&pack_path(name)) == Some(p.len) {
+                continue;
+            }
+            bytes += self.fetch_pack(index, name).await?.len() as u64;
+            packs += 1;
+        }
+        Ok((packs, bytes))
+    }
+}
+
+fn slice(pack: &[u8], path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    pack.get(offset as usize..(offset + len) as usize)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoTruncated,
+                format!("{path}: the index places a blob past the end of the pack"),
+            )
+        })
 }
 
 /// A conversation's keys: CK and what derives from it.

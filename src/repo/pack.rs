@@ -72,7 +72,12 @@ impl PackWriter {
         bytes.extend_from_slice(&sealed);
         bytes.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
         let len = bytes.len() as u64;
-        repo.put(&path, bytes).await?;
+        if self.class == CLASS_S {
+            // Trees and segments stay readable here without asking the target (§7.3).
+            repo.put_cached(&path, bytes).await?;
+        } else {
+            repo.put(&path, bytes).await?;
+        }
         let mut offset = 0u32;
         let blobs = self
             .blobs

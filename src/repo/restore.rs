@@ -1,5 +1,7 @@
-//! restore: bring conversations back from a snapshot (FORMAT.md §11.3). Only the trees and
-//! segments of the chosen conversations and months are downloaded, each by a ranged read.
+//! restore: bring conversations back from a snapshot (FORMAT.md §11.3). Trees and segments
+//! are read from the local cache of class-S packs, which is first completed by downloading
+//! every pack it lacks (whole); with [`super::ReadMode::Ranged`], only the blobs of the chosen
+//! conversations and months are downloaded, each by a ranged read.
 
 use super::format::{self, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
@@ -80,6 +82,11 @@ async fn run(
     let snap = pick_snapshot(&snapshots, req.snapshot.as_deref())?;
     let (_, keytable) = repo.load_keytable().await?;
     let index = repo.load_index().await?;
+    // Every trees-and-segments pack this computer lacks, before reading any: the target sees
+    // the same reads whichever conversations are restored (FORMAT.md §13).
+    if repo.private_reads() {
+        repo.fill_cache(&index).await?;
+    }
     let (source_kind, account) = (snap.source.0, snap.source.1.clone());
     // Conversation tokens are computable from the ids: other conversations' trees stay unread.
     let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
