@@ -1,6 +1,8 @@
 //! A small HTTP/1.1 proxy in front of a real server (the S3 test server), for faults a real
 //! server cannot produce on cue: answer 503, delay, tear a response in half, or die and come
-//! back. Only what the tests need: requests and responses framed by Content-Length.
+//! back. It also records every request as the server sees it (method, path and query, Range,
+//! sizes), for tests of what the storage learns from ChatVault's access pattern. Only what the
+//! tests need: requests and responses framed by Content-Length.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,6 +24,32 @@ pub struct Faults {
     pub requests: AtomicU64,
     /// Die (close everything, refuse connections) after this many more requests; 0 = never.
     pub die_after: AtomicU64,
+    /// Every request forwarded, in the order the server answered them.
+    pub log: Mutex<Vec<Seen>>,
+}
+
+/// One request as the storage server sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// The Range header, if any.
+    pub range: Option<String>,
+    /// Bytes in the request body (an upload's size).
+    pub sent: usize,
+    pub status: u16,
+    /// Bytes in the response body (a download's size; for HEAD, the Content-Length).
+    pub received: usize,
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
 }
 
 pub struct FaultProxy {
@@ -186,6 +214,25 @@ fn handle(
             let _ = out.shutdown(Shutdown::Both);
             return Ok(());
         }
+        let mut first = head.lines().next().unwrap_or("").split(' ');
+        f.log.lock().unwrap().push(Seen {
+            method: first.next().unwrap_or("").to_string(),
+            target: first.next().unwrap_or("").to_string(),
+            range: header(&head, "range"),
+            sent: body.len(),
+            status: rhead
+                .split(' ')
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            received: if is_head {
+                header(&rhead, "content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            } else {
+                rbody.len()
+            },
+        });
         out.write_all(rhead.as_bytes())?;
         out.write_all(&rbody)?;
     }

@@ -7,7 +7,7 @@ use chatvault::job::{Cancel, Progress};
 use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::library::Library;
 use chatvault::paths::AppPaths;
-use chatvault::repo::{access, maintenance, restore, Repo};
+use chatvault::repo::{access, maintenance, restore, ReadMode, Repo};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use chatvault::{private_file, sync_folder};
 use chatvault::{Error, Result};
@@ -105,6 +105,11 @@ pub struct RestoreArgs {
     /// Also add to the local library when exporting with --into.
     #[arg(long)]
     library: bool,
+    /// Download only the chosen conversations' blobs, one ranged read each, instead of every
+    /// trees-and-segments pack this computer lacks: less data, but the storage sees which
+    /// blobs belong together (docs/FORMAT.md §13).
+    #[arg(long)]
+    ranged_reads: bool,
 }
 
 #[derive(Args)]
@@ -114,6 +119,10 @@ pub struct VerifyArgs {
     /// Also download every pack and open every blob.
     #[arg(long)]
     read_data: bool,
+    /// Read trees this computer has not cached with one ranged read each instead of whole
+    /// packs (docs/FORMAT.md §13).
+    #[arg(long)]
+    ranged_reads: bool,
 }
 
 #[derive(Args)]
@@ -533,7 +542,10 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
     };
     let progress = CliProgress::new();
     let convs = rt.block_on(async {
-        let repo = open_repo(&a.target.target).await?;
+        let mut repo = open_repo(&a.target.target).await?;
+        if a.ranged_reads {
+            repo.reads = ReadMode::Ranged;
+        }
         let convs = restore::restore(&repo, &req, &progress, &cancel).await;
         warn_damage(&repo);
         convs
@@ -571,7 +583,11 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
 pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
     let rt = runtime()?;
     let report = rt.block_on(async {
-        maintenance::verify(&open_repo(&a.target.target).await?, a.read_data).await
+        let mut repo = open_repo(&a.target.target).await?;
+        if a.ranged_reads {
+            repo.reads = ReadMode::Ranged;
+        }
+        maintenance::verify(&repo, a.read_data).await
     });
     // The app's home page shows a repository that failed its last verify.
     if let Ok(paths) = AppPaths::from_os() {
