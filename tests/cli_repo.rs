@@ -565,3 +565,129 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
     let _ = kc.delete(&format!("repo:{repo_id}"));
     let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
 }
+
+/// Byte-for-byte copies of target objects in the cache, by path relative to the target.
+fn cached_objects(u: &User, repo_id: &str) -> Vec<(String, Vec<u8>)> {
+    let base = u.path(&format!("cache/chatvault/repos/{repo_id}/objects"));
+    let mut out: Vec<(String, Vec<u8>)> = all_files(&base)
+        .into_iter()
+        .map(|(p, bytes)| {
+            let rel = p
+                .strip_prefix(&base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            // Packs are cached flat (`data/<name>`); on the target they are `data/<nn>/<name>`.
+            let rel = match rel.strip_prefix("data/") {
+                Some(name) => format!("data/{}/{name}", &name[..2]),
+                None => rel,
+            };
+            (rel, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_local_cache_mirrors_the_target_is_checked_on_use_and_follows_deletions() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(300);
+    let repo_id = u.init();
+    u.backup(&[]);
+    // Every cached object is the target's object, byte for byte (so: sealed, never plaintext).
+    let cached = cached_objects(&u, &repo_id);
+    for dir in ["keytable/", "index/", "snapshots/", "data/"] {
+        assert!(
+            cached.iter().any(|(p, _)| p.starts_with(dir)),
+            "nothing of {dir} cached: {:?}",
+            cached.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        );
+    }
+    for (rel, bytes) in &cached {
+        assert_eq!(
+            &std::fs::read(u.target_dir().join(rel)).unwrap(),
+            bytes,
+            "{rel} differs from the target"
+        );
+    }
+    let restored = |extra: &[&str]| {
+        let mut args = vec!["restore", "--json", "--target", &u.target];
+        args.extend_from_slice(extra);
+        u.ok(&args)["messages"].as_u64().unwrap()
+    };
+    assert_eq!(restored(&[]), 300);
+
+    // A damaged cache (a flipped byte in a pack, a truncated index object) is never trusted:
+    // the restore is still right, and the damaged copies are replaced by the target's.
+    let base = u.path(&format!("cache/chatvault/repos/{repo_id}/objects"));
+    let (pack, _) = cached.iter().find(|(p, _)| p.starts_with("data/")).unwrap();
+    let pack_file = base.join("data").join(pack.rsplit('/').next().unwrap());
+    let mut bytes = std::fs::read(&pack_file).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&pack_file, &bytes).unwrap();
+    let (index, _) = cached
+        .iter()
+        .find(|(p, _)| p.starts_with("index/"))
+        .unwrap();
+    let index_file = base.join(index);
+    std::fs::write(&index_file, b"CVLT").unwrap();
+    assert_eq!(restored(&[]), 300);
+    assert_eq!(
+        std::fs::read(&pack_file).unwrap(),
+        std::fs::read(u.target_dir().join(pack)).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&index_file).unwrap(),
+        std::fs::read(u.target_dir().join(index)).unwrap()
+    );
+    // Without a cache at all, whole packs are fetched again; --ranged-reads reads ranges.
+    std::fs::remove_dir_all(&base).unwrap();
+    assert_eq!(restored(&["--ranged-reads"]), 300);
+    assert!(
+        !base.join("data").exists()
+            || std::fs::read_dir(base.join("data"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "ranged reads cache no pack"
+    );
+    assert_eq!(restored(&[]), 300);
+    assert!(base.join("data").read_dir().unwrap().next().is_some());
+
+    // What is gone from the target is gone from the cache once listed: a second run, then the
+    // first snapshot forgotten and pruned from the CLI.
+    u.add_message("wxid_alicechen", "one more", 1_760_000_000);
+    u.backup(&[]);
+    let first = u.snapshots()[0]["id"].as_str().unwrap().to_string();
+    u.ok(&[
+        "forget",
+        "--json",
+        "--target",
+        &u.target,
+        "--snapshot",
+        &first,
+        "--prune",
+    ]);
+    for (rel, bytes) in cached_objects(&u, &repo_id) {
+        assert_eq!(
+            std::fs::read(u.target_dir().join(&rel)).ok().as_ref(),
+            Some(&bytes),
+            "{rel} is cached but not on the target"
+        );
+    }
+    // An object another computer deleted (here: a cached name the target does not list) goes
+    // at the next listing of its folder.
+    let stale = base.join("snapshots").join("ab".repeat(32));
+    std::fs::write(&stale, b"an old snapshot").unwrap();
+    assert_eq!(u.snapshots().len(), 1);
+    assert!(
+        !stale.exists(),
+        "a name the target no longer lists stays cached"
+    );
+    let kc = OsKeychain::default();
+    let _ = kc.delete(&format!("repo:{repo_id}"));
+    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+}

@@ -59,7 +59,13 @@ fn symmetric_store(dir: &Path) -> (PathBuf, StoreKey) {
     for i in 0..40i64 {
         let t = 1_700_000_000 + i * 86_400;
         for talker in [A, B] {
-            add_message(&d.path, &key, talker, &format!("same words, message {i:03}"), t);
+            add_message(
+                &d.path,
+                &key,
+                talker,
+                &format!("same words, message {i:03}"),
+                t,
+            );
         }
     }
     (d.path, key)

@@ -48,8 +48,7 @@ impl Cache {
         match top {
             "keytable" | "index" | "snapshots" | "forgotten" => {
                 let name = parts.next()?;
-                (is_name(name) && parts.next().is_none())
-                    .then(|| self.dir.join(top).join(name))
+                (is_name(name) && parts.next().is_none()).then(|| self.dir.join(top).join(name))
             }
             "data" => {
                 let nn = parts.next()?;
@@ -127,10 +126,7 @@ impl Cache {
         if !CACHED_DIRS.contains(&dir) {
             return 0;
         }
-        let names: HashSet<&str> = listed
-            .iter()
-            .filter_map(|p| p.rsplit('/').next())
-            .collect();
+        let names: HashSet<&str> = listed.iter().filter_map(|p| p.rsplit('/').next()).collect();
         let Ok(rd) = fs::read_dir(self.dir.join(top)) else {
             return 0;
         };
@@ -181,7 +177,10 @@ mod tests {
         ] {
             assert!(!c.holds(bad), "{bad}");
         }
-        assert!(!c.holds(&format!("data/cd/{name}")), "the folder must match the name");
+        assert!(
+            !c.holds(&format!("data/cd/{name}")),
+            "the folder must match the name"
+        );
         c.put(&format!("index/{name}"), b"sealed");
         c.put(&format!("data/ab/{name}"), b"pack bytes");
         c.put(&format!("data/cd/{other}"), b"other pack");
@@ -195,15 +194,15 @@ mod tests {
         assert_eq!(c.retain_listed("data/", &listed), 1);
         assert!(c.get(&format!("data/ab/{name}")).is_none());
         assert!(c.get(&format!("data/cd/{other}")).is_some());
-        assert!(c.get(&format!("index/{name}")).is_some(), "other folders stay");
+        assert!(
+            c.get(&format!("index/{name}")).is_some(),
+            "other folders stay"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let f = dir.path().join("objects/index").join(&name);
-            assert_eq!(
-                fs::metadata(f).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600);
         }
     }
 }

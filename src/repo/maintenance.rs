@@ -194,10 +194,21 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
             let checked = bytes
                 .get(offset as usize..offset as usize + length as usize)
                 .ok_or_else(|| {
-                    Error::new(ErrorCode::RepoTruncated, format!("{path}: a blob lies past its end"))
+                    Error::new(
+                        ErrorCode::RepoTruncated,
+                        format!("{path}: a blob lies past its end"),
+                    )
                 })
                 .and_then(|raw| {
-                    envelope::open(&keys.aead, repo.key_id(), kind, &identity, &[], raw, 64 << 20)
+                    envelope::open(
+                        &keys.aead,
+                        repo.key_id(),
+                        kind,
+                        &identity,
+                        &[],
+                        raw,
+                        64 << 20,
+                    )
                 })
                 .and_then(|body| {
                     if keys.blob_id(kind, &body) == id {
@@ -702,8 +713,16 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             };
             let body = repo
                 .open_blob_at(&index, &loc, |raw| {
-                    envelope::open(&keys.aead, repo.key_id(), kind, &identity, &[], raw, 64 << 20)
-                        .map_err(|e| e.context(&path))
+                    envelope::open(
+                        &keys.aead,
+                        repo.key_id(),
+                        kind,
+                        &identity,
+                        &[],
+                        raw,
+                        64 << 20,
+                    )
+                    .map_err(|e| e.context(&path))
                 })
                 .await?;
             let sealed = envelope::seal(

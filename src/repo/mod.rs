@@ -526,7 +526,11 @@ impl Repo {
             }
         }
         out.sort();
-        if let Some(c) = self.cache.as_ref().filter(|_| cache::CACHED_DIRS.contains(&dir)) {
+        if let Some(c) = self
+            .cache
+            .as_ref()
+            .filter(|_| cache::CACHED_DIRS.contains(&dir))
+        {
             // Names are random and objects never change: what the target no longer lists
             // is gone (deleted, superseded, rolled back), and so is its cached copy.
             c.retain_listed(dir, &out.iter().map(|(p, _)| p.clone()).collect());
@@ -595,7 +599,8 @@ impl Repo {
         open: impl Fn(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Option<T>> {
         // Wiped once decoded: the body of a key table is conversation keys.
-        let decode = |raw: &[u8]| open(raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path));
+        let decode =
+            |raw: &[u8]| open(raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path));
         if let Some(c) = &self.cache {
             if let Some(raw) = c.get(path) {
                 match decode(&raw) {
