@@ -218,7 +218,7 @@ fn damaged_snapshots_and_index_objects_are_skipped_named_and_block_only_prune() 
         return;
     }
     let u = User::new(200);
-    u.init();
+    let repo_id = u.init();
     for i in 0..3 {
         u.add_message("wxid_bobsmith", &format!("run {i}"), 1_767_225_600 + i);
         u.backup(&[]);
@@ -229,6 +229,11 @@ fn damaged_snapshots_and_index_objects_are_skipped_named_and_block_only_prune() 
     let victim = &snaps[0];
     let bytes = std::fs::read(victim).unwrap();
     std::fs::write(victim, &bytes[..bytes.len() / 2]).unwrap();
+    // This computer still holds the intact, authenticated copy it wrote (FORMAT.md §7.3) and
+    // keeps using it; verify and prune, which judge the target, do not (below). A computer
+    // without that copy (here: its cache deleted) skips the damaged object and names it.
+    assert_eq!(u.snapshots().len(), 3);
+    std::fs::remove_dir_all(u.path(&format!("cache/chatvault/repos/{repo_id}/objects"))).unwrap();
 
     // Listing and restoring the rest keep working; the damage is named.
     let out = u.run(&["snapshots", "--json", "--target", &u.target]);

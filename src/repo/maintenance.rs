@@ -60,6 +60,8 @@ fn affects(object: &str) -> &'static str {
 
 async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
+    // Verify judges the target: its metadata objects are read from there, not from the cache.
+    repo.read_meta_from_target();
     let (_, table) = repo.load_keytable().await?;
     let index = repo.load_index().await?;
     let snapshots = repo.snapshots().await?;
@@ -610,6 +612,8 @@ pub async fn prune(repo: &Repo) -> Result<PruneReport> {
 /// Strict prune: afterwards no pack holds a blob that no snapshot reaches (§11.6).
 async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     let mut report = PruneReport::default();
+    // What is deleted is judged from the target's objects, not from cached copies of them.
+    repo.read_meta_from_target();
     // Everything is read first; with any object unreadable, nothing is deleted: a damaged
     // snapshot's data, or packs only a damaged index lists, would otherwise look like garbage.
     let current = repo.snapshots().await?;

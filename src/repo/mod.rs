@@ -159,6 +159,9 @@ pub struct Repo {
     cache: Option<cache::Cache>,
     /// How blobs are read; see [`ReadMode`].
     pub reads: ReadMode,
+    /// Metadata objects are read from the target, not the cache (verify judges the target;
+    /// prune deletes and must see what is really there). Copies that open still refresh it.
+    meta_from_target: std::sync::atomic::AtomicBool,
     /// The last whole class-A pack read (attachment chunks are read by whole packs, usually
     /// several from one pack in a row).
     last_pack: std::sync::Mutex<Option<(Name, Arc<Vec<u8>>)>>,
@@ -252,6 +255,7 @@ impl Repo {
             marks: None,
             cache: None,
             reads: ReadMode::default(),
+            meta_from_target: std::sync::atomic::AtomicBool::new(false),
             last_pack: std::sync::Mutex::new(None),
         }
     }
@@ -391,6 +395,12 @@ impl Repo {
     /// The local object cache, when this handle has one.
     pub fn cache(&self) -> Option<&cache::Cache> {
         self.cache.as_ref()
+    }
+
+    /// From now on, this handle reads metadata objects from the target (see
+    /// `meta_from_target`).
+    pub(crate) fn read_meta_from_target(&self) {
+        self.meta_from_target.store(true, Ordering::Relaxed);
     }
 
     /// True when blobs are read through the cache by whole packs ([`ReadMode::Private`]).
@@ -601,7 +611,11 @@ impl Repo {
         // Wiped once decoded: the body of a key table is conversation keys.
         let decode =
             |raw: &[u8]| open(raw).and_then(|b| format::decode::<T>(&Zeroizing::new(b), path));
-        if let Some(c) = &self.cache {
+        if let Some(c) = self
+            .cache
+            .as_ref()
+            .filter(|_| !self.meta_from_target.load(Ordering::Relaxed))
+        {
             if let Some(raw) = c.get(path) {
                 match decode(&raw) {
                     Ok(v) => return Ok(Some(v)),
