@@ -262,6 +262,23 @@ fn the_storage_cannot_tell_which_conversation_changed_was_restored_or_was_pruned
             "the backup after A changed and the one after B changed are the same requests in the same order with the same sizes"
         );
 
+        // The next backup on a new computer (empty cache), after the same change on both
+        // sides: the class-S packs holding parent trees are downloaded whole, and they are the
+        // same on both sides although A's newest tree is in the second pack on one side and
+        // B's on the other.
+        let mut third = Vec::new();
+        for s in sides.iter_mut() {
+            s.forget_cache();
+            add_message(&s.root, &s.key, "wxid_alicechen", "on both sides", 1_720_000_000);
+            record(&proxy, &s.prefix);
+            let report = s.backup().await;
+            assert_eq!(report.conversations_read, 1);
+            third.push(record(&proxy, &s.prefix));
+        }
+        assert!(ranged(&third[0]).is_empty(), "{:#?}", ranged(&third[0]));
+        assert_eq!(data_gets(&third[0]).len(), 2, "{:#?}", data_gets(&third[0]));
+        assert_eq!(sorted(third[0].clone()), sorted(third[1].clone()));
+
         // Restoring the changed conversation on a new computer (empty cache): every
         // trees-and-segments pack is downloaded whole; nothing says which conversation.
         let mut restored = Vec::new();
