@@ -76,7 +76,7 @@ pub fn string_pointers(buf: &[u8], mut found: impl FnMut(u64)) {
 
 /// A user-space heap address (canonical lower half, 8-aligned, not in the first 64 KiB).
 fn plausible_pointer(p: u64) -> bool {
-    p >= 0x10000 && p < 0x0000_8000_0000_0000 && p % 8 == 0
+    (0x10000..0x0000_8000_0000_0000).contains(&p) && p.is_multiple_of(8)
 }
 
 /// The cheap test a 32-byte candidate passes before any full KDF: a key is random bytes, so
