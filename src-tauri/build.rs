@@ -7,6 +7,7 @@ fn main() {
         "set_settings",
         "list_stores",
         "open_store",
+        "find_store_key",
         "load_messages",
         "create_demo_store",
         "count_selection",
