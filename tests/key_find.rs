@@ -2,6 +2,8 @@
 //! (tests/support/wechat_standin.py) that holds the fixture's keys among decoys, and against
 //! an Android backup with shared_prefs. Reading another process's memory needs the right to
 //! trace it: root (as in CI), or Yama ptrace_scope 0.
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -339,4 +341,77 @@ fn finds_the_android_key_from_the_backups_shared_prefs_and_the_phones_imei() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_found_key_is_remembered_and_backs_up_the_store_with_messages_and_backup() {
+    if common::service_env("CHATVAULT_TEST_KEYRING").is_none() {
+        return;
+    }
+    let standin = StandIn::start(
+        "wechat",
+        serde_json::json!({"raw_keys": raw_keys(), "decoys": 50, "open": [some_db()]}),
+    );
+    // A copy of the store, so its keychain entry is this test's own.
+    let scratch = tempfile::tempdir().unwrap();
+    let store = scratch.path().join("wxid_chenxm2015_8f3a");
+    copy_dir(&v4_store(), &store);
+    let key_file = scratch.path().join("wechat.key");
+    let u = common::user::User {
+        store: store.display().to_string(),
+        key_file: key_file.display().to_string(),
+        ..common::user::User::new(10)
+    };
+    u.ok(&[
+        "key",
+        "find",
+        "--json",
+        "--store",
+        &u.store,
+        "--pid",
+        &standin.pid(),
+        "--remember",
+        "--key-file-out",
+        &u.key_file,
+    ]);
+    // Remembered: no key file needed.
+    let list = u.ok(&["conversations", "--json", "--store", &u.store]);
+    let conversation = list[0]["id"].as_str().unwrap().to_string();
+    let messages = u.ok(&[
+        "messages",
+        "--json",
+        "--store",
+        &u.store,
+        "--key-file",
+        &u.key_file,
+        "--conversation",
+        &conversation,
+    ]);
+    assert_eq!(
+        messages.as_array().unwrap().len() as u64,
+        list[0]["message_count"].as_u64().unwrap()
+    );
+    u.init();
+    let report = u.backup(&[]);
+    assert_eq!(
+        report["messages"].as_u64().unwrap(),
+        expected("wechat4")["messages"].as_array().unwrap().len() as u64
+    );
+    use chatvault::keychain::Keychain;
+    assert!(chatvault::keychain::OsKeychain::default()
+        .delete(&chatvault::store::StoreKey::keychain_account(&store))
+        .unwrap());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
 }
