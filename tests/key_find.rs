@@ -415,3 +415,28 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_raw_key_file_without_a_files_salt_says_to_find_the_key_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("partial.key");
+    let e = expected("wechat4");
+    let keys: Vec<String> = e["key"]["raw_keys"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(file, _)| !file.ends_with("contact.db"))
+        .map(|(_, k)| k.as_str().unwrap().to_string())
+        .collect();
+    std::fs::write(&key_file, keys.join("\n")).unwrap();
+    let (ok, v) = run_json(&[
+        "conversations",
+        "--store",
+        v4_store().to_str().unwrap(),
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "store_wrong_key", "{v}");
+    assert!(v["error"]["hint"].as_str().unwrap().contains("key find"), "{v}");
+}

@@ -467,6 +467,30 @@ mod tests {
     }
 
     #[test]
+    fn raw_key_files_round_trip_and_reject_a_short_line() {
+        let a = format!("{}{}", "ab".repeat(32), "01".repeat(16));
+        let b = format!("{}{}", "CD".repeat(32), "02".repeat(16));
+        let text = format!("# found by chatvault key find\nx'{a}'\n\nX'{b}'\n");
+        let StoreKey::RawKeys(keys) = StoreKey::parse(&text).unwrap() else {
+            panic!("raw keys expected")
+        };
+        let got: Vec<&str> = keys.iter().map(|k| k.expose().as_str()).collect();
+        assert_eq!(got, vec![a.clone(), b.to_ascii_lowercase()]);
+        let again = StoreKey::parse(StoreKey::RawKeys(keys).to_secret_text().expose()).unwrap();
+        assert!(matches!(again, StoreKey::RawKeys(k) if k.len() == 2));
+        let short = format!("x'{a}'\nx'{}'", &b[1..]);
+        assert_eq!(
+            StoreKey::parse(&short).unwrap_err().code(),
+            ErrorCode::InvalidInput
+        );
+        // A 64-hex-digit key after a comment line is still the plain key.
+        assert!(matches!(
+            StoreKey::parse(&format!("# key\n{}", "ef".repeat(32))).unwrap(),
+            StoreKey::Hex(_)
+        ));
+    }
+
+    #[test]
     fn key_errors_never_echo_the_key() {
         let attempt = "deadbeef".repeat(7);
         let err = StoreKey::parse(&attempt).unwrap_err();
