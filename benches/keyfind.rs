@@ -56,7 +56,10 @@ impl ProcessMemory for Synthetic {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let gib: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
     let count: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores");
@@ -103,7 +106,8 @@ fn main() {
     let mem = Synthetic { regions, plants };
 
     let t = Instant::now();
-    let found = keyfind::find_in_memory(Variant::Wechat4, &files, &mem, &Options::default(), &|_| {});
+    let found =
+        keyfind::find_in_memory(Variant::Wechat4, &files, &mem, &Options::default(), &|_| {});
     let secs = t.elapsed().as_secs_f64();
     let opened = match found {
         Some(MemoryKey::RawKeys(k)) => k.len(),

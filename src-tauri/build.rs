@@ -8,6 +8,7 @@ fn main() {
         "list_stores",
         "open_store",
         "find_store_key",
+        "pick_path",
         "load_messages",
         "create_demo_store",
         "count_selection",

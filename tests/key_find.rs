@@ -438,5 +438,8 @@ fn a_raw_key_file_without_a_files_salt_says_to_find_the_key_again() {
     ]);
     assert!(!ok);
     assert_eq!(v["error"]["code"], "store_wrong_key", "{v}");
-    assert!(v["error"]["hint"].as_str().unwrap().contains("key find"), "{v}");
+    assert!(
+        v["error"]["hint"].as_str().unwrap().contains("key find"),
+        "{v}"
+    );
 }

@@ -2,7 +2,8 @@
 // key button with its consent sentence (English and Chinese); against a stand-in WeChat process
 // (tests/support/wechat_standin.py, named "wechat", holding the fixture's raw keys among
 // decoys) it finds the key, shows where from and how many database files it opens, and the
-// store opens with it.
+// store opens with it. The store path can also be picked with the OS dialog (in this build
+// CHATVAULT_E2E_PICK stands in for the user's choice, since WebDriver cannot drive a GTK dialog).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -46,6 +47,7 @@ before(async () => {
   // The app looks for stores in this home only; the store is a copy of the fixture.
   cpSync(join(ROOT, "tests/fixtures/stores", expected.store_root), storePath, { recursive: true });
   process.env.HOME = home;
+  process.env.CHATVAULT_E2E_PICK = storePath;
   standin = await startStandIn();
   app = await startApp();
   const { browser } = app;
@@ -75,6 +77,14 @@ test("the found store offers Find my key with its consent sentence in both langu
   await byTestId(browser, "language-select").selectByAttribute("value", "en");
   // The manual field stays as the fallback.
   assert.ok(await byTestId(browser, "store-key").isDisplayed());
+});
+
+test("the store path can be picked with the OS dialog and typed", async () => {
+  const { browser } = app;
+  await byTestId(browser, "store-path").setValue("typed by hand");
+  assert.equal(await byTestId(browser, "store-path").getValue(), "typed by hand");
+  await byTestId(browser, "store-pick-folder").click();
+  await browser.waitUntil(async () => (await byTestId(browser, "store-path").getValue()) === storePath, { timeout: 5000 });
 });
 
 test("Find my key finds the key in the running WeChat and the store opens with it", async () => {

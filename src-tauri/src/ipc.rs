@@ -223,6 +223,7 @@ pub fn typescript_bindings() -> String {
         chatvault::keyfind::KeyFound::decl(&cfg),
         chatvault::keyfind::FindProgress::decl(&cfg),
         FoundStoreKey::decl(&cfg),
+        crate::commands::pick::PickPurpose::decl(&cfg),
         KeyProgress::decl(&cfg),
         MessageRequest::decl(&cfg),
         DemoStoreInfo::decl(&cfg),

@@ -160,6 +160,8 @@ candidates_checked: number, candidates_total: number, };
 
 export type FoundStoreKey = { found: KeyFound, store: OpenedStore, };
 
+export type PickPurpose = "store_folder" | "store_file" | "target_folder" | "export_folder";
+
 export type KeyProgress = { job_id: string, progress: FindProgress, };
 
 export type MessageRequest = { conversation_id: string, since?: string, until?: string, search?: string | null, limit?: number | null, };

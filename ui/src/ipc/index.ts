@@ -29,6 +29,7 @@ import type {
   ErrorCode,
   FoundStoreKey,
   KeyProgress,
+  PickPurpose,
   Message,
   MessageRequest,
   OpenedStore,
@@ -48,6 +49,7 @@ export interface Commands {
   set_settings: { args: { settings: Settings }; result: Settings };
   list_stores: { args: { extra: string[] }; result: StoreInfo[] };
   open_store: { args: { path: string; key: string | null; remember: boolean }; result: OpenedStore };
+  pick_path: { args: { purpose: PickPurpose }; result: string | null };
   find_store_key: { args: { jobId: string; path: string; remember: boolean }; result: FoundStoreKey };
   load_messages: { args: { request: MessageRequest }; result: Message[] };
   count_selection: { args: { selection: Selection }; result: SelectionCount };

@@ -12,6 +12,7 @@ import {
 } from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
+import { BrowseButton } from "../components/browse-button";
 import { humanBytes } from "../format";
 
 /** Step 1: pick a detected store or name one, give its key (checked at once), or try the demo. */
@@ -145,6 +146,10 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
             onInput={(e) => setPath(e.currentTarget.value)}
           />
         </label>
+        <div class="row-actions">
+          <BrowseButton purpose="store_folder" testId="store-pick-folder" onPicked={setPath} onError={setError} />
+          <BrowseButton purpose="store_file" testId="store-pick-file" label={t("pick.file")} onPicked={setPath} onError={setError} />
+        </div>
         <label>
           {t("store.key")}
           <input
