@@ -443,3 +443,41 @@ fn a_raw_key_file_without_a_files_salt_says_to_find_the_key_again() {
         "{v}"
     );
 }
+
+/// Another user may not read the stand-in's memory (the kernel's ptrace access check): as
+/// root, the CLI runs as `nobody` through runuser. Skipped when not root.
+#[test]
+fn a_process_the_os_will_not_let_us_read_gives_key_access_denied_with_what_to_do() {
+    if !Path::new("/proc/self/mem").exists()
+        || std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .is_none_or(|l| l.split_whitespace().nth(1) != Some("0"))
+    {
+        eprintln!("skipped: needs root to run the CLI as another user");
+        return;
+    }
+    let standin = StandIn::start(
+        "wechat",
+        serde_json::json!({"raw_keys": raw_keys(), "open": [some_db()]}),
+    );
+    let out = Command::new("runuser")
+        .args(["-u", "nobody", "--", "env", "HOME=/tmp"])
+        .arg(env!("CARGO_BIN_EXE_chatvault"))
+        .args(["key", "find", "--json", "--store"])
+        .arg(v4_store())
+        .args(["--pid", &standin.pid()])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["error"]["code"], "key_access_denied", "{v}");
+    assert!(
+        v["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ptrace_scope"),
+        "{v}"
+    );
+}
