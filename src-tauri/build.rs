@@ -7,6 +7,8 @@ fn main() {
         "set_settings",
         "list_stores",
         "open_store",
+        "find_store_key",
+        "pick_path",
         "load_messages",
         "create_demo_store",
         "count_selection",

@@ -90,6 +90,14 @@ pub enum ErrorCode {
     RecoveryCodeInvalid,
     /// That recovery code belongs to another backup.
     RecoveryCodeWrong,
+    /// Find my key: WeChat (or the process named) is not running.
+    WechatNotRunning,
+    /// Find my key: WeChat runs but is not logged in, so it holds no key yet.
+    WechatNotLoggedIn,
+    /// Find my key: nothing in WeChat's memory (or the backup) opens the store.
+    KeyNotFound,
+    /// Find my key: the OS did not let ChatVault read WeChat's memory.
+    KeyAccessDenied,
 }
 
 impl ErrorCode {
@@ -109,7 +117,7 @@ impl ErrorCode {
     }
 
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,
@@ -146,6 +154,10 @@ impl ErrorCode {
         ErrorCode::KeyMissing,
         ErrorCode::RecoveryCodeInvalid,
         ErrorCode::RecoveryCodeWrong,
+        ErrorCode::WechatNotRunning,
+        ErrorCode::WechatNotLoggedIn,
+        ErrorCode::KeyNotFound,
+        ErrorCode::KeyAccessDenied,
     ];
 
     /// The snake_case name used on the wire and in catalogues.
@@ -187,6 +199,10 @@ impl ErrorCode {
             ErrorCode::KeyMissing => "key_missing",
             ErrorCode::RecoveryCodeInvalid => "recovery_code_invalid",
             ErrorCode::RecoveryCodeWrong => "recovery_code_wrong",
+            ErrorCode::WechatNotRunning => "wechat_not_running",
+            ErrorCode::WechatNotLoggedIn => "wechat_not_logged_in",
+            ErrorCode::KeyNotFound => "key_not_found",
+            ErrorCode::KeyAccessDenied => "key_access_denied",
         }
     }
 }

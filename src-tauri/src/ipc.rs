@@ -24,6 +24,20 @@ pub struct OpenedStore {
     pub conversations: Vec<chatvault::model::Conversation>,
 }
 
+/// Find my key succeeded: what was found (never the key) and the store it opened.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FoundStoreKey {
+    pub found: chatvault::keyfind::KeyFound,
+    pub store: OpenedStore,
+}
+
+/// Progress of a Find my key search, on the id the UI chose.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyProgress {
+    pub job_id: String,
+    pub progress: chatvault::keyfind::FindProgress,
+}
+
 /// Which messages of the open store to load.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct MessageRequest {
@@ -204,6 +218,13 @@ pub fn typescript_bindings() -> String {
         SelectedConversation::decl(&cfg),
         Selection::decl(&cfg),
         OpenedStore::decl(&cfg),
+        chatvault::keyfind::process::ProcessInfo::decl(&cfg),
+        chatvault::keyfind::KeyKind::decl(&cfg),
+        chatvault::keyfind::KeyFound::decl(&cfg),
+        chatvault::keyfind::FindProgress::decl(&cfg),
+        FoundStoreKey::decl(&cfg),
+        crate::commands::pick::PickPurpose::decl(&cfg),
+        KeyProgress::decl(&cfg),
         MessageRequest::decl(&cfg),
         DemoStoreInfo::decl(&cfg),
         SelectionCount::decl(&cfg),

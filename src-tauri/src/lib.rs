@@ -65,6 +65,8 @@ pub fn with_commands<R: tauri::Runtime>(
             commands::set_settings,
             commands::store::list_stores,
             commands::store::open_store,
+            commands::store::find_store_key,
+            commands::pick::pick_path,
             commands::store::load_messages,
             commands::store::create_demo_store,
             commands::store::count_selection,

@@ -87,19 +87,50 @@ pub enum StoreKey {
         imei: Secret<String>,
         uin: Secret<String>,
     },
+    /// WeChat 4.x keys as WCDB caches them, one per database file: 96 hex digits each, the
+    /// derived key (64) then the salt of the file it opens (32). Find my key gives these when
+    /// WeChat holds no longer the account's key itself.
+    RawKeys(Vec<Secret<String>>),
+}
+
+/// The line prefix and suffix of a raw key in a key file: `x'<96 hex>'`, SQLCipher's own form.
+const RAW_KEY_HEX_LEN: usize = 96;
+
+fn parse_raw_key_line(line: &str) -> Option<String> {
+    let inner = line
+        .strip_prefix("x'")
+        .or_else(|| line.strip_prefix("X'"))?
+        .strip_suffix('\'')?;
+    (inner.len() == RAW_KEY_HEX_LEN && inner.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| inner.to_ascii_lowercase())
 }
 
 impl StoreKey {
     /// Parses a key file: 64 hex digits; or 7 characters (Android); or `imei=…` and `uin=…`
-    /// lines (Android). Whitespace and a `0x` prefix are ignored.
+    /// lines (Android); or `x'<96 hex>'` lines (WeChat 4.x raw keys, one per database file).
+    /// Whitespace, `#` comment lines and a `0x` prefix are ignored.
     pub fn parse(text: &str) -> Result<StoreKey> {
         let bad = || {
             Error::invalid_input(
-                "the key is neither 64 hex digits, a 7-character Android key, nor imei=/uin= lines",
+                "the key is neither 64 hex digits, a 7-character Android key, imei=/uin= lines, \
+                 nor x'<96 hex digits>' lines",
             )
             .with_hint("Put the key alone in the file: 64 hex digits for WeChat on a computer.")
         };
-        let t = text.trim();
+        let uncommented: String = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let t = uncommented.trim();
+        if t.starts_with("x'") || t.starts_with("X'") {
+            let mut keys = Vec::new();
+            for line in t.lines().filter(|l| !l.is_empty()) {
+                keys.push(Secret::new(parse_raw_key_line(line).ok_or_else(bad)?));
+            }
+            return Ok(StoreKey::RawKeys(keys));
+        }
         if t.contains('=') {
             let mut imei = None;
             let mut uin = None;
@@ -150,7 +181,7 @@ impl StoreKey {
                 digest.zeroize();
                 Some(Secret::new(hex[..7].to_string()))
             }
-            StoreKey::Hex(_) => None,
+            StoreKey::Hex(_) | StoreKey::RawKeys(_) => None,
         }
     }
 
@@ -181,6 +212,17 @@ impl StoreKey {
             StoreKey::AndroidPassword(p) => p.clone(),
             StoreKey::AndroidDevice { imei, uin } => {
                 Secret::new(format!("imei={}\nuin={}", imei.expose(), uin.expose()))
+            }
+            StoreKey::RawKeys(keys) => {
+                let mut text = String::from(
+                    "# WeChat 4.x raw keys (derived key + database salt), one per database file\n",
+                );
+                for k in keys {
+                    text.push_str("x'");
+                    text.push_str(k.expose());
+                    text.push_str("'\n");
+                }
+                Secret::new(text)
             }
         }
     }
@@ -332,8 +374,12 @@ pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
             Ok(Box::new(wechat::win3::Win3Store::open(&root, key)?))
         }
         Variant::Wechat4 => {
-            let key = key.and_then(StoreKey::hex).ok_or_else(need_key)?;
-            Ok(Box::new(wechat::v4::V4Store::open(&root, key)?))
+            let key = match key {
+                Some(StoreKey::Hex(h)) => wechat::v4::V4Key::Passphrase(h),
+                Some(StoreKey::RawKeys(k)) => wechat::v4::V4Key::Raw(k),
+                _ => return Err(need_key()),
+            };
+            Ok(Box::new(wechat::v4::V4Store::open(&root, &key)?))
         }
         Variant::WechatMac3 => {
             let key = key.and_then(StoreKey::hex).ok_or_else(need_key)?;
@@ -418,6 +464,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn raw_key_files_round_trip_and_reject_a_short_line() {
+        let a = format!("{}{}", "ab".repeat(32), "01".repeat(16));
+        let b = format!("{}{}", "CD".repeat(32), "02".repeat(16));
+        let text = format!("# found by chatvault key find\nx'{a}'\n\nX'{b}'\n");
+        let StoreKey::RawKeys(keys) = StoreKey::parse(&text).unwrap() else {
+            panic!("raw keys expected")
+        };
+        let got: Vec<&str> = keys.iter().map(|k| k.expose().as_str()).collect();
+        assert_eq!(got, vec![a.clone(), b.to_ascii_lowercase()]);
+        let again = StoreKey::parse(StoreKey::RawKeys(keys).to_secret_text().expose()).unwrap();
+        assert!(matches!(again, StoreKey::RawKeys(k) if k.len() == 2));
+        let short = format!("x'{a}'\nx'{}'", &b[1..]);
+        assert_eq!(
+            StoreKey::parse(&short).unwrap_err().code(),
+            ErrorCode::InvalidInput
+        );
+        // A 64-hex-digit key after a comment line is still the plain key.
+        assert!(matches!(
+            StoreKey::parse(&format!("# key\n{}", "ef".repeat(32))).unwrap(),
+            StoreKey::Hex(_)
+        ));
     }
 
     #[test]

@@ -297,7 +297,9 @@ fn classify(path: &Path, e: rusqlite::Error, plain: bool) -> Error {
             format!("{}: the key does not open this database", path.display()),
         )
         .with_hint(
-            "Check the key (64 hex digits for WeChat, 7 characters or IMEI + uin for Android).",
+            "Check the key (64 hex digits for WeChat, 7 characters or IMEI + uin for Android). \
+             If WeChat was updated since the key was saved, find it again: Find my key in the \
+             app, or `chatvault key find --store PATH`.",
         ),
         Some(C::NotADatabase) => not_sqlite(path),
         Some(C::DatabaseBusy | C::DatabaseLocked) => Error::new(

@@ -2,6 +2,7 @@
 
 pub mod forget;
 pub mod home;
+pub mod pick;
 pub mod repo;
 pub mod restore;
 pub mod schedule;

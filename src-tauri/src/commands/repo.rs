@@ -324,7 +324,7 @@ pub fn cancel_job(state: State<'_, AppState>, job_id: String) -> CmdResult<bool>
 }
 
 /// The identifier of the binary scripts/test.sh builds for the end-to-end tests.
-const E2E_IDENTIFIER: &str = "app.chatvault.e2e";
+pub(crate) const E2E_IDENTIFIER: &str = "app.chatvault.e2e";
 
 /// Asks where to save the recovery code with the OS save dialog, suggesting one file name
 /// per repository, and says whether a cloud would get a copy there (inside a local backup

@@ -1,6 +1,6 @@
 //! Wizard steps 1 and 2: find and open a chat store, list its conversations, read messages.
 
-use crate::ipc::{DemoStoreInfo, MessageRequest, OpenedStore};
+use crate::ipc::{DemoStoreInfo, FoundStoreKey, KeyProgress, MessageRequest, OpenedStore};
 use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
 use chatvault::keychain::OsKeychain;
@@ -8,7 +8,7 @@ use chatvault::model::{Message, Selection};
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
 use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
 use std::path::PathBuf;
-use tauri::State;
+use tauri::{AppHandle, Emitter, State};
 
 type CmdResult<T> = Result<T, WireError>;
 
@@ -56,25 +56,74 @@ pub async fn open_store(
             Some(k) => Some(StoreKey::parse(&k)?),
             None => StoreKey::recall(&keychain, &path).ok().flatten(),
         };
-        let opened = store::open(&path, key.as_ref())?;
-        if let (true, Some(k)) = (remember, &key) {
-            k.remember(&keychain, &path)?;
-        }
-        let conversations = opened.conversations()?;
-        let info = OpenedStore {
-            variant: opened.variant(),
-            account_id: opened.account_id().map(str::to_string),
-            path: path.display().to_string(),
-            conversations,
+        open_into(&slot, path, key, remember)
+    })
+    .await
+}
+
+/// Opens the store with `key`, remembers the key if asked, and makes it the wizard's store.
+fn open_into(
+    slot: &std::sync::Mutex<Option<OpenStore>>,
+    path: PathBuf,
+    key: Option<StoreKey>,
+    remember: bool,
+) -> Result<OpenedStore, Error> {
+    let opened = store::open(&path, key.as_ref())?;
+    if let (true, Some(k)) = (remember, &key) {
+        k.remember(&OsKeychain::default(), &path)?;
+    }
+    let conversations = opened.conversations()?;
+    let info = OpenedStore {
+        variant: opened.variant(),
+        account_id: opened.account_id().map(str::to_string),
+        path: path.display().to_string(),
+        conversations,
+    };
+    *slot
+        .lock()
+        .map_err(|_| Error::internal("store lock poisoned"))? = Some(OpenStore {
+        store: opened,
+        path,
+        key,
+    });
+    Ok(info)
+}
+
+/// Find my key (the user agreed in the UI): finds the store's key in the running WeChat (or
+/// the Android backup), then opens the store with it. Progress arrives as `key-progress`
+/// events on `job_id`; the key itself never reaches the UI.
+#[tauri::command]
+pub async fn find_store_key<R: tauri::Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    job_id: String,
+    path: String,
+    remember: bool,
+) -> CmdResult<FoundStoreKey> {
+    let slot = state.store.clone();
+    blocking(move || {
+        let path = PathBuf::from(path);
+        let progress = |p: chatvault::keyfind::FindProgress| {
+            let _ = app.emit(
+                "key-progress",
+                KeyProgress {
+                    job_id: job_id.clone(),
+                    progress: p,
+                },
+            );
         };
-        *slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))? = Some(OpenStore {
-            store: opened,
-            path,
-            key,
-        });
-        Ok(info)
+        let found = chatvault::keyfind::find_key(
+            &path,
+            None,
+            &[],
+            &chatvault::keyfind::Options::default(),
+            &progress,
+        )?;
+        let store = open_into(&slot, path, Some(found.key), remember)?;
+        Ok(FoundStoreKey {
+            found: found.report,
+            store,
+        })
     })
     .await
 }

@@ -12,6 +12,7 @@ use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
 
+mod key_find;
 mod repo_cmds;
 use std::path::PathBuf;
 use std::process::ExitCode;

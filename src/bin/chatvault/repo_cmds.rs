@@ -148,6 +148,9 @@ pub struct ForgetArgs {
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
+    /// Find a chat store's key in the running WeChat (or, for Android, in the backup), with
+    /// your consent: reads WeChat's memory on this computer, changes nothing, sends nothing.
+    Find(crate::key_find::FindArgs),
     /// Whether this computer holds the repository's key.
     Status(TargetArg),
     /// Restore the key to this computer's keychain from the recovery code.
@@ -710,10 +713,15 @@ pub fn prune(a: TargetArg, json: bool) -> Result<()> {
 }
 
 pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
+    let cmd = match cmd {
+        KeyCommand::Find(a) => return crate::key_find::run(a, json),
+        other => other,
+    };
     let rt = runtime()?;
     let keychain = OsKeychain::default();
     let paths = AppPaths::from_os()?;
     match cmd {
+        KeyCommand::Find(_) => unreachable!("handled above"),
         KeyCommand::Status(t) => {
             let id = access::known_repo_id(&paths, &t.target)?;
             let has_key = match id {

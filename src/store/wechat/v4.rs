@@ -28,16 +28,53 @@ pub struct V4Store {
     by_hash: HashMap<String, String>,
 }
 
-fn cipher(key: &Secret<String>) -> Cipher {
-    Cipher::Sqlcipher {
-        key: KeyForm::PassphraseHex(key.clone()),
+/// A 4.x store's key: the account's 32-byte key, or WCDB's raw keys (one per database file,
+/// chosen by the salt in the file's first 16 bytes).
+pub enum V4Key<'a> {
+    Passphrase(&'a Secret<String>),
+    Raw(&'a [Secret<String>]),
+}
+
+fn cipher(key: &V4Key<'_>, path: &Path) -> Result<Cipher> {
+    let form = match key {
+        V4Key::Passphrase(hex) => KeyForm::PassphraseHex((*hex).clone()),
+        V4Key::Raw(keys) => {
+            let mut salt = [0u8; 16];
+            std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut salt))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorCode::StoreUnreadable,
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                    .with_hint("Check the path and that ChatVault may read the store.")
+                })?;
+            let salt = hex::encode(salt);
+            let raw = keys
+                .iter()
+                .find(|k| k.expose().len() == 96 && k.expose()[64..] == salt)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::StoreWrongKey,
+                        format!("the key file has no raw key for {}", path.display()),
+                    )
+                    .with_hint(
+                        "WeChat made a new database since the key was found: find the key \
+                         again (Find my key, or chatvault key find).",
+                    )
+                })?;
+            KeyForm::RawHex(raw.clone())
+        }
+    };
+    Ok(Cipher::Sqlcipher {
+        key: form,
         compatibility: 4,
         page_size: 4096,
-    }
+    })
 }
 
 impl V4Store {
-    pub fn open(root: &Path, key: &Secret<String>) -> Result<V4Store> {
+    pub fn open(root: &Path, key: &V4Key<'_>) -> Result<V4Store> {
         let storage = root.join("db_storage");
         let folder = root
             .file_name()
@@ -54,7 +91,7 @@ impl V4Store {
                 "Copy the whole xwechat_files/<account> folder, including db_storage/contact.",
             ));
         }
-        let contacts_db = Db::open(&contact_db, &cipher(key))?;
+        let contacts_db = Db::open(&contact_db, &cipher(key, &contact_db)?)?;
         require_table(&contacts_db, &contact_db, "contact")?;
         let mut contacts = Contacts::default();
         let mut by_hash = HashMap::new();
@@ -89,7 +126,7 @@ impl V4Store {
         let mut shards = Vec::new();
         let mut tables = Vec::new();
         for (_, path) in files {
-            let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
+            let db = Db::open(&path, &cipher(key, &path)?).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
                 let conn = db.conn();
                 let mut stmt = conn

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/ipc.rs. Do not edit by hand:
 // run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.
 
-export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "target_tls" | "target_clock_skew" | "target_quota" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "repo_lock_lost" | "repo_rolled_back" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong";
+export type ErrorCode = "internal" | "invalid_input" | "cancelled" | "io" | "config_invalid" | "keychain_unavailable" | "target_url_invalid" | "target_unreachable" | "target_auth" | "target_not_found" | "target_failed" | "target_tls" | "target_clock_skew" | "target_quota" | "store_not_found" | "store_key_required" | "store_wrong_key" | "store_not_chat_store" | "store_corrupt" | "store_unsupported" | "store_unreadable" | "store_contacts_missing" | "repo_exists" | "repo_not_found" | "repo_truncated" | "repo_corrupt" | "repo_tampered" | "repo_version_unsupported" | "repo_wrong_key" | "repo_object_missing" | "repo_locked" | "repo_lock_lost" | "repo_rolled_back" | "key_missing" | "recovery_code_invalid" | "recovery_code_wrong" | "wechat_not_running" | "wechat_not_logged_in" | "key_not_found" | "key_access_denied";
 
 export type WireError = { code: ErrorCode, message: string, hint?: string | null, };
 
@@ -128,6 +128,41 @@ export type Selection = {
 all: boolean, conversations: Array<SelectedConversation>, since: string | null, until: string | null, };
 
 export type OpenedStore = { variant: Variant, account_id?: string | null, path: string, conversations: Array<Conversation>, };
+
+export type ProcessInfo = { pid: number, name: string, };
+
+export type KeyKind = "key" | "raw_keys" | "android_password";
+
+export type KeyFound = { store: string, variant: Variant, 
+/**
+ * `key` (the account's 32-byte key), `raw_keys` (one derived key per database file, as
+ * WeChat 4.x caches them) or `android_password`.
+ */
+kind: KeyKind, 
+/**
+ * The process it was read from; `None` for Android (from the backup's files).
+ */
+process?: ProcessInfo | null, 
+/**
+ * For Android: the preferences file the uin came from.
+ */
+uin_file?: string | null, 
+/**
+ * Encrypted database files of the store that the key opens, and how many there are.
+ */
+databases_opened: number, databases_total: number, };
+
+export type FindProgress = { bytes_scanned: number, bytes_total: number, 
+/**
+ * 32-byte candidates checked with the full key derivation so far.
+ */
+candidates_checked: number, candidates_total: number, };
+
+export type FoundStoreKey = { found: KeyFound, store: OpenedStore, };
+
+export type PickPurpose = "store_folder" | "store_file" | "target_folder" | "export_folder";
+
+export type KeyProgress = { job_id: string, progress: FindProgress, };
 
 export type MessageRequest = { conversation_id: string, since?: string, until?: string, search?: string | null, limit?: number | null, };
 

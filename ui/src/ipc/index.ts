@@ -27,6 +27,9 @@ import type {
   Conversation,
   DemoStoreInfo,
   ErrorCode,
+  FoundStoreKey,
+  KeyProgress,
+  PickPurpose,
   Message,
   MessageRequest,
   OpenedStore,
@@ -46,6 +49,8 @@ export interface Commands {
   set_settings: { args: { settings: Settings }; result: Settings };
   list_stores: { args: { extra: string[] }; result: StoreInfo[] };
   open_store: { args: { path: string; key: string | null; remember: boolean }; result: OpenedStore };
+  pick_path: { args: { purpose: PickPurpose }; result: string | null };
+  find_store_key: { args: { jobId: string; path: string; remember: boolean }; result: FoundStoreKey };
   load_messages: { args: { request: MessageRequest }; result: Message[] };
   count_selection: { args: { selection: Selection }; result: SelectionCount };
   create_demo_store: { args: Record<string, never>; result: DemoStoreInfo };
@@ -114,6 +119,7 @@ export interface Commands {
 /** Events the host sends, by name. */
 export interface Events {
   "backup-progress": BackupProgress;
+  "key-progress": KeyProgress;
   "schedule-run": { profile: string; state: "started" | "ok" | "failed" | "postponed" };
 }
 
@@ -162,6 +168,10 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   key_missing: true,
   recovery_code_invalid: true,
   recovery_code_wrong: true,
+  wechat_not_running: true,
+  wechat_not_logged_in: true,
+  key_not_found: true,
+  key_access_denied: true,
 };
 
 export const errorCodes = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -3,6 +3,7 @@ import { call, HostError, type Message, type RestoreResult, type SnapshotConvers
 import { useI18n } from "../i18n";
 import { dayToTimestamp, fill, formatDate, formatDateTime } from "../format";
 import { ErrorBanner } from "../components/error-banner";
+import { BrowseButton } from "../components/browse-button";
 import { MessageView } from "../components/message-view";
 import { ForgetDialog } from "../components/forget-dialog";
 
@@ -194,6 +195,9 @@ export function RestorePage() {
                     {t("restore.export_dir")}
                     <input data-testid="restore-export-dir" value={exportDir} placeholder={t("restore.export_placeholder")} onInput={(e) => setExportDir(e.currentTarget.value)} />
                   </label>
+                  <div class="row-actions">
+                    <BrowseButton purpose="export_folder" testId="restore-pick-folder" onPicked={setExportDir} />
+                  </div>
                   <div class="row-actions">
                     {t("restore.formats")}:
                     {["html", "json", "txt"].map((f) => (

@@ -1,7 +1,18 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type OpenedStore, type StoreInfo, type Variant, type WireError } from "../ipc";
+import {
+  call,
+  HostError,
+  onEvent,
+  type FindProgress,
+  type FoundStoreKey,
+  type OpenedStore,
+  type StoreInfo,
+  type Variant,
+  type WireError,
+} from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
+import { BrowseButton } from "../components/browse-button";
 import { humanBytes } from "../format";
 
 /** Step 1: pick a detected store or name one, give its key (checked at once), or try the demo. */
@@ -13,6 +24,10 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
   const [remember, setRemember] = useState(true);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<WireError | null>(null);
+  // Find my key: the store being searched, its progress, and what was found.
+  const [finding, setFinding] = useState<string | null>(null);
+  const [progress, setProgress] = useState<FindProgress | null>(null);
+  const [result, setResult] = useState<FoundStoreKey | null>(null);
 
   useEffect(() => {
     call("list_stores", { extra: [] })
@@ -28,6 +43,28 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
     } catch (e) {
       if (e instanceof HostError) setError(e.wire);
     } finally {
+      setBusy(false);
+    }
+  };
+
+  const findKey = async (p: string) => {
+    const jobId = `key-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    setProgress(null);
+    setFinding(p);
+    setPath(p);
+    const stop = await onEvent("key-progress", (e) => {
+      if (e.job_id === jobId) setProgress(e.progress);
+    });
+    try {
+      setResult(await call("find_store_key", { jobId, path: p, remember }));
+    } catch (e) {
+      if (e instanceof HostError) setError(e.wire);
+    } finally {
+      stop();
+      setFinding(null);
       setBusy(false);
     }
   };
@@ -70,6 +107,17 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
                 {s.needs_key ? t("store.needs_key") : t("store.no_key")}
                 <div class="muted small">{s.path}</div>
               </button>
+              {s.needs_key && s.variant !== "android" && (
+                <FindKey
+                  store={s}
+                  busy={busy}
+                  finding={finding === s.path}
+                  progress={finding === s.path ? progress : null}
+                  result={result?.found.store === s.path || result?.store.path === s.path ? result : null}
+                  onFind={() => void findKey(s.path)}
+                  onContinue={(r) => onOpened(r.store)}
+                />
+              )}
             </li>
           ))}
         </ul>
@@ -98,6 +146,10 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
             onInput={(e) => setPath(e.currentTarget.value)}
           />
         </label>
+        <div class="row-actions">
+          <BrowseButton purpose="store_folder" testId="store-pick-folder" onPicked={setPath} onError={setError} />
+          <BrowseButton purpose="store_file" testId="store-pick-file" label={t("pick.file")} onPicked={setPath} onError={setError} />
+        </div>
         <label>
           {t("store.key")}
           <input
@@ -123,6 +175,59 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
         </button>
       </form>
     </section>
+  );
+}
+
+/** Find my key for one store: the consent sentence, the button, progress, and the result. */
+function FindKey(props: {
+  store: StoreInfo;
+  busy: boolean;
+  finding: boolean;
+  progress: FindProgress | null;
+  result: FoundStoreKey | null;
+  onFind: () => void;
+  onContinue: (r: FoundStoreKey) => void;
+}) {
+  const { t } = useI18n();
+  const { progress, result } = props;
+  const pct = progress && progress.bytes_total > 0 ? Math.floor((progress.bytes_scanned * 100) / progress.bytes_total) : 0;
+  return (
+    <div class="find-key" data-testid="find-key">
+      <p class="muted small" data-testid="find-key-consent">
+        {t("store.find_key_consent")}
+      </p>
+      {!result && (
+        <button type="button" data-testid="find-key-button" disabled={props.busy} onClick={props.onFind}>
+          {props.finding ? t("store.finding_key") : t("store.find_key")}
+        </button>
+      )}
+      {props.finding && (
+        <div data-testid="find-key-progress">
+          <progress max={100} value={pct} />{" "}
+          <span class="muted small">
+            {t("store.find_key_progress")} {pct}%
+            {progress && progress.candidates_total > 0
+              ? ` · ${progress.candidates_checked}/${progress.candidates_total} ${t("store.find_key_candidates")}`
+              : ""}
+          </span>
+        </div>
+      )}
+      {result && (
+        <div data-testid="find-key-result">
+          <p>
+            {result.found.process
+              ? `${t("store.key_found")} ${result.found.process.name} (pid ${result.found.process.pid}). `
+              : `${t("store.key_found_android")} `}
+            {t("store.key_found_opens")
+              .replace("{opened}", String(result.found.databases_opened))
+              .replace("{total}", String(result.found.databases_total))}
+          </p>
+          <button type="button" data-testid="find-key-continue" onClick={() => props.onContinue(result)}>
+            {t("store.continue")}
+          </button>
+        </div>
+      )}
+    </div>
   );
 }
 

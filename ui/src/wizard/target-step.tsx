@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { call, HostError, type WireError } from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
+import { BrowseButton } from "../components/browse-button";
 import { localUrl, s3Url, S3_PRESETS, webdavUrl, WEBDAV_PRESETS, type S3Form, type TargetKind, type WebDavForm } from "../targets";
 
 /** Step 3: where the encrypted backup goes; "Test connection" must pass before going on. */
@@ -74,6 +75,11 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
             {t("target.path")}
             <input data-testid="target-path" value={path} placeholder={t("target.path_placeholder")} onInput={(e) => dirty(() => setPath(e.currentTarget.value))} />
           </label>
+        )}
+        {kind === "local" && (
+          <div class="row-actions">
+            <BrowseButton purpose="target_folder" testId="target-pick-folder" onPicked={(p) => dirty(() => setPath(p))} onError={setError} />
+          </div>
         )}
         {kind === "s3" && (
           <>
