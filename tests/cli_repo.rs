@@ -691,3 +691,33 @@ fn the_local_cache_mirrors_the_target_is_checked_on_use_and_follows_deletions() 
     let _ = kc.delete(&format!("repo:{repo_id}"));
     let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
 }
+
+/// Snapshots share most trees and segments: `verify --read-data` opens each once, so a second
+/// snapshot after one new message costs a few blobs, not a second pass over everything.
+#[test]
+fn verify_read_data_opens_each_shared_blob_once() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(2_000);
+    let repo_id = u.init();
+    u.backup(&[]);
+    let verify = || u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
+    let one = verify();
+    assert!(one["errors"].as_array().unwrap().is_empty(), "{one}");
+    let blobs_one = one["blobs_read"].as_u64().unwrap();
+    u.add_message("wxid_alicechen", "one more", 1_767_225_600);
+    u.backup(&[]);
+    let two = verify();
+    assert!(two["errors"].as_array().unwrap().is_empty(), "{two}");
+    assert_eq!(two["snapshots"], 2);
+    let blobs_two = two["blobs_read"].as_u64().unwrap();
+    // The changed conversation's new tree and newest segment, nothing else.
+    assert!(
+        blobs_two > blobs_one && blobs_two <= blobs_one + 4,
+        "one snapshot: {blobs_one} blobs, two: {blobs_two}"
+    );
+    let kc = OsKeychain::default();
+    let _ = kc.delete(&format!("repo:{repo_id}"));
+    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+}

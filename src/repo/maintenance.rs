@@ -106,9 +106,23 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
 
     // 2. Snapshots, trees, segments; the chunks reachable from them, with their keys.
     let mut chunks: HashMap<BlobId, ConvKeys> = HashMap::new();
+    // Most snapshots share most trees and segments with the one before: each is checked once
+    // (a blob's id is a keyed hash of its content, so one id is one content). A tree maps to
+    // its message total, a segment to its message count.
+    let mut trees_seen: HashMap<BlobId, u64> = HashMap::new();
+    let mut segments_seen: HashMap<BlobId, u32> = HashMap::new();
     for (spath, snap) in &snapshots {
         for conv in &snap.conversations {
             report.conversations += 1;
+            if let Some(&messages) = trees_seen.get(&conv.tree) {
+                if messages != conv.messages {
+                    report.errors.push(format!(
+                        "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
+                    ));
+                }
+                continue;
+            }
+            let errors_before = report.errors.len();
             let Some(keys) = keys_for(&table, &conv.ctok) else {
                 report.errors.push(format!(
                     "{spath}: repo_corrupt: a conversation key is missing from the key table"
@@ -137,6 +151,14 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                     ));
                     continue;
                 }
+                if let Some(&count) = segments_seen.get(&seg.id) {
+                    if count != seg.messages {
+                        report.errors.push(format!(
+                            "{spath}: repo_corrupt: segment message count differs from its tree"
+                        ));
+                    }
+                    continue;
+                }
                 if read_data {
                     match repo
                         .read_blob(&index, &seg.id, &keys)
@@ -144,6 +166,7 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                         .and_then(|b| format::decode::<format::Segment>(&b, "segment"))
                     {
                         Ok(s) if s.messages.len() as u32 == seg.messages => {
+                            segments_seen.insert(seg.id, seg.messages);
                             report.blobs_read += 1;
                             for c in s
                                 .messages
@@ -173,6 +196,11 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                 report.errors.push(format!(
                     "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
                 ));
+            }
+            // A tree with a problem is checked again in every snapshot that holds it, so that
+            // each affected snapshot is named.
+            if report.errors.len() == errors_before {
+                trees_seen.insert(conv.tree, messages);
             }
         }
     }
