@@ -6,8 +6,8 @@
 # Default: every harness for 600 s (the figures in docs/RELIABILITY.md). CI runs each for a few
 # seconds (scripts/test.sh). Limits per input, as the figures promise: 1 s, 256 MB allocated
 # at once, 2 GB RSS for the process. A crash leaves its input in fuzz/artifacts/<harness>/;
-# turn it into a regression test (a file under fuzz/regressions/<harness>/, replayed by
-# `cargo test --test fuzz_regressions`) before fixing it.
+# copy it to fuzz/regressions/<harness>/ before fixing it: every run of this script replays
+# those inputs first, so a fixed crash stays fixed.
 #
 # cargo-fuzz needs nightly-only compiler flags (sanitizer, coverage); the machine's stable
 # toolchain takes them with RUSTC_BOOTSTRAP=1, which is set only for this build.
@@ -27,19 +27,25 @@ note "$("$TOOLS/bin/cargo-fuzz" --version)"
 
 export RUSTC_BOOTSTRAP=1
 heading "Build the harnesses (address sanitizer)"
-(cd fuzz && cargo fuzz build --fuzz-dir . >/dev/null)
+cargo fuzz build 2>&1 | grep -v '^ *Compiling' || true
+[ -x fuzz/target/x86_64-unknown-linux-gnu/release/${all[0]} ] || die "the fuzz harnesses did not build"
 
 summary=()
 for h in "${harnesses[@]}"; do
   heading "Fuzz $h for ${seconds}s"
   corpus="fuzz/corpus/$h"
   work="$(mktemp -d)"
-  mkdir -p "$corpus" "fuzz/artifacts/$h"
+  mkdir -p "$corpus" "fuzz/artifacts/$h" "$work/new"
+  if [ -d "fuzz/regressions/$h" ] && [ -n "$(ls -A "fuzz/regressions/$h")" ]; then
+    cargo fuzz run "$h" "fuzz/regressions/$h" -- -runs=0 -timeout=1 -malloc_limit_mb=256 \
+      2>"$work/replay" || { tail -40 "$work/replay" >&2; die "$h: a regression input fails again"; }
+    note "replayed $(ls "fuzz/regressions/$h" | wc -l) regression input(s)"
+  fi
   # New inputs go to a scratch folder: the committed seed corpus only grows by hand.
   log="$work/log"
-  if ! (cd fuzz && cargo fuzz run --fuzz-dir . "$h" "$work" "corpus/$h" -- \
+  if ! cargo fuzz run "$h" "$work/new" "$corpus" -- \
         -max_total_time="$seconds" -timeout=1 -malloc_limit_mb=256 -rss_limit_mb=2048 \
-        -max_len=1048576 -print_final_stats=1 2>"$log"); then
+        -max_len=1048576 -print_final_stats=1 2>"$log"; then
     tail -40 "$log" >&2
     die "$h: the fuzzer found a failing input (fuzz/artifacts/$h/)"
   fi
