@@ -67,6 +67,9 @@ stage "Build the app for E2E" bash -c '
   TAURI_CONFIG="{\"identifier\":\"app.chatvault.e2e\"}" cargo build -p chatvault-app --features custom-protocol --quiet
   cargo build --bin chatvault --quiet
   mkdir -p target/e2e && cp target/debug/chatvault-app target/e2e/chatvault-app'
+# A short run of every fuzz harness (the 10-minute runs of docs/RELIABILITY.md are
+# `bash scripts/fuzz.sh`).
+stage "Fuzz every decoder (10 s each)" bash scripts/fuzz.sh 10
 export CHATVAULT_APP_BIN=$ROOT/target/e2e/chatvault-app
 # The E2E tests set up and check profiles with the CLI too (same XDG folders and keychain).
 export CHATVAULT_CLI_BIN=$ROOT/target/debug/chatvault

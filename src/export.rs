@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::model::{ConversationKind, Message, MessageKind};
 use crate::repo::restore::RestoredConversation;
+use crate::safe_text::{conversation_stem, short_hash};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ pub fn export(
                     let text = serde_json::to_string_pretty(c)
                         .map_err(|e| Error::internal(e.to_string()))?;
                     write(
-                        dir.join(format!("{}.json", file_stem(&c.id))),
+                        dir.join(format!("{}.json", conversation_stem(&c.id, &c.title))),
                         text,
                         &mut written,
                     )?;
@@ -60,7 +61,7 @@ pub fn export(
             Format::Txt => {
                 for c in conversations {
                     write(
-                        dir.join(format!("{}.txt", file_stem(&c.id))),
+                        dir.join(format!("{}.txt", conversation_stem(&c.id, &c.title))),
                         to_text(c),
                         &mut written,
                     )?;
@@ -69,7 +70,7 @@ pub fn export(
             Format::Html => {
                 for c in conversations {
                     write(
-                        dir.join(format!("{}.html", file_stem(&c.id))),
+                        dir.join(format!("{}.html", conversation_stem(&c.id, &c.title))),
                         to_html(c),
                         &mut written,
                     )?;
@@ -83,25 +84,6 @@ pub fn export(
         }
     }
     Ok(written)
-}
-
-/// A file name for a conversation id: safe characters kept, the rest replaced.
-pub fn file_stem(id: &str) -> String {
-    let s: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with('.') {
-        format!("c{s}")
-    } else {
-        s
-    }
 }
 
 fn label(kind: MessageKind) -> &'static str {
@@ -298,8 +280,9 @@ pub fn index_html(conversations: &[RestoredConversation]) -> String {
         };
         let _ = write!(
             out,
-            "<li><a href=\"{}.html\">{}</a> <span class=\"who\">{} messages · {}</span></li>",
-            esc(&file_stem(&c.id)),
+            "<li id=\"c-{}\"><a href=\"{}.html\">{}</a> <span class=\"who\">{} messages · {}</span></li>",
+            index_key(&c.id),
+            esc(&conversation_stem(&c.id, &c.title)),
             esc(&c.title),
             c.messages.len(),
             range
@@ -309,10 +292,16 @@ pub fn index_html(conversations: &[RestoredConversation]) -> String {
     out
 }
 
+/// The key of a conversation's entry in `index.html` (a hash: the page may be shared, the id
+/// need not be in it).
+fn index_key(id: &str) -> String {
+    short_hash(id)
+}
+
 /// `index.html` as [`index_html`] wrote it, without the entry of conversation `id` (its
 /// conversation purged); None when no entry is left, and the page can go.
 pub fn remove_from_index(html: &str, id: &str) -> Option<String> {
-    let entry = format!("<li><a href=\"{}.html\">", esc(&file_stem(id)));
+    let entry = format!("<li id=\"c-{}\">", index_key(id));
     let mut out = html.to_string();
     while let Some(start) = out.find(&entry) {
         let Some(len) = out[start..].find("</li>") else {
@@ -320,7 +309,7 @@ pub fn remove_from_index(html: &str, id: &str) -> Option<String> {
         };
         out.replace_range(start..start + len + "</li>".len(), "");
     }
-    let left = out.matches("<li><a href=").count();
+    let left = out.matches("<li id=\"c-").count();
     if left == 0 {
         return None;
     }
@@ -431,11 +420,5 @@ mod tests {
             without_a
         );
         assert!(remove_from_index(&without_a, &b.id).is_none());
-    }
-
-    #[test]
-    fn file_stems_are_safe() {
-        assert_eq!(file_stem("../etc/passwd"), "c.._etc_passwd");
-        assert_eq!(file_stem("iMessage;-;+86 138"), "iMessage_-__86_138");
     }
 }

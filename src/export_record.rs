@@ -15,10 +15,11 @@
 //! a purge takes the conversation's entry out of it (and deletes it when no entry is left).
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::export::{file_stem, remove_from_index};
+use crate::export::remove_from_index;
 use crate::paths::AppPaths;
 use crate::private_file;
 use crate::repo::restore::RestoredConversation;
+use crate::safe_text::{conversation_stem, file_name};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -113,7 +114,7 @@ pub fn record(
     let folder = &mut record.folders[pos];
     folder.index_html |= names.iter().any(|n| n == "index.html");
     for c in conversations {
-        let stem = file_stem(&c.id);
+        let stem = conversation_stem(&c.id, &c.title);
         let mut files: Vec<String> = ["html", "json", "txt"]
             .iter()
             .map(|ext| format!("{stem}.{ext}"))
@@ -178,7 +179,7 @@ pub fn purge(paths: &AppPaths, id: &str) -> Result<PurgedExports> {
         }
         // The attachments folders, if the purge left them empty (remove_dir refuses otherwise).
         let attachments = folder.dir.join("attachments");
-        let _ = fs::remove_dir(attachments.join(file_stem(id)));
+        let _ = fs::remove_dir(attachments.join(file_name(id)));
         let _ = fs::remove_dir(&attachments);
         if folder.index_html {
             let index = folder.dir.join("index.html");

@@ -10,6 +10,9 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod export_record;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod history;
 pub mod job;
 pub mod keychain;
@@ -22,6 +25,7 @@ pub mod private_file;
 pub mod profile;
 pub mod repo;
 pub mod runner;
+pub mod safe_text;
 pub mod schedule;
 pub mod secret;
 pub mod settings;

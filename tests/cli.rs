@@ -248,3 +248,63 @@ fn unknown_conversation_id_is_an_error_with_a_hint() {
     assert_eq!(v["error"]["code"], "invalid_input");
     assert!(v["error"]["hint"].is_string());
 }
+
+/// Names and text come from chat partners: a title or message that holds terminal escape
+/// sequences (set the window title, clear the screen, 8-bit CSI) or a right-to-left override
+/// is printed with those characters shown escaped, never sent to the terminal; `--json` keeps
+/// the exact text, with the dangerous characters as JSON escapes.
+#[test]
+fn names_and_text_from_chat_partners_never_reach_the_terminal_as_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores/imessage");
+    for f in ["chat.db", "chat.db-wal"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).unwrap();
+    }
+    let db = dir.path().join("chat.db");
+    let title = "Mallory\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}gpj.exe";
+    let text = "hello\rHIDDEN\u{9b}31m red\u{1b}[0m\u{2066}";
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("UPDATE chat SET display_name = ?1 WHERE ROWID = 1", [title])
+            .unwrap();
+        c.execute("UPDATE message SET text = ?1 WHERE ROWID = 4", [text])
+            .unwrap();
+    }
+    let bad = |s: &str| {
+        s.chars().find(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+    };
+    let run = |args: &[&str]| {
+        let out = chatvault().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let store = db.to_str().unwrap();
+    let listed = run(&["conversations", "--store", store]);
+    assert_eq!(bad(&listed), None, "{listed:?}");
+    assert!(listed.contains("Mallory\\u{1b}]0;owned\\u{7}"), "{listed}");
+    assert!(listed.contains("\\u{202e}gpj.exe"), "{listed}");
+
+    let id = "iMessage;-;+8613800138000";
+    let shown = run(&["messages", "--store", store, "--conversation", id]);
+    assert_eq!(bad(&shown), None, "{shown:?}");
+    assert!(shown.contains("hello\\u{d}HIDDEN\\u{9b}31m red"), "{shown}");
+
+    let json = run(&["--json", "conversations", "--store", store]);
+    assert_eq!(bad(&json), None, "{json:?}");
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let found = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .expect("the chat is listed");
+    assert_eq!(found["title"], title, "--json keeps the exact title");
+}

@@ -123,7 +123,14 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
         "html",
     ]);
     assert_eq!(r["conversations"], 1);
-    let html = std::fs::read_to_string(out_dir.join(format!("{conv}.html"))).unwrap();
+    // One conversation: one page besides index.html, named by its title (safe for any disk).
+    let pages: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".html") && n != "index.html")
+        .collect();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let html = std::fs::read_to_string(out_dir.join(&pages[0])).unwrap();
     let texts: Vec<&str> = msgs
         .as_array()
         .unwrap()

@@ -183,7 +183,10 @@ test("restore one conversation into a folder, preview it first, and read it in t
   await byTestId(browser, "restore-run").click();
   await byTestId(browser, "restore-result").waitForDisplayed({ timeout: 30000 });
   await shotBoth("restore");
-  const html = readFileSync(join(exportDir, `${id.replace(/[^A-Za-z0-9@._-]/g, "_")}.html`), "utf8");
+  // One conversation restored: one page besides index.html, named by the chat's title.
+  const pages = readdirSync(exportDir).filter((n) => n.endsWith(".html") && n !== "index.html");
+  assert.equal(pages.length, 1, pages.join(", "));
+  const html = readFileSync(join(exportDir, pages[0]), "utf8");
   const texts = previewed.filter((t) => t.length > 3).slice(0, 5);
   assert.ok(texts.length > 0);
   for (const t of texts) {

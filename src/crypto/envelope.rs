@@ -373,7 +373,7 @@ pub fn open(
 
 /// Check 8 of §4: `P = u32_le(zlen) ‖ Z ‖ zero padding`, Z one zstd frame with its content size
 /// set and at most `max_out` bytes of output.
-fn decode_plaintext(identity: &str, p: &[u8], max_out: usize) -> Result<Vec<u8>> {
+pub(crate) fn decode_plaintext(identity: &str, p: &[u8], max_out: usize) -> Result<Vec<u8>> {
     if p.len() < 4 {
         return Err(corrupt(identity, "plaintext shorter than its length field"));
     }

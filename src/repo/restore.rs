@@ -207,10 +207,10 @@ async fn write_attachment(
             .unwrap_or("file")
             .to_string()
     });
-    let name = crate::export::file_stem(&format!("{message_id}-{base}"));
+    let name = crate::safe_text::file_name(&format!("{message_id}-{base}"));
     let rel = format!(
         "attachments/{}/{name}",
-        crate::export::file_stem(conversation)
+        crate::safe_text::file_name(conversation)
     );
     let path = dir.join(&rel);
     if let Some(parent) = path.parent() {

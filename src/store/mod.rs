@@ -3,7 +3,7 @@
 
 pub mod demo;
 pub mod discover;
-mod imessage;
+pub(crate) mod imessage;
 mod memdb;
 pub mod sqlite;
 pub mod wechat;

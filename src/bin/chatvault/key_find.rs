@@ -76,9 +76,9 @@ pub fn run(a: FindArgs, json: bool) -> Result<()> {
             Err(e) if single => return Err(e),
             Err(e) => {
                 if !json {
-                    eprintln!("{}: {}", store.display(), e.message());
+                    say_err!("{}: {}", store.display(), e.message());
                     if let Some(h) = e.hint() {
-                        eprintln!("hint: {h}");
+                        say_err!("hint: {h}");
                     }
                 }
                 results.push(serde_json::json!({ "store": store, "error": e.to_wire() }));
@@ -133,20 +133,20 @@ fn find_one(a: &FindArgs, store: &std::path::Path, json: bool) -> Result<serde_j
             (None, Some(f)) => format!("from {}", f.display()),
             _ => String::new(),
         };
-        println!(
+        say!(
             "Found the key of {} {from}: it opens {} of {} database files.",
             r.store.display(),
             r.databases_opened,
             r.databases_total
         );
         if let Some(f) = &a.key_file_out {
-            println!("Wrote it to {} (readable only by you).", f.display());
+            say!("Wrote it to {} (readable only by you).", f.display());
         }
         if a.remember {
-            println!("Remembered it in the keychain for this store.");
+            say!("Remembered it in the keychain for this store.");
         }
         if a.key_file_out.is_none() && !a.remember {
-            println!("Nothing was saved: add --key-file-out FILE or --remember to keep it.");
+            say!("Nothing was saved: add --key-file-out FILE or --remember to keep it.");
         }
     }
     let mut v = serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?;

@@ -12,6 +12,22 @@ use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
 
+/// `println!` for text that may hold names, message text or paths from a chat store or a
+/// target: control characters and bidi overrides are shown escaped, never acted on
+/// (`chatvault::safe_text::for_terminal`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", chatvault::safe_text::for_terminal(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` with the same care as [`say!`].
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        eprintln!("{}", chatvault::safe_text::for_terminal(&format!($($arg)*)))
+    };
+}
+
 mod key_find;
 mod repo_cmds;
 use std::path::PathBuf;
@@ -178,7 +194,7 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
             };
             chatvault::profile::save(&paths, &profile, &p)?;
             if !json {
-                println!(
+                say!(
                     "{profile}: {}",
                     p.schedule.as_deref().unwrap_or("not scheduled")
                 );
@@ -192,11 +208,11 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
                 print_json(&installed)?;
             } else {
                 for f in &installed.files {
-                    println!("wrote {}", f.display());
+                    say!("wrote {}", f.display());
                 }
                 match &installed.loaded {
-                    Some(_) => println!("The OS timer is active: {profile} runs {rule}."),
-                    None => println!("Could not ask the OS to load it (no user session manager?); it loads at next login."),
+                    Some(_) => say!("The OS timer is active: {profile} runs {rule}."),
+                    None => say!("Could not ask the OS to load it (no user session manager?); it loads at next login."),
                 }
             }
         }
@@ -205,7 +221,7 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
             if json {
                 print_json(&removed)?;
             } else {
-                println!("removed {} file(s)", removed.len());
+                say!("removed {} file(s)", removed.len());
             }
         }
         ScheduleCommand::Status { profile } => {
@@ -241,15 +257,8 @@ fn schedule_cmd(cmd: ScheduleCommand, json: bool) -> Result<()> {
                 "timer_files": files,
                 "os_timer": os,
             });
-            if json {
-                print_json(&value)?;
-            } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value)
-                        .map_err(|e| Error::internal(e.to_string()))?
-                );
-            }
+            // Human and --json output are the same JSON document here.
+            print_json(&value)?;
         }
     }
     Ok(())
@@ -320,11 +329,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "error": e.to_wire() }));
+                println!(
+                    "{}",
+                    chatvault::safe_text::json_for_terminal(
+                        serde_json::json!({ "error": e.to_wire() }).to_string()
+                    )
+                );
             } else {
-                eprintln!("error: {}", e.message());
+                say_err!("error: {}", e.message());
                 if let Some(h) = e.hint() {
-                    eprintln!("hint: {h}");
+                    say_err!("hint: {h}");
                 }
             }
             if e.code() == ErrorCode::Cancelled {
@@ -376,9 +390,9 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 print_json(&paths)?;
             } else {
-                println!("config: {}", paths.config_dir.display());
-                println!("data:   {}", paths.data_dir.display());
-                println!("cache:  {}", paths.cache_dir.display());
+                say!("config: {}", paths.config_dir.display());
+                say!("data:   {}", paths.data_dir.display());
+                say!("cache:  {}", paths.cache_dir.display());
             }
             Ok(())
         }
@@ -390,10 +404,10 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 print_json(&found)?;
             } else if found.is_empty() {
-                println!("No chat stores found. Name a folder to search: chatvault stores PATH");
+                say!("No chat stores found. Name a folder to search: chatvault stores PATH");
             } else {
                 for s in found {
-                    println!(
+                    say!(
                         "{:<12} {:<24} {:>10}  {}{}",
                         s.variant.as_str(),
                         s.account_id,
@@ -422,15 +436,15 @@ fn run(cli: Cli) -> Result<()> {
                     "messages": demo.messages,
                 }))?;
             } else {
-                println!(
+                say!(
                     "Wrote a {} demo store: {} conversations, {} messages.",
                     variant.as_str(),
                     demo.conversations,
                     demo.messages
                 );
-                println!("store: {}", demo.path.display());
+                say!("store: {}", demo.path.display());
                 if let Some(k) = &demo.key {
-                    println!(
+                    say!(
                         "key:   {k}  (also in {})",
                         dir.join("demo-key.txt").display()
                     );
@@ -450,9 +464,12 @@ fn run(cli: Cli) -> Result<()> {
                         }
                         _ => String::new(),
                     };
-                    println!(
+                    say!(
                         "{:>7}  {:<23}  {}  [{}]",
-                        c.message_count, range, c.title, c.id
+                        c.message_count,
+                        range,
+                        c.title,
+                        c.id
                     );
                 }
             }
@@ -487,7 +504,7 @@ fn run(cli: Cli) -> Result<()> {
                     } else {
                         format!("[{:?}] ", m.kind)
                     };
-                    println!(
+                    say!(
                         "{}  {}: {}{}",
                         m.at.strftime("%Y-%m-%d %H:%M"),
                         who,
@@ -507,7 +524,7 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 print_json(&report)?;
             } else {
-                println!("{spec}: write, read, list and delete all work");
+                say!("{spec}: write, read, list and delete all work");
             }
             Ok(())
         }
@@ -534,7 +551,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             creds.save(&OsKeychain::default(), &spec)?;
             if !cli.json {
-                println!("Saved the credentials for {spec} in the keychain.");
+                say!("Saved the credentials for {spec} in the keychain.");
             }
             Ok(())
         }
@@ -544,7 +561,7 @@ fn run(cli: Cli) -> Result<()> {
             let spec: TargetSpec = url.parse()?;
             let removed = TargetCredentials::forget(&OsKeychain::default(), &spec)?;
             if !cli.json {
-                println!(
+                say!(
                     "{}",
                     if removed {
                         "Removed."
@@ -601,6 +618,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
-    println!("{text}");
+    println!("{}", chatvault::safe_text::json_for_terminal(text));
     Ok(())
 }

@@ -201,7 +201,7 @@ fn cancel_on_ctrl_c(rt: &tokio::runtime::Runtime) -> Cancel {
     let c = cancel.clone();
     rt.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ncancelling…");
+            say_err!("\ncancelling…");
             c.cancel();
         }
     });
@@ -234,7 +234,7 @@ impl Progress for CliProgress {
         self.total.store(total.unwrap_or(0), Ordering::Relaxed);
         self.done.store(0, Ordering::Relaxed);
         if !self.tty {
-            eprintln!(
+            say_err!(
                 "{}",
                 serde_json::json!({"event": "phase", "phase": name, "total": total})
             );
@@ -267,7 +267,7 @@ impl Progress for CliProgress {
                 eprintln!();
             }
         } else {
-            eprintln!(
+            say_err!(
                 "{}",
                 serde_json::json!({"event": "progress", "done": done, "total": total, "messages": msgs, "bytes": bytes, "eta_s": eta.round()})
             );
@@ -301,22 +301,22 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
             &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.recovery_code_file}),
         )?;
     } else {
-        println!(
+        say!(
             "Created repository {} at {url}.",
             &hex::encode(repo.repo_id())[..8]
         );
-        println!("The master key is in this computer's keychain.");
+        say!("The master key is in this computer's keychain.");
         match &a.recovery_code_file {
-            Some(f) => println!(
+            Some(f) => say!(
                 "The recovery code is in {} — print it, keep it safe, then delete the file.",
                 f.display()
             ),
             None => {
-                println!(
+                say!(
                     "\nRecovery code (shown once; write it down and keep it safe):\n\n    {}\n",
                     code_text.expose()
                 );
-                println!("Without it, a lost computer means a lost backup.");
+                say!("Without it, a lost computer means a lost backup.");
             }
         }
     }
@@ -424,7 +424,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             if json {
                 print_json(&serde_json::json!({ "postponed": why }))?;
             } else {
-                println!("Postponed ({why}); the timer will try again.");
+                say!("Postponed ({why}); the timer will try again.");
             }
             return Ok(());
         }
@@ -432,7 +432,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     if json {
         print_json(&report)?;
     } else {
-        println!(
+        say!(
             "Snapshot {}: {} conversations, {} messages; {} new and {} unchanged segments; {} bytes uploaded in {} objects{}.",
             &report.snapshot[..8],
             report.conversations,
@@ -444,19 +444,20 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
             if report.unchanged { " (the store had not changed)" } else { "" }
         );
         if report.skipped_forgotten > 0 {
-            println!(
+            say!(
                 "{} forgotten conversation(s) left out, as you asked.",
                 report.skipped_forgotten
             );
         }
         if report.snapshots_removed > 0 {
-            println!(
+            say!(
                 "Retention: {} old snapshot(s) removed, {} pack(s) pruned.",
-                report.snapshots_removed, report.packs_pruned
+                report.snapshots_removed,
+                report.packs_pruned
             );
         }
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            say_err!("warning: {w}");
         }
     }
     Ok(())
@@ -465,7 +466,7 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
 /// Names the objects a command skipped as damaged (on stderr: stdout may be JSON).
 fn warn_damage(repo: &Repo) {
     for d in repo.damage() {
-        eprintln!("warning: skipped a damaged object: {d}. Run `chatvault verify --read-data`.");
+        say_err!("warning: skipped a damaged object: {d}. Run `chatvault verify --read-data`.");
     }
 }
 
@@ -502,10 +503,10 @@ pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
     if json {
         print_json(&rows)?;
     } else if rows.is_empty() {
-        println!("No snapshots yet.");
+        say!("No snapshots yet.");
     } else {
         for r in rows {
-            println!(
+            say!(
                 "{}  {}  {:>4} conversations  {:>8} messages  {}",
                 r["short_id"].as_str().unwrap_or(""),
                 r["time"].as_str().unwrap_or(""),
@@ -569,15 +570,15 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
             &serde_json::json!({"conversations": convs.len(), "messages": messages, "files": files, "library_messages": in_library}),
         )?;
     } else {
-        println!(
+        say!(
             "Restored {} conversations, {messages} messages.",
             convs.len()
         );
         if let Some(dir) = &a.into {
-            println!("Exported to {} (open index.html).", dir.display());
+            say!("Exported to {} (open index.html).", dir.display());
         }
         if in_library > 0 {
-            println!("Added to the local library.");
+            say!("Added to the local library.");
         }
     }
     Ok(())
@@ -601,15 +602,18 @@ pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
     if json {
         print_json(&report)?;
     } else {
-        println!(
+        say!(
             "{} snapshots, {} conversations, {} packs, {} blobs read.",
-            report.snapshots, report.conversations, report.packs, report.blobs_read
+            report.snapshots,
+            report.conversations,
+            report.packs,
+            report.blobs_read
         );
         if report.errors.is_empty() {
-            println!("No problems found.");
+            say!("No problems found.");
         }
         for e in &report.errors {
-            println!("problem: {e}");
+            say!("problem: {e}");
         }
     }
     Ok(report.errors.is_empty())
@@ -639,17 +643,22 @@ pub fn forget(a: ForgetArgs, json: bool) -> Result<()> {
     if json {
         print_json(&report)?;
     } else {
-        println!(
+        say!(
             "Forgot: {} snapshots rewritten, {} deleted, {} conversation keys destroyed.",
-            report.snapshots_rewritten, report.snapshots_deleted, report.keys_destroyed
+            report.snapshots_rewritten,
+            report.snapshots_deleted,
+            report.keys_destroyed
         );
         if let Some(p) = &report.prune {
-            println!(
+            say!(
                 "Pruned: {} packs deleted, {} rewritten; {} blobs kept, {} removed.",
-                p.packs_deleted, p.packs_rewritten, p.blobs_kept, p.blobs_removed
+                p.packs_deleted,
+                p.packs_rewritten,
+                p.blobs_kept,
+                p.blobs_removed
             );
         } else {
-            println!("Run with --prune (or `chatvault prune`) to remove the data itself from the target.");
+            say!("Run with --prune (or `chatvault prune`) to remove the data itself from the target.");
         }
     }
     Ok(())
@@ -676,15 +685,15 @@ pub fn forgotten(
         return Ok(());
     }
     if !include.is_empty() {
-        println!(
+        say!(
             "Included again: {included} conversation(s); later backups that select them keep them."
         );
     }
     if list.is_empty() {
-        println!("Nothing of this store is forgotten in this repository.");
+        say!("Nothing of this store is forgotten in this repository.");
     }
     for c in &list {
-        println!(
+        say!(
             "{}  {}  {}",
             c.id,
             c.title,
@@ -704,9 +713,12 @@ pub fn prune(a: TargetArg, json: bool) -> Result<()> {
     if json {
         print_json(&report)?;
     } else {
-        println!(
+        say!(
             "Pruned: {} packs deleted, {} rewritten; {} blobs kept, {} removed.",
-            report.packs_deleted, report.packs_rewritten, report.blobs_kept, report.blobs_removed
+            report.packs_deleted,
+            report.packs_rewritten,
+            report.blobs_kept,
+            report.blobs_removed
         );
     }
     Ok(())
@@ -738,12 +750,12 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
             if json {
                 print_json(&value)?;
             } else if opens {
-                println!(
+                say!(
                     "This computer holds the key of repository {}.",
                     &hex::encode(id.unwrap_or_default())[..8]
                 );
             } else {
-                println!("This computer has no working key for {}.\nUnlock it: chatvault key unlock --target URL --recovery-code-file FILE", t.target);
+                say!("This computer has no working key for {}.\nUnlock it: chatvault key unlock --target URL --recovery-code-file FILE", t.target);
             }
         }
         KeyCommand::Unlock {
@@ -762,7 +774,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
             if json {
                 print_json(&serde_json::json!({"repository": hex::encode(repo.repo_id())}))?;
             } else {
-                println!(
+                say!(
                     "Unlocked repository {}; its key is now in this computer's keychain.",
                     &hex::encode(repo.repo_id())[..8]
                 );
@@ -789,7 +801,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
                         "recovery_code": code.display().expose(),
                     })),
                     None => {
-                        println!(
+                        say!(
                             "New recovery code (write it down; the old one stops working now):\n\n    {}\n",
                             code.display().expose()
                         );
@@ -801,7 +813,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
                 Some(f) if json => print_json(
                     &serde_json::json!({"repository": repository, "recovery_code_file": f}),
                 )?,
-                Some(f) => println!(
+                Some(f) => say!(
                     "The new recovery code is in {}; the old one no longer works.",
                     f.display()
                 ),
