@@ -274,6 +274,44 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
+    /// Per-shard high-water marks for incremental reads (FORMAT.md §11.2): a name for each
+    /// shard (a database file, or a chat table in it) and the largest row id it holds. `None`:
+    /// this reader has none, every changed store is read in full.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(None)
+    }
+
+    /// The rows each shard holds after its mark in `after` (a shard not in it is new and read
+    /// whole), in one pass per shard by row id: `sink(conversation id, Unix seconds)` for each.
+    /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would.
+    fn rows_after(
+        &self,
+        _after: &std::collections::HashMap<String, i64>,
+        _sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        Err(Error::internal("this store has no incremental reads"))
+    }
+
+    /// A conversation's messages from `since` to `until` (Unix seconds, inclusive) in time
+    /// order, read through an index the store has (a month read again after new rows landed in
+    /// it). An id the store does not hold gives no messages.
+    fn messages_between(
+        &self,
+        conversation_id: &str,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<Message>> {
+        let query = MessageQuery {
+            since: Some(timestamp_from_seconds(since)),
+            until: Some(timestamp_from_seconds(until)),
+            ..Default::default()
+        };
+        match self.messages(conversation_id, &query) {
+            Err(e) if e.code() == ErrorCode::InvalidInput => Ok(Vec::new()),
+            r => r,
+        }
+    }
+
     /// The file an attachment reference points at, when the store has it on disk.
     fn attachment_file(&self, _attachment: &crate::model::AttachmentRef) -> Option<PathBuf> {
         None

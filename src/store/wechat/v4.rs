@@ -21,6 +21,8 @@ pub struct V4Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Each shard's file name (`message_0.db`), which with a table's hash names its mark.
+    names: Vec<String>,
     /// Per shard: md5 hash (lower-case) → its `Msg_<md5>` table, and whether it has `Name2Id`;
     /// listed once at open (looking the table up per conversation listed every table each time).
     tables: Vec<(HashMap<String, String>, bool)>,
@@ -88,7 +90,13 @@ impl V4Store {
         }
         let mut shards = Vec::new();
         let mut tables = Vec::new();
+        let mut names = Vec::new();
         for (_, path) in files {
+            names.push(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
                 let conn = db.conn();
@@ -113,6 +121,7 @@ impl V4Store {
             account,
             contacts,
             shards,
+            names,
             tables,
             by_hash,
         })
@@ -138,6 +147,64 @@ impl ChatStore for V4Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Each chat table's largest rowid (`local_id`), by the primary key.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        let mut out = Vec::new();
+        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
+            let conn = db.conn();
+            for (hash, table) in tables {
+                let max: i64 = conn
+                    .query_row(
+                        &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_error)?;
+                out.push((format!("{name}/{hash}"), max));
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
+    fn rows_after(
+        &self,
+        after: &HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
+            let conn = db.conn();
+            for (hash, table) in tables {
+                let shard = format!("{name}/{hash}");
+                let from = after.get(&shard).copied().unwrap_or(i64::MIN);
+                let id = self.by_hash.get(hash).unwrap_or(hash);
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT create_time FROM \"{table}\" WHERE rowid > ?1"
+                    ))
+                    .map_err(sql_error)?;
+                let mut rows = stmt.query([from]).map_err(sql_error)?;
+                while let Some(r) = rows.next().map_err(sql_error)? {
+                    let time: i64 = r.get::<_, Option<i64>>(0).map_err(sql_error)?.unwrap_or(0);
+                    sink(id, time);
+                }
+                drop(rows);
+                drop(stmt);
+                // The real end: a table that lost rows reports it below its old mark.
+                let end: i64 = conn
+                    .query_row(
+                        &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_error)?;
+                marks.push((shard, end));
+            }
+        }
+        Ok(marks)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
