@@ -50,7 +50,12 @@ impl User {
 
     /// Runs a command that must succeed; its stdout as JSON (Null when not JSON).
     pub fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
+        self.ok_env(args, &[])
+    }
+
+    /// [`User::ok`] with extra environment variables.
+    pub fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+        let out = self.cmd(args).envs(env.iter().copied()).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}{}",
