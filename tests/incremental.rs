@@ -98,7 +98,12 @@ fn total(u: &User) -> u64 {
 }
 
 fn month_count(u: &User, id: &str, any_time: i64) -> u64 {
-    let month = |t: i64| jiff::Timestamp::from_second(t).unwrap().strftime("%Y%m").to_string();
+    let month = |t: i64| {
+        jiff::Timestamp::from_second(t)
+            .unwrap()
+            .strftime("%Y%m")
+            .to_string()
+    };
     let s = store::open(Path::new(&u.store), Some(&u.key())).unwrap();
     s.messages(id, &MessageQuery::default())
         .unwrap()
@@ -182,7 +187,10 @@ fn an_incremental_run_reads_only_the_new_rows_and_their_months() {
     assert_eq!(full["incremental"], false, "{full}");
     // Everything is read (Bob's late arrival puts his rows out of time order: his are read
     // twice, see tests/scale.rs).
-    assert!(full["messages_read"].as_u64().unwrap() >= total(&u), "{full}");
+    assert!(
+        full["messages_read"].as_u64().unwrap() >= total(&u),
+        "{full}"
+    );
     assert_eq!(full["conversations_read"], full["conversations"], "{full}");
     assert_eq!(
         full["new_segments"], 1,
@@ -249,12 +257,22 @@ fn a_recall_is_caught_when_its_month_is_read_again_and_at_the_latest_by_the_full
         .unwrap()
         .1;
     let month = |m: &Message| m.at.strftime("%Y%m").to_string();
-    let (a, b) = (&bob[2], bob.iter().rev().find(|m| month(m) != month(&bob[2])).unwrap());
+    let (a, b) = (
+        &bob[2],
+        bob.iter()
+            .rev()
+            .find(|m| month(m) != month(&bob[2]))
+            .unwrap(),
+    );
     assert!(a.id.parse::<i64>().is_ok() && b.id.parse::<i64>().is_ok());
 
     // 1. A recall in a month that also gets a new message: read again, caught.
     recall(&u, &a.id);
-    u.add_message("wxid_bobsmith", "same month as the recall", a.at.as_second() + 1);
+    u.add_message(
+        "wxid_bobsmith",
+        "same month as the recall",
+        a.at.as_second() + 1,
+    );
     // 2. A recall in a month without new rows: the marks cannot see it.
     recall(&u, &b.id);
     let run = u.backup(&[]);
@@ -273,10 +291,9 @@ fn a_recall_is_caught_when_its_month_is_read_again_and_at_the_latest_by_the_full
             "--format",
             "json",
         ]);
-        let v: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("wxid_bobsmith.json")).unwrap(),
-        )
-        .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("wxid_bobsmith.json")).unwrap())
+                .unwrap();
         v["messages"].as_array().unwrap().clone()
     };
     let text_of = |msgs: &[serde_json::Value], id: &str| {
@@ -361,6 +378,57 @@ fn a_new_shard_is_read_whole() {
     assert_eq!(
         run["messages"].as_u64().unwrap(),
         first["messages"].as_u64().unwrap() + 3
+    );
+    assert_restore_equals_store(&u, "out");
+}
+
+/// A connection to one of the demo WeChat 4.x store's message shards.
+fn v4_shard(u: &User, n: u32) -> rusqlite::Connection {
+    let path = Path::new(&u.store).join(format!("db_storage/message/message_{n}.db"));
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "hexkey", u.key().hex().unwrap().expose().as_str())
+        .unwrap();
+    conn.pragma_update(None, "cipher_compatibility", 4).unwrap();
+    conn
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn wechat4_reads_the_new_rows_of_each_chat_table() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::with_variant(400, "wechat4");
+    u.init();
+    let first = u.backup(&[]);
+    assert_eq!(first["incremental"], false, "{first}");
+    let conn = v4_shard(&u, 1);
+    let t = 1_767_225_600 + 600;
+    conn.execute(
+        &format!(
+            "INSERT INTO Msg_{}(server_id, local_type, sort_seq, create_time, status, message_content) \
+             VALUES (?1, 1, ?2, ?1, 2, 'a new 4.x message')",
+            md5_hex("wxid_alicechen")
+        ),
+        rusqlite::params![t, t * 1000],
+    )
+    .unwrap();
+    drop(conn);
+    let run = u.backup(&[]);
+    assert_eq!(run["incremental"], true, "{run}");
+    assert_eq!(run["new_rows"], 1, "{run}");
+    assert_eq!(run["conversations_read"], 1, "{run}");
+    assert_eq!(
+        run["messages_read"],
+        month_count(&u, "wxid_alicechen", t),
+        "{run}"
     );
     assert_restore_equals_store(&u, "out");
 }

@@ -630,13 +630,16 @@ async fn run(
         snapshot.conversations.sort_by_key(|c| c.ctok);
         report.messages_read = read;
         if let Some(shards) = marks_before {
-            snapshot.source.3.extend(format::encode(&format::StoreMarks {
-                version: 1,
-                settings: settings.clone(),
-                full_read: oldest_read,
-                segments: total_segments,
-                shards,
-            }));
+            snapshot
+                .source
+                .3
+                .extend(format::encode(&format::StoreMarks {
+                    version: 1,
+                    settings: settings.clone(),
+                    full_read: oldest_read,
+                    segments: total_segments,
+                    shards,
+                }));
         }
     }
 

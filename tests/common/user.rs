@@ -13,6 +13,11 @@ pub struct User {
 
 impl User {
     pub fn new(messages: usize) -> User {
+        User::with_variant(messages, "wechat-win3")
+    }
+
+    /// A user of a demo store of another variant (`chatvault demo --variant`).
+    pub fn with_variant(messages: usize, variant: &str) -> User {
         let dir = tempfile::tempdir().unwrap();
         let u = User {
             store: String::new(),
@@ -25,6 +30,8 @@ impl User {
             "--json",
             "--messages",
             &messages.to_string(),
+            "--variant",
+            variant,
             u.dir.path().join("demo").to_str().unwrap(),
         ]);
         User {

@@ -3,13 +3,13 @@
 //! index the store has and rebuilt exactly as a full read builds them (the same segments, so
 //! dedup uploads only what changed), and every other month keeps the parent's segments.
 
-use super::{
-    month_of, parent_tree, BackupReport, ConvBuild, Counts, Sink, Uploader,
-};
+use super::{month_of, parent_tree, BackupReport, ConvBuild, Counts, Sink, Uploader};
 use crate::error::Result;
 use crate::job::{Cancel, Progress};
-use crate::repo::format::{self, kind, ConvRef, Ctok, KeyTable, SegRef, Snapshot, StoreMarks, Tree};
 use crate::repo::forgotten::Forgotten;
+use crate::repo::format::{
+    self, kind, ConvRef, Ctok, KeyTable, SegRef, Snapshot, StoreMarks, Tree,
+};
 use crate::repo::{ConvKeys, Index, Repo};
 use crate::store::ChatStore;
 use jiff::Timestamp;
@@ -21,6 +21,9 @@ pub(super) fn incremental_cursor() -> Vec<u8> {
     format::encode(&(2u8,))
 }
 
+/// A conversation's selected range (since, until).
+type RangeOf<'a> = &'a dyn Fn(&str) -> (Option<Timestamp>, Option<Timestamp>);
+
 pub(super) struct Incremental<'a> {
     pub repo: &'a Repo,
     pub store: &'a dyn ChatStore,
@@ -30,7 +33,7 @@ pub(super) struct Incremental<'a> {
     pub forgotten: &'a Forgotten,
     /// The chosen conversations (sorted), `None` for everything.
     pub ids: Option<&'a [String]>,
-    pub range_of: &'a dyn Fn(&str) -> (Option<Timestamp>, Option<Timestamp>),
+    pub range_of: RangeOf<'a>,
     pub kind_byte: u8,
     pub account: &'a str,
 }
@@ -228,7 +231,11 @@ pub(super) fn month_bounds(month: u32) -> (i64, i64) {
             .to_timestamp(jiff::civil::date(y, m, 1).at(0, 0, 0, 0))
             .map_or(0, |t| t.as_second())
     };
-    let next = if m >= 12 { start(y + 1, 1) } else { start(y, m + 1) };
+    let next = if m >= 12 {
+        start(y + 1, 1)
+    } else {
+        start(y, m + 1)
+    };
     (start(y, m), next - 1)
 }
 

@@ -383,7 +383,6 @@ impl Win3Store {
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
     }
-
 }
 
 impl Shard {
