@@ -37,7 +37,7 @@ fn insert(conn: &rusqlite::Connection, talker: &str, text: &str, time: i64) {
 
 /// Every message of the store, per conversation, as the store reads it now.
 fn store_messages(u: &User) -> Vec<(String, Vec<Message>)> {
-    let s = store::open(Path::new(&u.store), Some(&u.key())).unwrap();
+    let s = store::open(Path::new(&u.store), u.store_key().as_ref()).unwrap();
     let mut out: Vec<(String, Vec<Message>)> = s
         .conversations()
         .unwrap()
@@ -76,7 +76,7 @@ fn assert_restore_equals_store(u: &User, name: &str) {
     ]);
     let expected = store_messages(u);
     for (id, messages) in &expected {
-        let file = out.join(format!("{id}.json"));
+        let file = out.join(format!("{}.json", chatvault::export::file_stem(id)));
         let restored: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let got: Vec<_> = restored["messages"]
@@ -104,7 +104,7 @@ fn month_count(u: &User, id: &str, any_time: i64) -> u64 {
             .strftime("%Y%m")
             .to_string()
     };
-    let s = store::open(Path::new(&u.store), Some(&u.key())).unwrap();
+    let s = store::open(Path::new(&u.store), u.store_key().as_ref()).unwrap();
     s.messages(id, &MessageQuery::default())
         .unwrap()
         .iter()
@@ -431,4 +431,93 @@ fn wechat4_reads_the_new_rows_of_each_chat_table() {
         "{run}"
     );
     assert_restore_equals_store(&u, "out");
+}
+
+/// Adds one text message to `conversation` of a demo store of `variant`, as its app writes it.
+fn add_native_message(u: &User, variant: &str, conversation: &str, text: &str, t: i64) {
+    let key = std::fs::read_to_string(&u.key_file).unwrap_or_default();
+    let key = key.trim();
+    match variant {
+        "wechat-mac3" => {
+            let path = Path::new(&u.store).join("Message/msg_0.db");
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.pragma_update(None, "key", format!("x'{key}'"))
+                .unwrap();
+            conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
+            conn.pragma_update(None, "cipher_page_size", 1024).unwrap();
+            conn.execute(
+                &format!(
+                    "INSERT INTO Chat_{}(mesSvrID, msgCreateTime, msgContent, messageType, mesDes) VALUES (?1, ?1, ?2, 1, 0)",
+                    md5_hex(conversation)
+                ),
+                rusqlite::params![t, text],
+            )
+            .unwrap();
+        }
+        "android" => {
+            let conn = rusqlite::Connection::open(&u.store).unwrap();
+            conn.pragma_update(None, "key", key).unwrap();
+            conn.pragma_update(None, "cipher_compatibility", 1).unwrap();
+            conn.pragma_update(None, "cipher_page_size", 1024).unwrap();
+            conn.execute(
+                "INSERT INTO message(msgSvrId, type, status, isSend, createTime, talker, content) VALUES (?1, 1, 3, 1, ?2, ?3, ?4)",
+                rusqlite::params![t, t * 1000, conversation, text],
+            )
+            .unwrap();
+        }
+        "imessage" => {
+            let conn = rusqlite::Connection::open(&u.store).unwrap();
+            conn.execute(
+                "INSERT INTO message(guid, text, date, is_from_me, service) VALUES (?1, ?2, ?3, 1, 'iMessage')",
+                rusqlite::params![
+                    format!("new-{t}"),
+                    text,
+                    (t - 978_307_200) * 1_000_000_000
+                ],
+            )
+            .unwrap();
+            let id = conn.last_insert_rowid();
+            conn.execute(
+                "INSERT INTO chat_message_join(chat_id, message_id, message_date) SELECT ROWID, ?1, 0 FROM chat WHERE guid = ?2",
+                rusqlite::params![id, conversation],
+            )
+            .unwrap();
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn macos_android_and_imessage_stores_read_only_their_new_rows() {
+    if !has_keychain() {
+        return;
+    }
+    for variant in ["wechat-mac3", "android", "imessage"] {
+        let u = User::with_variant(300, variant);
+        u.init();
+        let first = u.backup(&[]);
+        assert_eq!(first["incremental"], false, "{variant}: {first}");
+        let busiest = store_messages(&u)
+            .into_iter()
+            .max_by_key(|(_, m)| m.len())
+            .unwrap()
+            .0;
+        let t = 1_767_225_600 + 900;
+        add_native_message(&u, variant, &busiest, "new since the last run", t);
+        let run = u.backup(&[]);
+        assert_eq!(run["incremental"], true, "{variant}: {run}");
+        assert_eq!(run["new_rows"], 1, "{variant}: {run}");
+        assert_eq!(run["conversations_read"], 1, "{variant}: {run}");
+        assert_eq!(
+            run["messages_read"],
+            month_count(&u, &busiest, t),
+            "{variant}: {run}"
+        );
+        assert_eq!(
+            run["messages"].as_u64().unwrap(),
+            first["messages"].as_u64().unwrap() + 1,
+            "{variant}"
+        );
+        assert_restore_equals_store(&u, "out");
+    }
 }

@@ -292,24 +292,34 @@ pub trait ChatStore: Send + Sync {
         Err(Error::internal("this store has no incremental reads"))
     }
 
-    /// A conversation's messages from `since` to `until` (Unix seconds, inclusive) in time
-    /// order, read through an index the store has (a month read again after new rows landed in
-    /// it). An id the store does not hold gives no messages.
+    /// The messages of the conversations `ids` from `since` to `until` (Unix seconds,
+    /// inclusive), each conversation's in time order (a month read again after new rows landed
+    /// in it), through an index the store has: by default each conversation's own read. An id
+    /// the store does not hold gives no messages.
     fn messages_between(
         &self,
-        conversation_id: &str,
+        ids: &[String],
         since: i64,
         until: i64,
-    ) -> Result<Vec<Message>> {
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
         let query = MessageQuery {
             since: Some(timestamp_from_seconds(since)),
             until: Some(timestamp_from_seconds(until)),
             ..Default::default()
         };
-        match self.messages(conversation_id, &query) {
-            Err(e) if e.code() == ErrorCode::InvalidInput => Ok(Vec::new()),
-            r => r,
+        for id in ids {
+            match self.messages(id, &query) {
+                Ok(messages) => {
+                    for m in messages {
+                        sink(id, m)?;
+                    }
+                }
+                Err(e) if e.code() == ErrorCode::InvalidInput => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(())
     }
 
     /// The file an attachment reference points at, when the store has it on disk.

@@ -36,7 +36,8 @@ impl User {
         ]);
         User {
             store: out["store"].as_str().unwrap().into(),
-            key_file: out["key_file"].as_str().unwrap().into(),
+            // iMessage stores have no key.
+            key_file: out["key_file"].as_str().unwrap_or_default().into(),
             ..u
         }
     }
@@ -117,9 +118,10 @@ impl User {
             &self.target,
             "--store",
             &self.store,
-            "--key-file",
-            &self.key_file,
         ];
+        if !self.key_file.is_empty() {
+            args.extend_from_slice(&["--key-file", &self.key_file]);
+        }
         args.extend_from_slice(extra);
         self.ok(&args)
     }
@@ -127,6 +129,11 @@ impl User {
     pub fn key(&self) -> chatvault::store::StoreKey {
         chatvault::store::StoreKey::parse(&std::fs::read_to_string(&self.key_file).unwrap())
             .unwrap()
+    }
+
+    /// The store's key, none for a store without one (iMessage).
+    pub fn store_key(&self) -> Option<chatvault::store::StoreKey> {
+        (!self.key_file.is_empty()).then(|| self.key())
     }
 
     /// A new message in the demo store, as WeChat would write it (SQLCipher 3, MSG1.db).

@@ -6,6 +6,7 @@
 use super::{month_of, parent_tree, BackupReport, ConvBuild, Counts, Sink, Uploader};
 use crate::error::Result;
 use crate::job::{Cancel, Progress};
+use crate::model::Message;
 use crate::repo::forgotten::Forgotten;
 use crate::repo::format::{
     self, kind, ConvRef, Ctok, KeyTable, SegRef, Snapshot, StoreMarks, Tree,
@@ -124,7 +125,7 @@ impl Incremental<'_> {
             });
         }
         report.new_rows = new_rows;
-        report.skipped_forgotten = skipped_forgotten;
+        report.skipped_forgotten += skipped_forgotten;
         report.conversations_read = work.len() as u32;
 
         // 3. Each touched month read again whole and rebuilt; the other months kept.
@@ -140,8 +141,11 @@ impl Incremental<'_> {
         };
         let mut convs: Vec<ConvRef> = self.parent.conversations.clone();
         let mut segments = self.marks.segments;
+        // One build per touched conversation, open while the months are read in order: each
+        // month once for all the conversations it touched.
+        let mut builds: Vec<(Ctok, Vec<SegRef>, ConvBuild)> = Vec::new();
+        let mut by_month: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         for t in work {
-            cancel.check()?;
             let (since, until) = (self.range_of)(&t.id);
             let kept: Vec<SegRef> = t
                 .tree
@@ -151,8 +155,11 @@ impl Incremental<'_> {
                 .cloned()
                 .collect();
             segments = segments.saturating_sub(t.tree.segments.len() as u64);
-            let mut b = ConvBuild::new(
-                t.id.clone(),
+            for &month in &t.months {
+                by_month.entry(month).or_default().push(builds.len());
+            }
+            let b = ConvBuild::new(
+                t.id,
                 t.keys,
                 since.map(|t| t.as_millisecond()),
                 until.map(|t| t.as_millisecond()),
@@ -162,15 +169,33 @@ impl Incremental<'_> {
                     ..t.tree
                 },
             );
-            for &month in &t.months {
-                let (from, to) = month_bounds(month);
-                for m in self.store.messages_between(&t.id, from, to)? {
+            builds.push((t.ctok, kept, b));
+        }
+        for (month, who) in by_month {
+            cancel.check()?;
+            let (from, to) = month_bounds(month);
+            let ids: Vec<String> = who.iter().map(|&i| builds[i].2.id.clone()).collect();
+            let position: HashMap<&str, usize> =
+                who.iter().map(|&i| (builds[i].2.id.as_str(), i)).collect();
+            let mut got: Vec<(usize, Message)> = Vec::new();
+            self.store.messages_between(&ids, from, to, &mut |id, m| {
+                if let Some(&i) = position.get(id) {
                     if month_of(m.at.as_millisecond()) == month {
-                        sink.push(&mut b, m).await?;
+                        got.push((i, m));
                     }
                 }
+                Ok(())
+            })?;
+            drop(position);
+            for (i, m) in got {
+                sink.push(&mut builds[i].2, m).await?;
             }
-            sink.flush(&mut b).await?;
+            for &i in &who {
+                sink.flush(&mut builds[i].2).await?;
+            }
+        }
+        for (ctok, kept, mut b) in builds {
+            cancel.check()?;
             let mut all = kept;
             all.append(&mut b.tree.segments);
             all.sort_by_key(|s| (s.month, s.part));
@@ -184,10 +209,10 @@ impl Incremental<'_> {
             let s = &b.tree.segments;
             let r = convs
                 .iter_mut()
-                .find(|c| c.ctok == t.ctok)
+                .find(|c| c.ctok == ctok)
                 .expect("a touched conversation is in the parent");
             *r = ConvRef {
-                ctok: t.ctok,
+                ctok,
                 tree: tree_id,
                 messages: s.iter().map(|s| s.messages as u64).sum(),
                 attachments: s.iter().map(|s| s.attachments as u64).sum(),

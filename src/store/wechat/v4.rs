@@ -3,7 +3,7 @@
 //! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
-use super::{content, normalise, table_hash, Contacts, RawMessage, Tally};
+use super::{chat_table_marks, content, normalise, table_hash, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -127,6 +127,26 @@ impl V4Store {
         })
     }
 
+    fn table_marks(
+        &self,
+        mut after: Option<(&HashMap<String, i64>, &mut dyn FnMut(&str, i64))>,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        let id_of = |hash: &str| {
+            self.by_hash
+                .get(hash)
+                .cloned()
+                .unwrap_or_else(|| hash.to_string())
+        };
+        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
+            let after = after
+                .as_mut()
+                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
+            chat_table_marks(db, name, tables, "create_time", &id_of, after, &mut marks)?;
+        }
+        Ok(marks)
+    }
+
     fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
         Ok(db
             .tables()?
@@ -151,21 +171,7 @@ impl ChatStore for V4Store {
 
     /// Each chat table's largest rowid (`local_id`), by the primary key.
     fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        let mut out = Vec::new();
-        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
-            let conn = db.conn();
-            for (hash, table) in tables {
-                let max: i64 = conn
-                    .query_row(
-                        &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql_error)?;
-                out.push((format!("{name}/{hash}"), max));
-            }
-        }
-        Ok(Some(out))
+        self.table_marks(None).map(Some)
     }
 
     /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
@@ -174,37 +180,7 @@ impl ChatStore for V4Store {
         after: &HashMap<String, i64>,
         sink: &mut dyn FnMut(&str, i64),
     ) -> Result<Vec<(String, i64)>> {
-        let mut marks = Vec::new();
-        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
-            let conn = db.conn();
-            for (hash, table) in tables {
-                let shard = format!("{name}/{hash}");
-                let from = after.get(&shard).copied().unwrap_or(i64::MIN);
-                let id = self.by_hash.get(hash).unwrap_or(hash);
-                let mut stmt = conn
-                    .prepare(&format!(
-                        "SELECT create_time FROM \"{table}\" WHERE rowid > ?1"
-                    ))
-                    .map_err(sql_error)?;
-                let mut rows = stmt.query([from]).map_err(sql_error)?;
-                while let Some(r) = rows.next().map_err(sql_error)? {
-                    let time: i64 = r.get::<_, Option<i64>>(0).map_err(sql_error)?.unwrap_or(0);
-                    sink(id, time);
-                }
-                drop(rows);
-                drop(stmt);
-                // The real end: a table that lost rows reports it below its old mark.
-                let end: i64 = conn
-                    .query_row(
-                        &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql_error)?;
-                marks.push((shard, end));
-            }
-        }
-        Ok(marks)
+        self.table_marks(Some((after, sink)))
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

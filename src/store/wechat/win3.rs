@@ -230,20 +230,47 @@ impl ChatStore for Win3Store {
         self.read_conversation(conversation_id, query, true)
     }
 
-    /// Through the TalkerId index where the shard has it, else the CreateTime index; never a
-    /// scan for whether the conversation exists (StrTalker has no index).
+    /// The span's rows of every shard through the `CreateTime` index, all conversations at
+    /// once (a conversation's own rows through TalkerId would be read whole to find a month).
     fn messages_between(
         &self,
-        conversation_id: &str,
+        ids: &[String],
         since: i64,
         until: i64,
-    ) -> Result<Vec<Message>> {
-        let query = MessageQuery {
-            since: Some(timestamp_from_seconds(since)),
-            until: Some(timestamp_from_seconds(until)),
-            ..Default::default()
-        };
-        self.read_conversation(conversation_id, &query, false)
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let mut per: std::collections::HashMap<&str, Vec<(i64, i64, Message)>> =
+            ids.iter().map(|id| (id.as_str(), Vec::new())).collect();
+        for (shard_no, shard) in self.shards.iter().enumerate() {
+            let conn = shard.db.conn();
+            let sql = format!(
+                "SELECT {}, StrTalker FROM MSG WHERE CreateTime BETWEEN ?1 AND ?2",
+                shard.columns()
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt.query([since, until]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let talker = match r.get_ref(9).map_err(sql_error)? {
+                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                    _ => "",
+                };
+                let Some(out) = per.get_mut(talker) else {
+                    continue;
+                };
+                let (time, seq, raw) = shard.decode(r, shard_no, talker)?;
+                out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+            }
+        }
+        for id in ids {
+            let Some(mut out) = per.remove(id.as_str()) else {
+                continue;
+            };
+            out.sort_by_key(|(t, s, _)| (*t, *s));
+            for (_, _, m) in out {
+                sink(id, m)?;
+            }
+        }
+        Ok(())
     }
 
     /// Each shard's largest `MSG` rowid (`localId`), by the primary key.
