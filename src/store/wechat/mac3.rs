@@ -170,10 +170,7 @@ impl Mac3Store {
         })
     }
 
-    fn table_marks(
-        &self,
-        mut after: Option<(&HashMap<String, i64>, &mut dyn FnMut(&str, i64))>,
-    ) -> Result<Vec<(String, i64)>> {
+    fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
         let mut marks = Vec::new();
         let id_of = |hash: &str| {
             self.by_hash

@@ -254,6 +254,9 @@ fn looks_like_recall(text: &str) -> bool {
     text.contains("撤回了一条消息") || text.contains("recalled a message")
 }
 
+/// The marks to read on from and where the rows after them go: (conversation id, time).
+pub(crate) type RowsAfter<'a> = Option<(&'a HashMap<String, i64>, &'a mut dyn FnMut(&str, i64))>;
+
 /// Incremental reads of a store with a chat table per conversation (WeChat 4.x, macOS 3.x):
 /// each table is a shard named `<file>/<hash>`, marked by its largest rowid. With `after`, the
 /// rows past each table's mark (a table without one is new: all its rows) go to the sink as
@@ -264,7 +267,7 @@ pub(crate) fn chat_table_marks(
     tables: &HashMap<String, String>,
     time_col: &str,
     id_of: &dyn Fn(&str) -> String,
-    mut after: Option<(&HashMap<String, i64>, &mut dyn FnMut(&str, i64))>,
+    mut after: RowsAfter<'_>,
     marks: &mut Vec<(String, i64)>,
 ) -> crate::Result<()> {
     use crate::store::sqlite::sql_error;

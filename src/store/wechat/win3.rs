@@ -227,7 +227,7 @@ impl ChatStore for Win3Store {
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
-        self.read_conversation(conversation_id, query, true)
+        self.read_conversation(conversation_id, query)
     }
 
     /// The span's rows of every shard through the `CreateTime` index, all conversations at
@@ -344,17 +344,15 @@ impl ChatStore for Win3Store {
 }
 
 impl Win3Store {
-    /// A conversation's messages; `must_exist`: an id no shard holds is an error.
+    /// A conversation's messages; an id no shard holds is an error.
     fn read_conversation(
         &self,
         conversation_id: &str,
         query: &MessageQuery,
-        must_exist: bool,
     ) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
-        // A month read again need not prove the conversation exists (that is a scan).
-        let mut known = !must_exist;
+        let mut known = false;
         for (shard_no, shard) in self.shards.iter().enumerate() {
             let conn = shard.db.conn();
             known = known
