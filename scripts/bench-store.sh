@@ -44,7 +44,7 @@ echo "|---|---|---|---|---|"
 for v in $VARIANTS; do
   d=$BENCH_TMP/$v
   rm -rf "$d"; mkdir -p "$d"
-  root=$("$SCALE" generate "$v" "$d/store" "$MESSAGES" "$CONVERSATIONS" | head -1)
+  root=$("$SCALE" generate "$v" "$d/store" "$MESSAGES" "$CONVERSATIONS" | sed -n 1p)
   echo "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" >"$d/key"
   store_bytes=$(du -sb "$d/store" | cut -f1)
   full=(); rss=(); rfull=()

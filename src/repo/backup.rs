@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 
+mod incremental;
+use incremental::Incremental;
+
 pub struct BackupRequest<'a> {
     pub store: &'a dyn ChatStore,
     /// The store's root (account folder or database file), for the change fingerprint.
@@ -47,6 +50,15 @@ pub struct BackupReport {
     pub unchanged: bool,
     /// Conversations whose messages were read (the others had not changed).
     pub conversations_read: u32,
+    /// Only what was new since the parent was read: the rows after each shard's mark and the
+    /// months they landed in (FORMAT.md §11.2).
+    pub incremental: bool,
+    /// Rows found after the parent's marks (an incremental run).
+    #[ts(type = "number")]
+    pub new_rows: u64,
+    /// Messages read and decoded from the store in this run.
+    #[ts(type = "number")]
+    pub messages_read: u64,
     /// Attachment files found in the store and stored (new or deduplicated).
     pub attachments: u32,
     #[ts(type = "number")]
@@ -62,8 +74,56 @@ pub struct BackupReport {
     pub warnings: Vec<String>,
 }
 
-/// A conversation is read in full at least this often, to catch edits its cursor misses.
+/// A conversation is read in full at least this often, to catch edits and recalls that the
+/// marks miss (they see new rows only): a week, or `CHATVAULT_FULL_READ_EVERY` seconds.
 const RESCAN_MS: i64 = 7 * 24 * 3600 * 1000;
+
+fn full_read_every_ms() -> i64 {
+    std::env::var("CHATVAULT_FULL_READ_EVERY")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map_or(RESCAN_MS, |s| s.saturating_mul(1000))
+}
+
+fn nothing_selected(skipped_forgotten: u32) -> Error {
+    if skipped_forgotten > 0 {
+        Error::invalid_input("every selected conversation was forgotten").with_hint(
+            "Include a conversation again (app: step 2) to back it up, or choose others.",
+        )
+    } else {
+        Error::invalid_input("nothing is selected").with_hint("Choose at least one conversation.")
+    }
+}
+
+/// The marks after the 32-byte fingerprint of a snapshot's store cursor, if it has them.
+fn store_marks(cursor: &[u8]) -> Option<format::StoreMarks> {
+    let rest = cursor.get(32..).filter(|r| !r.is_empty())?;
+    format::decode::<format::StoreMarks>(rest, "store marks")
+        .ok()
+        .filter(|m| m.version == 1)
+}
+
+/// The parent snapshot's tree of a conversation, or `None` when it cannot be read (a lost
+/// shortcut: the store is read instead). The one place a backup gets a parent tree from.
+async fn parent_tree(
+    repo: &Repo,
+    index: &Index,
+    tree_id: &format::BlobId,
+    ck: &ConvKeys,
+    report: &mut BackupReport,
+) -> Result<Option<Tree>> {
+    match repo.read_blob(index, tree_id, ck).await {
+        Ok(body) => Ok(format::decode::<Tree>(&body, "tree").ok()),
+        Err(e) if e.code().is_target_problem() => Err(e),
+        Err(e) => {
+            report.warnings.push(format!(
+                "a previous tree could not be read: {}",
+                e.message()
+            ));
+            Ok(None)
+        }
+    }
+}
 
 pub fn source_kind(v: Variant) -> u8 {
     match v {
@@ -156,33 +216,18 @@ async fn run(
 
     // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
     let (_, forgotten) = repo.load_forgotten().await?;
-    let mut store_convs: Option<HashMap<String, Conversation>> = None;
-    let mut ids: Vec<String> = if sel.all {
-        let all: HashMap<String, Conversation> = store
-            .conversations()?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        let ids = all.keys().cloned().collect();
-        store_convs = Some(all);
-        ids
-    } else {
-        sel.conversations.iter().map(|c| c.id.clone()).collect()
-    };
+    // The chosen ids; "everything" is listed from the store only when a full read needs it.
+    let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
     ids.sort();
     ids.dedup();
-    let selected = ids.len();
-    ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
-    let skipped_forgotten = (selected - ids.len()) as u32;
-    if ids.is_empty() {
-        return Err(if skipped_forgotten > 0 {
-            Error::invalid_input("every selected conversation was forgotten").with_hint(
-                "Include a conversation again (app: step 2) to back it up, or choose others.",
-            )
-        } else {
-            Error::invalid_input("nothing is selected")
-                .with_hint("Choose at least one conversation.")
-        });
+    let mut skipped_forgotten = 0;
+    if !sel.all {
+        let selected = ids.len();
+        ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
+        skipped_forgotten = (selected - ids.len()) as u32;
+        if ids.is_empty() {
+            return Err(nothing_selected(skipped_forgotten));
+        }
     }
     // A keyed id for "this account with this selection", so runs of one selection chain up.
     // "Everything" is one lineage however many conversations come, go or are forgotten.
@@ -208,23 +253,36 @@ async fn run(
             });
         sel.range_of(&c)
     };
-    let range_key: Vec<(String, Option<i64>, Option<i64>)> = ids
-        .iter()
-        .map(|id| {
-            let (s, u) = range_of(id);
-            (
-                id.clone(),
-                s.map(|t| t.as_millisecond()),
-                u.map(|t| t.as_millisecond()),
-            )
-        })
-        .collect();
+    // What the parent's trees depend on besides the store: the selection with its ranges and
+    // the forgotten list (a change to it is a change: the parent's trees may hold forgotten data).
+    let settings = {
+        let mut chosen: Vec<(String, Option<i64>, Option<i64>)> = sel
+            .conversations
+            .iter()
+            .map(|c| {
+                (
+                    c.id.clone(),
+                    c.since.map(|t| t.as_millisecond()),
+                    c.until.map(|t| t.as_millisecond()),
+                )
+            })
+            .collect();
+        chosen.sort();
+        let mut h = Sha256::new();
+        h.update(format::encode(&(
+            sel.all,
+            sel.since.map(|t| t.as_millisecond()),
+            sel.until.map(|t| t.as_millisecond()),
+            chosen,
+            &ids,
+            forgotten.generation,
+        )));
+        h.finalize().to_vec()
+    };
     let fingerprint = {
         let mut h = Sha256::new();
         h.update(store_fingerprint(req.store_root));
-        h.update(format::encode(&range_key));
-        // A change to the forgotten list is a change: the parent's trees may hold forgotten data.
-        h.update(forgotten.generation.to_le_bytes());
+        h.update(&settings);
         h.finalize().to_vec()
     };
 
@@ -272,24 +330,67 @@ async fn run(
         ));
     }
     let reuse = dropped == 0;
+    // The parent's marks, when it has them and they were taken with these settings.
+    let parent_marks = parent
+        .as_ref()
+        .and_then(|p| store_marks(&p.source.3))
+        .filter(|m| m.settings == settings);
+    let full_read_due = parent_marks
+        .as_ref()
+        .is_none_or(|m| started - m.full_read >= full_read_every_ms());
     if let Some(p) = parent
         .as_ref()
-        .filter(|p| reuse && p.source.3 == fingerprint)
+        .filter(|p| reuse && p.source.3.get(..32) == Some(&fingerprint[..]))
     {
         // The store has not changed since the parent: reuse every tree without reading.
         report.unchanged = true;
         snapshot.selection.1 = p.selection.1.clone();
         snapshot.conversations = p.conversations.clone();
         snapshot.keytable_gen = keytable.generation;
-    } else {
-        let convs: HashMap<String, Conversation> = match store_convs.take() {
-            Some(c) => c,
-            None => store
-                .conversations()?
-                .into_iter()
-                .map(|c| (c.id.clone(), c))
-                .collect(),
+        snapshot.source.3 = p.source.3.clone();
+    } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
+        // Only what is new since the parent: rows after each shard's mark, and the months
+        // they land in read again (FORMAT.md §11.2).
+        let parent = parent.as_ref().expect("marks come from a parent");
+        let inc = Incremental {
+            repo,
+            store,
+            parent,
+            marks: &marks,
+            keytable: &keytable,
+            forgotten: &forgotten,
+            ids: (!sel.all).then_some(&ids[..]),
+            range_of: &range_of,
+            kind_byte,
+            account: &account,
         };
+        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
+        index = back;
+        if let Some((convs, marks)) = done {
+            report.incremental = true;
+            snapshot.selection.1 = convs.iter().map(|c| c.ctok).collect();
+            snapshot.selection.1.sort();
+            snapshot.conversations = convs;
+            snapshot.source.3.extend(format::encode(&marks));
+        }
+    }
+    if !report.unchanged && !report.incremental {
+        let marks_before = store.shard_cursors()?;
+        let convs: HashMap<String, Conversation> = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        if sel.all {
+            ids = convs.keys().cloned().collect();
+            ids.sort();
+            let selected = ids.len();
+            ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
+            report.skipped_forgotten = (selected - ids.len()) as u32;
+            if ids.is_empty() {
+                return Err(nothing_selected(report.skipped_forgotten));
+            }
+        }
         for id in &ids {
             if !convs.contains_key(id) {
                 return Err(Error::invalid_input(format!(
@@ -335,6 +436,9 @@ async fn run(
         // 1. Plan: conversations unchanged since the parent reuse its tree unread; the others
         //    are read, all in one pass over the store.
         let mut builds: Vec<ConvBuild> = Vec::new();
+        // For the marks: segments the snapshot lists, the oldest full read of a tree.
+        let mut total_segments = 0u64;
+        let mut oldest_read = started;
         for id in &ids {
             cancel.check()?;
             let conv = &convs[id];
@@ -343,18 +447,7 @@ async fn run(
             // The parent's tree: ranges the user forgot stay forgotten, and its cursor says
             // whether this conversation changed at all.
             let parent_tree = match parent_trees.get(ctok) {
-                // A parent tree that is gone or damaged is only a lost shortcut: read in full.
-                Some(tree_id) => match repo.read_blob(&index, tree_id, ck).await {
-                    Ok(body) => format::decode::<Tree>(&body, "tree").ok(),
-                    Err(e) if e.code().is_target_problem() => return Err(e),
-                    Err(e) => {
-                        report.warnings.push(format!(
-                            "a previous tree could not be read: {}",
-                            e.message()
-                        ));
-                        None
-                    }
-                },
+                Some(tree_id) => parent_tree(repo, &index, tree_id, ck, &mut report).await?,
                 None => None,
             };
             let mut excluded = parent_tree
@@ -387,9 +480,11 @@ async fn run(
                 if reuse
                     && pt.cursor == cursor
                     && pt.excluded == excluded
-                    && started - pt.rescanned < RESCAN_MS
+                    && started - pt.rescanned < full_read_every_ms()
                 {
                     report.reused_segments += pt.segments.len() as u64;
+                    total_segments += pt.segments.len() as u64;
+                    oldest_read = oldest_read.min(pt.rescanned);
                     progress.messages(parent_ref.messages);
                     snapshot.selection.1.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
@@ -501,6 +596,7 @@ async fn run(
             sink.writer
                 .add(repo, &mut sink.index, &b.keys, kind::TREE, tree_id, &body)
                 .await?;
+            total_segments += b.tree.segments.len() as u64;
             snapshot.selection.1.push(b.tree.ctok);
             snapshot.conversations.push(ConvRef {
                 ctok: b.tree.ctok,
@@ -518,6 +614,7 @@ async fn run(
         report.reused_segments += sink.counts.reused_segments;
         report.attachments += sink.counts.attachments;
         report.attachment_bytes += sink.counts.attachment_bytes;
+        let read = sink.counts.read;
         let Sink {
             mut index,
             mut writer,
@@ -531,6 +628,19 @@ async fn run(
         compact_index(repo, &index, dropped > 0).await?;
         snapshot.selection.1.sort();
         snapshot.conversations.sort_by_key(|c| c.ctok);
+        report.messages_read = read;
+        if let Some(shards) = marks_before {
+            snapshot
+                .source
+                .3
+                .extend(format::encode(&format::StoreMarks {
+                    version: 1,
+                    settings: settings.clone(),
+                    full_read: oldest_read,
+                    segments: total_segments,
+                    shards,
+                }));
+        }
     }
 
     let after = repo.stats.snapshot();
@@ -623,6 +733,8 @@ impl ConvBuild {
 
 #[derive(Default)]
 struct Counts {
+    /// Messages the store gave.
+    read: u64,
     new_segments: u64,
     reused_segments: u64,
     attachments: u32,
@@ -643,6 +755,7 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     async fn push(&mut self, b: &mut ConvBuild, m: Message) -> Result<()> {
+        self.counts.read += 1;
         let ts = m.at.as_millisecond();
         if b.disordered || !b.keeps(ts) {
             return Ok(());

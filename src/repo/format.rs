@@ -199,6 +199,23 @@ pub struct Snapshot {
     pub app: String,
 }
 
+/// What follows the 32-byte store fingerprint in `Snapshot::source.3` (FORMAT.md §11.2):
+/// the marks an incremental run reads on from. A snapshot without it is read on from by a
+/// full read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreMarks {
+    /// 1.
+    pub version: u8,
+    /// SHA-256 of the selection and the forgotten list's generation the marks were taken with.
+    pub settings: Vec<u8>,
+    /// The oldest `rescanned` among the snapshot's trees: the next full read is due a week on.
+    pub full_read: i64,
+    /// Segments the snapshot's trees list, all together.
+    pub segments: u64,
+    /// (shard name, largest row id read) per shard: a database file, or a chat table in one.
+    pub shards: Vec<(String, i64)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexPack {
     pub name: Name,

@@ -86,6 +86,15 @@ impl IMessageStore {
         })
     }
 
+    fn max_rowid(&self) -> Result<i64> {
+        self.db
+            .conn()
+            .query_row("SELECT coalesce(max(ROWID), 0) FROM message", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql_error)
+    }
+
     fn has_chat(&self, guid: &str) -> Result<bool> {
         self.db
             .conn()
@@ -211,6 +220,39 @@ impl ChatStore for IMessageStore {
             None => std::path::PathBuf::from(&a.path),
         };
         p.is_file().then_some(p)
+    }
+
+    /// `message.ROWID`: the one shard's mark.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(Some(vec![("message".to_string(), self.max_rowid()?)]))
+    }
+
+    /// `message` rows after the mark, by ROWID, with the chat (or the outside-any-chat
+    /// conversation) each belongs to.
+    fn rows_after(
+        &self,
+        after: &std::collections::HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        let from = after.get("message").copied().unwrap_or(i64::MIN);
+        {
+            let conn = self.db.conn();
+            let sql = format!(
+                "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
+                 JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
+                 UNION ALL \
+                 SELECT '{OUTSIDE_CHATS}' || coalesce(h.id, ''), m.date FROM message m \
+                 LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let id: String = r.get(0).map_err(sql_error)?;
+                let date: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                sink(&id, apple_time(date).as_second());
+            }
+        }
+        Ok(vec![("message".to_string(), self.max_rowid()?)])
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

@@ -316,6 +316,54 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
+    /// Per-shard high-water marks for incremental reads (FORMAT.md §11.2): a name for each
+    /// shard (a database file, or a chat table in it) and the largest row id it holds. `None`:
+    /// this reader has none, every changed store is read in full.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(None)
+    }
+
+    /// The rows each shard holds after its mark in `after` (a shard not in it is new and read
+    /// whole), in one pass per shard by row id: `sink(conversation id, Unix seconds)` for each.
+    /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would.
+    fn rows_after(
+        &self,
+        _after: &std::collections::HashMap<String, i64>,
+        _sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        Err(Error::internal("this store has no incremental reads"))
+    }
+
+    /// The messages of the conversations `ids` from `since` to `until` (Unix seconds,
+    /// inclusive), each conversation's in time order (a month read again after new rows landed
+    /// in it), through an index the store has: by default each conversation's own read. An id
+    /// the store does not hold gives no messages.
+    fn messages_between(
+        &self,
+        ids: &[String],
+        since: i64,
+        until: i64,
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let query = MessageQuery {
+            since: Some(timestamp_from_seconds(since)),
+            until: Some(timestamp_from_seconds(until)),
+            ..Default::default()
+        };
+        for id in ids {
+            match self.messages(id, &query) {
+                Ok(messages) => {
+                    for m in messages {
+                        sink(id, m)?;
+                    }
+                }
+                Err(e) if e.code() == ErrorCode::InvalidInput => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// The file an attachment reference points at, when the store has it on disk.
     fn attachment_file(&self, _attachment: &crate::model::AttachmentRef) -> Option<PathBuf> {
         None

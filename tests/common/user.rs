@@ -13,6 +13,11 @@ pub struct User {
 
 impl User {
     pub fn new(messages: usize) -> User {
+        User::with_variant(messages, "wechat-win3")
+    }
+
+    /// A user of a demo store of another variant (`chatvault demo --variant`).
+    pub fn with_variant(messages: usize, variant: &str) -> User {
         let dir = tempfile::tempdir().unwrap();
         let u = User {
             store: String::new(),
@@ -25,11 +30,14 @@ impl User {
             "--json",
             "--messages",
             &messages.to_string(),
+            "--variant",
+            variant,
             u.dir.path().join("demo").to_str().unwrap(),
         ]);
         User {
             store: out["store"].as_str().unwrap().into(),
-            key_file: out["key_file"].as_str().unwrap().into(),
+            // iMessage stores have no key.
+            key_file: out["key_file"].as_str().unwrap_or_default().into(),
             ..u
         }
     }
@@ -50,7 +58,12 @@ impl User {
 
     /// Runs a command that must succeed; its stdout as JSON (Null when not JSON).
     pub fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
+        self.ok_env(args, &[])
+    }
+
+    /// [`User::ok`] with extra environment variables.
+    pub fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+        let out = self.cmd(args).envs(env.iter().copied()).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}{}",
@@ -105,9 +118,10 @@ impl User {
             &self.target,
             "--store",
             &self.store,
-            "--key-file",
-            &self.key_file,
         ];
+        if !self.key_file.is_empty() {
+            args.extend_from_slice(&["--key-file", &self.key_file]);
+        }
         args.extend_from_slice(extra);
         self.ok(&args)
     }
@@ -115,6 +129,11 @@ impl User {
     pub fn key(&self) -> chatvault::store::StoreKey {
         chatvault::store::StoreKey::parse(&std::fs::read_to_string(&self.key_file).unwrap())
             .unwrap()
+    }
+
+    /// The store's key, none for a store without one (iMessage).
+    pub fn store_key(&self) -> Option<chatvault::store::StoreKey> {
+        (!self.key_file.is_empty()).then(|| self.key())
     }
 
     /// A new message in the demo store, as WeChat would write it (SQLCipher 3, MSG1.db).

@@ -58,6 +58,17 @@ impl AndroidStore {
     }
 }
 
+impl AndroidStore {
+    fn max_msg_id(&self) -> Result<i64> {
+        self.db
+            .conn()
+            .query_row("SELECT coalesce(max(msgId), 0) FROM message", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql_error)
+    }
+}
+
 fn millis(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -78,6 +89,35 @@ impl ChatStore for AndroidStore {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// `message.msgId` (the rowid): the one shard's mark.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(Some(vec![("message".to_string(), self.max_msg_id()?)]))
+    }
+
+    /// `message` rows after the mark, by msgId: talker and time only.
+    fn rows_after(
+        &self,
+        after: &std::collections::HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        let from = after.get("message").copied().unwrap_or(i64::MIN);
+        {
+            let conn = self.db.conn();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT talker, createTime FROM message WHERE msgId > ?1 AND talker IS NOT NULL",
+                )
+                .map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let talker: String = r.get(0).map_err(sql_error)?;
+                let ms: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                sink(&talker, ms.div_euclid(1000));
+            }
+        }
+        Ok(vec![("message".to_string(), self.max_msg_id()?)])
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

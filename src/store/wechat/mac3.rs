@@ -3,7 +3,9 @@
 //! `Group/group_new.db` (`GroupContact`). SQLCipher 3 with 1024-byte pages and the 32-byte key
 //! used directly (raw key, no KDF). Schema: chat-stores.md §4 (chatlog `message_darwinv3.go`).
 
-use super::{content, count_members, normalise, table_hash, Contacts, RawMessage, Tally};
+use super::{
+    chat_table_marks, content, count_members, normalise, table_hash, Contacts, RawMessage, Tally,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -20,6 +22,8 @@ pub struct Mac3Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Each shard's file name (`msg_0.db`), which with a table's hash names its mark.
+    names: Vec<String>,
     /// Per shard: md5 hash → its `Chat_<md5>` table, listed once at open.
     tables: Vec<HashMap<String, String>>,
     by_hash: HashMap<String, String>,
@@ -138,7 +142,13 @@ impl Mac3Store {
         }
         let files = numbered_files(&root.join("Message"), "msg_");
         let mut shards = Vec::new();
+        let mut names = Vec::new();
         for (_, path) in files {
+            names.push(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             shards.push(Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?);
         }
         // The account folder is md5(own wxid); the own contact row names it.
@@ -154,9 +164,27 @@ impl Mac3Store {
             account,
             contacts,
             shards,
+            names,
             tables,
             by_hash,
         })
+    }
+
+    fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        let id_of = |hash: &str| {
+            self.by_hash
+                .get(hash)
+                .cloned()
+                .unwrap_or_else(|| hash.to_string())
+        };
+        for ((db, tables), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
+            let after = after
+                .as_mut()
+                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
+            chat_table_marks(db, name, tables, "msgCreateTime", &id_of, after, &mut marks)?;
+        }
+        Ok(marks)
     }
 
     fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
@@ -179,6 +207,20 @@ impl ChatStore for Mac3Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Each `Chat_<md5>` table's largest rowid.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        self.table_marks(None).map(Some)
+    }
+
+    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
+    fn rows_after(
+        &self,
+        after: &HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        self.table_marks(Some((after, sink)))
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

@@ -253,3 +253,52 @@ pub fn normalise(raw: RawMessage, me: &str, contacts: &Contacts) -> Message {
 fn looks_like_recall(text: &str) -> bool {
     text.contains("撤回了一条消息") || text.contains("recalled a message")
 }
+
+/// The marks to read on from and where the rows after them go: (conversation id, time).
+pub(crate) type RowsAfter<'a> = Option<(&'a HashMap<String, i64>, &'a mut dyn FnMut(&str, i64))>;
+
+/// Incremental reads of a store with a chat table per conversation (WeChat 4.x, macOS 3.x):
+/// each table is a shard named `<file>/<hash>`, marked by its largest rowid. With `after`, the
+/// rows past each table's mark (a table without one is new: all its rows) go to the sink as
+/// (conversation id, `time_col`). Pushes every table's mark onto `marks`.
+pub(crate) fn chat_table_marks(
+    db: &crate::store::sqlite::Db,
+    file: &str,
+    tables: &HashMap<String, String>,
+    time_col: &str,
+    id_of: &dyn Fn(&str) -> String,
+    mut after: RowsAfter<'_>,
+    marks: &mut Vec<(String, i64)>,
+) -> crate::Result<()> {
+    use crate::store::sqlite::sql_error;
+    let conn = db.conn();
+    let mut sorted: Vec<(&String, &String)> = tables.iter().collect();
+    sorted.sort();
+    for (hash, table) in sorted {
+        let shard = format!("{file}/{hash}");
+        if let Some((after, sink)) = after.as_mut() {
+            let from = after.get(&shard).copied().unwrap_or(i64::MIN);
+            let id = id_of(hash);
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {time_col} FROM \"{table}\" WHERE rowid > ?1"
+                ))
+                .map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let time: i64 = r.get::<_, Option<i64>>(0).map_err(sql_error)?.unwrap_or(0);
+                sink(&id, time);
+            }
+        }
+        // The real end: a table that lost rows reports it below its old mark.
+        let end: i64 = conn
+            .query_row(
+                &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_error)?;
+        marks.push((shard, end));
+    }
+    Ok(())
+}

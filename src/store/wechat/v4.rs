@@ -3,7 +3,7 @@
 //! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
-use super::{content, normalise, table_hash, Contacts, RawMessage, Tally};
+use super::{chat_table_marks, content, normalise, table_hash, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -21,6 +21,8 @@ pub struct V4Store {
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
+    /// Each shard's file name (`message_0.db`), which with a table's hash names its mark.
+    names: Vec<String>,
     /// Per shard: md5 hash (lower-case) → its `Msg_<md5>` table, and whether it has `Name2Id`;
     /// listed once at open (looking the table up per conversation listed every table each time).
     tables: Vec<(HashMap<String, String>, bool)>,
@@ -125,7 +127,13 @@ impl V4Store {
         }
         let mut shards = Vec::new();
         let mut tables = Vec::new();
+        let mut names = Vec::new();
         for (_, path) in files {
+            names.push(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             let db = Db::open(&path, &cipher(key, &path)?).map_err(damaged_not_wrong_key(&path))?;
             if db.has_table("Name2Id")? {
                 let conn = db.conn();
@@ -150,9 +158,27 @@ impl V4Store {
             account,
             contacts,
             shards,
+            names,
             tables,
             by_hash,
         })
+    }
+
+    fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        let id_of = |hash: &str| {
+            self.by_hash
+                .get(hash)
+                .cloned()
+                .unwrap_or_else(|| hash.to_string())
+        };
+        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
+            let after = after
+                .as_mut()
+                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
+            chat_table_marks(db, name, tables, "create_time", &id_of, after, &mut marks)?;
+        }
+        Ok(marks)
     }
 
     fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
@@ -175,6 +201,20 @@ impl ChatStore for V4Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Each chat table's largest rowid (`local_id`), by the primary key.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        self.table_marks(None).map(Some)
+    }
+
+    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
+    fn rows_after(
+        &self,
+        after: &HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        self.table_marks(Some((after, sink)))
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

@@ -23,6 +23,8 @@ pub struct Win3Store {
 
 struct Shard {
     db: Db,
+    /// The file's name (`MSG0.db`), which names its incremental-read mark.
+    name: String,
     /// `MSG.TalkerId` and `Name2ID` exist (WeChat indexes MSG on TalkerId).
     has_talker_id: bool,
     has_sequence: bool,
@@ -85,6 +87,10 @@ impl Win3Store {
                 }
             }
             shards.push(Shard {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 has_talker_id: has("TalkerId")
                     && db.has_table("Name2ID")?
                     && talker_ids_match(&db)?,
@@ -221,6 +227,129 @@ impl ChatStore for Win3Store {
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        self.read_conversation(conversation_id, query)
+    }
+
+    /// The span's rows of every shard through the `CreateTime` index, all conversations at
+    /// once (a conversation's own rows through TalkerId would be read whole to find a month).
+    fn messages_between(
+        &self,
+        ids: &[String],
+        since: i64,
+        until: i64,
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let mut per: std::collections::HashMap<&str, Vec<(i64, i64, Message)>> =
+            ids.iter().map(|id| (id.as_str(), Vec::new())).collect();
+        for (shard_no, shard) in self.shards.iter().enumerate() {
+            let conn = shard.db.conn();
+            let sql = format!(
+                "SELECT {}, StrTalker FROM MSG WHERE CreateTime BETWEEN ?1 AND ?2",
+                shard.columns()
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt.query([since, until]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let talker = match r.get_ref(9).map_err(sql_error)? {
+                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                    _ => "",
+                };
+                let Some(out) = per.get_mut(talker) else {
+                    continue;
+                };
+                let (time, seq, raw) = shard.decode(r, shard_no, talker)?;
+                out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+            }
+        }
+        for id in ids {
+            let Some(mut out) = per.remove(id.as_str()) else {
+                continue;
+            };
+            out.sort_by_key(|(t, s, _)| (*t, *s));
+            for (_, _, m) in out {
+                sink(id, m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each shard's largest `MSG` rowid (`localId`), by the primary key.
+    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            out.push((shard.name.clone(), shard.max_rowid()?));
+        }
+        Ok(Some(out))
+    }
+
+    /// `MSG` rows after each shard's mark, by rowid: only the talker and time, nothing decoded.
+    fn rows_after(
+        &self,
+        after: &std::collections::HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        for shard in &self.shards {
+            let from = after.get(&shard.name).copied().unwrap_or(i64::MIN);
+            let conn = shard.db.conn();
+            let mut stmt = conn
+                .prepare("SELECT StrTalker, CreateTime FROM MSG WHERE rowid > ?1")
+                .map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let ValueRef::Text(talker) = r.get_ref(0).map_err(sql_error)? else {
+                    continue;
+                };
+                let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                sink(std::str::from_utf8(talker).unwrap_or(""), time);
+            }
+            drop(rows);
+            drop(stmt);
+            drop(conn);
+            marks.push((shard.name.clone(), shard.max_rowid()?));
+        }
+        Ok(marks)
+    }
+
+    /// One pass over each shard's MSG table in row order (shards oldest first): linear in the
+    /// store's size whatever the number of conversations, since MSG has no index on StrTalker.
+    fn scan(
+        &self,
+        ids: &[String],
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        for (shard_no, shard) in self.shards.iter().enumerate() {
+            let conn = shard.db.conn();
+            let sql = format!(
+                "SELECT {}, StrTalker FROM MSG ORDER BY rowid",
+                shard.columns()
+            );
+            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
+            let mut rows = stmt.query([]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let talker = match r.get_ref(9).map_err(sql_error)? {
+                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                    _ => "",
+                };
+                let Some(&id) = wanted.get(talker) else {
+                    continue;
+                };
+                let (_, _, raw) = shard.decode(r, shard_no, id)?;
+                sink(id, normalise(raw, &self.account, &self.contacts))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Win3Store {
+    /// A conversation's messages; an id no shard holds is an error.
+    fn read_conversation(
+        &self,
+        conversation_id: &str,
+        query: &MessageQuery,
+    ) -> Result<Vec<Message>> {
         let (since, until) = query.bounds();
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
@@ -279,40 +408,16 @@ impl ChatStore for Win3Store {
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
     }
-
-    /// One pass over each shard's MSG table in row order (shards oldest first): linear in the
-    /// store's size whatever the number of conversations, since MSG has no index on StrTalker.
-    fn scan(
-        &self,
-        ids: &[String],
-        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
-    ) -> Result<()> {
-        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        for (shard_no, shard) in self.shards.iter().enumerate() {
-            let conn = shard.db.conn();
-            let sql = format!(
-                "SELECT {}, StrTalker FROM MSG ORDER BY rowid",
-                shard.columns()
-            );
-            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
-            let mut rows = stmt.query([]).map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let talker = match r.get_ref(9).map_err(sql_error)? {
-                    ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
-                    _ => "",
-                };
-                let Some(&id) = wanted.get(talker) else {
-                    continue;
-                };
-                let (_, _, raw) = shard.decode(r, shard_no, id)?;
-                sink(id, normalise(raw, &self.account, &self.contacts))?;
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Shard {
+    /// The largest rowid of `MSG` (0 when empty).
+    fn max_rowid(&self) -> Result<i64> {
+        self.db
+            .conn()
+            .query_row("SELECT coalesce(max(rowid), 0) FROM MSG", [], |r| r.get(0))
+            .map_err(sql_error)
+    }
     /// What orders messages of equal CreateTime.
     fn order(&self) -> &'static str {
         if self.has_sequence {

@@ -231,6 +231,19 @@ unchanged: boolean,
  */
 conversations_read: number, 
 /**
+ * Only what was new since the parent was read: the rows after each shard's mark and the
+ * months they landed in (FORMAT.md §11.2).
+ */
+incremental: boolean, 
+/**
+ * Rows found after the parent's marks (an incremental run).
+ */
+new_rows: number, 
+/**
+ * Messages read and decoded from the store in this run.
+ */
+messages_read: number, 
+/**
  * Attachment files found in the store and stored (new or deduplicated).
  */
 attachments: number, attachment_bytes: number, 
