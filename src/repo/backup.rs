@@ -330,6 +330,13 @@ async fn run(
         ));
     }
     let reuse = dropped == 0;
+    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
+    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
+    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
+    if let Some(p) = &parent {
+        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
+            .await?;
+    }
     // The parent's marks, when it has them and they were taken with these settings.
     let parent_marks = parent
         .as_ref()

@@ -60,7 +60,9 @@ impl Cache {
         }
     }
 
-    pub fn holds(&self, path: &str) -> bool {
+    /// Whether objects of this path are kept here at all (not whether a copy is present:
+    /// that is [`Cache::len`]).
+    pub fn accepts(&self, path: &str) -> bool {
         self.file(path).is_some()
     }
 
@@ -175,10 +177,10 @@ mod tests {
             "index/../config",
             "data/ab/../../x",
         ] {
-            assert!(!c.holds(bad), "{bad}");
+            assert!(!c.accepts(bad), "{bad}");
         }
         assert!(
-            !c.holds(&format!("data/cd/{name}")),
+            !c.accepts(&format!("data/cd/{name}")),
             "the folder must match the name"
         );
         c.put(&format!("index/{name}"), b"sealed");

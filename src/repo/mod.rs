@@ -444,7 +444,7 @@ impl Repo {
             .map_err(|e| meta_err(e, &format!("writing {path}")))?;
         self.stats.puts.fetch_add(1, Ordering::Relaxed);
         self.stats.put_bytes.fetch_add(n, Ordering::Relaxed);
-        if let Some(c) = self.cache.as_ref().filter(|c| keep && c.holds(path)) {
+        if let Some(c) = self.cache.as_ref().filter(|c| keep && c.accepts(path)) {
             c.put(path, &buf.to_vec());
         }
         Ok(())
@@ -976,6 +976,31 @@ impl Repo {
             Ok(body)
         })
         .await
+    }
+
+    /// Brings into the cache, whole, every pack that holds one of `ids` and is not cached yet.
+    /// A backup calls it with all of the parent snapshot's trees before it reads any, so that
+    /// what it downloads does not depend on which conversations changed (FORMAT.md §13).
+    /// Nothing happens without a cache or with ranged reads.
+    pub async fn cache_packs_of<'a>(
+        &self,
+        index: &Index,
+        ids: impl IntoIterator<Item = &'a BlobId>,
+    ) -> Result<()> {
+        let Some(cache) = self.cache.as_ref().filter(|_| self.private_reads()) else {
+            return Ok(());
+        };
+        let packs: std::collections::BTreeSet<Name> = ids
+            .into_iter()
+            .filter_map(|id| index.blobs.get(id))
+            .map(|loc| loc.pack)
+            .collect();
+        for name in packs {
+            if cache.len(&pack_path(&name)).is_none() {
+                self.fetch_pack(index, &name).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads the sealed blob at `loc` and opens it with `open`. A cached copy that does not
