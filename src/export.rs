@@ -384,20 +384,24 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
+        // Named by the title, readable, with a hash of the id.
+        let stem = conversation_stem("g@chatroom", "家人 & friends");
+        assert!(stem.starts_with("家人 _ friends~"), "{stem}");
         assert_eq!(
             names,
             [
-                "g@chatroom.html",
-                "index.html",
-                "g@chatroom.json",
-                "g@chatroom.txt"
+                format!("{stem}.html"),
+                "index.html".into(),
+                format!("{stem}.json"),
+                format!("{stem}.txt")
             ]
         );
-        let txt = fs::read_to_string(dir.path().join("g@chatroom.txt")).unwrap();
+        let txt = fs::read_to_string(dir.path().join(format!("{stem}.txt"))).unwrap();
         assert!(txt.contains("2024-02-10 08:00:00  张三 <Zhang>: <script>alert(1)</script> 你好"));
-        let json: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(dir.path().join("g@chatroom.json")).unwrap())
-                .unwrap();
+        let json: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(dir.path().join(format!("{stem}.json"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(json["messages"][1]["kind"], "file");
     }
 
@@ -410,7 +414,8 @@ mod tests {
         let html = index_html(&[a.clone(), b.clone()]);
         let without_a = remove_from_index(&html, &a.id).unwrap();
         assert!(!without_a.contains(&esc(&a.title)), "{without_a}");
-        assert!(without_a.contains("wxid_other.html"));
+        let other = format!("{}.html", conversation_stem("wxid_other", "Other"));
+        assert!(without_a.contains(&other), "{without_a}");
         assert!(
             without_a.contains("· 1 conversations</header>"),
             "{without_a}"

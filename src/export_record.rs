@@ -213,6 +213,11 @@ mod tests {
     use crate::export::{export, Format};
     use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
 
+    /// The name an export gives conversation `id`'s file (titles are `title <id>` here).
+    fn stem(id: &str, ext: &str) -> String {
+        format!("{}.{ext}", conversation_stem(id, &format!("title {id}")))
+    }
+
     fn conv(id: &str, text: &str, attachment: Option<&str>) -> RestoredConversation {
         RestoredConversation {
             id: id.into(),
@@ -287,17 +292,17 @@ mod tests {
             "html, json, txt and the attachment"
         );
         for gone in [
-            "wxid_gone.html",
-            "wxid_gone.json",
-            "wxid_gone.txt",
+            stem("wxid_gone", "html").as_str(),
+            stem("wxid_gone", "json").as_str(),
+            stem("wxid_gone", "txt").as_str(),
             "attachments/wxid_gone/1-photo.jpg",
         ] {
             assert!(!out.join(gone).exists(), "{gone}");
         }
         for kept in [
-            "wxid_kept.html",
-            "wxid_kept.json",
-            "wxid_kept.txt",
+            stem("wxid_kept", "html").as_str(),
+            stem("wxid_kept", "json").as_str(),
+            stem("wxid_kept", "txt").as_str(),
             "my notes.txt",
             "attachments/wxid_gone/mine.jpg",
         ] {
@@ -332,7 +337,7 @@ mod tests {
         assert_eq!(rec.folders.len(), 1);
         assert_eq!(
             rec.folders[0].conversations[0].files,
-            ["wxid_a.json", "wxid_a.txt"]
+            [stem("wxid_a", "json"), stem("wxid_a", "txt")]
         );
         assert!(!rec.folders[0].index_html);
 
@@ -340,8 +345,8 @@ mod tests {
         {
             let victim = home.path().join("victim.txt");
             fs::write(&victim, b"not ChatVault's").unwrap();
-            fs::remove_file(out.join("wxid_a.txt")).unwrap();
-            std::os::unix::fs::symlink(&victim, out.join("wxid_a.txt")).unwrap();
+            fs::remove_file(out.join(&stem("wxid_a", "txt"))).unwrap();
+            std::os::unix::fs::symlink(&victim, out.join(&stem("wxid_a", "txt"))).unwrap();
             assert_eq!(purge(&paths, "wxid_a").unwrap().files_deleted, 1);
             assert!(victim.exists());
         }

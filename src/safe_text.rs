@@ -75,7 +75,7 @@ fn is_windows_reserved(name: &str) -> bool {
 /// Characters kept in a file name: letters and digits of every script (Chinese names stay
 /// readable) and a few punctuation marks every file system takes.
 fn keep_in_file_name(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+' | '=' | ',' | '(' | ')')
+    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+' | '=' | ',' | '(' | ')' | ' ')
 }
 
 /// The longest file name made here, in UTF-8 bytes: ext4 and APFS take 255 bytes, NTFS 255
@@ -103,11 +103,19 @@ fn cut(s: &str, max: usize) -> &str {
 /// extension. When anything had to change, `~` and a short hash of the original name are
 /// added before the extension, so two different names never end up as one file.
 pub fn file_name(name: &str) -> String {
-    let mapped: String = name
-        .chars()
-        .map(|c| if keep_in_file_name(c) { c } else { '_' })
-        .collect();
-    let mut s = mapped.trim_end_matches(['.', ' ']).to_string();
+    // Each run of other characters becomes one `_`.
+    let mut mapped = String::with_capacity(name.len());
+    for c in name.chars() {
+        if keep_in_file_name(c) {
+            mapped.push(c);
+        } else if !mapped.ends_with('_') {
+            mapped.push('_');
+        }
+    }
+    let mut s = mapped
+        .trim_start_matches(' ')
+        .trim_end_matches(['.', ' '])
+        .to_string();
     if s.is_empty() {
         s.push('_');
     }
@@ -198,9 +206,10 @@ mod tests {
 
     #[test]
     fn file_names_keep_chinese_and_extensions_and_never_collide() {
-        let n = file_name("年终报告 2025.pdf");
+        assert_eq!(file_name("年终报告 2025.pdf"), "年终报告 2025.pdf");
+        let n = file_name("年终报告: 2025?.pdf");
         assert!(
-            n.starts_with("年终报告_2025~") && n.ends_with(".pdf"),
+            n.starts_with("年终报告_ 2025_~") && n.ends_with(".pdf"),
             "{n}"
         );
         assert_eq!(file_name("wxid_abc123"), "wxid_abc123");
