@@ -92,7 +92,10 @@ pub fn export(
 /// name (no fsync: a power cut may still lose the newest files, as with any copy).
 pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let part = path.with_file_name(format!(".{name}.chatvault-part"));
     let result = (|| {
         let mut f = fs::File::create(&part)?;

@@ -74,7 +74,10 @@ fn two_computers_backing_up_the_same_conversations_at_once_lose_nothing() {
                 .unwrap()
         };
         let (pa, pb) = (spawn(&a), spawn(&b));
-        let outs = [pa.wait_with_output().unwrap(), pb.wait_with_output().unwrap()];
+        let outs = [
+            pa.wait_with_output().unwrap(),
+            pb.wait_with_output().unwrap(),
+        ];
         let mut ok_here = 0;
         for (u, out) in [&a, &b].into_iter().zip(&outs) {
             let v = json(out);
@@ -89,7 +92,10 @@ fn two_computers_backing_up_the_same_conversations_at_once_lose_nothing() {
             assert!(v["error"]["hint"].as_str().unwrap().contains("Wait"), "{v}");
             locked += 1;
             let again = u.backup(&[]);
-            snapshots.push((again["snapshot"].as_str().unwrap().to_string(), text.clone()));
+            snapshots.push((
+                again["snapshot"].as_str().unwrap().to_string(),
+                text.clone(),
+            ));
         }
         if ok_here == 2 {
             together += 1;
@@ -122,7 +128,10 @@ fn two_computers_backing_up_the_same_conversations_at_once_lose_nothing() {
         ]);
         assert_eq!(r["messages"].as_u64().unwrap(), 400 + 1 + (i as u64 / 2));
         let alice = std::fs::read_to_string(dir.join("wxid_alicechen.json")).unwrap();
-        assert!(alice.contains(text.as_str()), "snapshot {id} lacks {text:?}");
+        assert!(
+            alice.contains(text.as_str()),
+            "snapshot {id} lacks {text:?}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
