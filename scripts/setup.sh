@@ -8,7 +8,7 @@ what=${1:-app}
 APP_PKGS=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
   dbus dbus-x11 gnome-keyring libsecret-tools fonts-noto-cjk fonts-noto-color-emoji)
-TEST_PKGS=(xvfb xauth webkit2gtk-driver imagemagick rclone sqlcipher keyutils python3-venv)
+TEST_PKGS=(xvfb xauth webkit2gtk-driver imagemagick rclone sqlcipher keyutils python3-venv faketime)
 
 heading "System packages ($what)"
 if [ "$what" = test ]; then apt_ensure "${APP_PKGS[@]}" "${TEST_PKGS[@]}"; else apt_ensure "${APP_PKGS[@]}"; fi

@@ -41,7 +41,8 @@ pub fn export(
     fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
     let mut written = Vec::new();
     let write = |path: PathBuf, text: String, written: &mut Vec<PathBuf>| -> Result<()> {
-        fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+        write_whole(&path, text.as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
         written.push(path);
         Ok(())
     };
@@ -84,6 +85,27 @@ pub fn export(
         }
     }
     Ok(written)
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a hidden sibling first, renamed into place
+/// once complete, so a full disk or a failed write never leaves a truncated file under the real
+/// name (no fsync: a power cut may still lose the newest files, as with any copy).
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let part = path.with_file_name(format!(".{name}.chatvault-part"));
+    let result = (|| {
+        let mut f = fs::File::create(&part)?;
+        f.write_all(bytes)?;
+        fs::rename(&part, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&part);
+    }
+    result
 }
 
 fn label(kind: MessageKind) -> &'static str {

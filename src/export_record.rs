@@ -345,8 +345,8 @@ mod tests {
         {
             let victim = home.path().join("victim.txt");
             fs::write(&victim, b"not ChatVault's").unwrap();
-            fs::remove_file(out.join(&stem("wxid_a", "txt"))).unwrap();
-            std::os::unix::fs::symlink(&victim, out.join(&stem("wxid_a", "txt"))).unwrap();
+            fs::remove_file(out.join(stem("wxid_a", "txt"))).unwrap();
+            std::os::unix::fs::symlink(&victim, out.join(stem("wxid_a", "txt"))).unwrap();
             assert_eq!(purge(&paths, "wxid_a").unwrap().files_deleted, 1);
             assert!(victim.exists());
         }

@@ -467,7 +467,17 @@ fn classify(kind: opendal::ErrorKind, text: &str, chain: &str) -> Error {
         (_, Some(413 | 507)) => {
             e(ErrorCode::TargetQuota, "The storage is full or over its quota: free space or raise the quota.")
         }
-        _ if has(&["quotaexceeded", "insufficient storage", "quota exceeded"]) => {
+        // A local folder target on a full disk: ENOSPC (28) or EDQUOT (122) from the OS.
+        _ if has(&[
+            "quotaexceeded",
+            "insufficient storage",
+            "quota exceeded",
+            "no space left on device",
+            "no storage space",
+            "os error 28",
+            "disk quota exceeded",
+            "os error 122",
+        ]) => {
             e(ErrorCode::TargetQuota, "The storage is full or over its quota: free space or raise the quota.")
         }
         _ if has(&["certificate", "tls", "ssl", "handshake", "corrupt message", "invalidcontenttype"]) => e(
@@ -624,6 +634,15 @@ mod tests {
         assert_eq!(
             c(K::NotFound, "no bucket", "nosuchbucket"),
             ErrorCode::TargetNotFound
+        );
+        // A local folder on a full disk, as OpenDAL's fs service reports it.
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "Unexpected (persistent) at write => no storage space",
+                "no space left on device (os error 28)"
+            ),
+            ErrorCode::TargetQuota
         );
         assert_eq!(c(K::Unexpected, "weird", "teapot"), ErrorCode::TargetFailed);
     }

@@ -301,9 +301,15 @@ fn a_recall_is_caught_when_its_month_is_read_again_and_at_the_latest_by_the_full
             "--format",
             "json",
         ]);
+        // One conversation restored: one JSON file (named by its title).
+        let file = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "json"))
+            .unwrap();
         let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("wxid_bobsmith.json")).unwrap())
-                .unwrap();
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        assert_eq!(v["id"], "wxid_bobsmith");
         v["messages"].as_array().unwrap().clone()
     };
     let text_of = |msgs: &[serde_json::Value], id: &str| {

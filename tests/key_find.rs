@@ -462,8 +462,19 @@ fn a_process_the_os_will_not_let_us_read_gives_key_access_denied_with_what_to_do
         "wechat",
         serde_json::json!({"raw_keys": raw_keys(), "open": [some_db()]}),
     );
+    // Folders `nobody` may write (the test run's own XDG folders belong to root).
+    let home = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let h = home.path().display();
     let out = Command::new("runuser")
-        .args(["-u", "nobody", "--", "env", "HOME=/tmp"])
+        .args(["-u", "nobody", "--", "env"])
+        .arg(format!("HOME={h}"))
+        .arg(format!("XDG_CONFIG_HOME={h}/config"))
+        .arg(format!("XDG_DATA_HOME={h}/data"))
+        .arg(format!("XDG_CACHE_HOME={h}/cache"))
         .arg(env!("CARGO_BIN_EXE_chatvault"))
         .args(["key", "find", "--json", "--store"])
         .arg(v4_store())

@@ -236,6 +236,10 @@ impl Lock {
 /// Fails with `repo_locked` when a live lease of another run conflicts with `mine`.
 async fn check_others(repo: &Repo, path: &str, mine: &LockBody, times: LeaseTimes) -> Result<()> {
     let now = now_ms();
+    // The storage's clock, from the time it stamped on the lock just written: a lease is only
+    // taken for expired when the storage agrees, so a computer whose clock runs ahead (a day,
+    // say) does not prune under another computer's running backup (FORMAT.md §10).
+    let storage_now = storage_time(repo, path).await;
     for (other, _) in repo.list_names("locks/").await? {
         if other == path {
             continue;
@@ -249,7 +253,16 @@ async fn check_others(repo: &Repo, path: &str, mine: &LockBody, times: LeaseTime
             Err(e) => Err(e),
         };
         let live = match opened {
-            Ok(l) if now > l.expires + times.skew_ms => continue,
+            Ok(l) if now > l.expires + times.skew_ms => {
+                let age = match (storage_now, storage_time(repo, &other).await) {
+                    (Some(n), Some(t)) => Some(n - t),
+                    _ => None,
+                };
+                if age.is_none_or(|a| a > times.ttl_ms + times.skew_ms) {
+                    continue;
+                }
+                l
+            }
             Ok(l) => l,
             Err(e) if e.code().is_target_problem() => return Err(e),
             // Unreadable: a live exclusive lease, unless the storage says it is old (fail
@@ -258,7 +271,7 @@ async fn check_others(repo: &Repo, path: &str, mine: &LockBody, times: LeaseTime
                 let age = match repo.operator().stat(&other).await {
                     Ok(meta) => meta
                         .last_modified()
-                        .map(|t| now - t.into_inner().as_millisecond()),
+                        .map(|t| storage_now.unwrap_or(now) - t.into_inner().as_millisecond()),
                     Err(e) if e.kind() == opendal::ErrorKind::NotFound => continue,
                     Err(e) => return Err(crate::target::map_opendal_error(e)),
                 };
@@ -293,6 +306,32 @@ async fn check_others(repo: &Repo, path: &str, mine: &LockBody, times: LeaseTime
         }
     }
     Ok(())
+}
+
+/// The time the storage stamped on `path`, in ms since the epoch (None when it gives none or
+/// the object is gone).
+async fn storage_time(repo: &Repo, path: &str) -> Option<i64> {
+    let meta = repo.operator().stat(path).await.ok()?;
+    meta.last_modified()
+        .map(|t| t.into_inner().as_millisecond())
+}
+
+impl Repo {
+    /// "Now" by the storage's clock: the time it stamped on this run's newest lock object, or
+    /// this computer's clock when there is none. Ages of objects on the storage are measured
+    /// with it, so a computer whose clock is off does not take young objects for old ones.
+    pub(crate) async fn storage_now(&self) -> i64 {
+        let path = self
+            .lease
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|l| l.path.lock().unwrap_or_else(|p| p.into_inner()).clone());
+        match path {
+            Some(p) => storage_time(self, &p).await.unwrap_or_else(now_ms),
+            None => now_ms(),
+        }
+    }
 }
 
 /// Renews the lease every `refresh` until released: PUT the next lock object, then DELETE

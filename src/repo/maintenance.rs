@@ -806,7 +806,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     // one may belong to a run this prune cannot see (one whose lease it took for expired).
     // Judged from the index this prune holds in memory, never from a re-listing.
     let times = repo.lease_times;
-    let now = super::now_ms();
+    let now = repo.storage_now().await;
     for (path, name) in repo.list_names("data/").await? {
         if remaining.contains(&name) || index.packs.contains_key(&name) {
             continue;
@@ -918,7 +918,9 @@ pub async fn apply_retention(
         let surplus: Vec<[u8; 16]> = same
             .iter()
             .map(|(id, _)| *id)
-            .filter(|id| !keep.contains(id))
+            // The snapshot this run just made stays whatever its time says: on a computer
+            // whose clock is behind it would sort oldest, yet it alone has the new messages.
+            .filter(|id| !keep.contains(id) && *id != latest.id)
             .collect();
         if surplus.is_empty() {
             return Ok(RetentionReport::default());

@@ -217,7 +217,7 @@ async fn write_attachment(
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io(format!("creating {}", parent.display()), &e))?;
     }
-    std::fs::write(&path, &bytes)
+    crate::export::write_whole(&path, &bytes)
         .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
     Ok(rel)
 }
