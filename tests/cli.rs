@@ -11,12 +11,27 @@ fn chatvault() -> Command {
 }
 
 #[test]
-fn version_is_the_workspace_version() {
+fn version_shows_the_workspace_version_commit_and_format() {
     let out = chatvault().arg("--version").output().unwrap();
     assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap().trim(),
-        format!("chatvault {}", chatvault::VERSION)
+        line.trim(),
+        format!(
+            "chatvault {} (commit {}, repository format 1)",
+            chatvault::VERSION,
+            &chatvault::COMMIT[..12]
+        )
+    );
+    // This test runs from a git checkout, so the commit is known: HEAD of this tree.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        chatvault::COMMIT,
+        String::from_utf8(head.stdout).unwrap().trim()
     );
 }
 
