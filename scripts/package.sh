@@ -3,13 +3,12 @@
 #   bash scripts/package.sh            -> artifacts/chatvault_<version>_amd64.deb
 # The version comes from one place, [workspace.package] version in Cargo.toml (the app's
 # Cargo.toml inherits it and tauri.conf.json has none, so Tauri takes the crate's).
-# Needs what `scripts/setup.sh app` installs; cargo-about is installed into .tools/ once.
+# Needs what `scripts/setup.sh app` installs.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 START=$SECONDS
 OUT="$ROOT/artifacts"
 DOC="$OUT/doc"               # becomes /usr/share/doc/chatvault (tauri.conf.json bundle.linux.deb.files)
-CARGO_ABOUT_VERSION=0.9.3
 
 bash "$ROOT/scripts/setup.sh" app
 VERSION=$(cargo metadata --no-deps --format-version 1 --offline |
@@ -17,7 +16,12 @@ VERSION=$(cargo metadata --no-deps --format-version 1 --offline |
 note "version $VERSION, commit $(git rev-parse HEAD 2>/dev/null || echo unknown)"
 
 heading "Build the UI"
-(cd ui && npm run --silent build)
+# Into a scratch folder first: ui/dist is replaced only when the build differs, since any new
+# file there makes cargo rebuild and re-link (LTO: minutes) the app that embeds it.
+dist=$(mktemp -d)
+(cd ui && npm run --silent typecheck && node_modules/.bin/vite build --logLevel warn --outDir "$dist" --emptyOutDir)
+if diff -rq "$dist" ui/dist >/dev/null 2>&1; then note "ui/dist unchanged"; else rm -rf ui/dist && cp -r "$dist" ui/dist; fi
+rm -rf "$dist"
 
 heading "Build the release app and CLI (LTO; slow: minutes)"
 t=$SECONDS
@@ -27,12 +31,8 @@ target/release/chatvault --version | grep -q "^chatvault $VERSION (commit " || d
 
 heading "Licences"
 rm -rf "$DOC" && mkdir -p "$DOC"
-if ! [ -x "$TOOLS/bin/cargo-about" ] || ! "$TOOLS/bin/cargo-about" --version | grep -q "$CARGO_ABOUT_VERSION"; then
-  note "installing cargo-about $CARGO_ABOUT_VERSION into .tools/"
-  cargo install cargo-about --version "$CARGO_ABOUT_VERSION" --locked --root "$TOOLS" --quiet
-fi
-"$TOOLS/bin/cargo-about" generate --workspace --fail --config packaging/about.toml \
-  --features chatvault-app/custom-protocol packaging/about.hbs -o "$DOC/THIRD-PARTY-LICENSES-rust.txt"
+cargo metadata --format-version 1 --locked --offline --filter-platform x86_64-unknown-linux-gnu |
+  python3 packaging/rust-licenses.py > "$DOC/THIRD-PARTY-LICENSES-rust.txt"
 node packaging/npm-licenses.mjs > "$DOC/THIRD-PARTY-LICENSES-npm.txt"
 # C sources the -sys crates compile in carry their own licence files.
 cargo metadata --format-version 1 --offline --filter-platform x86_64-unknown-linux-gnu | python3 -c '
@@ -43,7 +43,8 @@ print("Licences of the C libraries compiled into ChatVault\n====================
 for p in meta["packages"]:
     for rel in files.get(p["name"], []):
         path = os.path.join(os.path.dirname(p["manifest_path"]), rel)
-        print("-" * 80); print(f"{p[\"name\"]} {p[\"version\"]}: {rel}\n")
+        name, version = p["name"], p["version"]
+        print("-" * 80); print(f"{name} {version}: {rel}\n")
         print(open(path, encoding="utf-8").read().rstrip() + "\n")
         files[p["name"]] = [r for r in files[p["name"]] if r != rel]
 missing = [f"{k}: {r}" for k, v in files.items() for r in v]
@@ -68,21 +69,27 @@ conf = json.load(open("src-tauri/tauri.conf.json"))
 listed = conf["bundle"]["linux"]["deb"]["depends"]
 found = [d.strip() for d in os.environ["COMPUTED"].split(",") if d.strip()]
 names = lambda ds: {d.split()[0] for d in ds}
-deps = [d for d in found] + [d for d in listed if d.split()[0] not in names(found)]
+# The bundler itself appends webkit, gtk and appindicator (unversioned).
+auto = {"libwebkit2gtk-4.1-0", "libgtk-3-0", "libayatana-appindicator3-1"}
+deps = found + [d for d in listed if d.split()[0] not in names(found) | auto]
 print(json.dumps({"bundle": {"linux": {"deb": {"depends": deps}}}}))')
 note "depends: $config"
 rm -rf target/release/bundle/deb
-ui/node_modules/.bin/tauri bundle --bundles deb --features custom-protocol --ci --config "$config"
+# packaging/tauri.deb.conf.json: the Debian package name (productName "chatvault", the
+# bundler's package name is its kebab case), the desktop entry (Name=ChatVault), recommends.
+ui/node_modules/.bin/tauri bundle --bundles deb --features custom-protocol --ci \
+  --config packaging/tauri.deb.conf.json --config "$config"
 deb=$(ls target/release/bundle/deb/*.deb)
 mkdir -p "$OUT"
 rm -f "$OUT"/chatvault_*.deb
 cp "$deb" "$OUT/chatvault_${VERSION}_amd64.deb"
 deb="$OUT/chatvault_${VERSION}_amd64.deb"
+[ "$(dpkg-deb -f "$deb" Package)" = chatvault ] || die "package name $(dpkg-deb -f "$deb" Package)"
 
 heading "Check the package"
 [ "$(dpkg-deb -f "$deb" Version)" = "$VERSION" ] || die "package version $(dpkg-deb -f "$deb" Version) is not $VERSION"
-contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/bin/chatvault ./usr/bin/chatvault-app ./usr/share/applications/ChatVault.desktop \
+contents=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./||; s|^|./|')
+for f in ./usr/bin/chatvault ./usr/bin/chatvault-app ./usr/share/applications/chatvault.desktop \
   ./usr/share/doc/chatvault/copyright ./usr/share/doc/chatvault/THIRD-PARTY-LICENSES-rust.txt \
   ./usr/share/doc/chatvault/THIRD-PARTY-LICENSES-npm.txt; do
   grep -qx "$f" <<<"$contents" || die "$f is missing from the package"
@@ -94,7 +101,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for bin in target/release/chatvault target/release/chatvault-app; do
   for lib in $(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
-    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+    real=$(basename "$(readlink -f "$path")")   # dpkg knows /lib or /usr/lib (merged /usr)
+    pkg=$(dpkg -S "$real" 2>/dev/null | grep -E "/$real\$" | grep -v -- '-dev:' | head -1 | cut -d: -f1)
     case "$pkg" in libc6|libgcc-s1) continue ;; esac
     grep -qE "(^|, )$pkg( |,|$)" <<<"$depends" || die "$bin links $lib (package ${pkg:-unknown}), which Depends does not list: $depends"
   done

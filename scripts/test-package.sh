@@ -129,11 +129,11 @@ in_root apt-get install -y "./tmp/$(basename "$DEB")" >"$OUT/apt-install.log" 2>
   { tail -30 "$OUT/apt-install.log"; die "apt install of the .deb failed"; }
 grep -E '^(Need to get|After this operation|[0-9]+ upgraded)' "$OUT/apt-install.log" | sed 's/^/    /'
 in_root dpkg -L chatvault | sort >"$OUT/package-files.txt"
-for f in /usr/bin/chatvault /usr/bin/chatvault-app /usr/share/applications/ChatVault.desktop \
+for f in /usr/bin/chatvault /usr/bin/chatvault-app /usr/share/applications/chatvault.desktop \
   /usr/share/doc/chatvault/copyright; do
   [ -e "$R$f" ] || die "$f is not installed"
 done
-grep -q '^Exec=chatvault-app' "$R/usr/share/applications/ChatVault.desktop" || die "desktop entry: $(cat "$R/usr/share/applications/ChatVault.desktop")"
+grep -q '^Exec=chatvault-app' "$R/usr/share/applications/chatvault.desktop" || die "desktop entry: $(cat "$R/usr/share/applications/chatvault.desktop")"
 in_root sh -c 'command -v chatvault' | grep -qx /usr/bin/chatvault || die "chatvault is not on PATH"
 [ -n "${CHATVAULT_PKGTEST_CACHE:-}" ] && umount "$R/var/cache/apt/archives" && unset 'mounted[-1]'
 touch "$WORK/installed-marker"
