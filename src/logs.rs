@@ -84,7 +84,9 @@ mod tests {
         let current = std::fs::read_to_string(log_file(&paths)).unwrap();
         assert!(current.ends_with(&format!("line 39 {}\n", "x".repeat(90))));
         for n in 1..=KEEP {
-            let len = std::fs::metadata(numbered(&log_file(&paths), n)).unwrap().len();
+            let len = std::fs::metadata(numbered(&log_file(&paths), n))
+                .unwrap()
+                .len();
             assert!((1000..1100).contains(&len), "{n}: {len}");
         }
         let older = std::fs::read_to_string(numbered(&log_file(&paths), 1)).unwrap();
@@ -94,7 +96,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(log_file(&paths)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(log_file(&paths))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

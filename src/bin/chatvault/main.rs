@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// `chatvault --version`: version, commit, repository format (as the app's About shows them).
-static VERSION_LINE: std::sync::LazyLock<String> = std::sync::LazyLock::new(chatvault::version_line);
+static VERSION_LINE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(chatvault::version_line);
 
 #[derive(Parser)]
 #[command(
