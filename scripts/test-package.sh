@@ -204,7 +204,7 @@ logs=$(grep -iE '\.log(\.[0-9]+)?$|/logs?/' "$OUT/home-files.txt" | grep -v '^\.
 [ -z "$logs" ] || die "log files outside the data folder: $logs"
 grep -q '^\./\.local/share/chatvault/logs/chatvault\.log$' "$OUT/home-files.txt" || die "no log in the data folder"
 grep -q ' app started, version ' "$R/home/alice/.local/share/chatvault/logs/chatvault.log" || die "the app did not log its start"
-note "the app's folders in the home: $(cut -d/ -f2-4 "$OUT/home-files.txt" | grep -vE '^(demo|backup|recovery.txt)' | sort -u | tr '\n' ' ')"
+note "written in the home since the install: $(cut -d/ -f2-3 "$OUT/home-files.txt" | grep -vE '^(demo|backup|recovery.txt)' | sort -u | tr '\n' ' ')"
 
 stage "A new computer: key unlock with the recovery code, restore"
 newpc=/home/alice/newpc
@@ -212,8 +212,8 @@ as_alice /home/alice bash -c "mkdir -p $newpc && cp /home/alice/recovery.txt $ne
 before=$(as_alice $newpc chatvault key status --json --target "$target")
 [[ $before == *'"key_in_keychain": false'* || $before == *'"key_in_keychain":false'* ]] || die "new computer already has the key: $before"
 as_alice $newpc chatvault key unlock --json --target "$target" --recovery-code-file $newpc/recovery.txt >/dev/null
-restored=$(as_alice $newpc chatvault restore --json --target "$target" --into $newpc/restored)
-note "restore: $restored"
+restored=$(as_alice $newpc chatvault restore --json --target "$target" --into $newpc/restored 2>"$OUT/restore-stderr.log")
+note "restore: $(json_num conversations <<<"$restored") conversations, $(json_num messages <<<"$restored") messages, $(grep -c '\.html"' <<<"$restored") HTML files"
 [ "$(json_num messages <<<"$restored")" = "$msgs" ] || die "restore brought back $(json_num messages <<<"$restored") of $msgs messages"
 ls "$R$newpc/restored" | grep -q '\.html$' || find "$R$newpc/restored" -name '*.html' | grep -q . || die "no HTML export"
 
