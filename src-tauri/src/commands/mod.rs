@@ -128,7 +128,8 @@ mod tests {
         let info = invoke(&webview, "app_info", json!({})).unwrap();
         assert_eq!(info["language"], "zh-CN");
         assert_eq!(info["version"], chatvault::VERSION);
-        assert_eq!(info["commit"], &chatvault::COMMIT[..12]);
+        let short: String = chatvault::COMMIT.chars().take(12).collect();
+        assert_eq!(info["commit"], short.as_str());
         assert_eq!(info["format_version"], 1);
 
         std::fs::write(paths.settings_file(), "language = 7").unwrap();
