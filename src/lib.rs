@@ -18,6 +18,7 @@ pub mod job;
 pub mod keychain;
 pub mod keyfind;
 pub mod library;
+pub mod logs;
 pub mod model;
 pub mod paths;
 pub mod power;
@@ -39,3 +40,19 @@ pub use error::{Error, ErrorCode, Result};
 
 /// The product version, shared by the CLI and the app (both take it from the workspace).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git commit this build was made from (40 hex digits), or `unknown` (see build.rs).
+pub const COMMIT: &str = env!("CHATVAULT_GIT_COMMIT");
+
+/// The repository format this build writes and reads (docs/FORMAT.md).
+pub const FORMAT_VERSION: u16 = repo::format::FORMAT;
+
+/// One line for `chatvault --version` and the app's About: version, commit, format.
+pub fn version_line() -> String {
+    let commit = if COMMIT.len() == 40 {
+        &COMMIT[..12]
+    } else {
+        COMMIT
+    };
+    format!("{VERSION} (commit {commit}, repository format {FORMAT_VERSION})")
+}

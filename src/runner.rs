@@ -150,7 +150,7 @@ pub fn run(
             postponed(req.skip_on_battery, req.skip_on_metered)
         };
         if let Some(why) = why {
-            log_line(
+            crate::logs::append(
                 paths,
                 &format!(
                     "{} {} profile={} target={} postponed: {why}\n",
@@ -184,7 +184,7 @@ pub fn run(
     };
     // A history that cannot be written must not turn a good backup into a failure.
     let _ = history::append(paths, &record);
-    log_line(paths, &log_text(&record));
+    crate::logs::append(paths, &log_text(&record));
     result.map(RunOutcome::Done)
 }
 
@@ -215,15 +215,6 @@ fn log_text(r: &RunRecord) -> String {
         r.profile.as_deref().unwrap_or("-"),
         r.target
     )
-}
-
-/// One line per run in `<data>/logs/chatvault.log` (0600 in a 0700 folder), for runs nobody
-/// watched (OS timers).
-fn log_line(paths: &AppPaths, line: &str) {
-    let dir = paths.logs_dir();
-    if crate::private_file::create_private_dir_all(&dir).is_ok() {
-        let _ = crate::private_file::append_private(&dir.join("chatvault.log"), line.as_bytes());
-    }
 }
 
 /// Why a scheduled run should wait, if it should.

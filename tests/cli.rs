@@ -11,13 +11,30 @@ fn chatvault() -> Command {
 }
 
 #[test]
-fn version_is_the_workspace_version() {
+fn version_shows_the_workspace_version_commit_and_format() {
     let out = chatvault().arg("--version").output().unwrap();
     assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let short: String = chatvault::COMMIT.chars().take(12).collect();
     assert_eq!(
-        String::from_utf8(out.stdout).unwrap().trim(),
-        format!("chatvault {}", chatvault::VERSION)
+        line.trim(),
+        format!(
+            "chatvault {} (commit {short}, repository format 1)",
+            chatvault::VERSION
+        )
     );
+    // From a git checkout the commit is HEAD of this tree (from a tarball it may be unknown).
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    if head.status.success() {
+        assert_eq!(
+            chatvault::COMMIT,
+            String::from_utf8(head.stdout).unwrap().trim()
+        );
+    }
 }
 
 #[test]

@@ -38,6 +38,8 @@ test("each navigation entry opens its page", async () => {
   }
   const version = await byTestId(browser, "app-version").getText();
   assert.match(version, /^\d+\.\d+\.\d+/);
+  assert.match(await byTestId(browser, "app-commit").getText(), /^[0-9a-f]{12}$/);
+  assert.equal(await byTestId(browser, "app-format").getText(), "1");
 });
 
 test("switching the language changes the visible text and is remembered", async () => {

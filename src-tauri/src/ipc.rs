@@ -8,6 +8,10 @@ use ts_rs::TS;
 pub struct AppInfo {
     /// The product version (same as `chatvault --version`).
     pub version: String,
+    /// The git commit the app was built from (first 12 hex digits), or `unknown`.
+    pub commit: String,
+    /// The repository format this build writes and reads (docs/FORMAT.md).
+    pub format_version: u16,
     /// The OS locale as reported by the system, e.g. `zh-CN` or `en-US`.
     pub os_locale: String,
     /// The language the UI should use: the saved choice, else the OS locale's.

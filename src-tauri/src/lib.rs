@@ -125,7 +125,16 @@ pub fn run() {
         eprintln!("ChatVault cannot start: {e}");
         std::process::exit(1);
     }
+    chatvault::logs::append(
+        &paths,
+        &format!(
+            "{} app started, version {}",
+            jiff::Timestamp::now(),
+            chatvault::version_line()
+        ),
+    );
     let state = AppState::new(paths.clone());
+    let log_paths = paths.clone();
     let paused = state.paused_until.clone();
     let builder = with_commands(tauri::Builder::default(), state)
         .plugin(tauri_plugin_notification::init())
@@ -134,6 +143,10 @@ pub fn run() {
             // A desktop without a tray host still gets the window; the tray is a convenience.
             if let Err(e) = tray::install(app.handle()) {
                 eprintln!("ChatVault: no tray icon ({e})");
+                chatvault::logs::append(
+                    &paths,
+                    &format!("{} no tray icon: {e}", jiff::Timestamp::now()),
+                );
             }
             commands::schedule::spawn_loop(app.handle().clone(), paths.clone(), paused.clone());
             // Started at login: stay in the tray until the user opens the window.
@@ -146,6 +159,10 @@ pub fn run() {
         });
     if let Err(e) = builder.run(tauri::generate_context!()) {
         eprintln!("ChatVault stopped with an error: {e}");
+        chatvault::logs::append(
+            &log_paths,
+            &format!("{} app stopped with an error: {e}", jiff::Timestamp::now()),
+        );
         std::process::exit(1);
     }
 }

@@ -9,7 +9,7 @@ import { RestorePage } from "./pages/restore";
 import { LibraryPage } from "./pages/library";
 import { HistoryPage } from "./pages/history";
 import { SchedulePage } from "./pages/schedule";
-import { SettingsPage } from "./pages/settings";
+import { SettingsPage, type About } from "./pages/settings";
 
 export type PageId = "home" | "backup" | "restore" | "library" | "history" | "schedule" | "settings";
 
@@ -33,13 +33,13 @@ export function App() {
   };
   const [lang, setLang] = useState<Language>(languageForLocale(navigator.language));
   const [settings, setSettings] = useState<Settings>({ language: null, theme: "system", notify_on_success: false, autostart: false });
-  const [version, setVersion] = useState("");
+  const [about, setAbout] = useState<About>({ version: "", commit: "", format: 0 });
   const [error, setError] = useState<WireError | null>(null);
 
   useEffect(() => {
     Promise.all([call("app_info"), call("get_settings")])
       .then(([info, saved]) => {
-        setVersion(info.version);
+        setAbout({ version: info.version, commit: info.commit, format: info.format_version });
         setLang(info.language);
         setSettings(saved);
         applyTheme(saved.theme);
@@ -114,7 +114,7 @@ export function App() {
           {page === "library" && <LibraryPage />}
           {page === "history" && <HistoryPage />}
           {page === "schedule" && <SchedulePage />}
-          {page === "settings" && <SettingsPage settings={settings} version={version} onChange={save} />}
+          {page === "settings" && <SettingsPage settings={settings} about={about} onChange={save} />}
         </main>
       </div>
     </I18n.Provider>

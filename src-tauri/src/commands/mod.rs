@@ -52,6 +52,8 @@ pub fn app_info(state: State<'_, AppState>) -> CmdResult<AppInfo> {
     let settings = Settings::load(&state.paths)?;
     Ok(AppInfo {
         version: chatvault::VERSION.to_string(),
+        commit: chatvault::COMMIT.chars().take(12).collect(),
+        format_version: chatvault::FORMAT_VERSION,
         language: settings
             .language
             .unwrap_or_else(|| Language::from_locale(&os_locale)),
@@ -127,6 +129,9 @@ mod tests {
         let info = invoke(&webview, "app_info", json!({})).unwrap();
         assert_eq!(info["language"], "zh-CN");
         assert_eq!(info["version"], chatvault::VERSION);
+        let short: String = chatvault::COMMIT.chars().take(12).collect();
+        assert_eq!(info["commit"], short.as_str());
+        assert_eq!(info["format_version"], 1);
 
         std::fs::write(paths.settings_file(), "language = 7").unwrap();
         let err = invoke(&webview, "get_settings", json!({})).unwrap_err();

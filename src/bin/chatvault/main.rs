@@ -33,10 +33,14 @@ mod repo_cmds;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `chatvault --version`: version, commit, repository format (as the app's About shows them).
+static VERSION_LINE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(chatvault::version_line);
+
 #[derive(Parser)]
 #[command(
     name = "chatvault",
-    version,
+    version = VERSION_LINE.as_str(),
     about = "Private, end-to-end encrypted backup of your chat history"
 )]
 struct Cli {

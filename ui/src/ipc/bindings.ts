@@ -29,6 +29,14 @@ export type AppInfo = {
  */
 version: string, 
 /**
+ * The git commit the app was built from (first 12 hex digits), or `unknown`.
+ */
+commit: string, 
+/**
+ * The repository format this build writes and reads (docs/FORMAT.md).
+ */
+format_version: number, 
+/**
  * The OS locale as reported by the system, e.g. `zh-CN` or `en-US`.
  */
 os_locale: string, 

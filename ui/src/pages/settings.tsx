@@ -10,7 +10,10 @@ const THEMES: readonly { id: Theme; label: MessageKey }[] = [
   { id: "dark", label: "theme.dark" },
 ];
 
-export function SettingsPage(props: { settings: Settings; version: string; onChange: (s: Settings) => void }) {
+/** What the About line shows: the same facts as `chatvault --version`. */
+export type About = { version: string; commit: string; format: number };
+
+export function SettingsPage(props: { settings: Settings; about: About; onChange: (s: Settings) => void }) {
   const { t, lang } = useI18n();
   const { settings, onChange } = props;
   const [repos, setRepos] = useState<RepoOverview[] | null>(null);
@@ -90,8 +93,12 @@ export function SettingsPage(props: { settings: Settings; version: string; onCha
           <dd class="mono">{paths.cache_dir}</dd>
         </dl>
       )}
-      <p class="muted">
-        {t("settings.version")} <span data-testid="app-version">{props.version}</span>
+      <p class="muted" data-testid="about">
+        {t("settings.version")} <span data-testid="app-version">{props.about.version}</span>
+        {" · "}
+        {t("settings.commit")} <span data-testid="app-commit" class="mono">{props.about.commit}</span>
+        {" · "}
+        {t("settings.format_version")} <span data-testid="app-format">{props.about.format}</span>
       </p>
     </section>
   );
