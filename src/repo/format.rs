@@ -391,3 +391,232 @@ mod tests {
         assert_eq!(kind_code(K::Recalled), 15);
     }
 }
+
+/// The exact bytes of one fully-populated value of each object and blob body. They pin the
+/// format: renaming or re-typing the fields must leave every one of these unchanged.
+#[cfg(test)]
+mod bytes {
+    use super::*;
+    use crate::repo::forgotten::{Forgotten, ForgottenEntry};
+
+    fn attachment(seed: u8) -> AttachmentRec {
+        AttachmentRec {
+            role: 1,
+            path: format!("a/{seed}.jpg"),
+            name: Some("photo.jpg".into()),
+            mime: Some("image/jpeg".into()),
+            size: 70_000,
+            state: 2,
+            chunks: vec![[seed; 32], [seed + 1; 32]],
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            format: FORMAT,
+            repo_id: [0x11; 16],
+            created: 1_700_000_000_000,
+            max_body_version: BODY_VERSION,
+            pack_target: (16 << 20, 64 << 20),
+            cdc: (512 << 10, 1 << 20, 4 << 20, 21),
+            segment_max_messages: 2000,
+        }
+    }
+
+    fn key_table() -> KeyTable {
+        KeyTable {
+            generation: 7,
+            entries: vec![
+                ([0x21; 16], ConvKey([0x22; 32]), 1_700_000_000_001),
+                ([0x23; 16], ConvKey([0x24; 32]), -5),
+            ],
+        }
+    }
+
+    fn segment() -> Segment {
+        Segment {
+            month: 202_311,
+            part: 2,
+            messages: vec![MessageRec {
+                id: "m1".into(),
+                ts: 1_700_000_000_002,
+                sender: Some("wxid_a".into()),
+                sender_name: Some("Ann".into()),
+                from_me: true,
+                kind: 7,
+                text: "hello".into(),
+                reply_to: Some("m0".into()),
+                quoted_text: Some("hi".into()),
+                url: Some("https://x".into()),
+                raw_type: 49,
+                payload: Some(vec![1, 2, 3]),
+                edited: Some(1_700_000_000_003),
+                attachments: vec![attachment(0x31)],
+                ext: vec![(3, vec![9, 8]), (300, vec![])],
+            }],
+        }
+    }
+
+    fn tree() -> Tree {
+        Tree {
+            ctok: [0x41; 16],
+            native_id: "room@chat".into(),
+            conv_kind: 2,
+            title: "Room".into(),
+            members: vec![
+                ("wxid_a".into(), Some("Ann".into())),
+                ("wxid_b".into(), None),
+            ],
+            avatar: Some(attachment(0x42)),
+            cursor: vec![5, 6],
+            rescanned: 1_700_000_000_004,
+            excluded: vec![(10, 20), (-1, i64::MAX)],
+            segments: vec![SegRef {
+                month: 202_311,
+                part: 1,
+                id: [0x43; 32],
+                messages: 150,
+                first_ts: 1_700_000_000_005,
+                last_ts: 1_700_000_000_006,
+                attachments: 4,
+                attachment_bytes: 300_000,
+            }],
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            id: [0x51; 16],
+            revision: 3,
+            lineage: [0x52; 16],
+            parent: Some([0x53; 16]),
+            started: 1_700_000_000_007,
+            finished: 1_700_000_000_008,
+            source: (1, "wxid_me".into(), Some("Me".into()), vec![0x54; 3]),
+            selection: (false, vec![[0x55; 16], [0x56; 16]], Some(100), Some(200)),
+            keytable_gen: 7,
+            conversations: vec![ConvRef {
+                ctok: [0x57; 16],
+                tree: [0x58; 32],
+                messages: 150,
+                attachments: 4,
+                attachment_bytes: 300_000,
+                first_ts: 1_700_000_000_005,
+                last_ts: 1_700_000_000_006,
+            }],
+            totals: (1, 150, 4, 300_000),
+            run: (2, 3, 4, 5_000_000, 1),
+            complete: true,
+            app: "chatvault 0.1.0".into(),
+        }
+    }
+
+    fn marks() -> StoreMarks {
+        StoreMarks {
+            version: 1,
+            settings: vec![0x61; 32],
+            full_read: 1_700_000_000_009,
+            segments: 12,
+            shards: vec![("MSG0.db".into(), 4000), ("MSG1.db/Chat_ab".into(), -1)],
+        }
+    }
+
+    fn index() -> IndexBody {
+        IndexBody {
+            supersedes: vec![[0x71; 32]],
+            packs: vec![IndexPack {
+                name: [0x72; 32],
+                class: 1,
+                len: 17_000_000,
+                blobs: vec![
+                    ([0x73; 32], kind::SEGMENT, 0, 5000, 12_000),
+                    ([0x74; 32], kind::CHUNK, 5000, 70_000, 70_000),
+                ],
+            }],
+        }
+    }
+
+    fn trailer() -> PackTrailer {
+        PackTrailer {
+            class: 2,
+            blobs: vec![
+                ([0x81; 32], kind::TREE, 800, 1600),
+                ([0x82; 32], kind::CHUNK, 70_000, 70_000),
+            ],
+        }
+    }
+
+    fn lock() -> LockBody {
+        LockBody {
+            lock_id: [0x91; 16],
+            mode: 2,
+            op: 1,
+            holder: [0x92; 16],
+            seq: 4,
+            created: 1_700_000_000_010,
+            expires: 1_700_000_000_011,
+        }
+    }
+
+    fn forgotten() -> Forgotten {
+        Forgotten {
+            generation: 2,
+            entries: vec![
+                ForgottenEntry {
+                    ctok: [0xa1; 16],
+                    whole: true,
+                    ranges: vec![],
+                    at: 1_700_000_000_012,
+                },
+                ForgottenEntry {
+                    ctok: [0xa2; 16],
+                    whole: false,
+                    ranges: vec![(1, 2), (30, 40)],
+                    at: 1_700_000_000_013,
+                },
+            ],
+        }
+    }
+
+    /// Encodes, compares with the pinned hex and decodes back to the same value.
+    fn pinned<T>(what: &str, value: T, hex: &str) -> Option<String>
+    where
+        T: Serialize + DeserializeOwned + PartialEq + fmt::Debug,
+    {
+        let bytes = encode(&value);
+        assert_eq!(decode::<T>(&bytes, what).unwrap(), value, "{what}");
+        let got = hex::encode(&bytes);
+        (got != hex).then(|| format!("{what}: {got}"))
+    }
+
+    #[test]
+    fn every_body_keeps_its_exact_bytes() {
+        let wrong: Vec<String> = [
+            pinned("config", config(), CONFIG),
+            pinned("key table", key_table(), KEY_TABLE),
+            pinned("segment", segment(), SEGMENT),
+            pinned("tree", tree(), TREE),
+            pinned("snapshot", snapshot(), SNAPSHOT),
+            pinned("store marks", marks(), STORE_MARKS),
+            pinned("index", index(), INDEX),
+            pinned("pack trailer", trailer(), PACK_TRAILER),
+            pinned("lock", lock(), LOCK),
+            pinned("forgotten", forgotten(), FORGOTTEN),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert!(wrong.is_empty(), "bytes changed:\n{}", wrong.join("\n"));
+    }
+
+    const CONFIG: &str = "01011111111111111111111111111111111180a0abfef9620180808008808080208080208080408080800215d00f";
+    const KEY_TABLE: &str = "01070221212121212121212121212121212121222222222222222222222222222222222222222222222222222222222222222282a0abfef96223232323232323232323232323232323242424242424242424242424242424242424242424242424242424242424242409";
+    const SEGMENT: &str = "01c7ac0c0201026d3184a0abfef9620106777869645f610103416e6e01070568656c6c6f01026d3001026869010968747470733a2f2f786201030102030186a0abfef962010108612f34392e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a2040202313131313131313131313131313131313131313131313131313131313131313132323232323232323232323232323232323232323232323232323232323232320203020908ac0200";
+    const TREE: &str = "014141414141414141414141414141414109726f6f6d40636861740204526f6f6d0206777869645f610103416e6e06777869645f6200010108612f36362e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a20402024242424242424242424242424242424242424242424242424242424242424242434343434343434343434343434343434343434343434343434343434343434302050688a0abfef96202142801feffffffffffffffff0101c7ac0c01434343434343434343434343434343434343434343434343434343434343434396018aa0abfef9628ca0abfef96204e0a712";
+    const SNAPSHOT: &str = "0151515151515151515151515151515151035252525252525252525252525252525201535353535353535353535353535353538ea0abfef96290a0abfef9620107777869645f6d6501024d65035454540002555555555555555555555555555555555656565656565656565656565656565601c8010190030701575757575757575757575757575757575858585858585858585858585858585858585858585858585858585858585858960104e0a7128aa0abfef9628ca0abfef96201960104e0a712020304c096b10201010f636861747661756c7420302e312e30";
+    const STORE_MARKS: &str = "010120616161616161616161616161616161616161616161616161616161616161616192a0abfef9620c02074d5347302e6462c03e0f4d5347312e64622f436861745f616201";
+    const INDEX: &str = "0101717171717171717171717171717171717171717171717171717171717171717101727272727272727272727272727272727272727272727272727272727272727201c0cc8d0802737373737373737373737373737373737373737373737373737373737373737311008827e05d7474747474747474747474747474747474747474747474747474747474747474128827f0a204f0a204";
+    const PACK_TRAILER: &str = "010202818181818181818181818181818181818181818181818181818181818181818110a006c00c828282828282828282828282828282828282828282828282828282828282828212f0a204f0a204";
+    const LOCK: &str = "01919191919191919191919191919191910201929292929292929292929292929292920494a0abfef96296a0abfef962";
+    const FORGOTTEN: &str = "010202a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1010098a0abfef962a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2000202043c509aa0abfef962";
+}
