@@ -185,21 +185,70 @@ pub struct Snapshot {
     pub parent: Option<[u8; 16]>,
     pub started: i64,
     pub finished: i64,
-    /// (source_kind, account id, account display name, store-wide cursor)
-    pub source: (u8, String, Option<String>, Vec<u8>),
-    /// (all conversations?, chosen ctoks sorted, since, until)
-    pub selection: (bool, Vec<Ctok>, Option<i64>, Option<i64>),
+    pub source: SnapSource,
+    pub selection: SnapSelection,
     pub keytable_gen: u64,
     pub conversations: Vec<ConvRef>,
-    /// (conversations, messages, attachments, attachment bytes)
-    pub totals: (u32, u64, u64, u64),
-    /// (new segments, reused segments, new chunks, bytes uploaded, warnings)
-    pub run: (u64, u64, u64, u64, u32),
+    pub totals: Totals,
+    pub run: RunCounts,
     pub complete: bool,
     pub app: String,
 }
 
-/// What follows the 32-byte store fingerprint in `Snapshot::source.3` (FORMAT.md §11.2):
+/// Where a snapshot's messages come from (`Snapshot::source`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapSource {
+    /// `source_kind` as in the ctok (FORMAT.md): 1 WeChat Windows 3.x, 2 WeChat 4.x, ...
+    pub kind: u8,
+    pub account: String,
+    pub account_name: Option<String>,
+    /// The 32-byte store fingerprint, then optionally the encoded [`StoreMarks`].
+    pub cursor: Vec<u8>,
+}
+
+/// What a snapshot's run was asked to back up (`Snapshot::selection`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapSelection {
+    /// Every conversation of the account.
+    pub all: bool,
+    /// The conversations backed up, sorted.
+    pub ctoks: Vec<Ctok>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// A snapshot's sums over its conversations (`Snapshot::totals`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub conversations: u32,
+    pub messages: u64,
+    pub attachments: u64,
+    pub attachment_bytes: u64,
+}
+
+impl Totals {
+    /// The sums over these conversations.
+    pub fn of(conversations: &[ConvRef]) -> Totals {
+        Totals {
+            conversations: conversations.len() as u32,
+            messages: conversations.iter().map(|c| c.messages).sum(),
+            attachments: conversations.iter().map(|c| c.attachments).sum(),
+            attachment_bytes: conversations.iter().map(|c| c.attachment_bytes).sum(),
+        }
+    }
+}
+
+/// What the run that wrote a snapshot did (`Snapshot::run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub new_segments: u64,
+    pub reused_segments: u64,
+    pub new_chunks: u64,
+    pub bytes_uploaded: u64,
+    pub warnings: u32,
+}
+
+/// What follows the 32-byte store fingerprint in `Snapshot::source.cursor` (FORMAT.md §11.2):
 /// the marks an incremental run reads on from. A snapshot without it is read on from by a
 /// full read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -492,8 +541,18 @@ mod bytes {
             parent: Some([0x53; 16]),
             started: 1_700_000_000_007,
             finished: 1_700_000_000_008,
-            source: (1, "wxid_me".into(), Some("Me".into()), vec![0x54; 3]),
-            selection: (false, vec![[0x55; 16], [0x56; 16]], Some(100), Some(200)),
+            source: SnapSource {
+                kind: 1,
+                account: "wxid_me".into(),
+                account_name: Some("Me".into()),
+                cursor: vec![0x54; 3],
+            },
+            selection: SnapSelection {
+                all: false,
+                ctoks: vec![[0x55; 16], [0x56; 16]],
+                since: Some(100),
+                until: Some(200),
+            },
             keytable_gen: 7,
             conversations: vec![ConvRef {
                 ctok: [0x57; 16],
@@ -504,8 +563,19 @@ mod bytes {
                 first_ts: 1_700_000_000_005,
                 last_ts: 1_700_000_000_006,
             }],
-            totals: (1, 150, 4, 300_000),
-            run: (2, 3, 4, 5_000_000, 1),
+            totals: Totals {
+                conversations: 1,
+                messages: 150,
+                attachments: 4,
+                attachment_bytes: 300_000,
+            },
+            run: RunCounts {
+                new_segments: 2,
+                reused_segments: 3,
+                new_chunks: 4,
+                bytes_uploaded: 5_000_000,
+                warnings: 1,
+            },
             complete: true,
             app: "chatvault 0.1.0".into(),
         }

@@ -2,7 +2,7 @@
 
 use super::backup::{segments_from, Uploader};
 use super::format::SegRef;
-use super::format::{self, kind, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Tree};
+use super::format::{self, kind, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Totals, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -441,7 +441,7 @@ async fn forget_range(
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
     let holders: HashSet<Ctok> = current
         .iter()
-        .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+        .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
         .filter(|c| {
             current
                 .iter()
@@ -454,7 +454,7 @@ async fn forget_range(
     record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
-        let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+        let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
         let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
             continue;
         };
@@ -537,7 +537,7 @@ async fn forget_range(
             }
         }
         s.revision += 1;
-        s.totals.1 = s.conversations.iter().map(|c| c.messages).sum();
+        s.totals.messages = s.conversations.iter().map(|c| c.messages).sum();
         repo.write_snapshot(&s).await?;
         report.snapshots_rewritten += 1;
         for (old, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
@@ -570,7 +570,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
         Forget::Conversation(native_id) => {
             let holders: HashSet<Ctok> = current
                 .iter()
-                .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+                .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
                 .filter(|c| {
                     current
                         .iter()
@@ -584,21 +584,16 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
-                let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+                let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
                 if !snap.conversations.iter().any(|c| c.ctok == ctok) {
                     continue;
                 }
                 gone.insert(ctok);
                 let mut s: Snapshot = snap.clone();
                 s.conversations.retain(|c| c.ctok != ctok);
-                s.selection.1.retain(|c| *c != ctok);
+                s.selection.ctoks.retain(|c| *c != ctok);
                 s.revision += 1;
-                s.totals = (
-                    s.conversations.len() as u32,
-                    s.conversations.iter().map(|c| c.messages).sum(),
-                    s.conversations.iter().map(|c| c.attachments).sum(),
-                    s.conversations.iter().map(|c| c.attachment_bytes).sum(),
-                );
+                s.totals = Totals::of(&s.conversations);
                 if s.conversations.is_empty() {
                     repo.note_snapshot_deleted(&s.id)?;
                     report.snapshots_deleted += 1;

@@ -87,7 +87,7 @@ async fn run(
     if repo.private_reads() {
         repo.fill_cache(&index).await?;
     }
-    let (source_kind, account) = (snap.source.0, snap.source.1.clone());
+    let (source_kind, account) = (snap.source.kind, snap.source.account.clone());
     // Conversation tokens are computable from the ids: other conversations' trees stay unread.
     let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
         req.conversations
@@ -283,9 +283,9 @@ impl SnapshotInfo {
             short_id: id[..8].to_string(),
             id,
             time: Timestamp::from_millisecond(s.finished).unwrap_or(Timestamp::UNIX_EPOCH),
-            account: s.source.1.clone(),
-            conversations: s.totals.0,
-            messages: s.totals.1,
+            account: s.source.account.clone(),
+            conversations: s.totals.conversations,
+            messages: s.totals.messages,
         }
     }
 }
