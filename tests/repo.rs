@@ -540,7 +540,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     for pack in index.packs.values() {
         for &(id, k, _, _, _) in &pack.blobs {
             for e in &table.entries {
-                let keys = ConvKeys::new(e.1.subkey());
+                let keys = ConvKeys::new(e.ck.subkey());
                 if let Ok(body) = repo.read_blob(&index, &id, &keys).await {
                     out.push(body);
                 }

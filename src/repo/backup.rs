@@ -423,13 +423,15 @@ async fn run(
         let mut added = false;
         for id in &ids {
             let ctok = repo.ctok(kind_byte, &account, id);
-            let ck = match keytable.entries.iter().find(|e| e.0 == ctok) {
-                Some(e) => e.1.subkey(),
+            let ck = match keytable.get(&ctok) {
+                Some(e) => e.ck.subkey(),
                 None => {
                     let ck = SubKey::generate();
-                    keytable
-                        .entries
-                        .push((ctok, format::ConvKey::of(&ck), now_ms()));
+                    keytable.entries.push(format::KeyEntry {
+                        ctok,
+                        ck: format::ConvKey::of(&ck),
+                        created: now_ms(),
+                    });
                     added = true;
                     ck
                 }
@@ -437,7 +439,7 @@ async fn run(
             keys.insert(id.clone(), (ctok, ConvKeys::new(ck)));
         }
         if added {
-            keytable.entries.sort_by_key(|e| e.0);
+            keytable.entries.sort_by_key(|e| e.ctok);
             keytable.generation += 1;
             repo.write_keytable(&KeyTable {
                 generation: keytable.generation,

@@ -96,8 +96,24 @@ impl fmt::Debug for ConvKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyTable {
     pub generation: u64,
-    /// (ctok, CK, created), sorted by ctok.
-    pub entries: Vec<(Ctok, ConvKey, i64)>,
+    /// Sorted by ctok.
+    pub entries: Vec<KeyEntry>,
+}
+
+impl KeyTable {
+    /// The entry of this conversation, if the table holds its key.
+    pub fn get(&self, ctok: &Ctok) -> Option<&KeyEntry> {
+        self.entries.iter().find(|e| &e.ctok == ctok)
+    }
+}
+
+/// One conversation's key in a [`KeyTable`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEntry {
+    pub ctok: Ctok,
+    pub ck: ConvKey,
+    /// When the key was made (ms).
+    pub created: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -353,7 +369,11 @@ mod tests {
     fn bodies_round_trip_and_reject_trailing_bytes_and_new_versions() {
         let t = KeyTable {
             generation: 3,
-            entries: vec![([1; 16], ConvKey([2; 32]), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey([2; 32]),
+                created: 5,
+            }],
         };
         let bytes = encode(&t);
         assert_eq!(bytes[0], BODY_VERSION);
@@ -385,7 +405,11 @@ mod tests {
         };
         let table = KeyTable {
             generation: 3,
-            entries: vec![([1; 16], ConvKey([0xab; 32]), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey([0xab; 32]),
+                created: 5,
+            }],
         };
         assert_eq!(encode(&table), encode(&plain));
     }
@@ -395,7 +419,11 @@ mod tests {
         let key = [0xa7u8; 32];
         let table = KeyTable {
             generation: 1,
-            entries: vec![([1; 16], ConvKey(key), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey(key),
+                created: 5,
+            }],
         };
         for shown in [format!("{table:?}"), format!("{table:#?}")] {
             assert!(!shown.contains(&hex::encode(key)), "{shown}");
@@ -476,8 +504,16 @@ mod bytes {
         KeyTable {
             generation: 7,
             entries: vec![
-                ([0x21; 16], ConvKey([0x22; 32]), 1_700_000_000_001),
-                ([0x23; 16], ConvKey([0x24; 32]), -5),
+                KeyEntry {
+                    ctok: [0x21; 16],
+                    ck: ConvKey([0x22; 32]),
+                    created: 1_700_000_000_001,
+                },
+                KeyEntry {
+                    ctok: [0x23; 16],
+                    ck: ConvKey([0x24; 32]),
+                    created: -5,
+                },
             ],
         }
     }

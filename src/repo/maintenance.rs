@@ -27,11 +27,7 @@ fn problem(report: &mut VerifyReport, e: &Error) {
 }
 
 fn keys_for(table: &KeyTable, ctok: &Ctok) -> Option<ConvKeys> {
-    table
-        .entries
-        .iter()
-        .find(|e| &e.0 == ctok)
-        .map(|e| ConvKeys::new(e.1.subkey()))
+    table.get(ctok).map(|e| ConvKeys::new(e.ck.subkey()))
 }
 
 /// Checks the structure; with `read_data`, also opens every reachable blob and pack trailer.
@@ -611,7 +607,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             // ...then the keys: a new key table without them, and the old tables deleted.
             let (tables, mut table) = repo.load_keytable().await?;
             let before = table.entries.len();
-            table.entries.retain(|e| !gone.contains(&e.0));
+            table.entries.retain(|e| !gone.contains(&e.ctok));
             report.keys_destroyed = (before - table.entries.len()) as u32;
             table.generation += 1;
             repo.write_keytable(&table).await?;
@@ -693,7 +689,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
 
     // 3. Keys nobody references go.
     let before = table.entries.len();
-    table.entries.retain(|e| used.contains(&e.0));
+    table.entries.retain(|e| used.contains(&e.ctok));
     let keys_changed = table.entries.len() != before;
     if keys_changed {
         table.generation += 1;

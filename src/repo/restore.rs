@@ -117,18 +117,14 @@ async fn run(
     let mut out = Vec::new();
     for conv in refs {
         cancel.check()?;
-        let entry = keytable
-            .entries
-            .iter()
-            .find(|e| e.0 == conv.ctok)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::RepoCorrupt,
-                    "a snapshot refers to a conversation key that is not in the key table",
-                )
-                .with_hint("Run `chatvault verify`.")
-            })?;
-        let keys = ConvKeys::new(entry.1.subkey());
+        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoCorrupt,
+                "a snapshot refers to a conversation key that is not in the key table",
+            )
+            .with_hint("Run `chatvault verify`.")
+        })?;
+        let keys = ConvKeys::new(entry.ck.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         if tree.ctok != conv.ctok {
             return Err(Error::new(
@@ -301,18 +297,14 @@ pub async fn snapshot_contents(
     let index = repo.load_index().await?;
     let mut out = Vec::new();
     for conv in &snap.conversations {
-        let entry = keytable
-            .entries
-            .iter()
-            .find(|e| e.0 == conv.ctok)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::RepoCorrupt,
-                    "a conversation key is missing from the key table",
-                )
-                .with_hint("Run `chatvault verify`.")
-            })?;
-        let keys = ConvKeys::new(entry.1.subkey());
+        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoCorrupt,
+                "a conversation key is missing from the key table",
+            )
+            .with_hint("Run `chatvault verify`.")
+        })?;
+        let keys = ConvKeys::new(entry.ck.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         out.push(SnapshotConversation {
             id: tree.native_id,

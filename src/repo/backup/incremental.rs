@@ -108,10 +108,10 @@ impl Incremental<'_> {
             let Some(parent_ref) = parent_refs.get(&ctok) else {
                 return Ok((index, None));
             };
-            let Some(entry) = self.keytable.entries.iter().find(|e| e.0 == ctok) else {
+            let Some(entry) = self.keytable.get(&ctok) else {
                 return Ok((index, None));
             };
-            let keys = ConvKeys::new(entry.1.subkey());
+            let keys = ConvKeys::new(entry.ck.subkey());
             let Some(tree) = parent_tree(repo, &index, &parent_ref.tree, &keys, report).await?
             else {
                 return Ok((index, None));
