@@ -8,7 +8,7 @@ use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::{Message, SelectedConversation, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
-use chatvault::repo::format::{kind, KeyTable};
+use chatvault::repo::format::{kind, IndexBlob, KeyTable};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest, RestoredConversation};
 use chatvault::repo::{ConvKeys, Repo};
@@ -538,7 +538,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     let index = repo.load_index().await.unwrap();
     let mut out = Vec::new();
     for pack in index.packs.values() {
-        for &(id, k, _, _, _) in &pack.blobs {
+        for &IndexBlob { id, kind: k, .. } in &pack.blobs {
             for e in &table.entries {
                 let keys = ConvKeys::new(e.ck.subkey());
                 if let Ok(body) = repo.read_blob(&index, &id, &keys).await {

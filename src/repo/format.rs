@@ -286,8 +286,21 @@ pub struct IndexPack {
     pub name: Name,
     pub class: u8,
     pub len: u64,
-    /// (id, kind, offset, length, raw_len)
-    pub blobs: Vec<(BlobId, u8, u32, u32, u32)>,
+    pub blobs: Vec<IndexBlob>,
+}
+
+/// Where one blob is in a pack (`IndexPack::blobs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexBlob {
+    pub id: BlobId,
+    /// The blob's [`kind`].
+    pub kind: u8,
+    /// Where its envelope starts in the pack.
+    pub offset: u32,
+    /// The envelope's length.
+    pub length: u32,
+    /// The uncompressed body's length.
+    pub raw_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,8 +312,20 @@ pub struct IndexBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackTrailer {
     pub class: u8,
-    /// (id, kind, length, raw_len) in file order.
-    pub blobs: Vec<(BlobId, u8, u32, u32)>,
+    /// In file order: each blob starts where the one before ends.
+    pub blobs: Vec<TrailerBlob>,
+}
+
+/// One blob of a pack as its trailer lists it (`PackTrailer::blobs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailerBlob {
+    pub id: BlobId,
+    /// The blob's [`kind`].
+    pub kind: u8,
+    /// The envelope's length.
+    pub length: u32,
+    /// The uncompressed body's length.
+    pub raw_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -635,8 +660,20 @@ mod bytes {
                 class: 1,
                 len: 17_000_000,
                 blobs: vec![
-                    ([0x73; 32], kind::SEGMENT, 0, 5000, 12_000),
-                    ([0x74; 32], kind::CHUNK, 5000, 70_000, 70_000),
+                    IndexBlob {
+                        id: [0x73; 32],
+                        kind: kind::SEGMENT,
+                        offset: 0,
+                        length: 5000,
+                        raw_len: 12_000,
+                    },
+                    IndexBlob {
+                        id: [0x74; 32],
+                        kind: kind::CHUNK,
+                        offset: 5000,
+                        length: 70_000,
+                        raw_len: 70_000,
+                    },
                 ],
             }],
         }
@@ -646,8 +683,18 @@ mod bytes {
         PackTrailer {
             class: 2,
             blobs: vec![
-                ([0x81; 32], kind::TREE, 800, 1600),
-                ([0x82; 32], kind::CHUNK, 70_000, 70_000),
+                TrailerBlob {
+                    id: [0x81; 32],
+                    kind: kind::TREE,
+                    length: 800,
+                    raw_len: 1600,
+                },
+                TrailerBlob {
+                    id: [0x82; 32],
+                    kind: kind::CHUNK,
+                    length: 70_000,
+                    raw_len: 70_000,
+                },
             ],
         }
     }

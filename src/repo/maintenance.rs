@@ -2,7 +2,9 @@
 
 use super::backup::{segments_from, Uploader};
 use super::format::SegRef;
-use super::format::{self, kind, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Totals, Tree};
+use super::format::{
+    self, kind, BlobId, Ctok, IndexBlob, IndexPack, KeyTable, Name, Snapshot, Totals, Tree,
+};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -209,7 +211,14 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
             continue;
         };
         let path = pack_path(name);
-        for &(id, kind, offset, length, _) in &p.blobs {
+        for &IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            ..
+        } in &p.blobs
+        {
             let Some(keys) = chunks.get(&id) else {
                 continue;
             };
@@ -268,7 +277,14 @@ async fn download_pack(
     let path = pack_path(name);
     match repo.get(&path).await {
         Ok(bytes) => match read_trailer(repo, name, &bytes) {
-            Ok(t) if t.blobs.iter().map(|b| b.0).eq(p.blobs.iter().map(|b| b.0)) => Some(bytes),
+            Ok(t)
+                if t.blobs
+                    .iter()
+                    .map(|b| b.id)
+                    .eq(p.blobs.iter().map(|b| b.id)) =>
+            {
+                Some(bytes)
+            }
             Ok(_) => {
                 report
                     .errors
@@ -705,9 +721,9 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
         let live_here: Vec<_> = pack
             .blobs
             .iter()
-            .filter(|b| live.contains_key(&b.0))
+            .filter(|b| live.contains_key(&b.id))
             .collect();
-        if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.0)) {
+        if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.id)) {
             keep.push(pack.clone());
             report.blobs_kept += live_here.len() as u64;
             continue;
@@ -720,8 +736,15 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
         }
         report.packs_rewritten += 1;
         let path = pack_path(name);
-        for &&(id, kind, offset, length, raw_len) in &live_here {
-            if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.0 == id)) {
+        for &&IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            raw_len,
+        } in &live_here
+        {
+            if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.id == id)) {
                 continue;
             }
             let keys = &live[&id];

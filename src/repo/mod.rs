@@ -19,7 +19,9 @@ use crate::crypto::recovery::{self, KdfParams, RecoveryCode};
 use crate::crypto::{KeyId, MasterKey, SubKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::target::map_opendal_error;
-use format::{kind, BlobId, Config, Ctok, IndexBody, IndexPack, KeyTable, Name, Snapshot};
+use format::{
+    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, Snapshot,
+};
 use opendal::Operator;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,7 +107,14 @@ pub struct Index {
 
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
-        for &(id, kind, offset, length, raw_len) in &p.blobs {
+        for &IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            raw_len,
+        } in &p.blobs
+        {
             self.blobs.entry(id).or_insert(BlobLoc {
                 pack: p.name,
                 kind,
@@ -799,7 +808,14 @@ impl Repo {
             index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                for &(id, kind, offset, length, raw_len) in &p.blobs {
+                for &IndexBlob {
+                    id,
+                    kind,
+                    offset,
+                    length,
+                    raw_len,
+                } in &p.blobs
+                {
                     index.blobs.entry(id).or_insert(BlobLoc {
                         pack: p.name,
                         kind,
