@@ -927,7 +927,7 @@ async fn store_attachment(
     a: &crate::model::AttachmentRef,
     path: &Path,
 ) -> Result<AttachmentRec> {
-    let (min, avg, max, _) = repo.config.cdc;
+    let format::CdcParams { min, avg, max, .. } = repo.config.cdc;
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
     let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
@@ -1009,14 +1009,14 @@ pub(crate) struct Uploader {
 impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
-            pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+            pack: PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
         }
     }
 
     /// An uploader for attachment chunks (class A packs, the larger target).
     pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
         Uploader {
-            pack: PackWriter::new(CLASS_A, repo.config.pack_target.1 as usize),
+            pack: PackWriter::new(CLASS_A, repo.config.pack_target.class_a as usize),
         }
     }
 

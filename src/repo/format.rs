@@ -66,9 +66,28 @@ pub struct Config {
     pub repo_id: [u8; 16],
     pub created: i64,
     pub max_body_version: u8,
-    pub pack_target: (u32, u32),
-    pub cdc: (u32, u32, u32, u8),
+    pub pack_target: PackTarget,
+    pub cdc: CdcParams,
     pub segment_max_messages: u16,
+}
+
+/// The size a pack is filled to, per pack class (`Config::pack_target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackTarget {
+    /// Packs of trees and segments (class S).
+    pub class_s: u32,
+    /// Packs of attachment chunks (class A).
+    pub class_a: u32,
+}
+
+/// How attachments are cut into chunks (`Config::cdc`, FORMAT.md §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdcParams {
+    pub min: u32,
+    pub avg: u32,
+    pub max: u32,
+    /// The FastCDC normalization level.
+    pub level: u8,
 }
 
 /// A conversation key CK as the key table holds it: encoded as its 32 bytes (a newtype adds
@@ -519,8 +538,16 @@ mod bytes {
             repo_id: [0x11; 16],
             created: 1_700_000_000_000,
             max_body_version: BODY_VERSION,
-            pack_target: (16 << 20, 64 << 20),
-            cdc: (512 << 10, 1 << 20, 4 << 20, 21),
+            pack_target: PackTarget {
+                class_s: 16 << 20,
+                class_a: 64 << 20,
+            },
+            cdc: CdcParams {
+                min: 512 << 10,
+                avg: 1 << 20,
+                max: 4 << 20,
+                level: 21,
+            },
             segment_max_messages: 2000,
         }
     }

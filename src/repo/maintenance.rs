@@ -715,7 +715,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     // 4. Sweep: keep whole packs that are all live; rewrite mixed ones with fresh nonces.
     let mut keep: Vec<IndexPack> = Vec::new();
     let mut doomed: Vec<Name> = Vec::new();
-    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize);
+    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize);
     let mut written: HashSet<BlobId> = HashSet::new();
     for (name, pack) in &index.packs {
         let live_here: Vec<_> = pack
@@ -784,7 +784,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             if writer.would_overflow(sealed.len()) {
                 let full = std::mem::replace(
                     &mut writer,
-                    PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+                    PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
                 );
                 keep.push(full.upload(repo).await?);
             }

@@ -223,8 +223,16 @@ impl Repo {
             repo_id,
             created,
             max_body_version: format::BODY_VERSION,
-            pack_target: (4 << 20, 16 << 20),
-            cdc: (256 << 10, 1 << 20, 4 << 20, 1),
+            pack_target: format::PackTarget {
+                class_s: 4 << 20,
+                class_a: 16 << 20,
+            },
+            cdc: format::CdcParams {
+                min: 256 << 10,
+                avg: 1 << 20,
+                max: 4 << 20,
+                level: 1,
+            },
             segment_max_messages: 1024,
         };
         let repo = Repo::with_keys(op, mk, config);
@@ -279,8 +287,16 @@ impl Repo {
                 repo_id: [0; 16],
                 created: 0,
                 max_body_version: 0,
-                pack_target: (0, 0),
-                cdc: (0, 0, 0, 0),
+                pack_target: format::PackTarget {
+                    class_s: 0,
+                    class_a: 0,
+                },
+                cdc: format::CdcParams {
+                    min: 0,
+                    avg: 0,
+                    max: 0,
+                    level: 0,
+                },
                 segment_max_messages: 0,
             },
         );
