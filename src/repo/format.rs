@@ -163,7 +163,15 @@ pub struct MessageRec {
     pub payload: Option<Vec<u8>>,
     pub edited: Option<i64>,
     pub attachments: Vec<AttachmentRec>,
-    pub ext: Vec<(u16, Vec<u8>)>,
+    /// Sorted by tag.
+    pub ext: Vec<Ext>,
+}
+
+/// A reader-specific extra of a message (`MessageRec::ext`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ext {
+    pub tag: u16,
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,12 +201,20 @@ pub struct Tree {
     /// 0 other, 1 direct, 2 group.
     pub conv_kind: u8,
     pub title: String,
-    pub members: Vec<(String, Option<String>)>,
+    /// Sorted.
+    pub members: Vec<Member>,
     pub avatar: Option<AttachmentRec>,
     pub cursor: Vec<u8>,
     pub rescanned: i64,
     pub excluded: Vec<(i64, i64)>,
     pub segments: Vec<SegRef>,
+}
+
+/// A member of a conversation (`Tree::members`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub native_id: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,7 +605,16 @@ mod bytes {
                 payload: Some(vec![1, 2, 3]),
                 edited: Some(1_700_000_000_003),
                 attachments: vec![attachment(0x31)],
-                ext: vec![(3, vec![9, 8]), (300, vec![])],
+                ext: vec![
+                    Ext {
+                        tag: 3,
+                        data: vec![9, 8],
+                    },
+                    Ext {
+                        tag: 300,
+                        data: vec![],
+                    },
+                ],
             }],
         }
     }
@@ -601,8 +626,14 @@ mod bytes {
             conv_kind: 2,
             title: "Room".into(),
             members: vec![
-                ("wxid_a".into(), Some("Ann".into())),
-                ("wxid_b".into(), None),
+                Member {
+                    native_id: "wxid_a".into(),
+                    name: Some("Ann".into()),
+                },
+                Member {
+                    native_id: "wxid_b".into(),
+                    name: None,
+                },
             ],
             avatar: Some(attachment(0x42)),
             cursor: vec![5, 6],
