@@ -659,7 +659,7 @@ async fn run(
                     settings: settings.clone(),
                     full_read: oldest_read,
                     segments: total_segments,
-                    shards,
+                    shards: format::ShardMark::all(shards),
                 }));
         }
     }

@@ -312,8 +312,26 @@ pub struct StoreMarks {
     pub full_read: i64,
     /// Segments the snapshot's trees list, all together.
     pub segments: u64,
-    /// (shard name, largest row id read) per shard: a database file, or a chat table in one.
-    pub shards: Vec<(String, i64)>,
+    /// One per shard: a database file, or a chat table in one.
+    pub shards: Vec<ShardMark>,
+}
+
+/// How far a shard was read (`StoreMarks::shards`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMark {
+    pub name: String,
+    /// The largest row id read.
+    pub mark: i64,
+}
+
+impl ShardMark {
+    /// The marks as the store readers give them: (shard name, largest row id).
+    pub fn all(shards: Vec<(String, i64)>) -> Vec<ShardMark> {
+        shards
+            .into_iter()
+            .map(|(name, mark)| ShardMark { name, mark })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -706,7 +724,10 @@ mod bytes {
             settings: vec![0x61; 32],
             full_read: 1_700_000_000_009,
             segments: 12,
-            shards: vec![("MSG0.db".into(), 4000), ("MSG1.db/Chat_ab".into(), -1)],
+            shards: ShardMark::all(vec![
+                ("MSG0.db".into(), 4000),
+                ("MSG1.db/Chat_ab".into(), -1),
+            ]),
         }
     }
 
