@@ -739,7 +739,7 @@ impl ConvBuild {
     fn keeps(&self, ts: i64) -> bool {
         self.since.is_none_or(|s| ts >= s)
             && self.until.is_none_or(|u| ts <= u)
-            && !self.tree.excluded.iter().any(|&(s, u)| ts >= s && ts < u)
+            && !self.tree.excluded.iter().any(|r| r.contains(ts))
     }
 }
 

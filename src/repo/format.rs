@@ -206,8 +206,23 @@ pub struct Tree {
     pub avatar: Option<AttachmentRec>,
     pub cursor: Vec<u8>,
     pub rescanned: i64,
-    pub excluded: Vec<(i64, i64)>,
+    /// Forgotten ranges, sorted and disjoint.
+    pub excluded: Vec<TimeRange>,
     pub segments: Vec<SegRef>,
+}
+
+/// A forgotten range of a conversation, `[since, until)` in ms (`Tree::excluded`,
+/// `ForgottenEntry::ranges`). Ordered by `since`, then `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub since: i64,
+    pub until: i64,
+}
+
+impl TimeRange {
+    pub fn contains(&self, ts: i64) -> bool {
+        ts >= self.since && ts < self.until
+    }
 }
 
 /// A member of a conversation (`Tree::members`).
@@ -656,7 +671,16 @@ mod bytes {
             avatar: Some(attachment(0x42)),
             cursor: vec![5, 6],
             rescanned: 1_700_000_000_004,
-            excluded: vec![(10, 20), (-1, i64::MAX)],
+            excluded: vec![
+                TimeRange {
+                    since: 10,
+                    until: 20,
+                },
+                TimeRange {
+                    since: -1,
+                    until: i64::MAX,
+                },
+            ],
             segments: vec![SegRef {
                 month: 202_311,
                 part: 1,
@@ -803,7 +827,13 @@ mod bytes {
                 ForgottenEntry {
                     ctok: [0xa2; 16],
                     whole: false,
-                    ranges: vec![(1, 2), (30, 40)],
+                    ranges: vec![
+                        TimeRange { since: 1, until: 2 },
+                        TimeRange {
+                            since: 30,
+                            until: 40,
+                        },
+                    ],
                     at: 1_700_000_000_013,
                 },
             ],

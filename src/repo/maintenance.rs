@@ -396,7 +396,7 @@ pub async fn forgotten_in(
                 id: c.id,
                 title: c.title,
                 whole: e.whole,
-                ranges: e.ranges.clone(),
+                ranges: e.ranges.iter().map(|r| (r.since, r.until)).collect(),
             })
         })
         .collect())
@@ -425,7 +425,11 @@ async fn record_forgotten(
     let (old, mut list) = repo.load_forgotten().await?;
     let now = super::now_ms();
     for c in ctoks {
-        list.add(*c, range, now);
+        list.add(
+            *c,
+            range.map(|(since, until)| format::TimeRange { since, until }),
+            now,
+        );
     }
     list.generation += 1;
     repo.write_forgotten(&list, &old).await
@@ -514,7 +518,7 @@ async fn forget_range(
         }
         kept.sort_by_key(|s| (s.month, s.part));
         tree.segments = kept;
-        tree.excluded.push((since, until));
+        tree.excluded.push(format::TimeRange { since, until });
         tree.excluded.sort_unstable();
         let body = format::encode(&tree);
         let id = keys.blob_id(kind::TREE, &body);
