@@ -242,7 +242,7 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                         &identity,
                         &[],
                         raw,
-                        64 << 20,
+                        super::blob_max_out(kind),
                     )
                 })
                 .and_then(|body| {
@@ -770,7 +770,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
                         &identity,
                         &[],
                         raw,
-                        64 << 20,
+                        super::blob_max_out(kind),
                     )
                     .map_err(|e| e.context(&path))
                 })

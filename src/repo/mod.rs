@@ -28,7 +28,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-const MAX_META: usize = 64 << 20;
+/// The decoder output cap for metadata objects (§4).
+const MAX_META: usize = envelope::MAX_OUT_OTHER;
+
+/// The decoder output cap for a blob of this kind (FORMAT.md §4): 4 MiB for attachment chunks,
+/// 64 MiB for trees and segments.
+pub(crate) fn blob_max_out(kind: u8) -> usize {
+    if kind == kind::CHUNK {
+        envelope::MAX_OUT_CHUNK
+    } else {
+        envelope::MAX_OUT_OTHER
+    }
+}
+
 /// No object ChatVault writes is larger than this (packs: 16 MiB target plus one 4 MiB chunk;
 /// metadata: 64 MiB). A larger one is damage or hostility, never read into memory.
 pub const MAX_OBJECT: u64 = 96 << 20;
@@ -996,7 +1008,7 @@ impl Repo {
                 &identity,
                 &[],
                 raw,
-                MAX_META,
+                blob_max_out(loc.kind),
             )
             .map_err(|e| e.context(format!("pack {path}")))?;
             if ck.blob_id(loc.kind, &body) != *id {
