@@ -64,10 +64,6 @@ pub fn set(enabled: bool, exe: &Path) -> Result<()> {
     }
 }
 
-pub fn is_enabled() -> bool {
-    entry_path().is_ok_and(|p| p.exists())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

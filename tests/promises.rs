@@ -29,8 +29,8 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     for pack in index.packs.values() {
         for b in &pack.blobs {
             for e in &table.entries {
-                let keys = ConvKeys::new(e.1.subkey());
-                if let Ok(body) = repo.read_blob(&index, &b.0, &keys).await {
+                let keys = ConvKeys::new(e.ck.subkey());
+                if let Ok(body) = repo.read_blob(&index, &b.id, &keys).await {
                     out.push(body);
                 }
             }

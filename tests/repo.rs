@@ -8,7 +8,7 @@ use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::{Message, SelectedConversation, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
-use chatvault::repo::format::{kind, KeyTable};
+use chatvault::repo::format::{kind, IndexBlob, KeyTable};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest, RestoredConversation};
 use chatvault::repo::{ConvKeys, Repo};
@@ -538,9 +538,9 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     let index = repo.load_index().await.unwrap();
     let mut out = Vec::new();
     for pack in index.packs.values() {
-        for &(id, k, _, _, _) in &pack.blobs {
+        for &IndexBlob { id, kind: k, .. } in &pack.blobs {
             for e in &table.entries {
-                let keys = ConvKeys::new(e.1.subkey());
+                let keys = ConvKeys::new(e.ck.subkey());
                 if let Ok(body) = repo.read_blob(&index, &id, &keys).await {
                     out.push(body);
                 }
@@ -880,5 +880,45 @@ fn attachment_files_are_chunked_encrypted_deduplicated_and_restored_byte_for_byt
         );
         chatvault::repo::maintenance::prune(&repo).await.unwrap();
         assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+    });
+}
+
+/// FORMAT.md §4: decoders cap a chunk's output at 4 MiB (everything else at 64 MiB), so a chunk
+/// blob one byte larger is corrupt, while a segment of that size opens.
+#[test]
+fn a_chunk_over_4_mib_is_corrupt() {
+    use chatvault::crypto::envelope::{self, Padding};
+    use chatvault::crypto::SubKey;
+    use chatvault::repo::pack::{PackWriter, CLASS_A, CLASS_S};
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local(dir.path())).await;
+        let keys = ConvKeys::new(SubKey::generate());
+        let body = vec![7u8; (4 << 20) + 1];
+        let mut packs = Vec::new();
+        let mut ids = Vec::new();
+        for (k, class) in [(kind::CHUNK, CLASS_A), (kind::SEGMENT, CLASS_S)] {
+            let id = keys.blob_id(k, &body);
+            let identity = format!("blob/{}", hex::encode(id));
+            let sealed = envelope::seal(
+                &keys.aead,
+                repo.key_id(),
+                k,
+                &identity,
+                &[],
+                &body,
+                Padding::Padme,
+                3,
+            );
+            let mut writer = PackWriter::new(class, 16 << 20);
+            writer.add(id, k, &sealed, body.len());
+            packs.push(writer.upload(&repo).await.unwrap());
+            ids.push(id);
+        }
+        repo.write_index(packs, Vec::new()).await.unwrap();
+        let index = repo.load_index().await.unwrap();
+        let err = repo.read_blob(&index, &ids[0], &keys).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RepoCorrupt, "{err:?}");
+        assert_eq!(repo.read_blob(&index, &ids[1], &keys).await.unwrap(), body);
     });
 }

@@ -7,7 +7,8 @@
 //! uploads a landed blob again.
 
 use super::format::{
-    self, kind, AttachmentRec, ConvRef, KeyTable, MessageRec, SegRef, Segment, Snapshot, Tree,
+    self, kind, AttachmentRec, ConvRef, KeyTable, MessageRec, RunCounts, SegRef, Segment,
+    SnapSelection, SnapSource, Snapshot, Totals, Tree,
 };
 use super::lock::{Lock, Mode, Op};
 use super::pack::{PackWriter, CLASS_A, CLASS_S};
@@ -305,17 +306,28 @@ async fn run(
         parent: parent.as_ref().map(|p| p.id),
         started,
         finished: 0,
-        source: (kind_byte, account.clone(), None, fingerprint.clone()),
-        selection: (
-            sel.all,
-            Vec::new(),
-            sel.since.map(|t| t.as_millisecond()),
-            sel.until.map(|t| t.as_millisecond()),
-        ),
+        source: SnapSource {
+            kind: kind_byte,
+            account: account.clone(),
+            account_name: None,
+            cursor: fingerprint.clone(),
+        },
+        selection: SnapSelection {
+            all: sel.all,
+            ctoks: Vec::new(),
+            since: sel.since.map(|t| t.as_millisecond()),
+            until: sel.until.map(|t| t.as_millisecond()),
+        },
         keytable_gen: keytable.generation,
         conversations: Vec::new(),
-        totals: (0, 0, 0, 0),
-        run: (0, 0, 0, 0, 0),
+        totals: Totals::of(&[]),
+        run: RunCounts {
+            new_segments: 0,
+            reused_segments: 0,
+            new_chunks: 0,
+            bytes_uploaded: 0,
+            warnings: 0,
+        },
         complete: true,
         app: format!("chatvault {}", crate::VERSION),
     };
@@ -340,21 +352,21 @@ async fn run(
     // The parent's marks, when it has them and they were taken with these settings.
     let parent_marks = parent
         .as_ref()
-        .and_then(|p| store_marks(&p.source.3))
+        .and_then(|p| store_marks(&p.source.cursor))
         .filter(|m| m.settings == settings);
     let full_read_due = parent_marks
         .as_ref()
         .is_none_or(|m| started - m.full_read >= full_read_every_ms());
     if let Some(p) = parent
         .as_ref()
-        .filter(|p| reuse && p.source.3.get(..32) == Some(&fingerprint[..]))
+        .filter(|p| reuse && p.source.cursor.get(..32) == Some(&fingerprint[..]))
     {
         // The store has not changed since the parent: reuse every tree without reading.
         report.unchanged = true;
-        snapshot.selection.1 = p.selection.1.clone();
+        snapshot.selection.ctoks = p.selection.ctoks.clone();
         snapshot.conversations = p.conversations.clone();
         snapshot.keytable_gen = keytable.generation;
-        snapshot.source.3 = p.source.3.clone();
+        snapshot.source.cursor = p.source.cursor.clone();
     } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
         // Only what is new since the parent: rows after each shard's mark, and the months
         // they land in read again (FORMAT.md §11.2).
@@ -375,10 +387,10 @@ async fn run(
         index = back;
         if let Some((convs, marks)) = done {
             report.incremental = true;
-            snapshot.selection.1 = convs.iter().map(|c| c.ctok).collect();
-            snapshot.selection.1.sort();
+            snapshot.selection.ctoks = convs.iter().map(|c| c.ctok).collect();
+            snapshot.selection.ctoks.sort();
             snapshot.conversations = convs;
-            snapshot.source.3.extend(format::encode(&marks));
+            snapshot.source.cursor.extend(format::encode(&marks));
         }
     }
     if !report.unchanged && !report.incremental {
@@ -411,13 +423,15 @@ async fn run(
         let mut added = false;
         for id in &ids {
             let ctok = repo.ctok(kind_byte, &account, id);
-            let ck = match keytable.entries.iter().find(|e| e.0 == ctok) {
-                Some(e) => e.1.subkey(),
+            let ck = match keytable.get(&ctok) {
+                Some(e) => e.ck.subkey(),
                 None => {
                     let ck = SubKey::generate();
-                    keytable
-                        .entries
-                        .push((ctok, format::ConvKey::of(&ck), now_ms()));
+                    keytable.entries.push(format::KeyEntry {
+                        ctok,
+                        ck: format::ConvKey::of(&ck),
+                        created: now_ms(),
+                    });
                     added = true;
                     ck
                 }
@@ -425,7 +439,7 @@ async fn run(
             keys.insert(id.clone(), (ctok, ConvKeys::new(ck)));
         }
         if added {
-            keytable.entries.sort_by_key(|e| e.0);
+            keytable.entries.sort_by_key(|e| e.ctok);
             keytable.generation += 1;
             repo.write_keytable(&KeyTable {
                 generation: keytable.generation,
@@ -493,7 +507,7 @@ async fn run(
                     total_segments += pt.segments.len() as u64;
                     oldest_read = oldest_read.min(pt.rescanned);
                     progress.messages(parent_ref.messages);
-                    snapshot.selection.1.push(*ctok);
+                    snapshot.selection.ctoks.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
                     progress.advance(1, 0);
                     progress.uploaded(repo.stats.snapshot().1 - before.1);
@@ -604,7 +618,7 @@ async fn run(
                 .add(repo, &mut sink.index, &b.keys, kind::TREE, tree_id, &body)
                 .await?;
             total_segments += b.tree.segments.len() as u64;
-            snapshot.selection.1.push(b.tree.ctok);
+            snapshot.selection.ctoks.push(b.tree.ctok);
             snapshot.conversations.push(ConvRef {
                 ctok: b.tree.ctok,
                 tree: tree_id,
@@ -633,19 +647,19 @@ async fn run(
         // Index objects that list a vanished pack are replaced by one that does not, so that
         // readers find the blobs uploaded again, not the lost copies.
         compact_index(repo, &index, dropped > 0).await?;
-        snapshot.selection.1.sort();
+        snapshot.selection.ctoks.sort();
         snapshot.conversations.sort_by_key(|c| c.ctok);
         report.messages_read = read;
         if let Some(shards) = marks_before {
             snapshot
                 .source
-                .3
+                .cursor
                 .extend(format::encode(&format::StoreMarks {
                     version: 1,
                     settings: settings.clone(),
                     full_read: oldest_read,
                     segments: total_segments,
-                    shards,
+                    shards: format::ShardMark::all(shards),
                 }));
         }
     }
@@ -653,23 +667,14 @@ async fn run(
     let after = repo.stats.snapshot();
     report.conversations = snapshot.conversations.len() as u32;
     report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
-    snapshot.totals = (
-        report.conversations,
-        report.messages,
-        snapshot.conversations.iter().map(|c| c.attachments).sum(),
-        snapshot
-            .conversations
-            .iter()
-            .map(|c| c.attachment_bytes)
-            .sum(),
-    );
-    snapshot.run = (
-        report.new_segments,
-        report.reused_segments,
-        0,
-        after.1 - before.1,
-        0,
-    );
+    snapshot.totals = Totals::of(&snapshot.conversations);
+    snapshot.run = RunCounts {
+        new_segments: report.new_segments,
+        reused_segments: report.reused_segments,
+        new_chunks: 0,
+        bytes_uploaded: after.1 - before.1,
+        warnings: 0,
+    };
     snapshot.finished = now_ms();
     repo.write_snapshot(&snapshot).await?;
     let end = repo.stats.snapshot();
@@ -734,7 +739,7 @@ impl ConvBuild {
     fn keeps(&self, ts: i64) -> bool {
         self.since.is_none_or(|s| ts >= s)
             && self.until.is_none_or(|u| ts <= u)
-            && !self.tree.excluded.iter().any(|&(s, u)| ts >= s && ts < u)
+            && !self.tree.excluded.iter().any(|r| r.contains(ts))
     }
 }
 
@@ -922,7 +927,7 @@ async fn store_attachment(
     a: &crate::model::AttachmentRef,
     path: &Path,
 ) -> Result<AttachmentRec> {
-    let (min, avg, max, _) = repo.config.cdc;
+    let format::CdcParams { min, avg, max, .. } = repo.config.cdc;
     let file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
     let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
@@ -1004,14 +1009,14 @@ pub(crate) struct Uploader {
 impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
-            pack: PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+            pack: PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
         }
     }
 
     /// An uploader for attachment chunks (class A packs, the larger target).
     pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
         Uploader {
-            pack: PackWriter::new(CLASS_A, repo.config.pack_target.1 as usize),
+            pack: PackWriter::new(CLASS_A, repo.config.pack_target.class_a as usize),
         }
     }
 

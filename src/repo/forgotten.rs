@@ -6,7 +6,7 @@
 //! storage. Generations work like key tables: the highest readable generation is current;
 //! exclusive operations write `g + 1` and delete the lower ones.
 
-use super::format::{self, kind, Ctok};
+use super::format::{self, kind, Ctok, TimeRange};
 use super::{marks, Repo};
 use crate::crypto::envelope::{self, Padding};
 use crate::error::{Error, ErrorCode, Result};
@@ -19,7 +19,7 @@ pub struct ForgottenEntry {
     /// The whole conversation: never back it up again.
     pub whole: bool,
     /// Forgotten ranges `[since, until)` in ms (when not `whole`), sorted.
-    pub ranges: Vec<(i64, i64)>,
+    pub ranges: Vec<TimeRange>,
     /// When it was forgotten (ms).
     pub at: i64,
 }
@@ -42,12 +42,12 @@ impl Forgotten {
     }
 
     /// The forgotten ranges of a conversation (empty when none or when whole).
-    pub fn ranges(&self, ctok: &Ctok) -> &[(i64, i64)] {
+    pub fn ranges(&self, ctok: &Ctok) -> &[TimeRange] {
         self.get(ctok).map_or(&[], |e| &e.ranges)
     }
 
     /// Records a whole conversation (`range` None) or one more range of it.
-    pub fn add(&mut self, ctok: Ctok, range: Option<(i64, i64)>, at: i64) {
+    pub fn add(&mut self, ctok: Ctok, range: Option<TimeRange>, at: i64) {
         let pos = match self.entries.iter().position(|e| e.ctok == ctok) {
             Some(p) => p,
             None => {
@@ -171,10 +171,11 @@ mod tests {
     #[test]
     fn a_whole_conversation_absorbs_its_ranges_and_entries_stay_sorted() {
         let mut f = Forgotten::default();
-        f.add([9; 16], Some((10, 20)), 1);
-        f.add([1; 16], Some((5, 6)), 1);
-        f.add([9; 16], Some((0, 5)), 2);
-        assert_eq!(f.ranges(&[9; 16]), &[(0, 5), (10, 20)]);
+        let range = |since, until| TimeRange { since, until };
+        f.add([9; 16], Some(range(10, 20)), 1);
+        f.add([1; 16], Some(range(5, 6)), 1);
+        f.add([9; 16], Some(range(0, 5)), 2);
+        assert_eq!(f.ranges(&[9; 16]), &[range(0, 5), range(10, 20)]);
         assert!(!f.is_whole(&[9; 16]));
         f.add([9; 16], None, 3);
         assert!(f.is_whole(&[9; 16]) && f.ranges(&[9; 16]).is_empty());

@@ -66,9 +66,28 @@ pub struct Config {
     pub repo_id: [u8; 16],
     pub created: i64,
     pub max_body_version: u8,
-    pub pack_target: (u32, u32),
-    pub cdc: (u32, u32, u32, u8),
+    pub pack_target: PackTarget,
+    pub cdc: CdcParams,
     pub segment_max_messages: u16,
+}
+
+/// The size a pack is filled to, per pack class (`Config::pack_target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackTarget {
+    /// Packs of trees and segments (class S).
+    pub class_s: u32,
+    /// Packs of attachment chunks (class A).
+    pub class_a: u32,
+}
+
+/// How attachments are cut into chunks (`Config::cdc`, FORMAT.md §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdcParams {
+    pub min: u32,
+    pub avg: u32,
+    pub max: u32,
+    /// The FastCDC normalization level.
+    pub level: u8,
 }
 
 /// A conversation key CK as the key table holds it: encoded as its 32 bytes (a newtype adds
@@ -96,8 +115,24 @@ impl fmt::Debug for ConvKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyTable {
     pub generation: u64,
-    /// (ctok, CK, created), sorted by ctok.
-    pub entries: Vec<(Ctok, ConvKey, i64)>,
+    /// Sorted by ctok.
+    pub entries: Vec<KeyEntry>,
+}
+
+impl KeyTable {
+    /// The entry of this conversation, if the table holds its key.
+    pub fn get(&self, ctok: &Ctok) -> Option<&KeyEntry> {
+        self.entries.iter().find(|e| &e.ctok == ctok)
+    }
+}
+
+/// One conversation's key in a [`KeyTable`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEntry {
+    pub ctok: Ctok,
+    pub ck: ConvKey,
+    /// When the key was made (ms).
+    pub created: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +163,15 @@ pub struct MessageRec {
     pub payload: Option<Vec<u8>>,
     pub edited: Option<i64>,
     pub attachments: Vec<AttachmentRec>,
-    pub ext: Vec<(u16, Vec<u8>)>,
+    /// Sorted by tag.
+    pub ext: Vec<Ext>,
+}
+
+/// A reader-specific extra of a message (`MessageRec::ext`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ext {
+    pub tag: u16,
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,12 +201,35 @@ pub struct Tree {
     /// 0 other, 1 direct, 2 group.
     pub conv_kind: u8,
     pub title: String,
-    pub members: Vec<(String, Option<String>)>,
+    /// Sorted.
+    pub members: Vec<Member>,
     pub avatar: Option<AttachmentRec>,
     pub cursor: Vec<u8>,
     pub rescanned: i64,
-    pub excluded: Vec<(i64, i64)>,
+    /// Forgotten ranges, sorted and disjoint.
+    pub excluded: Vec<TimeRange>,
     pub segments: Vec<SegRef>,
+}
+
+/// A forgotten range of a conversation, `[since, until)` in ms (`Tree::excluded`,
+/// `ForgottenEntry::ranges`). Ordered by `since`, then `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub since: i64,
+    pub until: i64,
+}
+
+impl TimeRange {
+    pub fn contains(&self, ts: i64) -> bool {
+        ts >= self.since && ts < self.until
+    }
+}
+
+/// A member of a conversation (`Tree::members`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub native_id: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,21 +251,70 @@ pub struct Snapshot {
     pub parent: Option<[u8; 16]>,
     pub started: i64,
     pub finished: i64,
-    /// (source_kind, account id, account display name, store-wide cursor)
-    pub source: (u8, String, Option<String>, Vec<u8>),
-    /// (all conversations?, chosen ctoks sorted, since, until)
-    pub selection: (bool, Vec<Ctok>, Option<i64>, Option<i64>),
+    pub source: SnapSource,
+    pub selection: SnapSelection,
     pub keytable_gen: u64,
     pub conversations: Vec<ConvRef>,
-    /// (conversations, messages, attachments, attachment bytes)
-    pub totals: (u32, u64, u64, u64),
-    /// (new segments, reused segments, new chunks, bytes uploaded, warnings)
-    pub run: (u64, u64, u64, u64, u32),
+    pub totals: Totals,
+    pub run: RunCounts,
     pub complete: bool,
     pub app: String,
 }
 
-/// What follows the 32-byte store fingerprint in `Snapshot::source.3` (FORMAT.md §11.2):
+/// Where a snapshot's messages come from (`Snapshot::source`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapSource {
+    /// `source_kind` as in the ctok (FORMAT.md): 1 WeChat Windows 3.x, 2 WeChat 4.x, ...
+    pub kind: u8,
+    pub account: String,
+    pub account_name: Option<String>,
+    /// The 32-byte store fingerprint, then optionally the encoded [`StoreMarks`].
+    pub cursor: Vec<u8>,
+}
+
+/// What a snapshot's run was asked to back up (`Snapshot::selection`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapSelection {
+    /// Every conversation of the account.
+    pub all: bool,
+    /// The conversations backed up, sorted.
+    pub ctoks: Vec<Ctok>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// A snapshot's sums over its conversations (`Snapshot::totals`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub conversations: u32,
+    pub messages: u64,
+    pub attachments: u64,
+    pub attachment_bytes: u64,
+}
+
+impl Totals {
+    /// The sums over these conversations.
+    pub fn of(conversations: &[ConvRef]) -> Totals {
+        Totals {
+            conversations: conversations.len() as u32,
+            messages: conversations.iter().map(|c| c.messages).sum(),
+            attachments: conversations.iter().map(|c| c.attachments).sum(),
+            attachment_bytes: conversations.iter().map(|c| c.attachment_bytes).sum(),
+        }
+    }
+}
+
+/// What the run that wrote a snapshot did (`Snapshot::run`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounts {
+    pub new_segments: u64,
+    pub reused_segments: u64,
+    pub new_chunks: u64,
+    pub bytes_uploaded: u64,
+    pub warnings: u32,
+}
+
+/// What follows the 32-byte store fingerprint in `Snapshot::source.cursor` (FORMAT.md §11.2):
 /// the marks an incremental run reads on from. A snapshot without it is read on from by a
 /// full read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,8 +327,26 @@ pub struct StoreMarks {
     pub full_read: i64,
     /// Segments the snapshot's trees list, all together.
     pub segments: u64,
-    /// (shard name, largest row id read) per shard: a database file, or a chat table in one.
-    pub shards: Vec<(String, i64)>,
+    /// One per shard: a database file, or a chat table in one.
+    pub shards: Vec<ShardMark>,
+}
+
+/// How far a shard was read (`StoreMarks::shards`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMark {
+    pub name: String,
+    /// The largest row id read.
+    pub mark: i64,
+}
+
+impl ShardMark {
+    /// The marks as the store readers give them: (shard name, largest row id).
+    pub fn all(shards: Vec<(String, i64)>) -> Vec<ShardMark> {
+        shards
+            .into_iter()
+            .map(|(name, mark)| ShardMark { name, mark })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,8 +354,21 @@ pub struct IndexPack {
     pub name: Name,
     pub class: u8,
     pub len: u64,
-    /// (id, kind, offset, length, raw_len)
-    pub blobs: Vec<(BlobId, u8, u32, u32, u32)>,
+    pub blobs: Vec<IndexBlob>,
+}
+
+/// Where one blob is in a pack (`IndexPack::blobs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexBlob {
+    pub id: BlobId,
+    /// The blob's [`kind`].
+    pub kind: u8,
+    /// Where its envelope starts in the pack.
+    pub offset: u32,
+    /// The envelope's length.
+    pub length: u32,
+    /// The uncompressed body's length.
+    pub raw_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,8 +380,20 @@ pub struct IndexBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackTrailer {
     pub class: u8,
-    /// (id, kind, length, raw_len) in file order.
-    pub blobs: Vec<(BlobId, u8, u32, u32)>,
+    /// In file order: each blob starts where the one before ends.
+    pub blobs: Vec<TrailerBlob>,
+}
+
+/// One blob of a pack as its trailer lists it (`PackTrailer::blobs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailerBlob {
+    pub id: BlobId,
+    /// The blob's [`kind`].
+    pub kind: u8,
+    /// The envelope's length.
+    pub length: u32,
+    /// The uncompressed body's length.
+    pub raw_len: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,7 +462,11 @@ mod tests {
     fn bodies_round_trip_and_reject_trailing_bytes_and_new_versions() {
         let t = KeyTable {
             generation: 3,
-            entries: vec![([1; 16], ConvKey([2; 32]), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey([2; 32]),
+                created: 5,
+            }],
         };
         let bytes = encode(&t);
         assert_eq!(bytes[0], BODY_VERSION);
@@ -336,7 +498,11 @@ mod tests {
         };
         let table = KeyTable {
             generation: 3,
-            entries: vec![([1; 16], ConvKey([0xab; 32]), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey([0xab; 32]),
+                created: 5,
+            }],
         };
         assert_eq!(encode(&table), encode(&plain));
     }
@@ -346,7 +512,11 @@ mod tests {
         let key = [0xa7u8; 32];
         let table = KeyTable {
             generation: 1,
-            entries: vec![([1; 16], ConvKey(key), 5)],
+            entries: vec![KeyEntry {
+                ctok: [1; 16],
+                ck: ConvKey(key),
+                created: 5,
+            }],
         };
         for shown in [format!("{table:?}"), format!("{table:#?}")] {
             assert!(!shown.contains(&hex::encode(key)), "{shown}");
@@ -390,4 +560,325 @@ mod tests {
         assert_eq!(kind_code(K::Text), 1);
         assert_eq!(kind_code(K::Recalled), 15);
     }
+}
+
+/// The exact bytes of one fully-populated value of each object and blob body. They pin the
+/// format: renaming or re-typing the fields must leave every one of these unchanged.
+#[cfg(test)]
+mod bytes {
+    use super::*;
+    use crate::repo::forgotten::{Forgotten, ForgottenEntry};
+
+    fn attachment(seed: u8) -> AttachmentRec {
+        AttachmentRec {
+            role: 1,
+            path: format!("a/{seed}.jpg"),
+            name: Some("photo.jpg".into()),
+            mime: Some("image/jpeg".into()),
+            size: 70_000,
+            state: 2,
+            chunks: vec![[seed; 32], [seed + 1; 32]],
+        }
+    }
+
+    fn config() -> Config {
+        Config {
+            format: FORMAT,
+            repo_id: [0x11; 16],
+            created: 1_700_000_000_000,
+            max_body_version: BODY_VERSION,
+            pack_target: PackTarget {
+                class_s: 16 << 20,
+                class_a: 64 << 20,
+            },
+            cdc: CdcParams {
+                min: 512 << 10,
+                avg: 1 << 20,
+                max: 4 << 20,
+                level: 21,
+            },
+            segment_max_messages: 2000,
+        }
+    }
+
+    fn key_table() -> KeyTable {
+        KeyTable {
+            generation: 7,
+            entries: vec![
+                KeyEntry {
+                    ctok: [0x21; 16],
+                    ck: ConvKey([0x22; 32]),
+                    created: 1_700_000_000_001,
+                },
+                KeyEntry {
+                    ctok: [0x23; 16],
+                    ck: ConvKey([0x24; 32]),
+                    created: -5,
+                },
+            ],
+        }
+    }
+
+    fn segment() -> Segment {
+        Segment {
+            month: 202_311,
+            part: 2,
+            messages: vec![MessageRec {
+                id: "m1".into(),
+                ts: 1_700_000_000_002,
+                sender: Some("wxid_a".into()),
+                sender_name: Some("Ann".into()),
+                from_me: true,
+                kind: 7,
+                text: "hello".into(),
+                reply_to: Some("m0".into()),
+                quoted_text: Some("hi".into()),
+                url: Some("https://x".into()),
+                raw_type: 49,
+                payload: Some(vec![1, 2, 3]),
+                edited: Some(1_700_000_000_003),
+                attachments: vec![attachment(0x31)],
+                ext: vec![
+                    Ext {
+                        tag: 3,
+                        data: vec![9, 8],
+                    },
+                    Ext {
+                        tag: 300,
+                        data: vec![],
+                    },
+                ],
+            }],
+        }
+    }
+
+    fn tree() -> Tree {
+        Tree {
+            ctok: [0x41; 16],
+            native_id: "room@chat".into(),
+            conv_kind: 2,
+            title: "Room".into(),
+            members: vec![
+                Member {
+                    native_id: "wxid_a".into(),
+                    name: Some("Ann".into()),
+                },
+                Member {
+                    native_id: "wxid_b".into(),
+                    name: None,
+                },
+            ],
+            avatar: Some(attachment(0x42)),
+            cursor: vec![5, 6],
+            rescanned: 1_700_000_000_004,
+            excluded: vec![
+                TimeRange {
+                    since: 10,
+                    until: 20,
+                },
+                TimeRange {
+                    since: -1,
+                    until: i64::MAX,
+                },
+            ],
+            segments: vec![SegRef {
+                month: 202_311,
+                part: 1,
+                id: [0x43; 32],
+                messages: 150,
+                first_ts: 1_700_000_000_005,
+                last_ts: 1_700_000_000_006,
+                attachments: 4,
+                attachment_bytes: 300_000,
+            }],
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            id: [0x51; 16],
+            revision: 3,
+            lineage: [0x52; 16],
+            parent: Some([0x53; 16]),
+            started: 1_700_000_000_007,
+            finished: 1_700_000_000_008,
+            source: SnapSource {
+                kind: 1,
+                account: "wxid_me".into(),
+                account_name: Some("Me".into()),
+                cursor: vec![0x54; 3],
+            },
+            selection: SnapSelection {
+                all: false,
+                ctoks: vec![[0x55; 16], [0x56; 16]],
+                since: Some(100),
+                until: Some(200),
+            },
+            keytable_gen: 7,
+            conversations: vec![ConvRef {
+                ctok: [0x57; 16],
+                tree: [0x58; 32],
+                messages: 150,
+                attachments: 4,
+                attachment_bytes: 300_000,
+                first_ts: 1_700_000_000_005,
+                last_ts: 1_700_000_000_006,
+            }],
+            totals: Totals {
+                conversations: 1,
+                messages: 150,
+                attachments: 4,
+                attachment_bytes: 300_000,
+            },
+            run: RunCounts {
+                new_segments: 2,
+                reused_segments: 3,
+                new_chunks: 4,
+                bytes_uploaded: 5_000_000,
+                warnings: 1,
+            },
+            complete: true,
+            app: "chatvault 0.1.0".into(),
+        }
+    }
+
+    fn marks() -> StoreMarks {
+        StoreMarks {
+            version: 1,
+            settings: vec![0x61; 32],
+            full_read: 1_700_000_000_009,
+            segments: 12,
+            shards: ShardMark::all(vec![
+                ("MSG0.db".into(), 4000),
+                ("MSG1.db/Chat_ab".into(), -1),
+            ]),
+        }
+    }
+
+    fn index() -> IndexBody {
+        IndexBody {
+            supersedes: vec![[0x71; 32]],
+            packs: vec![IndexPack {
+                name: [0x72; 32],
+                class: 1,
+                len: 17_000_000,
+                blobs: vec![
+                    IndexBlob {
+                        id: [0x73; 32],
+                        kind: kind::SEGMENT,
+                        offset: 0,
+                        length: 5000,
+                        raw_len: 12_000,
+                    },
+                    IndexBlob {
+                        id: [0x74; 32],
+                        kind: kind::CHUNK,
+                        offset: 5000,
+                        length: 70_000,
+                        raw_len: 70_000,
+                    },
+                ],
+            }],
+        }
+    }
+
+    fn trailer() -> PackTrailer {
+        PackTrailer {
+            class: 2,
+            blobs: vec![
+                TrailerBlob {
+                    id: [0x81; 32],
+                    kind: kind::TREE,
+                    length: 800,
+                    raw_len: 1600,
+                },
+                TrailerBlob {
+                    id: [0x82; 32],
+                    kind: kind::CHUNK,
+                    length: 70_000,
+                    raw_len: 70_000,
+                },
+            ],
+        }
+    }
+
+    fn lock() -> LockBody {
+        LockBody {
+            lock_id: [0x91; 16],
+            mode: 2,
+            op: 1,
+            holder: [0x92; 16],
+            seq: 4,
+            created: 1_700_000_000_010,
+            expires: 1_700_000_000_011,
+        }
+    }
+
+    fn forgotten() -> Forgotten {
+        Forgotten {
+            generation: 2,
+            entries: vec![
+                ForgottenEntry {
+                    ctok: [0xa1; 16],
+                    whole: true,
+                    ranges: vec![],
+                    at: 1_700_000_000_012,
+                },
+                ForgottenEntry {
+                    ctok: [0xa2; 16],
+                    whole: false,
+                    ranges: vec![
+                        TimeRange { since: 1, until: 2 },
+                        TimeRange {
+                            since: 30,
+                            until: 40,
+                        },
+                    ],
+                    at: 1_700_000_000_013,
+                },
+            ],
+        }
+    }
+
+    /// Encodes, compares with the pinned hex and decodes back to the same value.
+    fn pinned<T>(what: &str, value: T, hex: &str) -> Option<String>
+    where
+        T: Serialize + DeserializeOwned + PartialEq + fmt::Debug,
+    {
+        let bytes = encode(&value);
+        assert_eq!(decode::<T>(&bytes, what).unwrap(), value, "{what}");
+        let got = hex::encode(&bytes);
+        (got != hex).then(|| format!("{what}: {got}"))
+    }
+
+    #[test]
+    fn every_body_keeps_its_exact_bytes() {
+        let wrong: Vec<String> = [
+            pinned("config", config(), CONFIG),
+            pinned("key table", key_table(), KEY_TABLE),
+            pinned("segment", segment(), SEGMENT),
+            pinned("tree", tree(), TREE),
+            pinned("snapshot", snapshot(), SNAPSHOT),
+            pinned("store marks", marks(), STORE_MARKS),
+            pinned("index", index(), INDEX),
+            pinned("pack trailer", trailer(), PACK_TRAILER),
+            pinned("lock", lock(), LOCK),
+            pinned("forgotten", forgotten(), FORGOTTEN),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert!(wrong.is_empty(), "bytes changed:\n{}", wrong.join("\n"));
+    }
+
+    const CONFIG: &str = "01011111111111111111111111111111111180a0abfef9620180808008808080208080208080408080800215d00f";
+    const KEY_TABLE: &str = "01070221212121212121212121212121212121222222222222222222222222222222222222222222222222222222222222222282a0abfef96223232323232323232323232323232323242424242424242424242424242424242424242424242424242424242424242409";
+    const SEGMENT: &str = "01c7ac0c0201026d3184a0abfef9620106777869645f610103416e6e01070568656c6c6f01026d3001026869010968747470733a2f2f786201030102030186a0abfef962010108612f34392e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a2040202313131313131313131313131313131313131313131313131313131313131313132323232323232323232323232323232323232323232323232323232323232320203020908ac0200";
+    const TREE: &str = "014141414141414141414141414141414109726f6f6d40636861740204526f6f6d0206777869645f610103416e6e06777869645f6200010108612f36362e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a20402024242424242424242424242424242424242424242424242424242424242424242434343434343434343434343434343434343434343434343434343434343434302050688a0abfef96202142801feffffffffffffffff0101c7ac0c01434343434343434343434343434343434343434343434343434343434343434396018aa0abfef9628ca0abfef96204e0a712";
+    const SNAPSHOT: &str = "0151515151515151515151515151515151035252525252525252525252525252525201535353535353535353535353535353538ea0abfef96290a0abfef9620107777869645f6d6501024d65035454540002555555555555555555555555555555555656565656565656565656565656565601c8010190030701575757575757575757575757575757575858585858585858585858585858585858585858585858585858585858585858960104e0a7128aa0abfef9628ca0abfef96201960104e0a712020304c096b10201010f636861747661756c7420302e312e30";
+    const STORE_MARKS: &str = "010120616161616161616161616161616161616161616161616161616161616161616192a0abfef9620c02074d5347302e6462c03e0f4d5347312e64622f436861745f616201";
+    const INDEX: &str = "0101717171717171717171717171717171717171717171717171717171717171717101727272727272727272727272727272727272727272727272727272727272727201c0cc8d0802737373737373737373737373737373737373737373737373737373737373737311008827e05d7474747474747474747474747474747474747474747474747474747474747474128827f0a204f0a204";
+    const PACK_TRAILER: &str = "010202818181818181818181818181818181818181818181818181818181818181818110a006c00c828282828282828282828282828282828282828282828282828282828282828212f0a204f0a204";
+    const LOCK: &str = "01919191919191919191919191919191910201929292929292929292929292929292920494a0abfef96296a0abfef962";
+    const FORGOTTEN: &str = "010202a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1010098a0abfef962a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2000202043c509aa0abfef962";
 }

@@ -2,7 +2,9 @@
 
 use super::backup::{segments_from, Uploader};
 use super::format::SegRef;
-use super::format::{self, kind, BlobId, Ctok, IndexPack, KeyTable, Name, Snapshot, Tree};
+use super::format::{
+    self, kind, BlobId, Ctok, IndexBlob, IndexPack, KeyTable, Name, Snapshot, Totals, Tree,
+};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -27,11 +29,7 @@ fn problem(report: &mut VerifyReport, e: &Error) {
 }
 
 fn keys_for(table: &KeyTable, ctok: &Ctok) -> Option<ConvKeys> {
-    table
-        .entries
-        .iter()
-        .find(|e| &e.0 == ctok)
-        .map(|e| ConvKeys::new(e.1.subkey()))
+    table.get(ctok).map(|e| ConvKeys::new(e.ck.subkey()))
 }
 
 /// Checks the structure; with `read_data`, also opens every reachable blob and pack trailer.
@@ -213,7 +211,14 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
             continue;
         };
         let path = pack_path(name);
-        for &(id, kind, offset, length, _) in &p.blobs {
+        for &IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            ..
+        } in &p.blobs
+        {
             let Some(keys) = chunks.get(&id) else {
                 continue;
             };
@@ -237,7 +242,7 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                         &identity,
                         &[],
                         raw,
-                        64 << 20,
+                        super::blob_max_out(kind),
                     )
                 })
                 .and_then(|body| {
@@ -272,7 +277,14 @@ async fn download_pack(
     let path = pack_path(name);
     match repo.get(&path).await {
         Ok(bytes) => match read_trailer(repo, name, &bytes) {
-            Ok(t) if t.blobs.iter().map(|b| b.0).eq(p.blobs.iter().map(|b| b.0)) => Some(bytes),
+            Ok(t)
+                if t.blobs
+                    .iter()
+                    .map(|b| b.id)
+                    .eq(p.blobs.iter().map(|b| b.id)) =>
+            {
+                Some(bytes)
+            }
             Ok(_) => {
                 report
                     .errors
@@ -384,7 +396,7 @@ pub async fn forgotten_in(
                 id: c.id,
                 title: c.title,
                 whole: e.whole,
-                ranges: e.ranges.clone(),
+                ranges: e.ranges.iter().map(|r| (r.since, r.until)).collect(),
             })
         })
         .collect())
@@ -413,7 +425,11 @@ async fn record_forgotten(
     let (old, mut list) = repo.load_forgotten().await?;
     let now = super::now_ms();
     for c in ctoks {
-        list.add(*c, range, now);
+        list.add(
+            *c,
+            range.map(|(since, until)| format::TimeRange { since, until }),
+            now,
+        );
     }
     list.generation += 1;
     repo.write_forgotten(&list, &old).await
@@ -441,7 +457,7 @@ async fn forget_range(
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
     let holders: HashSet<Ctok> = current
         .iter()
-        .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+        .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
         .filter(|c| {
             current
                 .iter()
@@ -454,7 +470,7 @@ async fn forget_range(
     record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
-        let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+        let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
         let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
             continue;
         };
@@ -502,7 +518,7 @@ async fn forget_range(
         }
         kept.sort_by_key(|s| (s.month, s.part));
         tree.segments = kept;
-        tree.excluded.push((since, until));
+        tree.excluded.push(format::TimeRange { since, until });
         tree.excluded.sort_unstable();
         let body = format::encode(&tree);
         let id = keys.blob_id(kind::TREE, &body);
@@ -537,7 +553,7 @@ async fn forget_range(
             }
         }
         s.revision += 1;
-        s.totals.1 = s.conversations.iter().map(|c| c.messages).sum();
+        s.totals.messages = s.conversations.iter().map(|c| c.messages).sum();
         repo.write_snapshot(&s).await?;
         report.snapshots_rewritten += 1;
         for (old, _, _) in objects.iter().filter(|(_, id, _)| *id == snap.id) {
@@ -570,7 +586,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
         Forget::Conversation(native_id) => {
             let holders: HashSet<Ctok> = current
                 .iter()
-                .map(|(_, snap)| repo.ctok(snap.source.0, &snap.source.1, native_id))
+                .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
                 .filter(|c| {
                     current
                         .iter()
@@ -584,21 +600,16 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
-                let ctok = repo.ctok(snap.source.0, &snap.source.1, native_id);
+                let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
                 if !snap.conversations.iter().any(|c| c.ctok == ctok) {
                     continue;
                 }
                 gone.insert(ctok);
                 let mut s: Snapshot = snap.clone();
                 s.conversations.retain(|c| c.ctok != ctok);
-                s.selection.1.retain(|c| *c != ctok);
+                s.selection.ctoks.retain(|c| *c != ctok);
                 s.revision += 1;
-                s.totals = (
-                    s.conversations.len() as u32,
-                    s.conversations.iter().map(|c| c.messages).sum(),
-                    s.conversations.iter().map(|c| c.attachments).sum(),
-                    s.conversations.iter().map(|c| c.attachment_bytes).sum(),
-                );
+                s.totals = Totals::of(&s.conversations);
                 if s.conversations.is_empty() {
                     repo.note_snapshot_deleted(&s.id)?;
                     report.snapshots_deleted += 1;
@@ -616,7 +627,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             // ...then the keys: a new key table without them, and the old tables deleted.
             let (tables, mut table) = repo.load_keytable().await?;
             let before = table.entries.len();
-            table.entries.retain(|e| !gone.contains(&e.0));
+            table.entries.retain(|e| !gone.contains(&e.ctok));
             report.keys_destroyed = (before - table.entries.len()) as u32;
             table.generation += 1;
             repo.write_keytable(&table).await?;
@@ -698,7 +709,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
 
     // 3. Keys nobody references go.
     let before = table.entries.len();
-    table.entries.retain(|e| used.contains(&e.0));
+    table.entries.retain(|e| used.contains(&e.ctok));
     let keys_changed = table.entries.len() != before;
     if keys_changed {
         table.generation += 1;
@@ -708,15 +719,15 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     // 4. Sweep: keep whole packs that are all live; rewrite mixed ones with fresh nonces.
     let mut keep: Vec<IndexPack> = Vec::new();
     let mut doomed: Vec<Name> = Vec::new();
-    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize);
+    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize);
     let mut written: HashSet<BlobId> = HashSet::new();
     for (name, pack) in &index.packs {
         let live_here: Vec<_> = pack
             .blobs
             .iter()
-            .filter(|b| live.contains_key(&b.0))
+            .filter(|b| live.contains_key(&b.id))
             .collect();
-        if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.0)) {
+        if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.id)) {
             keep.push(pack.clone());
             report.blobs_kept += live_here.len() as u64;
             continue;
@@ -729,8 +740,15 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
         }
         report.packs_rewritten += 1;
         let path = pack_path(name);
-        for &&(id, kind, offset, length, raw_len) in &live_here {
-            if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.0 == id)) {
+        for &&IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            raw_len,
+        } in &live_here
+        {
+            if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.id == id)) {
                 continue;
             }
             let keys = &live[&id];
@@ -752,7 +770,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
                         &identity,
                         &[],
                         raw,
-                        64 << 20,
+                        super::blob_max_out(kind),
                     )
                     .map_err(|e| e.context(&path))
                 })
@@ -770,7 +788,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             if writer.would_overflow(sealed.len()) {
                 let full = std::mem::replace(
                     &mut writer,
-                    PackWriter::new(CLASS_S, repo.config.pack_target.0 as usize),
+                    PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
                 );
                 keep.push(full.upload(repo).await?);
             }

@@ -19,14 +19,28 @@ use crate::crypto::recovery::{self, KdfParams, RecoveryCode};
 use crate::crypto::{KeyId, MasterKey, SubKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::target::map_opendal_error;
-use format::{kind, BlobId, Config, Ctok, IndexBody, IndexPack, KeyTable, Name, Snapshot};
+use format::{
+    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, Snapshot,
+};
 use opendal::Operator;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-const MAX_META: usize = 64 << 20;
+/// The decoder output cap for metadata objects (§4).
+const MAX_META: usize = envelope::MAX_OUT_OTHER;
+
+/// The decoder output cap for a blob of this kind (FORMAT.md §4): 4 MiB for attachment chunks,
+/// 64 MiB for trees and segments.
+pub(crate) fn blob_max_out(kind: u8) -> usize {
+    if kind == kind::CHUNK {
+        envelope::MAX_OUT_CHUNK
+    } else {
+        envelope::MAX_OUT_OTHER
+    }
+}
+
 /// No object ChatVault writes is larger than this (packs: 16 MiB target plus one 4 MiB chunk;
 /// metadata: 64 MiB). A larger one is damage or hostility, never read into memory.
 pub const MAX_OBJECT: u64 = 96 << 20;
@@ -105,7 +119,14 @@ pub struct Index {
 
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
-        for &(id, kind, offset, length, raw_len) in &p.blobs {
+        for &IndexBlob {
+            id,
+            kind,
+            offset,
+            length,
+            raw_len,
+        } in &p.blobs
+        {
             self.blobs.entry(id).or_insert(BlobLoc {
                 pack: p.name,
                 kind,
@@ -214,8 +235,16 @@ impl Repo {
             repo_id,
             created,
             max_body_version: format::BODY_VERSION,
-            pack_target: (4 << 20, 16 << 20),
-            cdc: (256 << 10, 1 << 20, 4 << 20, 1),
+            pack_target: format::PackTarget {
+                class_s: 4 << 20,
+                class_a: 16 << 20,
+            },
+            cdc: format::CdcParams {
+                min: 256 << 10,
+                avg: 1 << 20,
+                max: 4 << 20,
+                level: 1,
+            },
             segment_max_messages: 1024,
         };
         let repo = Repo::with_keys(op, mk, config);
@@ -270,8 +299,16 @@ impl Repo {
                 repo_id: [0; 16],
                 created: 0,
                 max_body_version: 0,
-                pack_target: (0, 0),
-                cdc: (0, 0, 0, 0),
+                pack_target: format::PackTarget {
+                    class_s: 0,
+                    class_a: 0,
+                },
+                cdc: format::CdcParams {
+                    min: 0,
+                    avg: 0,
+                    max: 0,
+                    level: 0,
+                },
                 segment_max_messages: 0,
             },
         );
@@ -799,7 +836,14 @@ impl Repo {
             index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                for &(id, kind, offset, length, raw_len) in &p.blobs {
+                for &IndexBlob {
+                    id,
+                    kind,
+                    offset,
+                    length,
+                    raw_len,
+                } in &p.blobs
+                {
                     index.blobs.entry(id).or_insert(BlobLoc {
                         pack: p.name,
                         kind,
@@ -964,7 +1008,7 @@ impl Repo {
                 &identity,
                 &[],
                 raw,
-                MAX_META,
+                blob_max_out(loc.kind),
             )
             .map_err(|e| e.context(format!("pack {path}")))?;
             if ck.blob_id(loc.kind, &body) != *id {

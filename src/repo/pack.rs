@@ -1,6 +1,6 @@
 //! Packs: blobs back to back, then an encrypted trailer and its length (FORMAT.md §7.1).
 
-use super::format::{self, kind, BlobId, IndexPack, Name, PackTrailer};
+use super::format::{self, kind, BlobId, IndexBlob, IndexPack, Name, PackTrailer, TrailerBlob};
 use super::{pack_path, random_name, Repo};
 use crate::error::{Error, ErrorCode, Result};
 
@@ -13,7 +13,7 @@ pub struct PackWriter {
     class: u8,
     target: usize,
     buf: Vec<u8>,
-    blobs: Vec<(BlobId, u8, u32, u32)>,
+    blobs: Vec<TrailerBlob>,
     /// The ids in `blobs`, for dedup within the open pack (thousands of small segments).
     ids: std::collections::HashSet<BlobId>,
 }
@@ -53,8 +53,12 @@ impl PackWriter {
             self.buf.reserve(self.target.max(sealed.len()) + 64 * 1024);
         }
         self.ids.insert(id);
-        self.blobs
-            .push((id, kind, sealed.len() as u32, raw_len as u32));
+        self.blobs.push(TrailerBlob {
+            id,
+            kind,
+            length: sealed.len() as u32,
+            raw_len: raw_len as u32,
+        });
         self.buf.extend_from_slice(sealed);
     }
 
@@ -82,9 +86,15 @@ impl PackWriter {
         let blobs = self
             .blobs
             .iter()
-            .map(|&(id, kind, length, raw_len)| {
-                let entry = (id, kind, offset, length, raw_len);
-                offset += length;
+            .map(|b| {
+                let entry = IndexBlob {
+                    id: b.id,
+                    kind: b.kind,
+                    offset,
+                    length: b.length,
+                    raw_len: b.raw_len,
+                };
+                offset += b.length;
                 entry
             })
             .collect();
@@ -120,7 +130,7 @@ pub fn read_trailer(repo: &Repo, name: &Name, pack: &[u8]) -> Result<PackTrailer
         &pack[start..pack.len() - 4],
     )?;
     let t: PackTrailer = format::decode(&body, &path)?;
-    let sum: u64 = t.blobs.iter().map(|b| b.2 as u64).sum();
+    let sum: u64 = t.blobs.iter().map(|b| b.length as u64).sum();
     if sum != start as u64 {
         return Err(Error::new(
             ErrorCode::RepoCorrupt,

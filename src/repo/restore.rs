@@ -87,7 +87,7 @@ async fn run(
     if repo.private_reads() {
         repo.fill_cache(&index).await?;
     }
-    let (source_kind, account) = (snap.source.0, snap.source.1.clone());
+    let (source_kind, account) = (snap.source.kind, snap.source.account.clone());
     // Conversation tokens are computable from the ids: other conversations' trees stay unread.
     let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
         req.conversations
@@ -117,18 +117,14 @@ async fn run(
     let mut out = Vec::new();
     for conv in refs {
         cancel.check()?;
-        let entry = keytable
-            .entries
-            .iter()
-            .find(|e| e.0 == conv.ctok)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::RepoCorrupt,
-                    "a snapshot refers to a conversation key that is not in the key table",
-                )
-                .with_hint("Run `chatvault verify`.")
-            })?;
-        let keys = ConvKeys::new(entry.1.subkey());
+        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoCorrupt,
+                "a snapshot refers to a conversation key that is not in the key table",
+            )
+            .with_hint("Run `chatvault verify`.")
+        })?;
+        let keys = ConvKeys::new(entry.ck.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         if tree.ctok != conv.ctok {
             return Err(Error::new(
@@ -283,9 +279,9 @@ impl SnapshotInfo {
             short_id: id[..8].to_string(),
             id,
             time: Timestamp::from_millisecond(s.finished).unwrap_or(Timestamp::UNIX_EPOCH),
-            account: s.source.1.clone(),
-            conversations: s.totals.0,
-            messages: s.totals.1,
+            account: s.source.account.clone(),
+            conversations: s.totals.conversations,
+            messages: s.totals.messages,
         }
     }
 }
@@ -301,18 +297,14 @@ pub async fn snapshot_contents(
     let index = repo.load_index().await?;
     let mut out = Vec::new();
     for conv in &snap.conversations {
-        let entry = keytable
-            .entries
-            .iter()
-            .find(|e| e.0 == conv.ctok)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::RepoCorrupt,
-                    "a conversation key is missing from the key table",
-                )
-                .with_hint("Run `chatvault verify`.")
-            })?;
-        let keys = ConvKeys::new(entry.1.subkey());
+        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoCorrupt,
+                "a conversation key is missing from the key table",
+            )
+            .with_hint("Run `chatvault verify`.")
+        })?;
+        let keys = ConvKeys::new(entry.ck.subkey());
         let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
         out.push(SnapshotConversation {
             id: tree.native_id,

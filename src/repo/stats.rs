@@ -92,10 +92,10 @@ pub async fn contents(repo: &Repo) -> Result<BackupContents> {
                     continue;
                 }
                 // A conversation whose key was destroyed (forgotten) is not readable: skip it.
-                let Some(entry) = keytable.entries.iter().find(|e| e.0 == conv.ctok) else {
+                let Some(entry) = keytable.get(&conv.ctok) else {
                     continue;
                 };
-                let keys = ConvKeys::new(entry.1.subkey());
+                let keys = ConvKeys::new(entry.ck.subkey());
                 let tree: Tree =
                     format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
                 let stored = |id| index.blobs.get(id).map_or(0, |b| b.length as u64);

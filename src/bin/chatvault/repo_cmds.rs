@@ -490,12 +490,12 @@ pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
                 "id": hex::encode(s.id),
                 "short_id": &hex::encode(s.id)[..8],
                 "time": t(s.finished),
-                "account": s.source.1,
-                "conversations": s.totals.0,
-                "messages": s.totals.1,
-                "since": s.selection.2.map(t),
-                "until": s.selection.3.map(t),
-                "bytes_uploaded": s.run.3,
+                "account": s.source.account,
+                "conversations": s.totals.conversations,
+                "messages": s.totals.messages,
+                "since": s.selection.since.map(t),
+                "until": s.selection.until.map(t),
+                "bytes_uploaded": s.run.bytes_uploaded,
                 "complete": s.complete,
             })
         })

@@ -9,7 +9,7 @@ use crate::job::{Cancel, Progress};
 use crate::model::Message;
 use crate::repo::forgotten::Forgotten;
 use crate::repo::format::{
-    self, kind, ConvRef, Ctok, KeyTable, SegRef, Snapshot, StoreMarks, Tree,
+    self, kind, ConvRef, Ctok, KeyTable, SegRef, ShardMark, Snapshot, StoreMarks, Tree,
 };
 use crate::repo::{ConvKeys, Index, Repo};
 use crate::store::ChatStore;
@@ -61,7 +61,9 @@ impl Incremental<'_> {
     ) -> Result<(Index, Option<(Vec<ConvRef>, StoreMarks)>)> {
         let repo = self.repo;
         // 1. New rows, one pass per shard by row id: which (conversation, month) they touch.
-        let after: HashMap<String, i64> = self.marks.shards.iter().cloned().collect();
+        let after: HashMap<String, i64> = (self.marks.shards.iter())
+            .map(|shard| (shard.name.clone(), shard.mark))
+            .collect();
         let mut touched: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         let mut new_rows = 0u64;
         let shards = self.store.rows_after(&after, &mut |id, secs| {
@@ -108,10 +110,10 @@ impl Incremental<'_> {
             let Some(parent_ref) = parent_refs.get(&ctok) else {
                 return Ok((index, None));
             };
-            let Some(entry) = self.keytable.entries.iter().find(|e| e.0 == ctok) else {
+            let Some(entry) = self.keytable.get(&ctok) else {
                 return Ok((index, None));
             };
-            let keys = ConvKeys::new(entry.1.subkey());
+            let keys = ConvKeys::new(entry.ck.subkey());
             let Some(tree) = parent_tree(repo, &index, &parent_ref.tree, &keys, report).await?
             else {
                 return Ok((index, None));
@@ -242,7 +244,7 @@ impl Incremental<'_> {
             settings: self.marks.settings.clone(),
             full_read: self.marks.full_read,
             segments,
-            shards,
+            shards: ShardMark::all(shards),
         };
         Ok((index, Some((convs, marks))))
     }
