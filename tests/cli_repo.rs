@@ -43,18 +43,7 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the recovery code file is private");
     }
-    let first_run = u.run(&[
-        "backup",
-        "--json",
-        "--target",
-        &u.target,
-        "--store",
-        &u.store,
-        "--key-file",
-        &u.key_file,
-        "--save-profile",
-        "daily",
-    ]);
+    let first_run = u.run(&u.backup_args(&["--save-profile", "daily"]));
     assert!(
         first_run.status.success(),
         "{}",
@@ -323,16 +312,7 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
         let frac = 0.05 + (seed % 900) as f64 / 1000.0;
         let delay = full.mul_f64(frac);
         let mut child = u
-            .cmd(&[
-                "backup",
-                "--json",
-                "--target",
-                &u.target,
-                "--store",
-                &u.store,
-                "--key-file",
-                &u.key_file,
-            ])
+            .cmd(&u.backup_args(&[]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -383,18 +363,7 @@ fn local_files_are_private_after_init_backup_and_restore() {
     }
     let u = User::new(40);
     let repo_id = u.init();
-    u.ok(&[
-        "backup",
-        "--json",
-        "--target",
-        &u.target,
-        "--store",
-        &u.store,
-        "--key-file",
-        &u.key_file,
-        "--save-profile",
-        "daily",
-    ]);
+    u.ok(&u.backup_args(&["--save-profile", "daily"]));
     u.ok(&["restore", "--json", "--target", &u.target]);
     let paths = chatvault::paths::AppPaths {
         config_dir: u.path("config/chatvault"),

@@ -122,16 +122,7 @@ fn a_target_that_fills_up_mid_backup_says_so_loses_nothing_and_the_next_backup_c
     let mut faults = 0;
     for leave_kib in [0u64, 8, 64, 512, 1536] {
         let filler = m.fill("filler", leave_kib * 1024);
-        let e = u.err(&[
-            "backup",
-            "--json",
-            "--target",
-            &u.target,
-            "--store",
-            &u.store,
-            "--key-file",
-            &u.key_file,
-        ]);
+        let e = u.err(&u.backup_args(&[]));
         faults += 1;
         assert_eq!(e["code"], "target_quota", "leave {leave_kib} KiB: {e}");
         assert!(

@@ -121,19 +121,6 @@ fn forget_repo_keys(repo_id: &str) {
     let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
 }
 
-fn backup_args(u: &User) -> Vec<&str> {
-    vec![
-        "backup",
-        "--json",
-        "--target",
-        &u.target,
-        "--store",
-        &u.store,
-        "--key-file",
-        &u.key_file,
-    ]
-}
-
 /// New messages in a few chats, so that every backup round has segments, trees, an index and
 /// a snapshot to write.
 fn new_messages(u: &User, round: usize) {
@@ -171,7 +158,7 @@ fn backup_killed_at_20_points(kind: &str) {
     for (round, frac) in kill_points(0x9e37_79b9_7f4a_7c15).into_iter().enumerate() {
         new_messages(&u, round);
         let delay = incremental.mul_f64(frac);
-        killed += kill_after(&u, &backup_args(&u), delay) as usize;
+        killed += kill_after(&u, &u.backup_args(&[]), delay) as usize;
         // The run that completes keeps the three newest snapshots (retention and prune run
         // inside it), so the repository stays the size a real one is.
         let done = u.backup(&["--keep-last", "3"]);

@@ -181,19 +181,7 @@ fn an_incremental_run_reads_only_the_new_rows_and_their_months() {
     // The weekly full read (here forced by a zero interval) reads everything again and
     // uploads nothing new: the incremental segments are the ones a full read makes.
     u.add_message("wxid_alicechen", "one more", t + 120);
-    let full = u.ok_env(
-        &[
-            "backup",
-            "--json",
-            "--target",
-            &u.target,
-            "--store",
-            &u.store,
-            "--key-file",
-            &u.key_file,
-        ],
-        &[("CHATVAULT_FULL_READ_EVERY", "0")],
-    );
+    let full = u.ok_env(&u.backup_args(&[]), &[("CHATVAULT_FULL_READ_EVERY", "0")]);
     assert_eq!(full["incremental"], false, "{full}");
     // Everything is read (Bob's late arrival puts his rows out of time order: his are read
     // twice, see tests/scale.rs).
@@ -331,19 +319,7 @@ fn a_recall_is_caught_when_its_month_is_read_again_and_at_the_latest_by_the_full
 
     // The periodic full read catches it (the interval set to zero makes it due now).
     u.add_message("wxid_alicechen", "a new day", 1_767_225_600 + 86_400);
-    let full = u.ok_env(
-        &[
-            "backup",
-            "--json",
-            "--target",
-            &u.target,
-            "--store",
-            &u.store,
-            "--key-file",
-            &u.key_file,
-        ],
-        &[("CHATVAULT_FULL_READ_EVERY", "0")],
-    );
+    let full = u.ok_env(&u.backup_args(&[]), &[("CHATVAULT_FULL_READ_EVERY", "0")]);
     assert_eq!(full["incremental"], false, "{full}");
     let after_full = restored("full");
     assert_eq!(
@@ -355,16 +331,7 @@ fn a_recall_is_caught_when_its_month_is_read_again_and_at_the_latest_by_the_full
     // Within the week after a full read, runs are incremental again.
     u.add_message("wxid_alicechen", "next", 1_767_225_600 + 2 * 86_400);
     let run = u.ok_env(
-        &[
-            "backup",
-            "--json",
-            "--target",
-            &u.target,
-            "--store",
-            &u.store,
-            "--key-file",
-            &u.key_file,
-        ],
+        &u.backup_args(&[]),
         &[("CHATVAULT_FULL_READ_EVERY", "604800")],
     );
     assert_eq!(run["incremental"], true, "within the week: {run}");

@@ -111,6 +111,12 @@ impl User {
 
     /// Backs up every conversation of the store, plus `extra` arguments.
     pub fn backup(&self, extra: &[&str]) -> serde_json::Value {
+        self.ok(&self.backup_args(extra))
+    }
+
+    /// The arguments of a `--json` backup of every conversation of the store to the target
+    /// (with the key file, when the store has one), plus `extra`.
+    pub fn backup_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec![
             "backup",
             "--json",
@@ -123,7 +129,7 @@ impl User {
             args.extend_from_slice(&["--key-file", &self.key_file]);
         }
         args.extend_from_slice(extra);
-        self.ok(&args)
+        args
     }
 
     pub fn key(&self) -> chatvault::store::StoreKey {
