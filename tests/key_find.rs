@@ -110,6 +110,20 @@ fn run_json(args: &[&str]) -> (bool, serde_json::Value) {
     (out.status.success(), v)
 }
 
+/// `chatvault key find` of `store` in process `pid`, writing the key to `key_file`.
+fn find_key(store: &Path, pid: &str, key_file: &Path) -> (bool, serde_json::Value) {
+    run_json(&[
+        "key",
+        "find",
+        "--store",
+        store.to_str().unwrap(),
+        "--pid",
+        pid,
+        "--key-file-out",
+        key_file.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn finds_the_raw_keys_of_a_v4_store_in_a_running_wechat_and_the_key_file_opens_it() {
     let standin = StandIn::start(
@@ -119,16 +133,7 @@ fn finds_the_raw_keys_of_a_v4_store_in_a_running_wechat_and_the_key_file_opens_i
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("wechat.key");
     let store = v4_store();
-    let (ok, v) = run_json(&[
-        "key",
-        "find",
-        "--store",
-        store.to_str().unwrap(),
-        "--pid",
-        &standin.pid(),
-        "--key-file-out",
-        key_file.to_str().unwrap(),
-    ]);
+    let (ok, v) = find_key(&store, &standin.pid(), &key_file);
     assert!(ok, "{v}");
     let r = &v[0];
     assert_eq!(r["kind"], "raw_keys");
@@ -194,16 +199,7 @@ fn finds_the_accounts_32_byte_key_held_in_a_string_object() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("k");
     let store = v4_store();
-    let (ok, v) = run_json(&[
-        "key",
-        "find",
-        "--store",
-        store.to_str().unwrap(),
-        "--pid",
-        &standin.pid(),
-        "--key-file-out",
-        key_file.to_str().unwrap(),
-    ]);
+    let (ok, v) = find_key(&store, &standin.pid(), &key_file);
     assert!(ok, "{v}");
     assert_eq!(v[0]["kind"], "key");
     assert_eq!(v[0]["databases_opened"], 5);
@@ -219,16 +215,7 @@ fn a_process_holding_only_decoys_gives_key_not_found_and_writes_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("k");
     let store = v4_store();
-    let (ok, v) = run_json(&[
-        "key",
-        "find",
-        "--store",
-        store.to_str().unwrap(),
-        "--pid",
-        &standin.pid(),
-        "--key-file-out",
-        key_file.to_str().unwrap(),
-    ]);
+    let (ok, v) = find_key(&store, &standin.pid(), &key_file);
     assert!(!ok);
     assert_eq!(v["error"]["code"], "key_not_found", "{v}");
     assert!(
