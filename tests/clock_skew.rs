@@ -80,7 +80,7 @@ fn restored_texts(u: &User, id: &str, conversation: &str) -> String {
         "--format",
         "json",
     ]);
-    let text = std::fs::read_to_string(dir.join(format!("{conversation}.json"))).unwrap();
+    let text = common::user::exported_json(&dir, conversation);
     std::fs::remove_dir_all(&dir).unwrap();
     text
 }

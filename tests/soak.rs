@@ -122,7 +122,7 @@ fn soak(runs: usize) {
     ]);
     assert_eq!(r["messages"].as_u64().unwrap(), base as u64 + added, "{r}");
     for c in convs {
-        let text = std::fs::read_to_string(dir.join(format!("{c}.json"))).unwrap();
+        let text = common::user::exported_json(&dir, c);
         let last = (0..runs).rev().find(|r| convs[r % 2] == c);
         if let Some(last) = last {
             assert!(text.contains(&format!("soak run {last} message 0")), "{c}");

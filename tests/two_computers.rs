@@ -127,7 +127,7 @@ fn two_computers_backing_up_the_same_conversations_at_once_lose_nothing() {
             "json",
         ]);
         assert_eq!(r["messages"].as_u64().unwrap(), 400 + 1 + (i as u64 / 2));
-        let alice = std::fs::read_to_string(dir.join("wxid_alicechen.json")).unwrap();
+        let alice = common::user::exported_json(&dir, "wxid_alicechen");
         assert!(
             alice.contains(text.as_str()),
             "snapshot {id} lacks {text:?}"

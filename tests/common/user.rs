@@ -193,3 +193,19 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The JSON export of conversation `id` in `dir`, as text (export files are named by title,
+/// so the one whose `id` field matches is read).
+pub fn exported_json(dir: &std::path::Path, id: &str) -> String {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if v["id"] == id {
+                return text;
+            }
+        }
+    }
+    panic!("no JSON export of {id} in {}", dir.display())
+}
