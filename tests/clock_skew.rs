@@ -50,19 +50,6 @@ fn ok(out: Output, what: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
 }
 
-fn backup_args(u: &User) -> Vec<&str> {
-    vec![
-        "backup",
-        "--json",
-        "--target",
-        &u.target,
-        "--store",
-        &u.store,
-        "--key-file",
-        &u.key_file,
-    ]
-}
-
 /// The texts of `conversation` in snapshot `id`, restored as JSON.
 fn restored_texts(u: &User, id: &str, conversation: &str) -> String {
     let dir = u.path(&format!("restore-{id}"));
@@ -103,8 +90,7 @@ fn backups_with_retention_on_a_clock_a_day_off_keep_each_runs_new_messages() {
     for (i, offset) in offsets.iter().enumerate() {
         let text = format!("skew run {i} at {offset}");
         u.add_message(conv, &text, 1_767_225_600 + i as i64);
-        let mut args = backup_args(&u);
-        args.extend(["--keep-last", "2"]);
+        let args = u.backup_args(&["--keep-last", "2"]);
         let run = ok(skewed(&u, offset, &args).output().unwrap(), &text);
         let id = run["snapshot"].as_str().unwrap().to_string();
         // Retention never removes the snapshot this run just made, whatever its clock says:
@@ -138,7 +124,7 @@ fn a_prune_on_a_computer_a_day_ahead_leaves_a_running_backup_alone() {
     // behind (its lease's `expires` then looks long past to a pruner with the true clock).
     for (backup_offset, offset) in [("+0", "+1d"), ("+0", "-1d"), ("-1d", "+0")] {
         // Wait until the backup holds its lease.
-        let backup: Child = skewed(&u, backup_offset, &backup_args(&u))
+        let backup: Child = skewed(&u, backup_offset, &u.backup_args(&[]))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -13,19 +13,6 @@ fn has_keychain() -> bool {
     common::service_env("CHATVAULT_TEST_KEYRING").is_some()
 }
 
-fn backup_args(u: &User) -> Vec<&str> {
-    vec![
-        "backup",
-        "--json",
-        "--target",
-        &u.target,
-        "--store",
-        &u.store,
-        "--key-file",
-        &u.key_file,
-    ]
-}
-
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
         panic!(
@@ -67,7 +54,7 @@ fn two_computers_backing_up_the_same_conversations_at_once_lose_nothing() {
         let text = format!("round {round}: new on both computers");
         a.add_message("wxid_alicechen", &text, 1_767_225_600 + round);
         let spawn = |u: &User| {
-            u.cmd(&backup_args(u))
+            u.cmd(&u.backup_args(&[]))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()

@@ -214,8 +214,9 @@ impl Page1 {
     }
 }
 
-/// Parses 64 hex digits into 32 bytes.
-pub fn key_from_hex(hex: &str) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+/// Parses 64 hex digits into 32 bytes (the tests' fixture keys).
+#[cfg(test)]
+fn key_from_hex(hex: &str) -> Option<Zeroizing<[u8; KEY_LEN]>> {
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
     hex::decode_to_slice(hex, out.as_mut()).ok()?;
     Some(out)
