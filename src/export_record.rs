@@ -237,10 +237,8 @@ mod tests {
                 url: None,
                 attachments: attachment
                     .map(|p| AttachmentRef {
-                        path: p.into(),
                         name: None,
-                        mime: None,
-                        size: None,
+                        ..AttachmentRef::file(p)
                     })
                     .into_iter()
                     .collect(),

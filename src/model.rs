@@ -53,10 +53,44 @@ pub enum MessageKind {
     Unknown,
 }
 
+/// What an attachment is to its message (FORMAT.md §6.3 `role`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentRole {
+    /// The photo, voice clip, video or file itself.
+    #[default]
+    Original,
+    /// A smaller preview the store keeps beside (or instead of) the original.
+    Thumbnail,
+}
+
+impl AttachmentRole {
+    pub fn code(self) -> u8 {
+        match self {
+            AttachmentRole::Original => 0,
+            AttachmentRole::Thumbnail => 1,
+        }
+    }
+
+    /// Unknown codes (2 avatar, or a newer writer's) read as originals: shown, never dropped.
+    pub fn from_code(code: u8) -> AttachmentRole {
+        match code {
+            1 => AttachmentRole::Thumbnail,
+            _ => AttachmentRole::Original,
+        }
+    }
+}
+
 /// A file a message refers to (its bytes are read separately, when present on disk).
+///
+/// Its kind is the message's (an image message's original is the photo); a thumbnail is an
+/// image. A message whose original is `missing` but whose thumbnail is not has only the
+/// thumbnail (the original was never downloaded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AttachmentRef {
-    /// Path relative to the store's root, as the store records it.
+    /// Path relative to the store's root, as the store records it (for media kept inside a
+    /// database, a path naming the database and the row: see the reader). After a restore:
+    /// the written file, relative to the restore folder.
     pub path: String,
     #[ts(optional = nullable)]
     pub name: Option<String>,
@@ -64,6 +98,45 @@ pub struct AttachmentRef {
     pub mime: Option<String>,
     #[ts(optional = nullable, type = "number")]
     pub size: Option<u64>,
+    #[serde(default)]
+    pub role: AttachmentRole,
+    /// The store does not have the bytes (never downloaded, cleaned up, or moved).
+    #[serde(default)]
+    pub missing: bool,
+    /// After a restore: a form browsers show or play (a decoded `.dat` image, voice as WAV),
+    /// relative to the restore folder, when the original is not one already.
+    #[serde(default)]
+    #[ts(optional = nullable)]
+    pub viewable: Option<String>,
+}
+
+impl AttachmentRef {
+    /// A reference to an original file at `path`, named after its last path component.
+    pub fn file(path: impl Into<String>) -> AttachmentRef {
+        let path = path.into();
+        AttachmentRef {
+            name: path.rsplit(['/', '\\']).next().map(str::to_string),
+            path,
+            mime: None,
+            size: None,
+            role: AttachmentRole::Original,
+            missing: false,
+            viewable: None,
+        }
+    }
+
+    pub fn thumbnail(mut self) -> AttachmentRef {
+        self.role = AttachmentRole::Thumbnail;
+        self
+    }
+}
+
+/// Where the bytes of an attachment are: a file in the store's folders, or a database row
+/// (voice clips live in WeChat's media databases) already read.
+#[derive(Debug)]
+pub enum AttachmentSource {
+    File(std::path::PathBuf),
+    Bytes(Vec<u8>),
 }
 
 /// One message, normalised.

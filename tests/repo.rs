@@ -815,46 +815,38 @@ fn attachment_files_are_chunked_encrypted_deduplicated_and_restored_byte_for_byt
             let originals = store.messages(&conv.id, &MessageQuery::default()).unwrap();
             for m in conv.messages.iter().filter(|m| !m.attachments.is_empty()) {
                 let original = originals.iter().find(|o| o.id == m.id).unwrap();
-                let source = store.attachment_file(&original.attachments[0]).unwrap();
+                let source = store.attachment_bytes(&original.attachments[0]).unwrap();
                 let copy = out.path().join(&m.attachments[0].path);
-                assert_eq!(
-                    std::fs::read(&copy).unwrap(),
-                    std::fs::read(&source).unwrap(),
-                    "{}",
-                    copy.display()
-                );
+                assert_eq!(std::fs::read(&copy).unwrap(), source, "{}", copy.display());
                 compared += 1;
             }
         }
         assert_eq!(compared as u32, first.attachments);
 
         // The bytes never reach the target in the clear.
-        let sample = std::fs::read(
-            store
-                .attachment_file(
-                    &restored
-                        .iter()
-                        .flat_map(|c| &c.messages)
-                        .find(|m| !m.attachments.is_empty())
-                        .map(|m| {
-                            let conv = restored
-                                .iter()
-                                .find(|c| c.messages.iter().any(|x| x.id == m.id))
-                                .unwrap();
-                            store
-                                .messages(&conv.id, &MessageQuery::default())
-                                .unwrap()
-                                .into_iter()
-                                .find(|o| o.id == m.id)
-                                .unwrap()
-                                .attachments[0]
-                                .clone()
-                        })
-                        .unwrap(),
-                )
-                .unwrap(),
-        )
-        .unwrap();
+        let sample = store
+            .attachment_bytes(
+                &restored
+                    .iter()
+                    .flat_map(|c| &c.messages)
+                    .find(|m| !m.attachments.is_empty())
+                    .map(|m| {
+                        let conv = restored
+                            .iter()
+                            .find(|c| c.messages.iter().any(|x| x.id == m.id))
+                            .unwrap();
+                        store
+                            .messages(&conv.id, &MessageQuery::default())
+                            .unwrap()
+                            .into_iter()
+                            .find(|o| o.id == m.id)
+                            .unwrap()
+                            .attachments[0]
+                            .clone()
+                    })
+                    .unwrap(),
+            )
+            .unwrap();
         let needle = &sample[64..128];
         for (name, bytes) in files(target.path()) {
             assert!(

@@ -198,8 +198,8 @@ pub struct ForgottenInStore {
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
     use chatvault::model::{
-        AttachmentRef, Conversation, ConversationKind, Message, MessageKind, SelectedConversation,
-        Selection,
+        AttachmentRef, AttachmentRole, Conversation, ConversationKind, Message, MessageKind,
+        SelectedConversation, Selection,
     };
     use chatvault::settings::{Language, Settings, Theme};
     use chatvault::store::discover::StoreInfo;
@@ -217,6 +217,7 @@ pub fn typescript_bindings() -> String {
         ConversationKind::decl(&cfg),
         Conversation::decl(&cfg),
         MessageKind::decl(&cfg),
+        AttachmentRole::decl(&cfg),
         AttachmentRef::decl(&cfg),
         Message::decl(&cfg),
         SelectedConversation::decl(&cfg),

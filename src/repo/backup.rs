@@ -800,14 +800,14 @@ impl Sink<'_> {
         let mut stored: HashMap<(String, usize), AttachmentRec> = HashMap::new();
         for m in &messages {
             for (i, a) in m.attachments.iter().enumerate() {
-                if let Some(path) = self.store.attachment_file(a) {
+                if let Some(source) = self.store.attachment_source(a) {
                     let rec = store_attachment(
                         self.repo,
                         &mut self.index,
                         &mut self.chunks,
                         &b.keys,
                         a,
-                        &path,
+                        source,
                     )
                     .await?;
                     self.counts.attachments += 1;
@@ -918,20 +918,31 @@ pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
         .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
 }
 
-/// Chunks a file with the repository's seeded FastCDC and uploads the chunks it lacks.
+/// Chunks an attachment's bytes with the repository's seeded FastCDC and uploads the chunks it
+/// lacks. The bytes are kept exactly as the store has them (a `.dat` image stays obfuscated, a
+/// voice clip stays SILK): a decoder that is wrong later loses nothing.
 async fn store_attachment(
     repo: &Repo,
     index: &mut Index,
     chunks: &mut Uploader,
     ck: &ConvKeys,
     a: &crate::model::AttachmentRef,
-    path: &Path,
+    source: crate::model::AttachmentSource,
 ) -> Result<AttachmentRec> {
     let format::CdcParams { min, avg, max, .. } = repo.config.cdc;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
+    let (reader, what): (Box<dyn std::io::Read>, String) = match source {
+        crate::model::AttachmentSource::File(path) => {
+            let file = std::fs::File::open(&path)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
+            (Box::new(file), path.display().to_string())
+        }
+        crate::model::AttachmentSource::Bytes(bytes) => {
+            (Box::new(std::io::Cursor::new(bytes)), a.path.clone())
+        }
+    };
+    let path = what;
     let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
-        file,
+        reader,
         min as usize,
         avg as usize,
         max as usize,
@@ -941,8 +952,7 @@ async fn store_attachment(
     let mut ids = Vec::new();
     let mut size = 0u64;
     for chunk in cdc {
-        let chunk =
-            chunk.map_err(|e| Error::internal(format!("reading {}: {e}", path.display())))?;
+        let chunk = chunk.map_err(|e| Error::internal(format!("reading {path}: {e}")))?;
         let id = ck.blob_id(kind::CHUNK, &chunk.data);
         chunks
             .add(repo, index, ck, kind::CHUNK, id, &chunk.data)
@@ -951,7 +961,7 @@ async fn store_attachment(
         ids.push(id);
     }
     Ok(AttachmentRec {
-        role: 0,
+        role: a.role.code(),
         path: a.path.clone(),
         name: a.name.clone(),
         mime: a.mime.clone(),
@@ -972,7 +982,7 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
             stored
                 .remove(&(m.id.clone(), i))
                 .unwrap_or_else(|| AttachmentRec {
-                    role: 0,
+                    role: a.role.code(),
                     path: a.path,
                     name: a.name,
                     mime: a.mime,

@@ -203,7 +203,13 @@ async fn write_attachment(
             .unwrap_or("file")
             .to_string()
     });
-    let name = crate::safe_text::file_name(&format!("{message_id}-{base}"));
+    // A thumbnail may share its original's file name (a video's `.jpg` poster does not, a
+    // 3.x thumbnail `.dat` does): its own prefix keeps the two apart.
+    let role = match crate::model::AttachmentRole::from_code(a.role) {
+        crate::model::AttachmentRole::Original => "",
+        crate::model::AttachmentRole::Thumbnail => "thumb-",
+    };
+    let name = crate::safe_text::file_name(&format!("{message_id}-{role}{base}"));
     let rel = format!(
         "attachments/{}/{name}",
         crate::safe_text::file_name(conversation)
@@ -239,6 +245,9 @@ fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
                 name: a.name,
                 mime: a.mime,
                 size: (a.size > 0).then_some(a.size),
+                role: crate::model::AttachmentRole::from_code(a.role),
+                missing: a.state != 0,
+                viewable: None,
             })
             .collect(),
         raw_type: r.raw_type,

@@ -214,12 +214,13 @@ impl ChatStore for IMessageStore {
 
     /// `~/Library/Messages/Attachments/...`: `~` is the home this chat.db sits in
     /// (`<home>/Library/Messages/chat.db`).
-    fn attachment_file(&self, a: &AttachmentRef) -> Option<std::path::PathBuf> {
+    fn attachment_source(&self, a: &AttachmentRef) -> Option<crate::model::AttachmentSource> {
         let p = match a.path.strip_prefix("~/") {
             Some(rest) => self.file.parent()?.parent()?.parent()?.join(rest),
             None => std::path::PathBuf::from(&a.path),
         };
-        p.is_file().then_some(p)
+        p.is_file()
+            .then_some(crate::model::AttachmentSource::File(p))
     }
 
     /// `message.ROWID`: the one shard's mark.
@@ -419,6 +420,9 @@ impl ChatStore for IMessageStore {
                     name: Some(name).filter(|n| !n.is_empty()),
                     mime: Some(mime).filter(|m| !m.is_empty()),
                     size: field(4).parse().ok(),
+                    role: Default::default(),
+                    missing: false,
+                    viewable: None,
                 });
                 kind
             } else if let Some(b) = balloon.filter(|b| !b.is_empty()) {

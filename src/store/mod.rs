@@ -364,9 +364,20 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
-    /// The file an attachment reference points at, when the store has it on disk.
-    fn attachment_file(&self, _attachment: &crate::model::AttachmentRef) -> Option<PathBuf> {
+    /// Where the bytes of an attachment reference are, when the store has them.
+    fn attachment_source(
+        &self,
+        _attachment: &crate::model::AttachmentRef,
+    ) -> Option<crate::model::AttachmentSource> {
         None
+    }
+
+    /// The bytes of an attachment as the store has them (for a preview), when it has them.
+    fn attachment_bytes(&self, attachment: &crate::model::AttachmentRef) -> Option<Vec<u8>> {
+        match self.attachment_source(attachment)? {
+            crate::model::AttachmentSource::File(p) => std::fs::read(p).ok(),
+            crate::model::AttachmentSource::Bytes(b) => Some(b),
+        }
     }
 }
 

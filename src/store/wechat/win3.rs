@@ -183,9 +183,10 @@ impl ChatStore for Win3Store {
     }
 
     /// Paths are relative to the account folder (`FileStorage/...`).
-    fn attachment_file(&self, a: &AttachmentRef) -> Option<std::path::PathBuf> {
+    fn attachment_source(&self, a: &AttachmentRef) -> Option<crate::model::AttachmentSource> {
         let p = self.root.join(&a.path);
-        p.is_file().then_some(p)
+        p.is_file()
+            .then_some(crate::model::AttachmentSource::File(p))
     }
 
     /// One pass over each shard, tallied in memory (a GROUP BY on the unindexed StrTalker
@@ -495,12 +496,7 @@ impl Shard {
             attachments: extra
                 .as_deref()
                 .and_then(content::bytes_extra_media_path)
-                .map(|path| AttachmentRef {
-                    name: path.rsplit('/').next().map(str::to_string),
-                    path,
-                    mime: None,
-                    size: None,
-                })
+                .map(AttachmentRef::file)
                 .into_iter()
                 .collect(),
         };

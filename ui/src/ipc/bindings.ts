@@ -79,11 +79,24 @@ member_count?: number | null, message_count: number, first_at: string | null, la
 
 export type MessageKind = "text" | "image" | "voice" | "video" | "file" | "link" | "quote" | "sticker" | "location" | "call" | "transfer" | "red_packet" | "contact_card" | "system" | "recalled" | "unknown";
 
+export type AttachmentRole = "original" | "thumbnail";
+
 export type AttachmentRef = { 
 /**
- * Path relative to the store's root, as the store records it.
+ * Path relative to the store's root, as the store records it (for media kept inside a
+ * database, a path naming the database and the row: see the reader). After a restore:
+ * the written file, relative to the restore folder.
  */
-path: string, name?: string | null, mime?: string | null, size?: number, };
+path: string, name?: string | null, mime?: string | null, size?: number, role: AttachmentRole, 
+/**
+ * The store does not have the bytes (never downloaded, cleaned up, or moved).
+ */
+missing: boolean, 
+/**
+ * After a restore: a form browsers show or play (a decoded `.dat` image, voice as WAV),
+ * relative to the restore folder, when the original is not one already.
+ */
+viewable?: string | null, };
 
 export type Message = { 
 /**
