@@ -366,6 +366,7 @@ mod tests {
             url: None,
             attachments: vec![],
             raw_type: 1,
+            ext: Vec::new(),
         };
         RestoredConversation {
             id: "g@chatroom".into(),

@@ -243,6 +243,7 @@ mod tests {
                     .into_iter()
                     .collect(),
                 raw_type: 1,
+                ext: Vec::new(),
             }],
         }
     }

@@ -171,6 +171,7 @@ mod tests {
                     url: None,
                     attachments: vec![],
                     raw_type: 1,
+                    ext: Vec::new(),
                 })
                 .collect(),
         }

@@ -172,6 +172,25 @@ pub struct Message {
     /// The store's type code, kept so unknown kinds can be read later.
     #[ts(type = "number")]
     pub raw_type: i64,
+    /// Reader-specific extras the backup keeps with the message (FORMAT.md §6.2 `ext`), such
+    /// as the key that turns a WeChat 4.x image back into a JPEG. Never shown, never exported.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub ext: Vec<MessageExt>,
+}
+
+/// One reader-specific extra of a message; tags are listed in FORMAT.md §6.2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageExt {
+    pub tag: u16,
+    pub data: Vec<u8>,
+}
+
+/// `MessageExt` tags.
+pub mod ext_tag {
+    /// WeChat 4.x `.dat` images: the account's 16-byte AES key (ASCII, as WeChat uses it)
+    /// followed by the one XOR byte.
+    pub const WECHAT_IMAGE_KEY: u16 = 1;
 }
 
 /// What the user chose to keep: conversations, each with an optional time range of its own,

@@ -1007,7 +1007,19 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
         payload: None,
         edited: None,
         attachments,
-        ext: Vec::new(),
+        // FORMAT.md: sorted by tag.
+        ext: {
+            let mut ext: Vec<format::Ext> = m
+                .ext
+                .into_iter()
+                .map(|e| format::Ext {
+                    tag: e.tag,
+                    data: e.data,
+                })
+                .collect();
+            ext.sort_by_key(|e| e.tag);
+            ext
+        },
     }
 }
 

@@ -251,6 +251,14 @@ fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
             })
             .collect(),
         raw_type: r.raw_type,
+        ext: r
+            .ext
+            .into_iter()
+            .map(|e| crate::model::MessageExt {
+                tag: e.tag,
+                data: e.data,
+            })
+            .collect(),
     }
 }
 

@@ -461,6 +461,7 @@ impl ChatStore for IMessageStore {
                 url,
                 attachments,
                 raw_type: item,
+                ext: Vec::new(),
             });
         }
         Ok(query.finish(out))

@@ -209,6 +209,7 @@ impl ChatStore for AndroidStore {
                 sender,
                 content: body,
                 attachments: Vec::new(),
+                ext: Vec::new(),
             };
             out.push(normalise(raw, &self.account, &self.contacts));
         }

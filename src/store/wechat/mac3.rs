@@ -293,6 +293,7 @@ impl ChatStore for Mac3Store {
                     sender,
                     content: body,
                     attachments: Vec::new(),
+                    ext: Vec::new(),
                 };
                 out.push((
                     time,

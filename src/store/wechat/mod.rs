@@ -185,6 +185,8 @@ pub struct RawMessage {
     pub content: String,
     /// Files the row points at, relative to the store's account folder.
     pub attachments: Vec<crate::model::AttachmentRef>,
+    /// Extras kept with the message in the backup (`Message::ext`).
+    pub ext: Vec<crate::model::MessageExt>,
 }
 
 /// Turns a raw row into a [`Message`]: kind from the type (and the XML for app messages),
@@ -246,6 +248,7 @@ pub fn normalise(raw: RawMessage, me: &str, contacts: &Contacts) -> Message {
         url,
         attachments: raw.attachments,
         raw_type: raw.raw_type,
+        ext: raw.ext,
     }
 }
 

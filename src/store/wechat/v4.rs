@@ -316,6 +316,7 @@ impl ChatStore for V4Store {
                     sender,
                     content: body,
                     attachments: Vec::new(),
+                    ext: Vec::new(),
                 };
                 out.push((
                     time,

@@ -499,6 +499,7 @@ impl Shard {
                 .map(AttachmentRef::file)
                 .into_iter()
                 .collect(),
+            ext: Vec::new(),
         };
         Ok((time, seq, raw))
     }
