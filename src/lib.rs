@@ -19,6 +19,7 @@ pub mod keychain;
 pub mod keyfind;
 pub mod library;
 pub mod logs;
+pub mod media;
 pub mod model;
 pub mod paths;
 pub mod power;
