@@ -415,7 +415,7 @@ impl ChatStore for IMessageStore {
                     }
                     MessageKind::File
                 };
-                attachments.push(AttachmentRef {
+                let mut a = AttachmentRef {
                     path,
                     name: Some(name).filter(|n| !n.is_empty()),
                     mime: Some(mime).filter(|m| !m.is_empty()),
@@ -423,7 +423,10 @@ impl ChatStore for IMessageStore {
                     role: Default::default(),
                     missing: false,
                     viewable: None,
-                });
+                };
+                // Not downloaded from iCloud, or deleted to free space.
+                a.missing = self.attachment_source(&a).is_none();
+                attachments.push(a);
                 kind
             } else if let Some(b) = balloon.filter(|b| !b.is_empty()) {
                 if b.ends_with("URLBalloonProvider") {

@@ -258,7 +258,8 @@ impl ChatStore for Win3Store {
                 let Some(out) = per.get_mut(talker) else {
                     continue;
                 };
-                let (time, seq, raw) = shard.decode(r, shard_no, talker)?;
+                let (time, seq, mut raw) = shard.decode(r, shard_no, talker)?;
+                self.mark_missing(&mut raw.attachments);
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
             }
         }
@@ -336,7 +337,8 @@ impl ChatStore for Win3Store {
                 let Some(&id) = wanted.get(talker) else {
                     continue;
                 };
-                let (_, _, raw) = shard.decode(r, shard_no, id)?;
+                let (_, _, mut raw) = shard.decode(r, shard_no, id)?;
+                self.mark_missing(&mut raw.attachments);
                 sink(id, normalise(raw, &self.account, &self.contacts))?;
             }
         }
@@ -395,7 +397,8 @@ impl Win3Store {
                 .query(rusqlite::params![talker_id, since, until, conversation_id])
                 .map_err(sql_error)?;
             while let Some(r) = rows.next().map_err(sql_error)? {
-                let (time, seq, raw) = shard.decode(r, shard_no, conversation_id)?;
+                let (time, seq, mut raw) = shard.decode(r, shard_no, conversation_id)?;
+                self.mark_missing(&mut raw.attachments);
                 out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
             }
             // Shards hold consecutive time spans, oldest first: a full page needs no more.
@@ -408,6 +411,16 @@ impl Win3Store {
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+}
+
+impl Win3Store {
+    /// Marks the attachments whose files the account folder does not have (never downloaded,
+    /// or cleaned up by WeChat's storage management).
+    fn mark_missing(&self, attachments: &mut [AttachmentRef]) {
+        for a in attachments {
+            a.missing = !self.root.join(&a.path).is_file();
+        }
     }
 }
 
