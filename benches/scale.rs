@@ -463,7 +463,7 @@ fn preview(root: &Path) {
 /// (zstd + HMAC-SHA256 blob id + AES-256-GCM, as backup does), and write the sealed bytes to a
 /// local folder in 4 MiB files.
 fn stages(root: &Path, out: &Path) {
-    use chatvault::crypto::envelope::{self, Padding};
+    use chatvault::crypto::envelope::{Binding, Padding};
     use chatvault::repo::backup::{into_record, segments_from};
     use chatvault::repo::format;
     let key = chatvault::store::StoreKey::parse(BENCH_KEY).unwrap();
@@ -511,16 +511,10 @@ fn stages(root: &Path, out: &Path) {
     let mut sealed = Vec::with_capacity(bodies.len());
     for b in &bodies {
         let id = keys.blob_id(format::kind::SEGMENT, b);
-        sealed.push(envelope::seal(
-            &keys.aead,
-            [0; 8],
-            format::kind::SEGMENT,
-            &hex::encode(id),
-            &[],
-            b,
-            Padding::Padme,
-            3,
-        ));
+        sealed.push(
+            Binding::new(&keys.aead, [0; 8], format::kind::SEGMENT, &hex::encode(id))
+                .seal(b, Padding::Padme),
+        );
     }
     let seal = t.elapsed().as_secs_f64();
     let bytes: usize = sealed.iter().map(Vec::len).sum();

@@ -25,7 +25,7 @@ pub fn envelope(data: &[u8]) {
     let (key, key_id) = fuzz_key();
     let _ = envelope::envelope_len(data);
     let k = data.get(5).copied().unwrap_or(kind::SNAPSHOT);
-    let _ = envelope::open(&key, key_id, k, "fuzz", &[], data, envelope::MAX_OUT_OTHER);
+    let _ = envelope::Binding::new(&key, key_id, k, "fuzz").open(data, envelope::MAX_OUT_OTHER);
     let _ = envelope::decode_plaintext("fuzz", data, envelope::MAX_OUT_CHUNK);
 }
 
@@ -54,26 +54,11 @@ pub fn repo_body(data: &[u8]) {
 /// the postcard decoders must cope with whatever the body is.
 pub fn sealed_roundtrip(data: &[u8]) {
     let (key, key_id) = fuzz_key();
-    let sealed = envelope::seal(
-        &key,
-        key_id,
-        kind::TREE,
-        "fuzz",
-        &[],
-        data,
-        envelope::Padding::Padme,
-        1,
-    );
-    let opened = envelope::open(
-        &key,
-        key_id,
-        kind::TREE,
-        "fuzz",
-        &[],
-        &sealed,
-        envelope::MAX_OUT_OTHER,
-    )
-    .expect("an envelope this process sealed opens");
+    let sealed = envelope::Binding::new(&key, key_id, kind::TREE, "fuzz")
+        .seal(data, envelope::Padding::Padme);
+    let opened = envelope::Binding::new(&key, key_id, kind::TREE, "fuzz")
+        .open(&sealed, envelope::MAX_OUT_OTHER)
+        .expect("an envelope this process sealed opens");
     assert_eq!(opened, data, "seal/open round trip");
     drop(format::decode::<format::Tree>(&opened, "fuzz"));
 }
@@ -82,13 +67,13 @@ pub fn sealed_roundtrip(data: &[u8]) {
 /// cleartext KDF block as read from a target.
 pub fn user_text(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
-        let _ = crate::crypto::recovery::kdf_params("keys/fuzz", data);
+        let _ = crate::crypto::key_object::kdf_params("keys/fuzz", data);
         return;
     };
     let _ = crate::crypto::recovery::RecoveryCode::parse(text);
     let _ = crate::target::TargetSpec::from_str(text);
     let _ = crate::schedule::Rule::from_str(text);
-    let _ = crate::crypto::recovery::kdf_params("keys/fuzz", data);
+    let _ = crate::crypto::key_object::kdf_params("keys/fuzz", data);
 }
 
 /// WeChat message content that chat partners control: LZ4 app-message blocks (3.x),

@@ -892,16 +892,8 @@ fn a_chunk_over_4_mib_is_corrupt() {
         for (k, class) in [(kind::CHUNK, CLASS_A), (kind::SEGMENT, CLASS_S)] {
             let id = keys.blob_id(k, &body);
             let identity = format!("blob/{}", hex::encode(id));
-            let sealed = envelope::seal(
-                &keys.aead,
-                repo.key_id(),
-                k,
-                &identity,
-                &[],
-                &body,
-                Padding::Padme,
-                3,
-            );
+            let sealed = envelope::Binding::new(&keys.aead, repo.key_id(), k, &identity)
+                .seal(&body, Padding::Padme);
             let mut writer = PackWriter::new(class, 16 << 20);
             writer.add(id, k, &sealed, body.len());
             packs.push(writer.upload(&repo).await.unwrap());

@@ -1,5 +1,5 @@
-//! The envelope (FORMAT.md §4): the encrypted, authenticated container of every object and blob,
-//! and the padding rules of §2.
+//! The envelope (FORMAT.md §4): the encrypted, authenticated container of every object and blob.
+//! Its padding rules (§2) are in [`super::padding`].
 //!
 //! ```text
 //! offset  size    field
@@ -16,6 +16,8 @@
 //! ```
 
 use super::keys::{random_bytes, KeyId, SubKey};
+use super::padding::pad_to;
+pub use super::padding::{padme, pow2, Padding};
 use crate::error::{Error, ErrorCode, Result};
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
@@ -41,99 +43,128 @@ pub const MAX_OUT_OTHER: usize = 64 << 20;
 /// The zstd frame magic number, as it appears on the wire.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
-/// How a writer pads an envelope (§2, "Stored size" in §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Padding {
-    /// `padme`: packs and blobs.
-    Padme,
-    /// `pow2` (at least 4096): metadata objects.
-    Pow2,
-    /// No padding (for callers that pad some enclosing structure themselves).
-    None,
-}
+/// The zstd level of every envelope's frame (FORMAT.md §4 leaves it to the writer).
+pub const ZSTD_LEVEL: i32 = 3;
 
-/// `padme(L)` (§2): L if L < 2; otherwise E = ⌊log2 L⌋, S = ⌊log2 E⌋ + 1, m = 2^(E−S) − 1,
-/// result (L + m) & ¬m. Defined for L < 2^63.
-pub fn padme(len: u64) -> u64 {
-    if len < 2 {
-        return len;
-    }
-    let e = 63 - len.leading_zeros(); // ⌊log2 L⌋ ≥ 1
-    let s = (31 - e.leading_zeros()) + 1; // ⌊log2 E⌋ + 1
-    let m = (1u64 << (e - s)) - 1;
-    (len + m) & !m
-}
-
-/// `pow2(L)` (§2): max(4096, the smallest power of two ≥ L). Defined for L ≤ 2^63.
-pub fn pow2(len: u64) -> u64 {
-    len.next_power_of_two().max(4096)
-}
-
-fn pad_to(padding: Padding, len: u64) -> u64 {
-    match padding {
-        Padding::Padme => padme(len),
-        Padding::Pow2 => pow2(len),
-        Padding::None => len,
-    }
-}
-
-/// Seals `body` (already postcard-encoded, including its body_version byte) as an envelope of
-/// `kind` under `key`, with `identity` (§3) and `extra_ad` (the KDF block for `keys/` objects,
-/// else empty) in the associated data. Padding brings the total envelope length
-/// (48 + plaintext) to padme/pow2 of the unpadded total (`Padding::None`: no padding).
-///
-/// # Panics
-/// If the padded plaintext would exceed 4 GiB (bodies are capped far below that, §4), or if zstd
-/// cannot allocate.
-#[allow(clippy::too_many_arguments)]
-pub fn seal(
-    key: &SubKey,
+/// What an envelope is bound to (§4): the key and its id, the kind, the object's identity (§3)
+/// and any extra associated data (the KDF block of a `keys/` object, else nothing). The same
+/// binding seals and opens; an envelope opened under any other binding fails authentication.
+#[derive(Clone, Copy)]
+pub struct Binding<'a> {
+    key: &'a SubKey,
     key_id: KeyId,
     kind: u8,
-    identity: &str,
-    extra_ad: &[u8],
-    body: &[u8],
-    padding: Padding,
-    zstd_level: i32,
-) -> Vec<u8> {
-    seal_within(
-        key, key_id, kind, identity, extra_ad, body, padding, zstd_level, 0,
-    )
+    identity: &'a str,
+    extra_ad: &'a [u8],
 }
 
-/// Like [`seal`], for an envelope that is one part of a larger object: `outside` is the number of
-/// the object's bytes that are not this envelope, and padding brings `outside + envelope length`
-/// to padme/pow2 of its unpadded value.
-///
-/// Uses: a pack trailer (`outside` = the blobs before it + the 4-byte trailer length, so the whole
-/// pack is padme, §7.1) and the envelope of a `keys/` object (`outside` = 32, the KDF block, so the
-/// whole object is pow2, §5.3). `outside = 0` is [`seal`].
-///
-/// # Panics
-/// As [`seal`].
-#[allow(clippy::too_many_arguments)]
-pub fn seal_within(
-    key: &SubKey,
-    key_id: KeyId,
-    kind: u8,
-    identity: &str,
-    extra_ad: &[u8],
-    body: &[u8],
-    padding: Padding,
-    zstd_level: i32,
-    outside: u64,
-) -> Vec<u8> {
-    // The plaintext's copies are wiped: a body may be a key table.
-    let z = Zeroizing::new(compress(body, zstd_level));
-    let unpadded = (OVERHEAD + 4 + z.len()) as u64;
-    let total = pad_to(padding, outside + unpadded) - outside;
-    let p_len = usize::try_from(total).expect("envelope length fits in memory") - OVERHEAD;
-    let zlen = u32::try_from(z.len()).expect("a zstd frame in an envelope is below 4 GiB");
-    let mut p = Zeroizing::new(Vec::with_capacity(p_len));
-    p.extend_from_slice(&zlen.to_le_bytes());
-    p.extend_from_slice(&z);
-    p.resize(p_len, 0);
-    encrypt(key, key_id, kind, identity, extra_ad, &p)
+impl<'a> Binding<'a> {
+    pub fn new(key: &'a SubKey, key_id: KeyId, kind: u8, identity: &'a str) -> Binding<'a> {
+        Binding {
+            key,
+            key_id,
+            kind,
+            identity,
+            extra_ad: &[],
+        }
+    }
+
+    /// Binds `extra_ad` into the associated data too.
+    pub fn with_ad(self, extra_ad: &'a [u8]) -> Binding<'a> {
+        Binding { extra_ad, ..self }
+    }
+
+    /// Seals `body` (already postcard-encoded, including its body_version byte). Padding brings
+    /// the total envelope length (48 + plaintext) to padme/pow2 of the unpadded total
+    /// (`Padding::None`: no padding).
+    ///
+    /// # Panics
+    /// If the padded plaintext would exceed 4 GiB (bodies are capped far below that, §4), or if
+    /// zstd cannot allocate.
+    pub fn seal(&self, body: &[u8], padding: Padding) -> Vec<u8> {
+        self.seal_within(body, padding, 0)
+    }
+
+    /// Like [`Binding::seal`], for an envelope that is one part of a larger object: `outside`
+    /// is the number of the object's bytes that are not this envelope, and padding brings
+    /// `outside + envelope length` to padme/pow2 of its unpadded value.
+    ///
+    /// Uses: a pack trailer (`outside` = the blobs before it + the 4-byte trailer length, so the
+    /// whole pack is padme, §7.1) and the envelope of a `keys/` object (`outside` = 32, the KDF
+    /// block, so the whole object is pow2, §5.3).
+    ///
+    /// # Panics
+    /// As [`Binding::seal`].
+    pub fn seal_within(&self, body: &[u8], padding: Padding, outside: u64) -> Vec<u8> {
+        // The plaintext's copies are wiped: a body may be a key table.
+        let z = Zeroizing::new(compress(body, ZSTD_LEVEL));
+        let unpadded = (OVERHEAD + 4 + z.len()) as u64;
+        let total = pad_to(padding, outside + unpadded) - outside;
+        let p_len = usize::try_from(total).expect("envelope length fits in memory") - OVERHEAD;
+        let zlen = u32::try_from(z.len()).expect("a zstd frame in an envelope is below 4 GiB");
+        let mut p = Zeroizing::new(Vec::with_capacity(p_len));
+        p.extend_from_slice(&zlen.to_le_bytes());
+        p.extend_from_slice(&z);
+        p.resize(p_len, 0);
+        encrypt(self, &p)
+    }
+
+    /// Opens an envelope: runs checks 1–8 of §4 (everything except 9 and 10, which concern the
+    /// body_version and postcard and are the caller's), each mapped to its `ErrorCode`, messages
+    /// naming the identity. A key_id other than the binding's is `repo_wrong_key`, or
+    /// `recovery_code_wrong` for kind 0x02. Caps the zstd output at `max_out` bytes
+    /// ([`MAX_OUT_CHUNK`], [`MAX_OUT_OTHER`]). Returns the body bytes (starting with
+    /// body_version).
+    pub fn open(&self, data: &[u8], max_out: usize) -> Result<Vec<u8>> {
+        let Binding {
+            key,
+            key_id: expected_key_id,
+            kind,
+            identity,
+            extra_ad,
+        } = *self;
+        let header = parse_header(identity, data, true)?;
+        // 5
+        if header.kind != kind {
+            return Err(tampered(
+                identity,
+                format!("it is of kind 0x{:02x}, expected 0x{kind:02x}", header.kind),
+            ));
+        }
+        // 6
+        if header.key_id != expected_key_id {
+            return Err(if kind == KIND_KEY {
+                Error::new(
+                    ErrorCode::RecoveryCodeWrong,
+                    format!("{identity}: this recovery code does not open the key object"),
+                )
+                .with_hint("Check that the recovery code belongs to this backup.")
+            } else {
+                Error::new(
+                    ErrorCode::RepoWrongKey,
+                    format!(
+                        "{identity}: encrypted under key {}, but the key in use is {}",
+                        hex::encode(header.key_id),
+                        hex::encode(expected_key_id)
+                    ),
+                )
+                .with_hint(
+                    "The key in this computer's keychain belongs to another backup. Run `chatvault \
+                     key unlock --recovery-code-file FILE` with this backup's recovery code.",
+                )
+            });
+        }
+        // 7
+        let ad = associated_data(&data[..HEADER_LEN], identity, extra_ad);
+        let ct_end = HEADER_LEN + header.ct_len;
+        let mut p = Zeroizing::new(data[HEADER_LEN..ct_end].to_vec());
+        let tag = Tag::from_slice(&data[ct_end..header.total_len()]);
+        cipher(key)
+            .decrypt_in_place_detached(Nonce::from_slice(&header.nonce), &ad, &mut p, tag)
+            .map_err(|_| tampered(identity, "authentication failed"))?;
+        // 8
+        decode_plaintext(identity, &p, max_out)
+    }
 }
 
 /// One zstd frame of `body`: content size set, no dictionary, no checksum. The compression
@@ -166,14 +197,14 @@ fn compress(body: &[u8], level: i32) -> Vec<u8> {
 }
 
 /// Header ‖ AES-256-GCM(P) ‖ tag, with a fresh random nonce. `p` is the complete plaintext.
-fn encrypt(
-    key: &SubKey,
-    key_id: KeyId,
-    kind: u8,
-    identity: &str,
-    extra_ad: &[u8],
-    p: &[u8],
-) -> Vec<u8> {
+fn encrypt(b: &Binding<'_>, p: &[u8]) -> Vec<u8> {
+    let Binding {
+        key,
+        key_id,
+        kind,
+        identity,
+        extra_ad,
+    } = *b;
     let ct_len = u32::try_from(p.len()).expect("an envelope holds less than 4 GiB");
     let nonce = random_bytes::<12>();
     let mut out = Vec::with_capacity(OVERHEAD + p.len());
@@ -314,63 +345,6 @@ pub(crate) fn parse_header(identity: &str, data: &[u8], exact: bool) -> Result<H
     })
 }
 
-/// Opens an envelope of expected `kind` with the checks of §4 in order (1–8; checks 9 and 10,
-/// body_version and postcard, are the caller's), each mapped to its `ErrorCode`, messages naming
-/// `identity`. A key_id other than `expected_key_id` is `repo_wrong_key`, or
-/// `recovery_code_wrong` for kind 0x02. Caps the zstd output at `max_out` bytes
-/// ([`MAX_OUT_CHUNK`], [`MAX_OUT_OTHER`]). Returns the body bytes (starting with body_version).
-pub fn open(
-    key: &SubKey,
-    expected_key_id: KeyId,
-    kind: u8,
-    identity: &str,
-    extra_ad: &[u8],
-    data: &[u8],
-    max_out: usize,
-) -> Result<Vec<u8>> {
-    let header = parse_header(identity, data, true)?;
-    // 5
-    if header.kind != kind {
-        return Err(tampered(
-            identity,
-            format!("it is of kind 0x{:02x}, expected 0x{kind:02x}", header.kind),
-        ));
-    }
-    // 6
-    if header.key_id != expected_key_id {
-        return Err(if kind == KIND_KEY {
-            Error::new(
-                ErrorCode::RecoveryCodeWrong,
-                format!("{identity}: this recovery code does not open the key object"),
-            )
-            .with_hint("Check that the recovery code belongs to this backup.")
-        } else {
-            Error::new(
-                ErrorCode::RepoWrongKey,
-                format!(
-                    "{identity}: encrypted under key {}, but the key in use is {}",
-                    hex::encode(header.key_id),
-                    hex::encode(expected_key_id)
-                ),
-            )
-            .with_hint(
-                "The key in this computer's keychain belongs to another backup. Run `chatvault \
-                 key unlock --recovery-code-file FILE` with this backup's recovery code.",
-            )
-        });
-    }
-    // 7
-    let ad = associated_data(&data[..HEADER_LEN], identity, extra_ad);
-    let ct_end = HEADER_LEN + header.ct_len;
-    let mut p = Zeroizing::new(data[HEADER_LEN..ct_end].to_vec());
-    let tag = Tag::from_slice(&data[ct_end..header.total_len()]);
-    cipher(key)
-        .decrypt_in_place_detached(Nonce::from_slice(&header.nonce), &ad, &mut p, tag)
-        .map_err(|_| tampered(identity, "authentication failed"))?;
-    // 8
-    decode_plaintext(identity, &p, max_out)
-}
-
 /// Check 8 of §4: `P = u32_le(zlen) ‖ Z ‖ zero padding`, Z one zstd frame with its content size
 /// set and at most `max_out` bytes of output.
 pub(crate) fn decode_plaintext(identity: &str, p: &[u8], max_out: usize) -> Result<Vec<u8>> {
@@ -454,11 +428,11 @@ mod tests {
     }
 
     fn seal_p(body: &[u8], padding: Padding) -> Vec<u8> {
-        seal(&key(), kid(), 0x05, ID, &[], body, padding, 3)
+        Binding::new(&key(), kid(), 0x05, ID).seal(body, padding)
     }
 
     fn open_p(data: &[u8]) -> Result<Vec<u8>> {
-        open(&key(), kid(), 0x05, ID, &[], data, MAX_OUT_OTHER)
+        Binding::new(&key(), kid(), 0x05, ID).open(data, MAX_OUT_OTHER)
     }
 
     fn code(r: Result<Vec<u8>>) -> ErrorCode {
@@ -470,7 +444,7 @@ mod tests {
 
     /// An envelope around an arbitrary plaintext P, authentic under `key()`.
     fn seal_raw(p: &[u8]) -> Vec<u8> {
-        encrypt(&key(), kid(), 0x05, ID, &[], p)
+        encrypt(&Binding::new(&key(), kid(), 0x05, ID), p)
     }
 
     /// zlen from P, decrypting by hand (any kind).
@@ -659,37 +633,29 @@ mod tests {
         }
         // A different MK: its key_id differs.
         let other = MasterKey::from_bytes([0x33; 32]);
-        let e = open(
-            &key(),
-            other.key_id(),
-            0x05,
-            ID,
-            &[],
-            &sealed,
-            MAX_OUT_OTHER,
-        )
-        .unwrap_err();
+        let e = Binding::new(&key(), other.key_id(), 0x05, ID)
+            .open(&sealed, MAX_OUT_OTHER)
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::RepoWrongKey);
         assert!(e.hint().is_some());
     }
 
     #[test]
     fn key_id_mismatch_on_a_key_object_is_recovery_code_wrong() {
-        let sealed = seal(
-            &key(),
-            kid(),
-            KIND_KEY,
-            "keys/ab",
-            &[7; 32],
-            &body(3),
-            Padding::Pow2,
-            3,
-        );
-        let r = open(&key(), [0; 8], KIND_KEY, "keys/ab", &[7; 32], &sealed, 4096);
+        let sealed = Binding::new(&key(), kid(), KIND_KEY, "keys/ab")
+            .with_ad(&[7; 32])
+            .seal(&body(3), Padding::Pow2);
+        let r = Binding::new(&key(), [0; 8], KIND_KEY, "keys/ab")
+            .with_ad(&[7; 32])
+            .open(&sealed, 4096);
         assert_eq!(code(r), ErrorCode::RecoveryCodeWrong);
-        let r = open(&key(), kid(), KIND_KEY, "keys/ab", &[7; 32], &sealed, 4096);
+        let r = Binding::new(&key(), kid(), KIND_KEY, "keys/ab")
+            .with_ad(&[7; 32])
+            .open(&sealed, 4096);
         assert_eq!(r.unwrap(), body(3));
-        let r = open(&key(), kid(), KIND_KEY, "keys/ab", &[8; 32], &sealed, 4096);
+        let r = Binding::new(&key(), kid(), KIND_KEY, "keys/ab")
+            .with_ad(&[8; 32])
+            .open(&sealed, 4096);
         assert_eq!(
             code(r),
             ErrorCode::RepoTampered,
@@ -755,28 +721,11 @@ mod tests {
 
     #[test]
     fn swapped_objects_with_another_identity_are_tampered() {
-        let a = seal(
-            &key(),
-            kid(),
-            0x05,
-            "snapshots/aa",
-            &[],
-            &body(10),
-            Padding::Pow2,
-            3,
-        );
-        let b = seal(
-            &key(),
-            kid(),
-            0x05,
-            "snapshots/bb",
-            &[],
-            &body(11),
-            Padding::Pow2,
-            3,
-        );
+        let a = Binding::new(&key(), kid(), 0x05, "snapshots/aa").seal(&body(10), Padding::Pow2);
+        let b = Binding::new(&key(), kid(), 0x05, "snapshots/bb").seal(&body(11), Padding::Pow2);
         assert_eq!(a.len(), b.len());
-        let open_as = |id: &str, d: &[u8]| open(&key(), kid(), 0x05, id, &[], d, MAX_OUT_OTHER);
+        let open_as =
+            |id: &str, d: &[u8]| Binding::new(&key(), kid(), 0x05, id).open(d, MAX_OUT_OTHER);
         assert_eq!(open_as("snapshots/aa", &a).unwrap(), body(10));
         assert_eq!(code(open_as("snapshots/aa", &b)), ErrorCode::RepoTampered);
         assert_eq!(code(open_as("snapshots/bb", &a)), ErrorCode::RepoTampered);
@@ -785,28 +734,21 @@ mod tests {
     #[test]
     fn wrong_kind_is_tampered() {
         let sealed = seal_p(&body(10), Padding::Pow2);
-        let r = open(&key(), kid(), 0x04, ID, &[], &sealed, MAX_OUT_OTHER);
+        let r = Binding::new(&key(), kid(), 0x04, ID).open(&sealed, MAX_OUT_OTHER);
         let e = r.unwrap_err();
         assert_eq!(e.code(), ErrorCode::RepoTampered);
         // Re-kinding in the header is caught by the AD even if the reader expects the new kind.
         let mut s = sealed.clone();
         s[5] = 0x04;
-        let r = open(&key(), kid(), 0x04, ID, &[], &s, MAX_OUT_OTHER);
+        let r = Binding::new(&key(), kid(), 0x04, ID).open(&s, MAX_OUT_OTHER);
         assert_eq!(code(r), ErrorCode::RepoTampered);
     }
 
     #[test]
     fn a_different_key_with_the_same_key_id_is_tampered() {
         let sealed = seal_p(&body(10), Padding::Pow2);
-        let r = open(
-            &SubKey::from_bytes([0x12; 32]),
-            kid(),
-            0x05,
-            ID,
-            &[],
-            &sealed,
-            MAX_OUT_OTHER,
-        );
+        let r = Binding::new(&SubKey::from_bytes([0x12; 32]), kid(), 0x05, ID)
+            .open(&sealed, MAX_OUT_OTHER);
         assert_eq!(code(r), ErrorCode::RepoTampered);
     }
 
@@ -867,9 +809,13 @@ mod tests {
     fn output_cap_is_enforced() {
         let b = vec![0u8; 100_000];
         let sealed = seal_p(&b, Padding::Padme);
-        let ok = open(&key(), kid(), 0x05, ID, &[], &sealed, 100_000).unwrap();
+        let ok = Binding::new(&key(), kid(), 0x05, ID)
+            .open(&sealed, 100_000)
+            .unwrap();
         assert_eq!(ok, b);
-        let e = open(&key(), kid(), 0x05, ID, &[], &sealed, 99_999).unwrap_err();
+        let e = Binding::new(&key(), kid(), 0x05, ID)
+            .open(&sealed, 99_999)
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::RepoCorrupt);
     }
 
@@ -881,22 +827,15 @@ mod tests {
         ]
         .concat();
         let outside = blobs.len() as u64 + 4;
-        let trailer = seal_within(
-            &key(),
-            kid(),
-            0x07,
-            ID,
-            &[],
-            &body(30),
-            Padding::Padme,
-            3,
-            outside,
-        );
+        let trailer =
+            Binding::new(&key(), kid(), 0x07, ID).seal_within(&body(30), Padding::Padme, outside);
         let total = blobs.len() + trailer.len() + 4;
         let unpadded = blobs.len() + OVERHEAD + 4 + zlen_of(&trailer) + 4;
         assert_eq!(total as u64, padme(unpadded as u64));
         assert_eq!(
-            open(&key(), kid(), 0x07, ID, &[], &trailer, MAX_OUT_OTHER).unwrap(),
+            Binding::new(&key(), kid(), 0x07, ID)
+                .open(&trailer, MAX_OUT_OTHER)
+                .unwrap(),
             body(30)
         );
         // Walking the pack by envelope_len.
@@ -908,17 +847,8 @@ mod tests {
         assert_eq!(first + second, blobs.len());
         assert_eq!(envelope_len(&pack[blobs.len()..]).unwrap(), trailer.len());
         // A keys/-style object: 32 bytes outside, whole object pow2.
-        let env = seal_within(
-            &key(),
-            kid(),
-            KIND_KEY,
-            ID,
-            &[],
-            &body(60),
-            Padding::Pow2,
-            3,
-            32,
-        );
+        let env =
+            Binding::new(&key(), kid(), KIND_KEY, ID).seal_within(&body(60), Padding::Pow2, 32);
         assert_eq!(env.len() + 32, 4096);
     }
 }

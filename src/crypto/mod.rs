@@ -6,7 +6,9 @@
 //! gets.
 
 pub mod envelope;
+pub mod key_object;
 pub mod keys;
+pub mod padding;
 pub mod recovery;
 
 pub use keys::{KeyId, MasterKey, SubKey};

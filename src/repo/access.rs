@@ -227,7 +227,7 @@ pub async fn begin_rotation(
             .collect();
         let code = RecoveryCode::generate();
         let name = format!("keys/{}", hex::encode(super::random_name()));
-        let obj = crate::crypto::recovery::wrap_master_key(
+        let obj = crate::crypto::key_object::wrap_master_key(
             &code,
             params,
             &name,
@@ -238,7 +238,7 @@ pub async fn begin_rotation(
         repo.put(&name, obj).await?;
         // Read back before anything relies on it.
         let back = repo.get(&name).await?;
-        crate::crypto::recovery::unwrap_master_key(&code, &name, &back)?;
+        crate::crypto::key_object::unwrap_master_key(&code, &name, &back)?;
         Ok(PendingRotation {
             code,
             new_wrap: name,
@@ -262,7 +262,7 @@ pub async fn finish_rotation(
     locked(repo, async {
         // Never leave the repository without a wrap: the new one must still be there.
         let back = repo.get(&pending.new_wrap).await?;
-        crate::crypto::recovery::unwrap_master_key(&pending.code, &pending.new_wrap, &back)?;
+        crate::crypto::key_object::unwrap_master_key(&pending.code, &pending.new_wrap, &back)?;
         store_keys(keychain, repo.repo_id(), &mk, Some(&pending.code))?;
         for path in &pending.old_wraps {
             repo.delete(path).await?;

@@ -1056,16 +1056,8 @@ impl Uploader {
             return Ok(false);
         }
         let identity = format!("blob/{}", hex::encode(id));
-        let sealed = envelope::seal(
-            &ck.aead,
-            repo.key_id(),
-            kind,
-            &identity,
-            &[],
-            body,
-            Padding::Padme,
-            3,
-        );
+        let sealed = envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
+            .seal(body, Padding::Padme);
         if self.pack.would_overflow(sealed.len()) {
             self.flush(repo, index).await?;
         }

@@ -137,16 +137,8 @@ impl Repo {
             .with_hint("Run `chatvault verify` to see which object is damaged."));
         }
         let path = format!("forgotten/{}", hex::encode(super::random_name()));
-        let sealed = envelope::seal(
-            &self.k_meta,
-            self.key_id,
-            kind::FORGOTTEN,
-            &path,
-            &[],
-            &format::encode(list),
-            Padding::Pow2,
-            3,
-        );
+        let sealed = envelope::Binding::new(&self.k_meta, self.key_id, kind::FORGOTTEN, &path)
+            .seal(&format::encode(list), Padding::Pow2);
         self.put(&path, sealed).await?;
         let back = self.get(&path).await?;
         self.open_meta(kind::FORGOTTEN, &path, &back)?;

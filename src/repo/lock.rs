@@ -106,16 +106,8 @@ struct LockWriter {
 
 impl LockWriter {
     async fn put(&self, path: &str, body: &LockBody) -> Result<()> {
-        let sealed = envelope::seal(
-            &self.k_meta,
-            self.key_id,
-            kind::LOCK,
-            path,
-            &[],
-            &format::encode(body),
-            Padding::Pow2,
-            3,
-        );
+        let sealed = envelope::Binding::new(&self.k_meta, self.key_id, kind::LOCK, path)
+            .seal(&format::encode(body), Padding::Pow2);
         self.op
             .write(path, sealed)
             .await

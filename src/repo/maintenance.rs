@@ -235,15 +235,8 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                     )
                 })
                 .and_then(|raw| {
-                    envelope::open(
-                        &keys.aead,
-                        repo.key_id(),
-                        kind,
-                        &identity,
-                        &[],
-                        raw,
-                        super::blob_max_out(kind),
-                    )
+                    envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
+                        .open(raw, super::blob_max_out(kind))
                 })
                 .and_then(|body| {
                     if keys.blob_id(kind, &body) == id {
@@ -763,28 +756,13 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             };
             let body = repo
                 .open_blob_at(&index, &loc, |raw| {
-                    envelope::open(
-                        &keys.aead,
-                        repo.key_id(),
-                        kind,
-                        &identity,
-                        &[],
-                        raw,
-                        super::blob_max_out(kind),
-                    )
-                    .map_err(|e| e.context(&path))
+                    envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
+                        .open(raw, super::blob_max_out(kind))
+                        .map_err(|e| e.context(&path))
                 })
                 .await?;
-            let sealed = envelope::seal(
-                &keys.aead,
-                repo.key_id(),
-                kind,
-                &identity,
-                &[],
-                &body,
-                Padding::Padme,
-                3,
-            );
+            let sealed = envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
+                .seal(&body, Padding::Padme);
             if writer.would_overflow(sealed.len()) {
                 let full = std::mem::replace(
                     &mut writer,

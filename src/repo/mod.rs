@@ -15,7 +15,8 @@ pub mod restore;
 pub mod stats;
 
 use crate::crypto::envelope::{self, Padding};
-use crate::crypto::recovery::{self, KdfParams, RecoveryCode};
+use crate::crypto::key_object;
+use crate::crypto::recovery::{KdfParams, RecoveryCode};
 use crate::crypto::{KeyId, MasterKey, SubKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::target::map_opendal_error;
@@ -222,7 +223,7 @@ impl Repo {
         let repo_id = crate::crypto::keys::random_bytes::<16>();
         let created = now_ms();
         let key_name = hex::encode(random_name());
-        let key_obj = recovery::wrap_master_key(
+        let key_obj = key_object::wrap_master_key(
             code,
             params,
             &format!("keys/{key_name}"),
@@ -410,7 +411,7 @@ impl Repo {
                 .await
                 .map_err(|e| meta_err(e, entry.path()))?
                 .to_vec();
-            match recovery::unwrap_master_key(code, entry.path(), &bytes) {
+            match key_object::unwrap_master_key(code, entry.path(), &bytes) {
                 Ok(found) => return Ok(found),
                 Err(e) => last = e,
             }
@@ -586,43 +587,20 @@ impl Repo {
     }
 
     pub fn seal_meta(&self, kind: u8, identity: &str, body: &[u8], padding: Padding) -> Vec<u8> {
-        envelope::seal(
-            &self.k_meta,
-            self.key_id,
-            kind,
-            identity,
-            &[],
-            body,
-            padding,
-            3,
-        )
+        envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).seal(body, padding)
     }
 
     /// Seals a pack trailer so that the whole pack (blobs, trailer, its length) is padme-sized.
     pub fn seal_trailer(&self, identity: &str, body: &[u8], blobs_len: u64) -> Vec<u8> {
-        envelope::seal_within(
-            &self.k_meta,
-            self.key_id,
-            kind::PACK_TRAILER,
-            identity,
-            &[],
+        envelope::Binding::new(&self.k_meta, self.key_id, kind::PACK_TRAILER, identity).seal_within(
             body,
             Padding::Padme,
-            3,
             blobs_len + 4,
         )
     }
 
     pub fn open_meta(&self, kind: u8, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
-        envelope::open(
-            &self.k_meta,
-            self.key_id,
-            kind,
-            identity,
-            &[],
-            data,
-            MAX_META,
-        )
+        envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).open(data, MAX_META)
     }
 
     // ---- conversations and their keys -------------------------------------------------------
@@ -690,15 +668,8 @@ impl Repo {
         let mut all = Vec::new();
         for (path, _) in self.list_names("keytable/").await? {
             let open = |raw: &[u8]| {
-                envelope::open(
-                    &self.k_keytable,
-                    self.key_id,
-                    kind::KEYTABLE,
-                    &path,
-                    &[],
-                    raw,
-                    MAX_META,
-                )
+                envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
+                    .open(raw, MAX_META)
             };
             let Some(t) = self.read_meta::<KeyTable>(&path, open).await? else {
                 continue;
@@ -746,27 +717,14 @@ impl Repo {
             .with_hint("Run `chatvault verify` to see which object is damaged."));
         }
         let path = format!("keytable/{}", hex::encode(random_name()));
-        let sealed = envelope::seal(
-            &self.k_keytable,
-            self.key_id,
-            kind::KEYTABLE,
-            &path,
-            &[],
-            &Zeroizing::new(format::encode(table)),
-            Padding::Pow2,
-            3,
-        );
+        let sealed = envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
+            .seal(&Zeroizing::new(format::encode(table)), Padding::Pow2);
         self.put(&path, sealed).await?;
         let back = self.get(&path).await?;
-        drop(Zeroizing::new(envelope::open(
-            &self.k_keytable,
-            self.key_id,
-            kind::KEYTABLE,
-            &path,
-            &[],
-            &back,
-            MAX_META,
-        )?));
+        drop(Zeroizing::new(
+            envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
+                .open(&back, MAX_META)?,
+        ));
         if let Some(file) = &self.marks {
             let mut m = marks::load(file);
             m.keytable_gen = m.keytable_gen.max(table.generation);
@@ -1001,16 +959,9 @@ impl Repo {
         let path = pack_path(&loc.pack);
         let identity = format!("blob/{}", hex::encode(id));
         self.open_blob_at(index, &loc, |raw| {
-            let body = envelope::open(
-                &ck.aead,
-                self.key_id,
-                loc.kind,
-                &identity,
-                &[],
-                raw,
-                blob_max_out(loc.kind),
-            )
-            .map_err(|e| e.context(format!("pack {path}")))?;
+            let body = envelope::Binding::new(&ck.aead, self.key_id, loc.kind, &identity)
+                .open(raw, blob_max_out(loc.kind))
+                .map_err(|e| e.context(format!("pack {path}")))?;
             if ck.blob_id(loc.kind, &body) != *id {
                 return Err(Error::new(
                     ErrorCode::RepoTampered,
