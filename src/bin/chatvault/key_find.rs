@@ -1,6 +1,6 @@
 //! `chatvault key find`: the host side of Find my key (the search is `chatvault::keyfind`).
 
-use crate::print_json;
+use crate::output::print_json;
 use chatvault::keychain::OsKeychain;
 use chatvault::keyfind::{self, FindProgress, Found, Options};
 use chatvault::store::discover::{self, SearchRoots};

@@ -1,6 +1,7 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
-use crate::{parse_time, print_json, runtime};
+use crate::output::print_json;
+use crate::{parse_time, runtime};
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::export::{self, Format};
 use chatvault::job::{Cancel, Progress};

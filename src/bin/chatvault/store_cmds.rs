@@ -1,0 +1,226 @@
+//! Commands that read a chat store: paths, stores, demo, conversations, messages.
+
+use crate::output::{human_bytes, print_json};
+use crate::parse_time;
+use chatvault::keychain::OsKeychain;
+use chatvault::paths::AppPaths;
+use chatvault::store::discover::{self, SearchRoots};
+use chatvault::store::{self as stores, MessageQuery, StoreKey};
+use chatvault::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The store: a WeChat account folder, EnMicroMsg.db, or chat.db.
+    #[arg(long)]
+    store: PathBuf,
+    /// A file holding the key: 64 hex digits; for Android 7 characters, or imei=/uin= lines.
+    /// Without it, the key remembered in the OS keychain is used.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Remember the key from --key-file in the OS keychain for next time.
+    #[arg(long, requires = "key_file")]
+    remember_key: bool,
+}
+
+impl StoreArgs {
+    pub fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
+        open_store_with_key(&self.store, self.key_file.as_ref(), self.remember_key)
+    }
+}
+
+/// Opens a store with the key from `key_file`, else the one remembered in the keychain.
+fn open_store_with_key(
+    store: &std::path::Path,
+    key_file: Option<&PathBuf>,
+    remember: bool,
+) -> Result<Box<dyn stores::ChatStore>> {
+    let keychain = OsKeychain::default();
+    let key = match key_file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
+            Some(StoreKey::parse(&text)?)
+        }
+        // No keychain (a headless box without Secret Service) just means no remembered key.
+        None => StoreKey::recall(&keychain, store).ok().flatten(),
+    };
+    let opened = stores::open(store, key.as_ref())?;
+    if let (true, Some(k)) = (remember, &key) {
+        k.remember(&keychain, store)?;
+    }
+    Ok(opened)
+}
+
+/// Where ChatVault keeps its settings and data.
+pub fn paths(json: bool) -> Result<()> {
+    let paths = AppPaths::from_os()?;
+    if json {
+        print_json(&paths)?;
+    } else {
+        say!("config: {}", paths.config_dir.display());
+        say!("data:   {}", paths.data_dir.display());
+        say!("cache:  {}", paths.cache_dir.display());
+    }
+    Ok(())
+}
+
+/// The chat stores found on this machine and in `extra` folders.
+pub fn stores(paths: Vec<PathBuf>, json: bool) -> Result<()> {
+    let found = discover::discover(&SearchRoots {
+        home: dirs::home_dir(),
+        extra: paths,
+    });
+    if json {
+        print_json(&found)?;
+    } else if found.is_empty() {
+        say!("No chat stores found. Name a folder to search: chatvault stores PATH");
+    } else {
+        for s in found {
+            say!(
+                "{:<12} {:<24} {:>10}  {}{}",
+                s.variant.as_str(),
+                s.account_id,
+                human_bytes(s.size),
+                s.path.display(),
+                if s.needs_key { "  (needs key)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Folder to write it into.
+    dir: PathBuf,
+    /// wechat-win3, wechat4, wechat-mac3, android or imessage.
+    #[arg(long, default_value = "wechat-win3")]
+    variant: String,
+    /// How many messages.
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+}
+
+/// Writes a demo store and prints its key.
+pub fn demo(a: DemoArgs, json: bool) -> Result<()> {
+    let DemoArgs {
+        dir,
+        variant,
+        messages,
+    } = a;
+    let variant: stores::Variant = variant.parse()?;
+    let demo = stores::demo::write(&dir, variant, messages)?;
+    if json {
+        print_json(&serde_json::json!({
+            "variant": variant.as_str(),
+            "store": demo.path,
+            "key": demo.key,
+            "key_file": demo.key.as_ref().map(|_| dir.join("demo-key.txt")),
+            "conversations": demo.conversations,
+            "messages": demo.messages,
+        }))?;
+    } else {
+        say!(
+            "Wrote a {} demo store: {} conversations, {} messages.",
+            variant.as_str(),
+            demo.conversations,
+            demo.messages
+        );
+        say!("store: {}", demo.path.display());
+        if let Some(k) = &demo.key {
+            say!(
+                "key:   {k}  (also in {})",
+                dir.join("demo-key.txt").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn conversations(store: &StoreArgs, json: bool) -> Result<()> {
+    let list = store.open()?.conversations()?;
+    if json {
+        print_json(&list)?;
+    } else {
+        for c in list {
+            let range = match (c.first_at, c.last_at) {
+                (Some(a), Some(b)) => {
+                    format!("{} – {}", a.strftime("%Y-%m-%d"), b.strftime("%Y-%m-%d"))
+                }
+                _ => String::new(),
+            };
+            say!(
+                "{:>7}  {:<23}  {}  [{}]",
+                c.message_count,
+                range,
+                c.title,
+                c.id
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct MessagesArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The conversation's id, as `conversations` prints it.
+    #[arg(long)]
+    conversation: String,
+    /// Only messages at or after this time (RFC 3339, or a date like 2024-01-31).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only messages at or before this time (RFC 3339, or a date: the end of that day).
+    #[arg(long)]
+    until: Option<String>,
+    /// Only messages whose text or sender contains this (case-insensitive).
+    #[arg(long)]
+    search: Option<String>,
+    /// At most this many messages (the oldest first).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+pub fn messages(a: MessagesArgs, json: bool) -> Result<()> {
+    let MessagesArgs {
+        store,
+        conversation,
+        since,
+        until,
+        search,
+        limit,
+    } = a;
+    let query = MessageQuery {
+        since: since.as_deref().map(|t| parse_time(t, false)).transpose()?,
+        until: until.as_deref().map(|t| parse_time(t, true)).transpose()?,
+        search,
+        limit,
+    };
+    let list = store.open()?.messages(&conversation, &query)?;
+    if json {
+        print_json(&list)?;
+    } else {
+        for m in list {
+            let who = if m.from_me {
+                "me".to_string()
+            } else {
+                m.sender_name.clone().unwrap_or_default()
+            };
+            let kind = if m.kind == chatvault::model::MessageKind::Text {
+                String::new()
+            } else {
+                format!("[{:?}] ", m.kind)
+            };
+            say!(
+                "{}  {}: {}{}",
+                m.at.strftime("%Y-%m-%d %H:%M"),
+                who,
+                kind,
+                m.text
+            );
+        }
+    }
+    Ok(())
+}
