@@ -356,8 +356,12 @@ impl Mac3Store {
         match raw.base_type {
             3 => {
                 let orig = linked.unwrap_or_else(|| format!("{temp}/Image/{local_id}{time}_.pic.jpg"));
+                // The thumbnail beside the photo, in the photo's format (`.jpg`, or `.png`).
                 let thumb = match orig.rsplit_once("_.pic") {
-                    Some((stem, _)) => format!("{stem}_.pic_thumb.jpg"),
+                    Some((stem, rest)) => {
+                        let ext = rest.rsplit_once('.').map_or("jpg", |(_, e)| e);
+                        format!("{stem}_.pic_thumb.{ext}")
+                    }
                     None => format!("{temp}/Image/{local_id}{time}_.pic_thumb.jpg"),
                 };
                 out.push(AttachmentRef::file(orig));
