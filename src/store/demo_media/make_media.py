@@ -22,3 +22,14 @@ for i, ms in enumerate([1600, 2700, 4200], 1):
     d = silk_voice(f"chatvault-demo-voice-{i}", ms)
     open(f"src/store/demo_media/voice-{i}.silk", "wb").write(d)
     print(i, ms, len(d), hashlib.sha256(d).hexdigest()[:16])
+
+# A short video and its poster, and the PDF the demo's file messages carry (same generators
+# as tests/fixtures/make_fixtures.py: FFmpeg's MPEG-4 encoder through PyAV, Pillow).
+sys.path.insert(0, "tests/fixtures")
+import make_fixtures as mf  # noqa: E402
+
+video, poster = mf.video_mp4("chatvault-demo-video", w=160, h=120, frames=20)
+open("src/store/demo_media/video.mp4", "wb").write(video)
+open("src/store/demo_media/video-poster.jpg", "wb").write(poster)
+open("src/store/demo_media/report.pdf", "wb").write(mf.small_pdf("2024 Annual Report"))
+print("video", len(video), "poster", len(poster))
