@@ -137,7 +137,11 @@ fn check_attachments(variant: &str, store: &dyn store::ChatStore, g: &Message, w
         .iter()
         .map(|a| {
             let v = serde_json::to_value(a).unwrap();
-            (a.path.clone(), v["role"].as_str().unwrap().to_string(), a.missing)
+            (
+                a.path.clone(),
+                v["role"].as_str().unwrap().to_string(),
+                a.missing,
+            )
         })
         .collect();
     let mut exp: Vec<(String, String, bool)> = want

@@ -347,11 +347,13 @@ fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
             let sender = (m.conv.ends_with("@chatroom") && !m.from_me).then_some(m.sender.as_str());
             // Images get a photo and its thumbnail in the account's FileStorage, XOR-ed `.dat`
             // files as WeChat keeps them (chat-stores.md §6.1); BytesExtra names both.
-            let (thumb, media) = if m.base == 3 {
-                let (thumb, media) = win3_demo_photo(&root, m)?;
-                (Some(thumb), Some(media))
-            } else {
-                (None, None)
+            let (thumb, media) = match (m.base, m.app_type) {
+                (3, _) => {
+                    let (thumb, media) = win3_demo_photo(&root, m)?;
+                    (Some(thumb), Some(media))
+                }
+                (43, _) | (49, 6) => win3_demo_file(&root, m)?,
+                _ => (None, None),
             };
             if m.base == 34 {
                 voices.push((m.svr_id, demo_voice(m.svr_id)));
@@ -392,6 +394,40 @@ fn win3_demo_photo(root: &Path, m: &DemoMessage) -> Result<(String, String)> {
     }
     let win = |rel: &str| format!("{}\\{}", ME.0, rel.replace('/', "\\"));
     Ok((win(&thumb), win(&photo)))
+}
+
+/// A demo video (`FileStorage/Video/<YYYY-MM>/<md5>.mp4` and its `.jpg` poster) or file
+/// (`FileStorage/File/<YYYY-MM>/<title>`) of a Windows 3.x message; returns the BytesExtra
+/// paths (thumbnail, file).
+fn win3_demo_file(root: &Path, m: &DemoMessage) -> Result<(Option<String>, Option<String>)> {
+    let month = month(m.time);
+    let files: Vec<(String, &[u8])> = if m.base == 43 {
+        let stem = format!(
+            "FileStorage/Video/{month}/{}",
+            md5_hex(&format!("v{}", m.svr_id))
+        );
+        vec![
+            (format!("{stem}.jpg"), DEMO_POSTER),
+            (format!("{stem}.mp4"), DEMO_VIDEO),
+        ]
+    } else {
+        let title = crate::store::wechat::content::media_xml(&m.content)
+            .title
+            .unwrap_or_else(|| "report.pdf".into());
+        vec![(format!("FileStorage/File/{month}/{title}"), DEMO_PDF)]
+    };
+    for (rel, data) in &files {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+        fs::write(&path, data).map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+    }
+    let win = |rel: &str| format!("{}\\{}", ME.0, rel.replace('/', "\\"));
+    Ok(match files.as_slice() {
+        [(poster, _), (video, _)] => (Some(win(poster)), Some(win(video))),
+        [(file, _)] => (None, Some(win(file))),
+        _ => (None, None),
+    })
 }
 
 /// Windows 3.x voice: `Msg/Multi/MediaMSG0.db`, table `Media`, `Reserved0` = MsgSvrID, `Buf` =
@@ -597,7 +633,9 @@ fn write_mac3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
 
 /// A macOS 3.x demo message's media under `Message/MessageTemp/<md5(talker)>/`: a photo
 /// `Image/<mesLocalID><time>_.pic.png` with its `_.pic_thumb.png`, a voice clip
-/// `Audio/<mesLocalID>.aud.silk`. Returns the photo's hldata row (md5, relative dir, name, size).
+/// `Audio/<mesLocalID>.aud.silk`, a video `Video/<mesLocalID>_<time>.mp4` with its `.jpg`
+/// poster, a file `File/<title>`. Returns the photo's or video's hldata row (md5, relative
+/// dir, name, size).
 fn mac3_demo_media(
     root: &Path,
     m: &DemoMessage,
@@ -622,13 +660,39 @@ fn mac3_demo_media(
             let md5 = crate::store::wechat::content::media_xml(&m.content)
                 .md5
                 .unwrap_or_else(|| md5_hex(&name));
-            Ok(Some((md5, format!("{hash}/Image/"), name, photo.len() as u64)))
+            Ok(Some((
+                md5,
+                format!("{hash}/Image/"),
+                name,
+                photo.len() as u64,
+            )))
         }
         34 => {
             write(
                 format!("{hash}/Audio/{local_id}.aud.silk"),
                 demo_voice(m.svr_id),
             )?;
+            Ok(None)
+        }
+        43 => {
+            let stem = format!("{local_id}_{}", m.time);
+            write(format!("{hash}/Video/{stem}.mp4"), DEMO_VIDEO)?;
+            write(format!("{hash}/Video/{stem}.jpg"), DEMO_POSTER)?;
+            let md5 = crate::store::wechat::content::media_xml(&m.content)
+                .md5
+                .unwrap_or_else(|| md5_hex(&stem));
+            Ok(Some((
+                md5,
+                format!("{hash}/Video/"),
+                format!("{stem}.mp4"),
+                DEMO_VIDEO.len() as u64,
+            )))
+        }
+        49 if m.app_type == 6 => {
+            let title = crate::store::wechat::content::media_xml(&m.content)
+                .title
+                .unwrap_or_else(|| "report.pdf".into());
+            write(format!("{hash}/File/{title}"), DEMO_PDF)?;
             Ok(None)
         }
         _ => Ok(None),
@@ -933,7 +997,8 @@ fn demo_png(seed: i64, w: u32, h: u32) -> Vec<u8> {
         let t = y as f64 / h as f64;
         for x in 0..w {
             let ridge = h as f64
-                * (0.62 + 0.1 * ((x as f64 / w as f64) * 6.0 + phase).sin()
+                * (0.62
+                    + 0.1 * ((x as f64 / w as f64) * 6.0 + phase).sin()
                     + 0.04 * ((x as f64 / w as f64) * 17.0).sin());
             let (dx, dy) = (x as f64 - sun_x, y as f64 - sun_y);
             let px = if (y as f64) > ridge {
@@ -1020,6 +1085,11 @@ const DEMO_VOICE: [&[u8]; 3] = [
     include_bytes!("demo_media/voice-2.silk"),
     include_bytes!("demo_media/voice-3.silk"),
 ];
+
+/// A 2-second MP4 and its poster, and a one-page PDF (demo_media/README.md).
+const DEMO_VIDEO: &[u8] = include_bytes!("demo_media/video.mp4");
+const DEMO_POSTER: &[u8] = include_bytes!("demo_media/video-poster.jpg");
+const DEMO_PDF: &[u8] = include_bytes!("demo_media/report.pdf");
 
 fn demo_voice(seed: i64) -> &'static [u8] {
     DEMO_VOICE[seed.rem_euclid(3) as usize]

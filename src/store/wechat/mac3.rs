@@ -355,7 +355,8 @@ impl Mac3Store {
         let mut out: Vec<AttachmentRef> = Vec::new();
         match raw.base_type {
             3 => {
-                let orig = linked.unwrap_or_else(|| format!("{temp}/Image/{local_id}{time}_.pic.jpg"));
+                let orig =
+                    linked.unwrap_or_else(|| format!("{temp}/Image/{local_id}{time}_.pic.jpg"));
                 // The thumbnail beside the photo, in the photo's format (`.jpg`, or `.png`).
                 let thumb = match orig.rsplit_once("_.pic") {
                     Some((stem, rest)) => {

@@ -560,8 +560,8 @@ impl Shard {
                 .as_deref()
                 .map(|e| {
                     let original = content::bytes_extra_path(e, 4).map(AttachmentRef::file);
-                    let thumb = content::bytes_extra_path(e, 3)
-                        .map(|p| AttachmentRef::file(p).thumbnail());
+                    let thumb =
+                        content::bytes_extra_path(e, 3).map(|p| AttachmentRef::file(p).thumbnail());
                     original.into_iter().chain(thumb).collect()
                 })
                 .unwrap_or_default(),
@@ -625,7 +625,11 @@ impl Win3Store {
             _ if matches!(xml.app_type, Some(6 | 74)) => HardLink::File,
             _ => return Ok(()),
         };
-        let has = |role| raw.attachments.iter().any(|a: &AttachmentRef| a.role == role);
+        let has = |role| {
+            raw.attachments
+                .iter()
+                .any(|a: &AttachmentRef| a.role == role)
+        };
         let (has_original, has_thumbnail) = (has(Role::Original), has(Role::Thumbnail));
         if !has_original {
             let from_link = match &xml.md5 {
@@ -840,7 +844,10 @@ impl VoiceShard {
             .map_err(sql_error)?;
         let mut rows = stmt.query([svr_id]).map_err(sql_error)?;
         match rows.next().map_err(sql_error)? {
-            Some(r) => Ok(r.get::<_, Option<i64>>(0).map_err(sql_error)?.map(|n| n as u64)),
+            Some(r) => Ok(r
+                .get::<_, Option<i64>>(0)
+                .map_err(sql_error)?
+                .map(|n| n as u64)),
             None => Ok(None),
         }
     }
