@@ -376,7 +376,10 @@ pub fn bytes_extra_path(data: &[u8], kind: u64) -> Option<String> {
         }
         _ => normal,
     };
-    Some(rel).filter(|r| !r.is_empty() && !r.split('/').any(|c| c == ".."))
+    // Only paths inside the account folder: no `..`, no absolute or drive paths.
+    Some(rel).filter(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.contains(':') && !r.split('/').any(|c| c == "..")
+    })
 }
 
 /// What a media message's XML names: the file's md5 (`<img md5>`, `<videomsg md5>`, an app
@@ -421,6 +424,69 @@ pub fn media_mime(name: &str) -> Option<&'static str> {
         "silk" | "aud" => "audio/silk",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    fn item(kind: u8, value: &str) -> Vec<u8> {
+        let mut b = vec![
+            0x1a,
+            (4 + value.len()) as u8,
+            0x08,
+            kind,
+            0x12,
+            value.len() as u8,
+        ];
+        b.extend(value.as_bytes());
+        b
+    }
+
+    #[test]
+    fn bytes_extra_paths_stay_inside_the_account_folder() {
+        let mut b = item(
+            3,
+            "wxid_me\\FileStorage\\MsgAttach\\ab\\Thumb\\2024-01\\x_t.dat",
+        );
+        b.extend(item(4, "wxid_me\\FileStorage\\Video\\2024-01\\v.mp4"));
+        assert_eq!(
+            bytes_extra_path(&b, 3).as_deref(),
+            Some("FileStorage/MsgAttach/ab/Thumb/2024-01/x_t.dat")
+        );
+        assert_eq!(
+            bytes_extra_path(&b, 4).as_deref(),
+            Some("FileStorage/Video/2024-01/v.mp4")
+        );
+        for bad in [
+            "wxid_me\\FileStorage\\..\\..\\secret",
+            "/etc/passwd",
+            "C:\\Windows\\win.ini",
+        ] {
+            assert_eq!(bytes_extra_path(&item(4, bad), 4), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn media_xml_finds_the_md5_of_photos_videos_and_files() {
+        let md5 = "0123456789abcdef0123456789ABCDEF";
+        let img = media_xml(&format!(r#"<msg><img length="1" md5="{md5}"/></msg>"#));
+        assert_eq!(img.md5.as_deref(), Some(&*md5.to_ascii_lowercase()));
+        let video = media_xml(&format!(r#"<msg><videomsg md5="{md5}" length="2"/></msg>"#));
+        assert!(video.md5.is_some());
+        let file = media_xml(&format!(
+            "<msg><appmsg><title>报告.pdf</title><type>6</type><md5>{md5}</md5></appmsg></msg>"
+        ));
+        assert_eq!(
+            (file.app_type, file.title.as_deref()),
+            (Some(6), Some("报告.pdf"))
+        );
+        assert!(media_xml(r#"<msg><img md5="not-an-md5"/></msg>"#)
+            .md5
+            .is_none());
+        assert_eq!(media_mime("a/b/c.MP4"), Some("video/mp4"));
+        assert_eq!(media_mime("x.dat"), None);
+    }
 }
 
 #[cfg(test)]
