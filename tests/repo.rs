@@ -815,10 +815,15 @@ fn attachment_files_are_chunked_encrypted_deduplicated_and_restored_byte_for_byt
             let originals = store.messages(&conv.id, &MessageQuery::default()).unwrap();
             for m in conv.messages.iter().filter(|m| !m.attachments.is_empty()) {
                 let original = originals.iter().find(|o| o.id == m.id).unwrap();
-                let source = store.attachment_bytes(&original.attachments[0]).unwrap();
-                let copy = out.path().join(&m.attachments[0].path);
-                assert_eq!(std::fs::read(&copy).unwrap(), source, "{}", copy.display());
-                compared += 1;
+                // A photo comes with its thumbnail, a video with its poster: each is a file.
+                assert_eq!(m.attachments.len(), original.attachments.len());
+                for (a, o) in m.attachments.iter().zip(&original.attachments) {
+                    assert_eq!(a.role, o.role);
+                    let source = store.attachment_bytes(o).unwrap();
+                    let copy = out.path().join(&a.path);
+                    assert_eq!(std::fs::read(&copy).unwrap(), source, "{}", copy.display());
+                    compared += 1;
+                }
             }
         }
         assert_eq!(compared as u32, first.attachments);

@@ -103,6 +103,9 @@ fn check(variant: &str) {
         if w["text_normative"] == true {
             assert_eq!(gv["text"], w["text"], "{variant}: message {id} text");
         }
+        if let Some(want) = w["attachments"].as_array() {
+            check_attachments(variant, store.as_ref(), g, want);
+        }
         if let Some(q) = w["quote_of"].as_str() {
             assert_eq!(
                 g.reply_to.as_deref(),
@@ -122,6 +125,55 @@ fn check(variant: &str) {
         snapshot(&stores_dir().join(variant)) == before,
         "{variant}: a source file changed"
     );
+}
+
+/// A message's attachments as expected.json lists them (issue 13): path, role and `missing`,
+/// and the sha256 and size of the bytes the store hands out for each that is not missing.
+fn check_attachments(variant: &str, store: &dyn store::ChatStore, g: &Message, want: &[Value]) {
+    use sha2::{Digest, Sha256};
+    let id = &g.id;
+    let mut got: Vec<(String, String, bool)> = g
+        .attachments
+        .iter()
+        .map(|a| {
+            let v = serde_json::to_value(a).unwrap();
+            (
+                a.path.clone(),
+                v["role"].as_str().unwrap().to_string(),
+                a.missing,
+            )
+        })
+        .collect();
+    let mut exp: Vec<(String, String, bool)> = want
+        .iter()
+        .map(|w| {
+            (
+                w["path"].as_str().unwrap().to_string(),
+                w["role"].as_str().unwrap().to_string(),
+                w["missing"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    exp.sort();
+    assert_eq!(got, exp, "{variant}: message {id} attachments");
+    for w in want.iter().filter(|w| w["missing"] == false) {
+        let a = g
+            .attachments
+            .iter()
+            .find(|a| a.path == w["path"].as_str().unwrap())
+            .unwrap();
+        let bytes = store
+            .attachment_bytes(a)
+            .unwrap_or_else(|| panic!("{variant}: message {id}: no bytes for {}", a.path));
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            w["sha256"].as_str().unwrap(),
+            "{variant}: message {id}: bytes of {}",
+            a.path
+        );
+        assert_eq!(a.size, w["size"].as_u64(), "{variant}: {} size", a.path);
+    }
 }
 
 fn got_ids(e: &Value) -> Vec<String> {

@@ -308,6 +308,7 @@ fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
     }
     drop(micro);
     let mid = msgs.len() / 2;
+    let mut voices: Vec<(i64, &[u8])> = Vec::new();
     for (shard, part) in [(0, &msgs[..mid]), (1, &msgs[mid..])] {
         let db = create(&root.join(format!("Msg/Multi/MSG{shard}.db")), key)?;
         db.execute_batch(
@@ -344,21 +345,21 @@ fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
                 (m.content.clone(), None)
             };
             let sender = (m.conv.ends_with("@chatroom") && !m.from_me).then_some(m.sender.as_str());
-            // Images get a file in the account's FileStorage, as WeChat keeps them.
-            let media = (m.base == 3).then(|| {
-                let rel = format!(
-                    "FileStorage/MsgAttach/{}/Image/{}/{}.dat",
-                    md5_hex(&m.conv),
-                    month(m.time),
-                    md5_hex(&m.svr_id.to_string())
-                );
-                let path = root.join(&rel);
-                let _ = fs::create_dir_all(path.parent().expect("has a parent"));
-                let _ = fs::write(&path, demo_image(m.svr_id));
-                format!("{}\\{}", ME.0, rel.replace('/', "\\"))
-            });
+            // Images get a photo and its thumbnail in the account's FileStorage, XOR-ed `.dat`
+            // files as WeChat keeps them (chat-stores.md §6.1); BytesExtra names both.
+            let (thumb, media) = match (m.base, m.app_type) {
+                (3, _) => {
+                    let (thumb, media) = win3_demo_photo(&root, m)?;
+                    (Some(thumb), Some(media))
+                }
+                (43, _) | (49, 6) => win3_demo_file(&root, m)?,
+                _ => (None, None),
+            };
+            if m.base == 34 {
+                voices.push((m.svr_id, demo_voice(m.svr_id)));
+            }
             let extra = (sender.is_some() || media.is_some())
-                .then(|| bytes_extra(sender, media.as_deref()));
+                .then(|| bytes_extra(sender, thumb.as_deref(), media.as_deref()));
             tx.execute(
                 "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent, CompressContent, BytesExtra, Status) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 2)",
@@ -368,7 +369,90 @@ fn write_win3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
         }
         tx.commit().map_err(sql_err)?;
     }
+    win3_demo_voice(&root, key, &voices)?;
     Ok(root)
+}
+
+/// A demo photo of a Windows 3.x message: `FileStorage/MsgAttach/<md5(talker)>/Image/<YYYY-MM>/
+/// <md5>.dat` and its thumbnail under `…/Thumb/…/<md5>_t.dat`, both XOR-ed PNGs; returns the
+/// BytesExtra paths (thumbnail, photo) as WeChat writes them (`<wxid>\FileStorage\…`).
+fn win3_demo_photo(root: &Path, m: &DemoMessage) -> Result<(String, String)> {
+    let name = md5_hex(&m.svr_id.to_string());
+    let dir = format!("FileStorage/MsgAttach/{}", md5_hex(&m.conv));
+    let month = month(m.time);
+    let photo = format!("{dir}/Image/{month}/{name}.dat");
+    let thumb = format!("{dir}/Thumb/{month}/{name}_t.dat");
+    for (rel, data) in [
+        (&photo, demo_image(m.svr_id)),
+        (&thumb, demo_png(m.svr_id, 40, 30)),
+    ] {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+        fs::write(&path, xor_dat(&data))
+            .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+    }
+    let win = |rel: &str| format!("{}\\{}", ME.0, rel.replace('/', "\\"));
+    Ok((win(&thumb), win(&photo)))
+}
+
+/// A demo video (`FileStorage/Video/<YYYY-MM>/<md5>.mp4` and its `.jpg` poster) or file
+/// (`FileStorage/File/<YYYY-MM>/<title>`) of a Windows 3.x message; returns the BytesExtra
+/// paths (thumbnail, file).
+fn win3_demo_file(root: &Path, m: &DemoMessage) -> Result<(Option<String>, Option<String>)> {
+    let month = month(m.time);
+    let files: Vec<(String, &[u8])> = if m.base == 43 {
+        let stem = format!(
+            "FileStorage/Video/{month}/{}",
+            md5_hex(&format!("v{}", m.svr_id))
+        );
+        vec![
+            (format!("{stem}.jpg"), DEMO_POSTER),
+            (format!("{stem}.mp4"), DEMO_VIDEO),
+        ]
+    } else {
+        let title = crate::store::wechat::content::media_xml(&m.content)
+            .title
+            .unwrap_or_else(|| "report.pdf".into());
+        vec![(format!("FileStorage/File/{month}/{title}"), DEMO_PDF)]
+    };
+    for (rel, data) in &files {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+        fs::write(&path, data).map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
+    }
+    let win = |rel: &str| format!("{}\\{}", ME.0, rel.replace('/', "\\"));
+    Ok(match files.as_slice() {
+        [(poster, _), (video, _)] => (Some(win(poster)), Some(win(video))),
+        [(file, _)] => (None, Some(win(file))),
+        _ => (None, None),
+    })
+}
+
+/// Windows 3.x voice: `Msg/Multi/MediaMSG0.db`, table `Media`, `Reserved0` = MsgSvrID, `Buf` =
+/// the SILK clip (chat-stores.md §2.2; WeChat 3.9.12's own DDL).
+fn win3_demo_voice(
+    root: &Path,
+    key: Option<(&str, u8, u32)>,
+    voices: &[(i64, &[u8])],
+) -> Result<()> {
+    let db = create(&root.join("Msg/Multi/MediaMSG0.db"), key)?;
+    db.execute_batch(
+        "CREATE TABLE Media(Key TEXT PRIMARY KEY, Reserved0 INT, Buf BLOB, Reserved1 INT, Reserved2 TEXT);
+         CREATE INDEX MediaReserved0Idx ON Media(Reserved0);
+         CREATE INDEX MediaReserved1Idx ON Media(Reserved1);",
+    )
+    .map_err(sql_err)?;
+    let tx = db.unchecked_transaction().map_err(sql_err)?;
+    for (svr_id, silk) in voices {
+        tx.execute(
+            "INSERT INTO Media(Key, Reserved0, Buf) VALUES (?1, ?2, ?3)",
+            params![svr_id.to_string(), svr_id, silk],
+        )
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)
 }
 
 /// WeChat 4.x: a `Msg_<md5>` table per chat, `Name2Id` for senders, zstd for non-text content.
@@ -516,6 +600,7 @@ fn write_mac3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
     let db = create(&root.join("Message/msg_0.db"), key)?;
     let tx = db.unchecked_transaction().map_err(sql_err)?;
     let mut tables = std::collections::HashSet::new();
+    let mut hlinks = Vec::new();
     for m in msgs {
         let table = format!("Chat_{}", md5_hex(&m.conv));
         if tables.insert(table.clone()) {
@@ -537,9 +622,112 @@ fn write_mac3(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
             params![m.svr_id, m.time, body, m.base, if m.from_me { 0 } else { 1 }],
         )
         .map_err(sql_err)?;
+        if let Some(row) = mac3_demo_media(&root, m, tx.last_insert_rowid())? {
+            hlinks.push(row);
+        }
     }
     tx.commit().map_err(sql_err)?;
+    mac3_demo_hldata(&root, key, &hlinks)?;
     Ok(root)
+}
+
+/// A macOS 3.x demo message's media under `Message/MessageTemp/<md5(talker)>/`: a photo
+/// `Image/<mesLocalID><time>_.pic.png` with its `_.pic_thumb.png`, a voice clip
+/// `Audio/<mesLocalID>.aud.silk`, a video `Video/<mesLocalID>_<time>.mp4` with its `.jpg`
+/// poster, a file `File/<title>`. Returns the photo's or video's hldata row (md5, relative
+/// dir, name, size).
+fn mac3_demo_media(
+    root: &Path,
+    m: &DemoMessage,
+    local_id: i64,
+) -> Result<Option<(String, String, String, u64)>> {
+    let hash = md5_hex(&m.conv);
+    let write = |rel: String, data: &[u8]| -> Result<()> {
+        let path = root.join("Message/MessageTemp").join(rel);
+        fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
+        fs::write(&path, data).map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+    };
+    match m.base {
+        3 => {
+            let name = format!("{local_id}{}_.pic.png", m.time);
+            let photo = demo_image(m.svr_id);
+            write(format!("{hash}/Image/{name}"), &photo)?;
+            write(
+                format!("{hash}/Image/{local_id}{}_.pic_thumb.png", m.time),
+                &demo_png(m.svr_id, 40, 30),
+            )?;
+            let md5 = crate::store::wechat::content::media_xml(&m.content)
+                .md5
+                .unwrap_or_else(|| md5_hex(&name));
+            Ok(Some((
+                md5,
+                format!("{hash}/Image/"),
+                name,
+                photo.len() as u64,
+            )))
+        }
+        34 => {
+            write(
+                format!("{hash}/Audio/{local_id}.aud.silk"),
+                demo_voice(m.svr_id),
+            )?;
+            Ok(None)
+        }
+        43 => {
+            let stem = format!("{local_id}_{}", m.time);
+            write(format!("{hash}/Video/{stem}.mp4"), DEMO_VIDEO)?;
+            write(format!("{hash}/Video/{stem}.jpg"), DEMO_POSTER)?;
+            let md5 = crate::store::wechat::content::media_xml(&m.content)
+                .md5
+                .unwrap_or_else(|| md5_hex(&stem));
+            Ok(Some((
+                md5,
+                format!("{hash}/Video/"),
+                format!("{stem}.mp4"),
+                DEMO_VIDEO.len() as u64,
+            )))
+        }
+        49 if m.app_type == 6 => {
+            let title = crate::store::wechat::content::media_xml(&m.content)
+                .title
+                .unwrap_or_else(|| "report.pdf".into());
+            write(format!("{hash}/File/{title}"), DEMO_PDF)?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `Hardlink/hldata.db`: `HlinkMediaRecord(mediaMd5, mediaSize, inodeNumber, modifyTime)` and
+/// `HlinkMediaDetail(localId, inodeNumber, relativePath, fileName)` (chat-stores.md §4).
+fn mac3_demo_hldata(
+    root: &Path,
+    key: Option<(&str, u8, u32)>,
+    rows: &[(String, String, String, u64)],
+) -> Result<()> {
+    let db = create(&root.join("Hardlink/hldata.db"), key)?;
+    db.execute_batch(
+        "CREATE TABLE HlinkMediaRecord(mediaMd5 TEXT, mediaSize INTEGER, inodeNumber INTEGER, modifyTime INTEGER, \
+         CONSTRAINT _Md5_Size UNIQUE (mediaMd5, mediaSize));
+         CREATE TABLE HlinkMediaDetail(localId INTEGER PRIMARY KEY AUTOINCREMENT, inodeNumber INTEGER, relativePath TEXT, fileName TEXT);",
+    )
+    .map_err(sql_err)?;
+    let tx = db.unchecked_transaction().map_err(sql_err)?;
+    for (i, (md5, dir, name, size)) in rows.iter().enumerate() {
+        let inode = 9_000_000 + i as i64;
+        tx.execute(
+            "INSERT OR IGNORE INTO HlinkMediaRecord VALUES (?1, ?2, ?3, 0)",
+            params![md5, *size as i64, inode],
+        )
+        .map_err(sql_err)?;
+        tx.execute(
+            "INSERT INTO HlinkMediaDetail(inodeNumber, relativePath, fileName) VALUES (?1, ?2, ?3)",
+            params![inode, dir, name],
+        )
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)
 }
 
 /// Android: EnMicroMsg.db with SQLCipher 1.x parameters; `createTime` in milliseconds; app
@@ -743,10 +931,11 @@ fn typedstream(text: &str) -> Vec<u8> {
     b
 }
 
-/// `BytesExtra` protobuf: `{1: {1: 1, 2: 0}, 3: {1: 1, 2: sender}, 3: {1: 4, 2: media path}}`.
-fn bytes_extra(sender: Option<&str>, media: Option<&str>) -> Vec<u8> {
+/// `BytesExtra` protobuf: `{1: {1: 1, 2: 0}, 3: {1: 1, 2: sender}, 3: {1: 3, 2: thumbnail
+/// path}, 3: {1: 4, 2: media path}}`.
+fn bytes_extra(sender: Option<&str>, thumb: Option<&str>, media: Option<&str>) -> Vec<u8> {
     let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x00];
-    for (kind, value) in [(1u8, sender), (4u8, media)] {
+    for (kind, value) in [(1u8, sender), (3u8, thumb), (4u8, media)] {
         if let Some(v) = value {
             let mut item = vec![0x08, kind, 0x12];
             varint(&mut item, v.len());
@@ -775,19 +964,133 @@ fn month(time: i64) -> String {
         .to_string()
 }
 
-/// A made-up image: a PNG signature and pseudo-random bytes, 20-60 KB; one in seven is
+/// A demo photo: a real PNG (a landscape drawn from the seed), 40-60 KB; one in seven is about
 /// 700 KB, so the chunker cuts it into several chunks.
 fn demo_image(seed: i64) -> Vec<u8> {
     let mut rng = Rng(seed as u64 | 1);
-    let len = if seed % 7 == 0 {
-        700_000
+    let (w, h) = if seed % 7 == 0 {
+        (480, 480)
     } else {
-        20_000 + rng.below(40_000) as usize
+        (120 + 20 * rng.below(3) as u32, 120)
     };
-    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
-    while b.len() < len {
-        b.extend(rng.next().to_le_bytes());
+    demo_png(seed, w, h)
+}
+
+/// A landscape (sky, sun, hills) of `w`×`h` pixels as a PNG: RGB, filter 0, the image data in
+/// stored (uncompressed) deflate blocks, so no compressor is needed; every viewer opens it.
+fn demo_png(seed: i64, w: u32, h: u32) -> Vec<u8> {
+    let mut rng = Rng(seed as u64 ^ 0x9e37_79b9_7f4a_7c15 | 1);
+    let sky = [
+        40 + rng.below(80) as u8,
+        110 + rng.below(90) as u8,
+        230 + rng.below(26) as u8,
+    ];
+    let (sun_x, sun_y) = (
+        (w as u64 / 5 + rng.below(w as u64 * 3 / 5)) as f64,
+        (h as u64 / 8 + rng.below(h as u64 / 4)) as f64,
+    );
+    let sun_r = w.min(h) as f64 / 9.0;
+    let (phase, hill) = (rng.below(628) as f64 / 100.0, rng.below(60) as u8);
+    let mut raw = Vec::with_capacity(((w * 3 + 1) * h) as usize);
+    for y in 0..h {
+        raw.push(0); // filter: none
+        let t = y as f64 / h as f64;
+        for x in 0..w {
+            let ridge = h as f64
+                * (0.62
+                    + 0.1 * ((x as f64 / w as f64) * 6.0 + phase).sin()
+                    + 0.04 * ((x as f64 / w as f64) * 17.0).sin());
+            let (dx, dy) = (x as f64 - sun_x, y as f64 - sun_y);
+            let px = if (y as f64) > ridge {
+                let shade = 1.0 - 0.4 * ((y as f64 - ridge) / h as f64);
+                [
+                    ((40 + hill) as f64 * shade) as u8,
+                    (140.0 * shade) as u8,
+                    (60.0 * shade) as u8,
+                ]
+            } else if dx * dx + dy * dy < sun_r * sun_r {
+                [255, 214, 90]
+            } else {
+                let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t) as u8;
+                [mix(sky[0], 255), mix(sky[1], 200), mix(sky[2], 170)]
+            };
+            raw.extend(px);
+        }
     }
-    b.truncate(len);
-    b
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB, deflate, filter 0, no interlace
+    let mut zlib = vec![0x78, 0x01];
+    let mut blocks = raw.chunks(65_535).peekable();
+    while let Some(block) = blocks.next() {
+        zlib.push(u8::from(blocks.peek().is_none()));
+        let len = block.len() as u16;
+        zlib.extend(len.to_le_bytes());
+        zlib.extend((!len).to_le_bytes());
+        zlib.extend(block);
+    }
+    zlib.extend(adler32(&raw).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", &ihdr), (b"IDAT", &zlib), (b"IEND", &Vec::new())] {
+        png.extend((data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend(kind);
+        png.extend(data);
+        let crc = crc32(&png[start..]);
+        png.extend(crc.to_be_bytes());
+    }
+    png
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in data.chunks(5552) {
+        for &x in chunk {
+            a += x as u32;
+            b += a;
+        }
+        a %= 65_521;
+        b %= 65_521;
+    }
+    (b << 16) | a
+}
+
+/// The XOR byte of the demo's WeChat 3.x `.dat` images (one byte per installation in WeChat).
+const DEMO_XOR: u8 = 0x5e;
+
+fn xor_dat(data: &[u8]) -> Vec<u8> {
+    data.iter().map(|b| b ^ DEMO_XOR).collect()
+}
+
+/// Three short voice clips, real SILK v3 (Tencent's 0x02 form) made once by an encoder (see
+/// demo_media/README.md): a voice message of the demo gets one of them.
+const DEMO_VOICE: [&[u8]; 3] = [
+    include_bytes!("demo_media/voice-1.silk"),
+    include_bytes!("demo_media/voice-2.silk"),
+    include_bytes!("demo_media/voice-3.silk"),
+];
+
+/// A 2-second MP4 and its poster, and a one-page PDF (demo_media/README.md).
+const DEMO_VIDEO: &[u8] = include_bytes!("demo_media/video.mp4");
+const DEMO_POSTER: &[u8] = include_bytes!("demo_media/video-poster.jpg");
+const DEMO_PDF: &[u8] = include_bytes!("demo_media/report.pdf");
+
+fn demo_voice(seed: i64) -> &'static [u8] {
+    DEMO_VOICE[seed.rem_euclid(3) as usize]
 }

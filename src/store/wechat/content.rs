@@ -360,6 +360,135 @@ fn strip_tags(s: &str) -> String {
     out.trim().to_string()
 }
 
+/// Windows 3.x and macOS 3.x media (issue 13): what a message's `BytesExtra` and XML say about
+/// its files. Sources: chat-stores.md §2.3 (BytesExtra item types 3 thumbnail, 4 file), §2.5
+/// (the `md5` attribute keys the HardLink databases), §4 (macOS `hldata.db`).
+///
+/// The `BytesExtra` path of item type `kind` (3 thumbnail, 4 image/video/file), relative to the
+/// account folder with `/` separators (the leading `<wxid>\` stripped).
+pub fn bytes_extra_path(data: &[u8], kind: u64) -> Option<String> {
+    let items = bytes_extra_items(data);
+    let raw = items.iter().find(|(k, _)| *k == kind)?;
+    let normal = raw.1.replace('\\', "/");
+    let rel = match normal.split_once('/') {
+        Some((first, rest)) if !first.contains('.') && rest.starts_with("FileStorage") => {
+            rest.to_string()
+        }
+        _ => normal,
+    };
+    // Only paths inside the account folder: no `..`, no absolute or drive paths.
+    Some(rel).filter(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.contains(':') && !r.split('/').any(|c| c == "..")
+    })
+}
+
+/// What a media message's XML names: the file's md5 (`<img md5>`, `<videomsg md5>`, an app
+/// message's `<md5>`), and for files the title and the app message type.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MediaXml {
+    pub md5: Option<String>,
+    pub app_type: Option<i64>,
+    pub title: Option<String>,
+}
+
+pub fn media_xml(content: &str) -> MediaXml {
+    let f = xml_fields(content);
+    let md5 = ["msg/img@md5", "msg/videomsg@md5", "msg/appmsg/md5"]
+        .iter()
+        .find_map(|k| f.get(*k))
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| m.len() == 32 && m.bytes().all(|b| b.is_ascii_hexdigit()));
+    MediaXml {
+        md5,
+        app_type: f.get("msg/appmsg/type").and_then(|t| t.trim().parse().ok()),
+        title: f.get("msg/appmsg/title").cloned(),
+    }
+}
+
+/// The MIME type of a media file by its name, for the formats WeChat keeps as they are (a
+/// `.dat` image is obfuscated and has none until decoded).
+pub fn media_mime(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "zip" => "application/zip",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "silk" | "aud" => "audio/silk",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    fn item(kind: u8, value: &str) -> Vec<u8> {
+        let mut b = vec![
+            0x1a,
+            (4 + value.len()) as u8,
+            0x08,
+            kind,
+            0x12,
+            value.len() as u8,
+        ];
+        b.extend(value.as_bytes());
+        b
+    }
+
+    #[test]
+    fn bytes_extra_paths_stay_inside_the_account_folder() {
+        let mut b = item(
+            3,
+            "wxid_me\\FileStorage\\MsgAttach\\ab\\Thumb\\2024-01\\x_t.dat",
+        );
+        b.extend(item(4, "wxid_me\\FileStorage\\Video\\2024-01\\v.mp4"));
+        assert_eq!(
+            bytes_extra_path(&b, 3).as_deref(),
+            Some("FileStorage/MsgAttach/ab/Thumb/2024-01/x_t.dat")
+        );
+        assert_eq!(
+            bytes_extra_path(&b, 4).as_deref(),
+            Some("FileStorage/Video/2024-01/v.mp4")
+        );
+        for bad in [
+            "wxid_me\\FileStorage\\..\\..\\secret",
+            "/etc/passwd",
+            "C:\\Windows\\win.ini",
+        ] {
+            assert_eq!(bytes_extra_path(&item(4, bad), 4), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn media_xml_finds_the_md5_of_photos_videos_and_files() {
+        let md5 = "0123456789abcdef0123456789ABCDEF";
+        let img = media_xml(&format!(r#"<msg><img length="1" md5="{md5}"/></msg>"#));
+        assert_eq!(img.md5.as_deref(), Some(&*md5.to_ascii_lowercase()));
+        let video = media_xml(&format!(r#"<msg><videomsg md5="{md5}" length="2"/></msg>"#));
+        assert!(video.md5.is_some());
+        let file = media_xml(&format!(
+            "<msg><appmsg><title>报告.pdf</title><type>6</type><md5>{md5}</md5></appmsg></msg>"
+        ));
+        assert_eq!(
+            (file.app_type, file.title.as_deref()),
+            (Some(6), Some("报告.pdf"))
+        );
+        assert!(media_xml(r#"<msg><img md5="not-an-md5"/></msg>"#)
+            .md5
+            .is_none());
+        assert_eq!(media_mime("a/b/c.MP4"), Some("video/mp4"));
+        assert_eq!(media_mime("x.dat"), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

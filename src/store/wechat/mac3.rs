@@ -17,8 +17,14 @@ use crate::store::{
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 pub struct Mac3Store {
+    root: std::path::PathBuf,
+    key: Secret<String>,
+    /// `hldata.db`: media md5 → file under `Message/MessageTemp`, loaded whole (one pass) by the
+    /// first read that meets an image, video or file.
+    hldata: OnceLock<HashMap<String, String>>,
     account: String,
     contacts: Contacts,
     shards: Vec<Db>,
@@ -161,6 +167,9 @@ impl Mac3Store {
             .map(|db| Self::chat_tables(db).map(|t| t.into_iter().collect()))
             .collect::<Result<Vec<HashMap<String, String>>>>()?;
         Ok(Mac3Store {
+            root: root.to_path_buf(),
+            key: key.clone(),
+            hldata: OnceLock::new(),
             account,
             contacts,
             shards,
@@ -207,6 +216,16 @@ impl ChatStore for Mac3Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Paths are relative to the account folder (`Message/MessageTemp/...`).
+    fn attachment_source(
+        &self,
+        a: &crate::model::AttachmentRef,
+    ) -> Option<crate::model::AttachmentSource> {
+        let p = self.root.join(&a.path);
+        p.is_file()
+            .then_some(crate::model::AttachmentSource::File(p))
     }
 
     /// Each `Chat_<md5>` table's largest rowid.
@@ -283,7 +302,7 @@ impl ChatStore for Mac3Store {
                     Some(s) if s != 0 => s.to_string(),
                     _ => format!("local-{hash}-{local_id}"),
                 };
-                let raw = RawMessage {
+                let mut raw = RawMessage {
                     id,
                     conversation_id: conversation_id.to_string(),
                     at: timestamp_from_seconds(time),
@@ -295,6 +314,7 @@ impl ChatStore for Mac3Store {
                     attachments: Vec::new(),
                     ext: Vec::new(),
                 };
+                self.media_of(&mut raw, &hash, local_id, time)?;
                 out.push((
                     time,
                     local_id,
@@ -307,5 +327,159 @@ impl ChatStore for Mac3Store {
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+}
+
+/// Media (issue 13): WeChat for macOS 3.x keeps a chat's files, unencrypted, under
+/// `Message/MessageTemp/<md5(talker)>/`: `Image/<mesLocalID><msgCreateTime>_.pic.jpg` with
+/// `_.pic_thumb.jpg` (and `_.pic_hd.jpg`), `Video/<mesLocalID>_<msgCreateTime>.mp4`,
+/// `Audio/<mesLocalID>.aud.silk` (SILK with a 0x02 prefix), `File/<title>`. `hldata.db`
+/// (`HlinkMediaRecord.mediaMd5` = the XML's md5 → `HlinkMediaDetail.relativePath` + `fileName`,
+/// chat-stores.md §4, chatlog `darwinv3` `GetMedia`) names downloaded images, videos and files;
+/// the names above are the fallback and give thumbnails and voice. Sources for the names: chatlog
+/// forks' `MessageDarwinV3.Wrap` (`_.pic.jpg`, `_.pic_hd.jpg`, `_.pic_thumb.jpg`, `<time>.mp4`),
+/// a WeChat-reading CLI's macOS resolver (`{local_id}{timestamp}_.pic_thumb.jpg`,
+/// `{local_id}_{timestamp}.mp4`, `Audio/*.aud.silk`, `File/<title>`) and users' notes
+/// (`Audio/111.aud.silk`), all in the code index. Which voice file belongs to which message is
+/// not documented: by `mesLocalID`, as those notes show (uncertain); the video poster's name
+/// is not documented either (`<video stem>.jpg`, uncertain).
+impl Mac3Store {
+    fn media_of(&self, raw: &mut RawMessage, hash: &str, local_id: i64, time: i64) -> Result<()> {
+        use crate::model::AttachmentRef;
+        let temp = format!("Message/MessageTemp/{hash}");
+        let xml = content::media_xml(&raw.content);
+        let linked = match (&xml.md5, raw.base_type) {
+            (Some(md5), 3 | 43 | 49) => self.hldata()?.get(md5).cloned(),
+            _ => None,
+        };
+        let mut out: Vec<AttachmentRef> = Vec::new();
+        match raw.base_type {
+            3 => {
+                let orig =
+                    linked.unwrap_or_else(|| format!("{temp}/Image/{local_id}{time}_.pic.jpg"));
+                // The thumbnail beside the photo, in the photo's format (`.jpg`, or `.png`).
+                let thumb = match orig.rsplit_once("_.pic") {
+                    Some((stem, rest)) => {
+                        let ext = rest.rsplit_once('.').map_or("jpg", |(_, e)| e);
+                        format!("{stem}_.pic_thumb.{ext}")
+                    }
+                    None => format!("{temp}/Image/{local_id}{time}_.pic_thumb.jpg"),
+                };
+                out.push(AttachmentRef::file(orig));
+                out.push(AttachmentRef::file(thumb).thumbnail());
+            }
+            43 => {
+                let orig = linked.unwrap_or_else(|| format!("{temp}/Video/{local_id}_{time}.mp4"));
+                if let Some((stem, _)) = orig.rsplit_once('.') {
+                    out.push(AttachmentRef::file(format!("{stem}.jpg")).thumbnail());
+                }
+                out.insert(0, AttachmentRef::file(orig));
+            }
+            34 => {
+                let silk = format!("{temp}/Audio/{local_id}.aud.silk");
+                let aud = format!("{temp}/Audio/{local_id}.aud");
+                let path = if !self.root.join(&silk).is_file() && self.root.join(&aud).is_file() {
+                    aud
+                } else {
+                    silk
+                };
+                out.push(AttachmentRef::file(path));
+            }
+            49 if matches!(xml.app_type, Some(6 | 74)) => {
+                let title = xml.title.clone().unwrap_or_default();
+                let fallback = (!title.is_empty() && !title.contains(['/', '\\']) && title != "..")
+                    .then(|| format!("{temp}/File/{title}"));
+                if let Some(p) = linked.or(fallback) {
+                    let mut a = AttachmentRef::file(p);
+                    if !title.trim().is_empty() {
+                        a.name = Some(title);
+                    }
+                    out.push(a);
+                }
+            }
+            _ => {}
+        }
+        for a in &mut out {
+            match std::fs::metadata(self.root.join(&a.path)) {
+                Ok(m) if m.is_file() => a.size = Some(m.len()),
+                _ => a.missing = true,
+            }
+            a.mime = content::media_mime(&a.path).map(str::to_string);
+        }
+        out.retain(|a| a.role == crate::model::AttachmentRole::Original || !a.missing);
+        raw.attachments = out;
+        Ok(())
+    }
+
+    fn hldata(&self) -> Result<&HashMap<String, String>> {
+        if let Some(m) = self.hldata.get() {
+            return Ok(m);
+        }
+        let loaded = self.load_hldata()?;
+        Ok(self.hldata.get_or_init(|| loaded))
+    }
+
+    fn load_hldata(&self) -> Result<HashMap<String, String>> {
+        let mut map = HashMap::new();
+        let Some(path) = ["Hardlink/hldata.db", "hldata.db"]
+            .iter()
+            .map(|p| self.root.join(p))
+            .find(|p| p.is_file())
+        else {
+            return Ok(map);
+        };
+        let db = Db::open(&path, &cipher(&self.key)).map_err(damaged_not_wrong_key(&path))?;
+        if !db.has_table("HlinkMediaRecord")? || !db.has_table("HlinkMediaDetail")? {
+            return Ok(map);
+        }
+        // Both tables read once and joined here: HlinkMediaDetail has no index on inodeNumber.
+        let conn = db.conn();
+        let mut by_inode: HashMap<i64, (String, String)> = HashMap::new();
+        let mut stmt = conn
+            .prepare("SELECT inodeNumber, relativePath, fileName FROM HlinkMediaDetail")
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            if let (Some(inode), Some(dir), Some(name)) = row.map_err(sql_error)? {
+                by_inode.entry(inode).or_insert((dir, name));
+            }
+        }
+        let mut stmt = conn
+            .prepare("SELECT mediaMd5, inodeNumber FROM HlinkMediaRecord")
+            .map_err(sql_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(sql_error)?;
+        for row in rows {
+            let (Some(md5), Some(inode)) = row.map_err(sql_error)? else {
+                continue;
+            };
+            let Some((dir, name)) = by_inode.get(&inode) else {
+                continue;
+            };
+            let dir = dir.trim_matches('/');
+            let safe = |s: &str| !s.split('/').any(|c| c == "..");
+            if name.is_empty() || name.contains('/') || !safe(dir) || !safe(name) {
+                continue;
+            }
+            map.entry(md5.to_ascii_lowercase()).or_insert_with(|| {
+                if dir.is_empty() {
+                    format!("Message/MessageTemp/{name}")
+                } else {
+                    format!("Message/MessageTemp/{dir}/{name}")
+                }
+            });
+        }
+        Ok(map)
     }
 }

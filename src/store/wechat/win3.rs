@@ -11,14 +11,62 @@ use crate::store::{
     numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery, Variant,
 };
 use rusqlite::types::ValueRef;
-
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 pub struct Win3Store {
     root: std::path::PathBuf,
     account: String,
     contacts: Contacts,
     shards: Vec<Shard>,
+    /// The store's key, for the media databases opened on first need.
+    key: Secret<String>,
+    /// `Msg/Multi/MediaMSG*.db` (voice), opened by the first read that meets a voice message.
+    voice: OnceLock<Vec<VoiceShard>>,
+    /// `Msg/HardLink{Image,Video,File}.db`: md5 → file, each loaded whole (one linear pass) by
+    /// the first message whose `BytesExtra` does not name its file.
+    hardlinks: [OnceLock<HashMap<[u8; 16], String>>; 3],
+}
+
+/// One `MediaMSG<n>.db`: table `Media(Key, Reserved0 = MsgSvrID, Buf = SILK, …)`
+/// (chat-stores.md §2.2; WeChat 3.9.12's own DDL indexes `Reserved0`).
+struct VoiceShard {
+    /// Relative to the account folder (`Msg/Multi/MediaMSG0.db`): the part of a voice
+    /// attachment's path before `#` (FORMAT.md §6.3).
+    rel: String,
+    db: Db,
+    /// `Reserved0` → size of `Buf`, loaded once when the table has no index on `Reserved0`
+    /// (so that a read never scans the table once per message).
+    unindexed: Option<HashMap<i64, u64>>,
+}
+
+/// The HardLink databases (chat-stores.md §2.5; chatlog `windowsv3` `GetMedia`, `MediaV3.Wrap`).
+#[derive(Clone, Copy)]
+enum HardLink {
+    Image = 0,
+    Video = 1,
+    File = 2,
+}
+
+impl HardLink {
+    fn name(self) -> &'static str {
+        match self {
+            HardLink::Image => "Image",
+            HardLink::Video => "Video",
+            HardLink::File => "File",
+        }
+    }
+
+    /// Where a row's file is: images `FileStorage/MsgAttach/<Dir1>/Image/<Dir2>/<FileName>`,
+    /// videos `FileStorage/Video/<Dir2>/<FileName>`, files `FileStorage/File/<Dir2>/<FileName>`.
+    fn path(self, dir1: &str, dir2: &str, file: &str) -> String {
+        match self {
+            HardLink::Image => format!("FileStorage/MsgAttach/{dir1}/Image/{dir2}/{file}"),
+            HardLink::Video => format!("FileStorage/Video/{dir2}/{file}"),
+            HardLink::File => format!("FileStorage/File/{dir2}/{file}"),
+        }
+    }
 }
 
 struct Shard {
@@ -105,6 +153,9 @@ impl Win3Store {
             account,
             contacts,
             shards,
+            key: key.clone(),
+            voice: OnceLock::new(),
+            hardlinks: Default::default(),
         })
     }
 }
@@ -182,8 +233,18 @@ impl ChatStore for Win3Store {
         Some(&self.account)
     }
 
-    /// Paths are relative to the account folder (`FileStorage/...`).
+    /// Paths are relative to the account folder (`FileStorage/...`); a voice clip's is
+    /// `Msg/Multi/MediaMSG<n>.db#<MsgSvrID>` (FORMAT.md §6.3), read from that row.
     fn attachment_source(&self, a: &AttachmentRef) -> Option<crate::model::AttachmentSource> {
+        if let Some((db, svr_id)) = a.path.split_once('#') {
+            let svr_id: i64 = svr_id.parse().ok()?;
+            let shard = self.voice_shards().ok()?.iter().find(|s| s.rel == db)?;
+            return shard
+                .voice(svr_id)
+                .ok()
+                .flatten()
+                .map(crate::model::AttachmentSource::Bytes);
+        }
         let p = self.root.join(&a.path);
         p.is_file()
             .then_some(crate::model::AttachmentSource::File(p))
@@ -258,9 +319,8 @@ impl ChatStore for Win3Store {
                 let Some(out) = per.get_mut(talker) else {
                     continue;
                 };
-                let (time, seq, mut raw) = shard.decode(r, shard_no, talker)?;
-                self.mark_missing(&mut raw.attachments);
-                out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+                let (time, seq, raw) = shard.decode(r, shard_no, talker)?;
+                out.push((time, seq, self.finish(raw)?));
             }
         }
         for id in ids {
@@ -337,9 +397,8 @@ impl ChatStore for Win3Store {
                 let Some(&id) = wanted.get(talker) else {
                     continue;
                 };
-                let (_, _, mut raw) = shard.decode(r, shard_no, id)?;
-                self.mark_missing(&mut raw.attachments);
-                sink(id, normalise(raw, &self.account, &self.contacts))?;
+                let (_, _, raw) = shard.decode(r, shard_no, id)?;
+                sink(id, self.finish(raw)?)?;
             }
         }
         Ok(())
@@ -397,9 +456,8 @@ impl Win3Store {
                 .query(rusqlite::params![talker_id, since, until, conversation_id])
                 .map_err(sql_error)?;
             while let Some(r) = rows.next().map_err(sql_error)? {
-                let (time, seq, mut raw) = shard.decode(r, shard_no, conversation_id)?;
-                self.mark_missing(&mut raw.attachments);
-                out.push((time, seq, normalise(raw, &self.account, &self.contacts)));
+                let (time, seq, raw) = shard.decode(r, shard_no, conversation_id)?;
+                out.push((time, seq, self.finish(raw)?));
             }
             // Shards hold consecutive time spans, oldest first: a full page needs no more.
             if query.search.is_none() && query.limit.is_some_and(|n| out.len() >= n) && known {
@@ -411,16 +469,6 @@ impl Win3Store {
         }
         out.sort_by_key(|(t, s, _)| (*t, *s));
         Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
-    }
-}
-
-impl Win3Store {
-    /// Marks the attachments whose files the account folder does not have (never downloaded,
-    /// or cleaned up by WeChat's storage management).
-    fn mark_missing(&self, attachments: &mut [AttachmentRef]) {
-        for a in attachments {
-            a.missing = !self.root.join(&a.path).is_file();
-        }
     }
 }
 
@@ -506,12 +554,17 @@ impl Shard {
             from_me: is_sender == 1,
             sender,
             content: body,
+            // The file (item 4) then its thumbnail (item 3); `Win3Store::finish` checks them
+            // against the disk and fills in what `BytesExtra` leaves out.
             attachments: extra
                 .as_deref()
-                .and_then(content::bytes_extra_media_path)
-                .map(AttachmentRef::file)
-                .into_iter()
-                .collect(),
+                .map(|e| {
+                    let original = content::bytes_extra_path(e, 4).map(AttachmentRef::file);
+                    let thumb =
+                        content::bytes_extra_path(e, 3).map(|p| AttachmentRef::file(p).thumbnail());
+                    original.into_iter().chain(thumb).collect()
+                })
+                .unwrap_or_default(),
             ext: Vec::new(),
         };
         Ok((time, seq, raw))
@@ -528,4 +581,289 @@ fn blob(v: ValueRef<'_>) -> Option<Vec<u8>> {
 
 pub(crate) fn value_bytes(v: ValueRef<'_>) -> Vec<u8> {
     blob(v).unwrap_or_default()
+}
+
+/// Media (issue 13): every file a message has, as WeChat for Windows 3.x records it.
+///
+/// - images (3): `BytesExtra` item 4 (`FileStorage/MsgAttach/<md5(talker)>/Image/<YYYY-MM>/
+///   <md5>.dat`, XOR-ed) and item 3 (the thumbnail under `…/Thumb/…`), else the HardLinkImage row
+///   of the `<img md5>`; an image never downloaded has only its thumbnail on disk;
+/// - videos (43): item 4 (`FileStorage/Video/<YYYY-MM>/<name>.mp4`) and item 3 (its `.jpg`
+///   poster), else HardLinkVideo, the poster beside the video;
+/// - files (49/6): item 4 (`FileStorage/File/<YYYY-MM>/<name>`), else HardLinkFile;
+/// - voice (34): the `Media` row of `MediaMSG*.db` whose `Reserved0` is the MsgSvrID (chatlog
+///   `GetVoice`), SILK bytes kept in the database.
+///
+/// A file the store names but does not have is kept as `missing`; a thumbnail is listed only
+/// when it is there.
+impl Win3Store {
+    fn finish(&self, mut raw: RawMessage) -> Result<Message> {
+        match raw.base_type {
+            3 | 43 | 49 => self.files_of(&mut raw)?,
+            34 => {
+                if let Some(v) = self.voice_ref(&raw.id)? {
+                    raw.attachments = vec![v];
+                }
+            }
+            _ => {}
+        }
+        for a in &mut raw.attachments {
+            self.stat(a);
+        }
+        // Thumbnails that are not there say nothing worth keeping.
+        raw.attachments
+            .retain(|a| a.role == crate::model::AttachmentRole::Original || !a.missing);
+        Ok(normalise(raw, &self.account, &self.contacts))
+    }
+
+    fn files_of(&self, raw: &mut RawMessage) -> Result<()> {
+        use crate::model::AttachmentRole as Role;
+        let xml = content::media_xml(&raw.content);
+        let link = match raw.base_type {
+            3 => HardLink::Image,
+            43 => HardLink::Video,
+            _ if matches!(xml.app_type, Some(6 | 74)) => HardLink::File,
+            _ => return Ok(()),
+        };
+        let has = |role| {
+            raw.attachments
+                .iter()
+                .any(|a: &AttachmentRef| a.role == role)
+        };
+        let (has_original, has_thumbnail) = (has(Role::Original), has(Role::Thumbnail));
+        if !has_original {
+            let from_link = match &xml.md5 {
+                Some(md5) => self.hardlink(link, md5)?,
+                None => None,
+            };
+            // An image with only its thumbnail named: the original's place beside it.
+            let from_thumb = || {
+                raw.attachments
+                    .iter()
+                    .find(|a| a.role == Role::Thumbnail && matches!(link, HardLink::Image))
+                    .and_then(|t| {
+                        let p = t.path.replacen("/Thumb/", "/Image/", 1);
+                        (p != t.path).then(|| p.replace("_t.dat", ".dat"))
+                    })
+            };
+            if let Some(p) = from_link.or_else(from_thumb) {
+                raw.attachments.insert(0, AttachmentRef::file(p));
+            }
+        }
+        if !has_thumbnail {
+            let thumb = raw.attachments.first().and_then(|o| match link {
+                HardLink::Image => {
+                    let p = o.path.replacen("/Image/", "/Thumb/", 1);
+                    (p != o.path).then(|| match p.strip_suffix(".dat") {
+                        Some(stem) if !stem.ends_with("_t") => format!("{stem}_t.dat"),
+                        _ => p,
+                    })
+                }
+                HardLink::Video => o
+                    .path
+                    .rsplit_once('.')
+                    .map(|(stem, _)| format!("{stem}.jpg")),
+                HardLink::File => None,
+            });
+            if let Some(p) = thumb {
+                raw.attachments.push(AttachmentRef::file(p).thumbnail());
+            }
+        }
+        if let (HardLink::File, Some(title), Some(o)) =
+            (link, xml.title, raw.attachments.first_mut())
+        {
+            // The file keeps the name it was sent with (the disk may add ` (1)` to it).
+            if !title.trim().is_empty() && o.role == Role::Original {
+                o.name = Some(title);
+            }
+        }
+        Ok(())
+    }
+
+    /// Size and MIME type from the disk; `missing` when the file is not there.
+    fn stat(&self, a: &mut AttachmentRef) {
+        if a.path.contains('#') {
+            return; // a database row, already sized
+        }
+        match std::fs::metadata(self.root.join(&a.path)) {
+            Ok(m) if m.is_file() => a.size = Some(m.len()),
+            _ => a.missing = true,
+        }
+        if a.mime.is_none() {
+            a.mime = content::media_mime(&a.path).map(str::to_string);
+        }
+    }
+
+    /// The voice clip of the message with server id `id`: its `Media` row, or a missing
+    /// reference when no shard has it.
+    fn voice_ref(&self, id: &str) -> Result<Option<AttachmentRef>> {
+        let Ok(svr_id) = id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let shards = self.voice_shards()?;
+        for shard in shards {
+            if let Some(size) = shard.size(svr_id)? {
+                let mut a = AttachmentRef::file(format!("{}#{svr_id}", shard.rel));
+                a.name = Some(format!("{svr_id}.silk"));
+                a.size = Some(size);
+                a.mime = Some("audio/silk".into());
+                return Ok(Some(a));
+            }
+        }
+        let rel = shards
+            .first()
+            .map_or("Msg/Multi/MediaMSG0.db", |s| s.rel.as_str());
+        let mut a = AttachmentRef::file(format!("{rel}#{svr_id}"));
+        a.name = Some(format!("{svr_id}.silk"));
+        a.missing = true;
+        Ok(Some(a))
+    }
+
+    fn voice_shards(&self) -> Result<&[VoiceShard]> {
+        if let Some(v) = self.voice.get() {
+            return Ok(v);
+        }
+        let mut shards = Vec::new();
+        for (n, path) in numbered_files(&self.root.join("Msg").join("Multi"), "MediaMSG") {
+            let db = Db::open(&path, &cipher(&self.key)).map_err(damaged_not_wrong_key(&path))?;
+            if !db.has_table("Media")? {
+                continue;
+            }
+            let indexed: bool = db
+                .conn()
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' \
+                     AND tbl_name = 'Media' AND sql LIKE '%(Reserved0%')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql_error)?;
+            let unindexed = if indexed {
+                None
+            } else {
+                let conn = db.conn();
+                let mut stmt = conn
+                    .prepare("SELECT Reserved0, length(Buf) FROM Media")
+                    .map_err(sql_error)?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+                    })
+                    .map_err(sql_error)?;
+                let mut map = HashMap::new();
+                for row in rows {
+                    if let (Some(id), Some(len)) = row.map_err(sql_error)? {
+                        if len > 0 {
+                            map.entry(id).or_insert(len as u64);
+                        }
+                    }
+                }
+                Some(map)
+            };
+            shards.push(VoiceShard {
+                rel: format!("Msg/Multi/MediaMSG{n}.db"),
+                db,
+                unindexed,
+            });
+        }
+        Ok(self.voice.get_or_init(|| shards))
+    }
+
+    /// The file HardLink `link` records for `md5` (hex), relative to the account folder.
+    fn hardlink(&self, link: HardLink, md5: &str) -> Result<Option<String>> {
+        let Ok(key) = <[u8; 16]>::try_from(hex::decode(md5).unwrap_or_default()) else {
+            return Ok(None);
+        };
+        let cell = &self.hardlinks[link as usize];
+        let map = match cell.get() {
+            Some(m) => m,
+            None => {
+                let loaded = self.load_hardlink(link)?;
+                cell.get_or_init(|| loaded)
+            }
+        };
+        Ok(map.get(&key).cloned())
+    }
+
+    fn load_hardlink(&self, link: HardLink) -> Result<HashMap<[u8; 16], String>> {
+        let mut map = HashMap::new();
+        let name = link.name();
+        let path = self.root.join("Msg").join(format!("HardLink{name}.db"));
+        if !path.is_file() {
+            return Ok(map);
+        }
+        let db = Db::open(&path, &cipher(&self.key)).map_err(damaged_not_wrong_key(&path))?;
+        let (attr, ids) = (
+            format!("HardLink{name}Attribute"),
+            format!("HardLink{name}ID"),
+        );
+        if !db.has_table(&attr)? || !db.has_table(&ids)? {
+            return Ok(map);
+        }
+        let conn = db.conn();
+        // Dir ids join through the ID table's primary key: one pass over the attributes.
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT a.MD5, a.FileName, coalesce(d1.Dir, ''), coalesce(d2.Dir, '') \
+                 FROM \"{attr}\" a LEFT JOIN \"{ids}\" d1 ON a.DirID1 = d1.DirID \
+                 LEFT JOIN \"{ids}\" d2 ON a.DirID2 = d2.DirID"
+            ))
+            .map_err(sql_error)?;
+        let mut rows = stmt.query([]).map_err(sql_error)?;
+        while let Some(r) = rows.next().map_err(sql_error)? {
+            let md5 = value_bytes(r.get_ref(0).map_err(sql_error)?);
+            let Ok(md5) = <[u8; 16]>::try_from(md5.as_slice()) else {
+                continue;
+            };
+            let file: Option<String> = r.get(1).map_err(sql_error)?;
+            let (d1, d2): (String, String) =
+                (r.get(2).map_err(sql_error)?, r.get(3).map_err(sql_error)?);
+            let Some(file) = file.filter(|f| !f.is_empty() && !f.contains(['/', '\\'])) else {
+                continue;
+            };
+            if [&d1, &d2].iter().any(|d| d.contains("..")) {
+                continue;
+            }
+            map.entry(md5).or_insert_with(|| link.path(&d1, &d2, &file));
+        }
+        Ok(map)
+    }
+}
+
+impl VoiceShard {
+    /// The size of the clip of `svr_id`, if this shard has it.
+    fn size(&self, svr_id: i64) -> Result<Option<u64>> {
+        if let Some(map) = &self.unindexed {
+            return Ok(map.get(&svr_id).copied());
+        }
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT length(Buf) FROM Media WHERE Reserved0 = ?1 AND length(Buf) > 0 LIMIT 1",
+            )
+            .map_err(sql_error)?;
+        let mut rows = stmt.query([svr_id]).map_err(sql_error)?;
+        match rows.next().map_err(sql_error)? {
+            Some(r) => Ok(r
+                .get::<_, Option<i64>>(0)
+                .map_err(sql_error)?
+                .map(|n| n as u64)),
+            None => Ok(None),
+        }
+    }
+
+    /// The SILK bytes of `svr_id`.
+    fn voice(&self, svr_id: i64) -> Result<Option<Vec<u8>>> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT Buf FROM Media WHERE Reserved0 = ?1 AND length(Buf) > 0 LIMIT 1",
+            )
+            .map_err(sql_error)?;
+        let mut rows = stmt.query([svr_id]).map_err(sql_error)?;
+        match rows.next().map_err(sql_error)? {
+            Some(r) => Ok(Some(value_bytes(r.get_ref(0).map_err(sql_error)?))),
+            None => Ok(None),
+        }
+    }
 }
