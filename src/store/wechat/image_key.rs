@@ -90,6 +90,7 @@ pub fn kvcomm_dirs(account_root: &Path) -> Vec<PathBuf> {
     }
     if let Some(documents) = documents {
         out.push(documents.join("app_data/net/kvcomm"));
+        out.push(documents.join("xwechat/net/kvcomm"));
     }
     if let Some(home) = dirs::home_dir() {
         out.push(home.join(".xwechat/net/kvcomm"));
@@ -166,10 +167,17 @@ fn v2_thumbnails(account_root: &Path, max: usize) -> Vec<Vec<u8>> {
 }
 
 /// The account's V2 image key, or why there is none (a line for the log; it names no key).
+/// `wxid` is the account id without the folder's suffix; the folder's own name is tried too
+/// (wx-cli tries both).
 pub fn find(account_root: &Path, wxid: &str) -> (Option<ImageKey>, String) {
-    let suffix = account_root
+    let folder = account_root
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy().into_owned());
+    let mut wxids = vec![wxid.to_string()];
+    if let Some(f) = folder.as_ref().filter(|f| f.as_str() != wxid) {
+        wxids.push(f.clone());
+    }
+    let suffix = folder
         .and_then(|n| {
             n.rsplit_once('_')
                 .map(|(_, t)| t.to_ascii_lowercase())
@@ -202,20 +210,22 @@ pub fn find(account_root: &Path, wxid: &str) -> (Option<ImageKey>, String) {
     };
     let candidates = if mine.is_empty() { uins } else { mine };
     let thumbs = v2_thumbnails(account_root, 3);
-    for uin in &candidates {
-        let key = ImageKey::derive(*uin, wxid);
-        if thumbs.is_empty() {
-            return (
-                Some(key),
-                "WeChat 4.x image key derived from kvcomm (no V2 thumbnail to confirm it)"
-                    .to_string(),
-            );
-        }
-        if thumbs.iter().any(|t| key.opens(t) == Some(true)) {
-            return (
-                Some(key),
-                "WeChat 4.x image key derived from kvcomm and confirmed on a thumbnail".to_string(),
-            );
+    if thumbs.is_empty() {
+        return (
+            Some(ImageKey::derive(candidates[0], wxid)),
+            "WeChat 4.x image key derived from kvcomm (no V2 thumbnail to confirm it)".to_string(),
+        );
+    }
+    for id in &wxids {
+        for uin in &candidates {
+            let key = ImageKey::derive(*uin, id);
+            if thumbs.iter().any(|t| key.opens(t) == Some(true)) {
+                return (
+                    Some(key),
+                    "WeChat 4.x image key derived from kvcomm and confirmed on a thumbnail"
+                        .to_string(),
+                );
+            }
         }
     }
     (
