@@ -460,3 +460,47 @@ fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
         v4.image_key_note()
     );
 }
+
+#[test]
+fn demo_stores_have_real_photos_and_silk_voice() {
+    use chatvault::store::demo;
+    for variant in [store::Variant::Wechat4, store::Variant::Android] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = demo::write(dir.path(), variant, 400).unwrap();
+        let key = StoreKey::parse(d.key.as_deref().unwrap()).unwrap();
+        let s = store::open(&d.path, Some(&key)).unwrap();
+        let (mut photos, mut voices, mut keyed) = (0, 0, 0);
+        for c in s.conversations().unwrap() {
+            for m in s.messages(&c.id, &MessageQuery::default()).unwrap() {
+                for a in m.attachments.iter().filter(|a| !a.missing) {
+                    let bytes = s.attachment_bytes(a).expect("present bytes are readable");
+                    assert_eq!(Some(bytes.len() as u64), a.size, "{variant:?} {}", a.path);
+                    match m.kind {
+                        chatvault::model::MessageKind::Voice => {
+                            assert!(bytes.starts_with(b"\x02#!SILK_V3"), "{}", a.path);
+                            voices += 1;
+                        }
+                        chatvault::model::MessageKind::Image if variant == store::Variant::Android => {
+                            assert!(bytes.starts_with(&[0xff, 0xd8, 0xff]), "{}", a.path);
+                            photos += 1;
+                        }
+                        chatvault::model::MessageKind::Image => {
+                            assert!(bytes.starts_with(&[0x07, 0x08, 0x56]), "{}", a.path);
+                            photos += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                keyed += m
+                    .ext
+                    .iter()
+                    .filter(|x| x.tag == ext_tag::WECHAT_IMAGE_KEY && x.data.len() == 17)
+                    .count();
+            }
+        }
+        assert!(photos >= 4 && voices >= 2, "{variant:?}: {photos} photos, {voices} voices");
+        if variant == store::Variant::Wechat4 {
+            assert!(keyed >= 2, "V2 demo photos carry the demo account's key");
+        }
+    }
+}
