@@ -91,7 +91,9 @@ fn lay_out(variant: &str, home: &Path, with_kvcomm: bool) -> Fixture {
         copy_dir(&stores().join(e["store_root"].as_str().unwrap()), &root);
         if with_kvcomm {
             copy_dir(
-                &stores().join("wechat4").join(e["media"]["kvcomm"].as_str().unwrap()),
+                &stores()
+                    .join("wechat4")
+                    .join(e["media"]["kvcomm"].as_str().unwrap()),
                 &docs.join("app_data/net/kvcomm"),
             );
         }
@@ -196,7 +198,10 @@ fn messages_json_lists_every_photo_voice_video_and_file_with_role_and_missing() 
                 thumbnail_only += 1;
             }
         }
-        assert_eq!(thumbnail_only, 1, "{variant}: one photo was never downloaded");
+        assert_eq!(
+            thumbnail_only, 1,
+            "{variant}: one photo was never downloaded"
+        );
         // Every image message of the store is listed as an image with its files.
         for m in f.e["messages"].as_array().unwrap() {
             if m["kind"] == "image" {
@@ -305,7 +310,11 @@ fn cli_backup_and_restore_bring_back_every_original_byte_for_byte() {
         assert_eq!(checked, present, "{variant}");
         assert_eq!((missing, voice), (1, 1), "{variant}");
         // The store is as it was.
-        assert_eq!(tree_hashes(&f.whole), before, "{variant}: the store changed");
+        assert_eq!(
+            tree_hashes(&f.whole),
+            before,
+            "{variant}: the store changed"
+        );
         let _ = chatvault::keychain::Keychain::delete(
             &chatvault::keychain::OsKeychain::default(),
             &format!("repo:{repo_id}"),
@@ -381,9 +390,14 @@ fn v2_images_carry_the_derived_image_key_through_backup_and_restore() {
         )
         .await
         .unwrap();
-        restore(&repo, &RestoreRequest::default(), &NoProgress, &Cancel::new())
-            .await
-            .unwrap()
+        restore(
+            &repo,
+            &RestoreRequest::default(),
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        .unwrap()
     });
     let mut seen = 0;
     for c in &restored {
@@ -446,6 +460,43 @@ fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
             assert!(m.ext.is_empty(), "{}", m.id);
         }
     }
+    // A backup says so in its warnings (which the log keeps).
+    let target = tempfile::tempdir().unwrap();
+    let spec: chatvault::target::TargetSpec = target.path().display().to_string().parse().unwrap();
+    let op = spec.operator(&Default::default()).unwrap();
+    let sel = Selection {
+        all: true,
+        conversations: vec![],
+        since: None,
+        until: None,
+    };
+    let report = common::runtime().block_on(async {
+        let repo = Repo::init(
+            op,
+            &MasterKey::generate(),
+            &RecoveryCode::generate(),
+            KdfParams::TEST,
+        )
+        .await
+        .unwrap();
+        backup(
+            &repo,
+            &BackupRequest {
+                store: &v4,
+                store_root: &f.store,
+                selection: &sel,
+            },
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        .unwrap()
+    });
+    assert!(
+        report.warnings.iter().any(|w| w.contains("image key")),
+        "{:?}",
+        report.warnings
+    );
     // With kvcomm in place the key is derived and confirmed on a V2 thumbnail.
     let home2 = tempfile::tempdir().unwrap();
     let f2 = lay_out("wechat4", home2.path(), true);
@@ -480,7 +531,9 @@ fn demo_stores_have_real_photos_and_silk_voice() {
                             assert!(bytes.starts_with(b"\x02#!SILK_V3"), "{}", a.path);
                             voices += 1;
                         }
-                        chatvault::model::MessageKind::Image if variant == store::Variant::Android => {
+                        chatvault::model::MessageKind::Image
+                            if variant == store::Variant::Android =>
+                        {
                             assert!(bytes.starts_with(&[0xff, 0xd8, 0xff]), "{}", a.path);
                             photos += 1;
                         }
@@ -498,7 +551,10 @@ fn demo_stores_have_real_photos_and_silk_voice() {
                     .count();
             }
         }
-        assert!(photos >= 4 && voices >= 2, "{variant:?}: {photos} photos, {voices} voices");
+        assert!(
+            photos >= 4 && voices >= 2,
+            "{variant:?}: {photos} photos, {voices} voices"
+        );
         if variant == store::Variant::Wechat4 {
             assert!(keyed >= 2, "V2 demo photos carry the demo account's key");
         }

@@ -859,11 +859,7 @@ fn wechat_dat(plain: &[u8], key: &[u8; 16], version: u8, xor: u8) -> Vec<u8> {
 
 /// Writes an image message's `.dat` files (V2 and V1 in turn; every fifth photo was never
 /// downloaded: thumbnail only) and notes a voice clip; returns the row's `packed_info_data`.
-fn v4_demo_media(
-    root: &Path,
-    m: &DemoMessage,
-    media: &mut V4DemoMedia,
-) -> Result<Option<Vec<u8>>> {
+fn v4_demo_media(root: &Path, m: &DemoMessage, media: &mut V4DemoMedia) -> Result<Option<Vec<u8>>> {
     match m.base {
         3 => {
             let n = media.images.len();
@@ -872,7 +868,7 @@ fn v4_demo_media(
             let dir = root.join(format!("msg/attach/{chat}/{mon}/Img"));
             fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
-            let (version, key) = if n % 2 == 0 {
+            let (version, key) = if n.is_multiple_of(2) {
                 let k = crate::store::wechat::image_key::ImageKey::derive(DEMO_UIN, ME.0);
                 (2, (k.aes, k.xor))
             } else {
@@ -987,7 +983,11 @@ fn android_demo_media(
             Ok(Some(format!("THUMBNAIL_DIRPATH://th_{md5}")))
         }
         34 => {
-            let name = format!("{}{}", month(m.time).replace('-', ""), &md5_hex(&m.svr_id.to_string())[..16]);
+            let name = format!(
+                "{}{}",
+                month(m.time).replace('-', ""),
+                &md5_hex(&m.svr_id.to_string())[..16]
+            );
             let h = md5_hex(&name);
             put(
                 &format!("voice2/{}/{}/msg_{name}.amr", &h[0..2], &h[2..4]),

@@ -58,10 +58,7 @@ impl AndroidStore {
         let images = super::android_media::ImageIndex::load(&db)?;
         Ok(AndroidStore {
             images,
-            dir: file
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
+            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             account,
             contacts,
             db,

@@ -140,7 +140,11 @@ pub fn attachments(
         }
         43 | 62 => {
             if let Some(name) = img_path.and_then(component) {
-                out.push(file_ref(dir, format!("video/{name}.mp4"), Some("video/mp4")));
+                out.push(file_ref(
+                    dir,
+                    format!("video/{name}.mp4"),
+                    Some("video/mp4"),
+                ));
                 let t = file_ref(dir, format!("video/{name}.jpg"), Some("image/jpeg")).thumbnail();
                 if !t.missing {
                     out.push(t);

@@ -365,14 +365,16 @@ fn strip_tags(s: &str) -> String {
 /// md5), each only when it is 32 hex digits.
 pub fn packed_info_md5s(data: &[u8]) -> (Option<String>, Option<String>) {
     let inner = |b: &[u8], want: u64| -> Option<String> {
-        protobuf_fields(b).into_iter().find_map(|(f, v)| match (f, v) {
-            (f, Wire::Bytes(s)) if f == want => {
-                let s = std::str::from_utf8(s).ok()?;
-                (s.len() == 32 && s.bytes().all(|c| c.is_ascii_hexdigit()))
-                    .then(|| s.to_ascii_lowercase())
-            }
-            _ => None,
-        })
+        protobuf_fields(b)
+            .into_iter()
+            .find_map(|(f, v)| match (f, v) {
+                (f, Wire::Bytes(s)) if f == want => {
+                    let s = std::str::from_utf8(s).ok()?;
+                    (s.len() == 32 && s.bytes().all(|c| c.is_ascii_hexdigit()))
+                        .then(|| s.to_ascii_lowercase())
+                }
+                _ => None,
+            })
     };
     let mut image = None;
     let mut video = None;
@@ -508,7 +510,10 @@ mod tests {
         );
         let mut vid = vec![0x08, 106, 0x22, 34, 0x42, 32];
         vid.extend(md5.as_bytes());
-        assert_eq!(packed_info_md5s(&vid), (None, Some(md5.to_ascii_lowercase())));
+        assert_eq!(
+            packed_info_md5s(&vid),
+            (None, Some(md5.to_ascii_lowercase()))
+        );
         assert_eq!(packed_info_md5s(&[0xff, 0x01]), (None, None));
     }
 }

@@ -95,7 +95,9 @@ pub fn kvcomm_dirs(account_root: &Path) -> Vec<PathBuf> {
     if let Some(home) = dirs::home_dir() {
         out.push(home.join(".xwechat/net/kvcomm"));
         out.push(
-            home.join("Library/Containers/com.tencent.xinWeChat/Data/Documents/app_data/net/kvcomm"),
+            home.join(
+                "Library/Containers/com.tencent.xinWeChat/Data/Documents/app_data/net/kvcomm",
+            ),
         );
     }
     if let Some(config) = dirs::config_dir() {
@@ -177,12 +179,11 @@ pub fn find(account_root: &Path, wxid: &str) -> (Option<ImageKey>, String) {
     if let Some(f) = folder.as_ref().filter(|f| f.as_str() != wxid) {
         wxids.push(f.clone());
     }
-    let suffix = folder
-        .and_then(|n| {
-            n.rsplit_once('_')
-                .map(|(_, t)| t.to_ascii_lowercase())
-                .filter(|t| t.len() >= 4 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        });
+    let suffix = folder.and_then(|n| {
+        n.rsplit_once('_')
+            .map(|(_, t)| t.to_ascii_lowercase())
+            .filter(|t| t.len() >= 4 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    });
     let mut uins: Vec<i64> = Vec::new();
     for dir in kvcomm_dirs(account_root) {
         for uin in uins_in(&dir) {
@@ -298,7 +299,10 @@ mod tests {
         )
         .unwrap();
         let (key, note) = find(&account, "wxid_abc");
-        assert!(key.is_none() && note.contains("no key that opens"), "{note}");
+        assert!(
+            key.is_none() && note.contains("no key that opens"),
+            "{note}"
+        );
         std::fs::write(
             img.join("b_t.dat"),
             v2_dat(&ImageKey::derive(uin, "wxid_abc"), &jpeg),

@@ -242,6 +242,18 @@ impl ChatStore for V4Store {
         Some(&self.account)
     }
 
+    /// When the account has images but no V2 image key could be derived, why.
+    fn notes(&self) -> Vec<String> {
+        let has_images = self.media.image_key.is_none()
+            && std::fs::read_dir(self.media.root().join("msg/attach"))
+                .is_ok_and(|mut d| d.next().is_some());
+        if has_images {
+            vec![self.media.image_key_note.clone()]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Files relative to the account folder; voice clips as `<media db>#<svr_id>` rows.
     fn attachment_source(
         &self,

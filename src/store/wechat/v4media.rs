@@ -209,6 +209,11 @@ impl Media {
         }
     }
 
+    /// The account folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn file_ref(&self, rel: String, mime: Option<&str>, recorded: Option<u64>) -> AttachmentRef {
         let mut a = AttachmentRef::file(rel);
         a.mime = mime.map(str::to_string);
@@ -281,11 +286,7 @@ impl Media {
                 };
                 let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
                 let thumb = self
-                    .file_ref(
-                        format!("{dir}/{stem}_thumb.jpg"),
-                        Some("image/jpeg"),
-                        None,
-                    )
+                    .file_ref(format!("{dir}/{stem}_thumb.jpg"), Some("image/jpeg"), None)
                     .thumbnail();
                 out.push(self.file_ref(format!("{dir}/{name}"), Some("video/mp4"), size));
                 if !thumb.missing {
@@ -317,10 +318,7 @@ impl Media {
                 {
                     return (out, false);
                 }
-                let title = f
-                    .get("msg/appmsg/title")
-                    .filter(|t| safe_name(t))
-                    .cloned();
+                let title = f.get("msg/appmsg/title").filter(|t| safe_name(t)).cloned();
                 let recorded = f
                     .get("msg/appmsg/appattach/totallen")
                     .and_then(|t| t.parse().ok());
