@@ -29,8 +29,35 @@ pub struct V4Store {
     tables: Vec<(HashMap<String, String>, bool)>,
     /// md5(username) → username, for every user the stores mention.
     by_hash: HashMap<String, String>,
-    /// Where each message's photo, video, file and voice clip are.
-    media: super::v4media::Media,
+    /// Where each message's photo, video, file and voice clip are: read on first use, so
+    /// listing conversations does not pay for hardlink.db and media_<n>.db (two more key
+    /// derivations of 256,000 rounds).
+    media: std::sync::OnceLock<super::v4media::Media>,
+    /// What opening the media databases needs later: the account folder and an owned key.
+    root: std::path::PathBuf,
+    key: OwnedKey,
+}
+
+/// [`V4Key`] kept by the store (the secrets are wiped when dropped).
+enum OwnedKey {
+    Passphrase(Secret<String>),
+    Raw(Vec<Secret<String>>),
+}
+
+impl OwnedKey {
+    fn of(key: &V4Key<'_>) -> OwnedKey {
+        match key {
+            V4Key::Passphrase(h) => OwnedKey::Passphrase((*h).clone()),
+            V4Key::Raw(k) => OwnedKey::Raw(k.to_vec()),
+        }
+    }
+
+    fn borrow(&self) -> V4Key<'_> {
+        match self {
+            OwnedKey::Passphrase(h) => V4Key::Passphrase(h),
+            OwnedKey::Raw(k) => V4Key::Raw(k),
+        }
+    }
 }
 
 /// A 4.x store's key: the account's 32-byte key, or WCDB's raw keys (one per database file,
@@ -157,7 +184,6 @@ impl V4Store {
             ));
             shards.push(db);
         }
-        let media = Self::open_media(root, &storage, key, &account);
         Ok(V4Store {
             account,
             contacts,
@@ -165,7 +191,9 @@ impl V4Store {
             names,
             tables,
             by_hash,
-            media,
+            media: std::sync::OnceLock::new(),
+            root: root.to_path_buf(),
+            key: OwnedKey::of(key),
         })
     }
 
@@ -200,7 +228,18 @@ impl V4Store {
 
     /// Whether the account's V2 image key was derived, and how (for the log; names no key).
     pub fn image_key_note(&self) -> &str {
-        &self.media.image_key_note
+        &self.media().image_key_note
+    }
+
+    fn media(&self) -> &super::v4media::Media {
+        self.media.get_or_init(|| {
+            Self::open_media(
+                &self.root,
+                &self.root.join("db_storage"),
+                &self.key.borrow(),
+                &self.account,
+            )
+        })
     }
 
     fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
@@ -244,11 +283,12 @@ impl ChatStore for V4Store {
 
     /// When the account has images but no V2 image key could be derived, why.
     fn notes(&self) -> Vec<String> {
-        let has_images = self.media.image_key.is_none()
-            && std::fs::read_dir(self.media.root().join("msg/attach"))
+        let media = self.media();
+        let has_images = media.image_key.is_none()
+            && std::fs::read_dir(media.root().join("msg/attach"))
                 .is_ok_and(|mut d| d.next().is_some());
         if has_images {
-            vec![self.media.image_key_note.clone()]
+            vec![media.image_key_note.clone()]
         } else {
             Vec::new()
         }
@@ -259,7 +299,7 @@ impl ChatStore for V4Store {
         &self,
         a: &crate::model::AttachmentRef,
     ) -> Option<crate::model::AttachmentSource> {
-        self.media.source(a)
+        self.media().source(a)
     }
 
     /// Each chat table's largest rowid (`local_id`), by the primary key.
@@ -370,7 +410,7 @@ impl ChatStore for V4Store {
                     Some(s) if s != 0 => s.to_string(),
                     _ => format!("local-{hash}-{local_id}"),
                 };
-                let (attachments, v2) = self.media.attachments(&MediaRow {
+                let (attachments, v2) = self.media().attachments(&MediaRow {
                     base_type: base,
                     server_id,
                     create_time: time,
@@ -379,7 +419,7 @@ impl ChatStore for V4Store {
                     content: &body,
                 });
                 // A V2 image needs the account's key to be shown again (FORMAT.md §6.2 tag 1).
-                let ext = match (&self.media.image_key, v2) {
+                let ext = match (&self.media().image_key, v2) {
                     (Some(k), true) => vec![k.ext()],
                     _ => Vec::new(),
                 };
