@@ -197,4 +197,17 @@ mod tests {
         assert_eq!(image_path("../x"), None);
         assert_eq!(image_path("a"), None);
     }
+
+    #[test]
+    fn voice_files_are_amr_or_silk_by_their_header() {
+        let d = tempfile::tempdir().unwrap();
+        for (name, head, mime) in [
+            ("a.amr", &b"#!AMR\n\x3c"[..], "audio/amr"),
+            ("s.amr", &b"\x02#!SILK_V3\x0c"[..], "audio/silk"),
+            ("p.amr", &b"#!SILK_V3"[..], "audio/silk"),
+        ] {
+            std::fs::write(d.path().join(name), head).unwrap();
+            assert_eq!(voice_mime(&d.path().join(name)), mime, "{name}");
+        }
+    }
 }
