@@ -2,8 +2,8 @@
 //! 64 MiB of pseudo-random bytes, generated as they are read so the bench needs no 2 GiB of
 //! RAM) holding 10,000 candidate raw-key strings `x'<96 hex>'`: half with the salt of one of
 //! the 4.x fixture's files (each gets the page-1 HMAC check), half with random salts; the
-//! fixture's 5 real raw keys come last in the image. Also times one 32-byte candidate through
-//! the full 4.x check (PBKDF2-HMAC-SHA512 × 256,000) for reference.
+//! fixture's real raw keys (one per database file) come last in the image. Also times one
+//! 32-byte candidate through the full 4.x check (PBKDF2-HMAC-SHA512 × 256,000) for reference.
 //!
 //!     cargo bench --bench keyfind [-- GIB CANDIDATES]
 

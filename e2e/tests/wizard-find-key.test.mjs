@@ -102,7 +102,8 @@ test("Find my key finds the key in the running WeChat and the store opens with i
   }
   const text = await result.getText();
   assert.match(text, new RegExp(`wechat \\(pid ${standin.pid}\\)`));
-  assert.match(text, /It opens 5 of 5 database files/);
+  const dbs = Object.keys(expected.key.raw_keys).length;
+  assert.match(text, new RegExp(`It opens ${dbs} of ${dbs} database files`));
   await app.screenshot("wizard-1-find-key-found-en");
   await byTestId(browser, "find-key-continue").click();
   await byTestId(browser, "step-select").waitForDisplayed({ timeout: 20000 });

@@ -147,6 +147,8 @@ pub async fn backup(
         report
             .warnings
             .extend(repo.damage().iter().map(|d| d.to_string()));
+        // What the reader could not do (e.g. derive the WeChat 4.x image key): said in the log.
+        report.warnings.extend(req.store.notes());
         Ok(report)
     })
     .await

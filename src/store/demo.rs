@@ -500,6 +500,7 @@ fn write_v4(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
         .execute_batch("CREATE TABLE SessionTable(username TEXT PRIMARY KEY, type INTEGER, unread_count INTEGER, summary TEXT, last_timestamp INTEGER, sort_timestamp INTEGER);")
         .map_err(sql_err)?;
     drop(session);
+    let mut media = V4DemoMedia::default();
     let mid = msgs.len() / 2;
     for (shard, part) in [(0, &msgs[..mid]), (1, &msgs[mid..])] {
         let db = create(&storage.join(format!("message/message_{shard}.db")), key)?;
@@ -542,6 +543,7 @@ fn write_v4(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
                 m.content.clone()
             };
             let local_type = (m.app_type << 32) | m.base;
+            let packed = v4_demo_media(&root, m, &mut media)?;
             let (content, ct): (rusqlite::types::Value, Option<i64>) =
                 if m.base == 1 || m.base == 10000 {
                     (rusqlite::types::Value::Text(body), None)
@@ -556,15 +558,16 @@ fn write_v4(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
                 };
             tx.execute(
                 &format!(
-                    "INSERT INTO {table}(server_id, local_type, sort_seq, real_sender_id, create_time, status, message_content, WCDB_CT_message_content) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    "INSERT INTO {table}(server_id, local_type, sort_seq, real_sender_id, create_time, status, message_content, WCDB_CT_message_content, packed_info_data) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                 ),
-                params![m.svr_id, local_type, m.time * 1000 + n as i64 % 1000, sender_id, m.time, if m.from_me { 2 } else { 4 }, content, ct],
+                params![m.svr_id, local_type, m.time * 1000 + n as i64 % 1000, sender_id, m.time, if m.from_me { 2 } else { 4 }, content, ct, packed],
             )
             .map_err(sql_err)?;
         }
         tx.commit().map_err(sql_err)?;
     }
+    write_v4_media_dbs(dir, &root, key, &media)?;
     Ok(root)
 }
 
@@ -764,8 +767,17 @@ fn write_android(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
         )
         .map_err(sql_err)?;
     }
+    db.execute_batch(
+        "CREATE TABLE ImgInfo2(id INTEGER PRIMARY KEY, msgSvrId LONG, offset INT, totalLen INT, bigImgPath TEXT, \
+         thumbImgPath TEXT, createtime INT, msglocalid INT, status INT, nettimes INT, reserved1 INT, reserved2 INT, \
+         reserved3 TEXT, reserved4 TEXT, hashdthumb INT, iscomplete INT DEFAULT 1, origImgMD5 TEXT);",
+    )
+    .map_err(sql_err)?;
+    let folder = path.parent().expect("has a parent").to_path_buf();
     let tx = db.unchecked_transaction().map_err(sql_err)?;
+    let mut n_images = 0usize;
     for m in msgs {
+        let img_path = android_demo_media(&folder, &tx, m, &mut n_images)?;
         // Android app-message codes: (sub-type << 24 | 49) for the kinds WeChat packs (wechat-dump msg.py).
         let t = match (m.base, m.app_type) {
             (49, 57) => 822_083_633,
@@ -780,8 +792,8 @@ fn write_android(dir: &Path, msgs: &[DemoMessage]) -> Result<PathBuf> {
             m.content.clone()
         };
         tx.execute(
-            "INSERT INTO message(msgSvrId, type, status, isSend, createTime, talker, content) VALUES (?1, ?2, 3, ?3, ?4, ?5, ?6)",
-            params![m.svr_id, t, m.from_me as i64, m.time * 1000, m.conv, body],
+            "INSERT INTO message(msgSvrId, type, status, isSend, createTime, talker, content, imgPath) VALUES (?1, ?2, 3, ?3, ?4, ?5, ?6, ?7)",
+            params![m.svr_id, t, m.from_me as i64, m.time * 1000, m.conv, body, img_path],
         )
         .map_err(sql_err)?;
     }
@@ -1093,4 +1105,199 @@ const DEMO_PDF: &[u8] = include_bytes!("demo_media/report.pdf");
 
 fn demo_voice(seed: i64) -> &'static [u8] {
     DEMO_VOICE[seed.rem_euclid(3) as usize]
+}
+
+// ---- WeChat 4.x and Android demo media (real JPEGs and SILK from demo_media/) ----------------
+
+const DEMO_PHOTOS: [&[u8]; 3] = [
+    include_bytes!("demo_media/v4-photo-1.jpg"),
+    include_bytes!("demo_media/v4-photo-2.jpg"),
+    include_bytes!("demo_media/v4-photo-3.jpg"),
+];
+const DEMO_THUMBS: [&[u8]; 3] = [
+    include_bytes!("demo_media/v4-thumb-1.jpg"),
+    include_bytes!("demo_media/v4-thumb-2.jpg"),
+    include_bytes!("demo_media/v4-thumb-3.jpg"),
+];
+const DEMO_V4_VOICE: [&[u8]; 2] = [
+    include_bytes!("demo_media/v4-voice-1.silk"),
+    include_bytes!("demo_media/v4-voice-2.silk"),
+];
+const DEMO_ANDROID_VOICE: &[u8] = include_bytes!("demo_media/android-voice-1.silk");
+/// The demo account's uin: md5("1000148571") starts with `c0de`, the account folder's suffix
+/// (chat-stores.md §6.4); the V2 image key is derived from it and the wxid.
+const DEMO_UIN: i64 = 1_000_148_571;
+
+/// What the 4.x demo put on disk besides the messages, for hardlink.db and media_0.db.
+#[derive(Default)]
+struct V4DemoMedia {
+    /// (md5, chat folder, month, file name, size)
+    images: Vec<(String, String, String, String, usize)>,
+    /// (svr_id, time, clip)
+    voice: Vec<(i64, i64, &'static [u8])>,
+}
+
+/// A WeChat 4.x `.dat` (chat-stores.md §6.2): signature, u32 LE `aes_len`, u32 LE `xor_len`,
+/// one byte; AES-128-ECB of PKCS#7(plain[..aes_len]), the plain middle, the XOR-ed tail.
+fn wechat_dat(plain: &[u8], key: &[u8; 16], version: u8, xor: u8) -> Vec<u8> {
+    use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+    let aes_len = plain.len().min(1024);
+    let xor_len = (plain.len() - aes_len).min(256);
+    let mut head = plain[..aes_len].to_vec();
+    let pad = 16 - head.len() % 16;
+    head.extend(std::iter::repeat_n(pad as u8, pad));
+    let cipher = aes::Aes128::new(GenericArray::from_slice(key));
+    for block in head.chunks_mut(16) {
+        cipher.encrypt_block(GenericArray::from_mut_slice(block));
+    }
+    let mut out = vec![0x07, 0x08, 0x56, 0x30 + version, 0x08, 0x07];
+    out.extend((aes_len as u32).to_le_bytes());
+    out.extend((xor_len as u32).to_le_bytes());
+    out.push(1);
+    out.extend(head);
+    out.extend(&plain[aes_len..plain.len() - xor_len]);
+    out.extend(plain[plain.len() - xor_len..].iter().map(|b| b ^ xor));
+    out
+}
+
+/// Writes an image message's `.dat` files (V2 and V1 in turn; every fifth photo was never
+/// downloaded: thumbnail only) and notes a voice clip; returns the row's `packed_info_data`.
+fn v4_demo_media(root: &Path, m: &DemoMessage, media: &mut V4DemoMedia) -> Result<Option<Vec<u8>>> {
+    match m.base {
+        3 => {
+            let n = media.images.len();
+            let md5 = md5_hex(&format!("img{}", m.svr_id));
+            let (chat, mon) = (md5_hex(&m.conv), month(m.time));
+            let dir = root.join(format!("msg/attach/{chat}/{mon}/Img"));
+            fs::create_dir_all(&dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), &e))?;
+            let (version, key) = if n.is_multiple_of(2) {
+                let k = crate::store::wechat::image_key::ImageKey::derive(DEMO_UIN, ME.0);
+                (2, (k.aes, k.xor))
+            } else {
+                (1, (*b"cfcd208495d565ef", (DEMO_UIN & 0xff) as u8))
+            };
+            let photo = DEMO_PHOTOS[n % 3];
+            let write = |name: String, bytes: &[u8]| {
+                fs::write(dir.join(&name), wechat_dat(bytes, &key.0, version, key.1))
+                    .map_err(|e| Error::io(format!("writing {name}"), &e))
+            };
+            if n % 5 != 4 {
+                write(format!("{md5}.dat"), photo)?;
+            }
+            write(format!("{md5}_t.dat"), DEMO_THUMBS[n % 3])?;
+            media
+                .images
+                .push((md5.clone(), chat, mon, format!("{md5}.dat"), photo.len()));
+            // packed_info_data {1: 106, 2: 14, 3: {4: md5}}
+            let mut p = vec![0x08, 106, 0x10, 14, 0x1a, 34, 0x22, 32];
+            p.extend(md5.as_bytes());
+            Ok(Some(p))
+        }
+        34 => {
+            let clip = DEMO_V4_VOICE[media.voice.len() % 2];
+            media.voice.push((m.svr_id, m.time, clip));
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `hardlink/hardlink.db`, `message/media_0.db` and the `kvcomm` file the image key comes
+/// from (`<Documents>/app_data/net/kvcomm`, beside `<Documents>/xwechat_files`).
+fn write_v4_media_dbs(
+    dir: &Path,
+    root: &Path,
+    key: Option<(&str, u8, u32)>,
+    media: &V4DemoMedia,
+) -> Result<()> {
+    let storage = root.join("db_storage");
+    let hl = create(&storage.join("hardlink/hardlink.db"), key)?;
+    hl.execute_batch(
+        "CREATE TABLE dir2id(username TEXT PRIMARY KEY);
+         CREATE TABLE image_hardlink_info_v3(md5_hash INTEGER, md5 TEXT, type INTEGER, file_name TEXT, file_size INTEGER, \
+         modify_time INTEGER, dir1 INTEGER, dir2 INTEGER, _rowid_ INTEGER PRIMARY KEY, extra_buffer BLOB);",
+    )
+    .map_err(sql_err)?;
+    for (md5, chat, mon, name, size) in &media.images {
+        for d in [chat, mon] {
+            hl.execute("INSERT OR IGNORE INTO dir2id(username) VALUES (?1)", [d])
+                .map_err(sql_err)?;
+        }
+        hl.execute(
+            "INSERT INTO image_hardlink_info_v3(md5_hash, md5, type, file_name, file_size, modify_time, dir1, dir2) \
+             SELECT 0, ?1, 3, ?2, ?3, 0, (SELECT rowid FROM dir2id WHERE username = ?4), (SELECT rowid FROM dir2id WHERE username = ?5)",
+            params![md5, name, *size as i64, chat, mon],
+        )
+        .map_err(sql_err)?;
+    }
+    drop(hl);
+    let voice = create(&storage.join("message/media_0.db"), key)?;
+    voice
+        .execute_batch(
+            "CREATE TABLE Name2Id(user_name TEXT PRIMARY KEY); CREATE TABLE TimeStamp(timestamp INTEGER);
+             CREATE TABLE VoiceInfo(chat_name_id INTEGER, create_time INTEGER, local_id INTEGER, svr_id INTEGER, \
+             voice_data BLOB, data_index TEXT DEFAULT '0');",
+        )
+        .map_err(sql_err)?;
+    for (i, (svr, time, clip)) in media.voice.iter().enumerate() {
+        voice
+            .execute(
+                "INSERT INTO VoiceInfo(chat_name_id, create_time, local_id, svr_id, voice_data) VALUES (0, ?1, ?2, ?3, ?4)",
+                params![time, i as i64 + 1, svr, clip],
+            )
+            .map_err(sql_err)?;
+    }
+    drop(voice);
+    let kv = dir.join("app_data/net/kvcomm");
+    fs::create_dir_all(&kv).map_err(|e| Error::io(format!("creating {}", kv.display()), &e))?;
+    fs::write(kv.join(format!("key_{DEMO_UIN}_1.statistic")), b"")
+        .map_err(|e| Error::io("writing the kvcomm file", &e))?;
+    Ok(())
+}
+
+/// Android media beside EnMicroMsg.db (layout: src/store/wechat/android_media.rs): photos in
+/// `image2/` with an `ImgInfo2` row, voice in `voice2/`; returns the row's `imgPath`.
+fn android_demo_media(
+    folder: &Path,
+    tx: &rusqlite::Transaction<'_>,
+    m: &DemoMessage,
+    n_images: &mut usize,
+) -> Result<Option<String>> {
+    let put = |rel: &str, bytes: &[u8]| -> Result<()> {
+        let p = folder.join(rel);
+        fs::create_dir_all(p.parent().expect("has a parent"))
+            .map_err(|e| Error::io(format!("creating {}", rel), &e))?;
+        fs::write(&p, bytes).map_err(|e| Error::io(format!("writing {rel}"), &e))
+    };
+    match m.base {
+        3 => {
+            let n = *n_images;
+            *n_images += 1;
+            let md5 = md5_hex(&format!("img{}", m.svr_id));
+            let d = format!("image2/{}/{}", &md5[0..2], &md5[2..4]);
+            put(&format!("{d}/{md5}.jpg"), DEMO_PHOTOS[n % 3])?;
+            put(&format!("{d}/th_{md5}"), DEMO_THUMBS[n % 3])?;
+            tx.execute(
+                "INSERT INTO ImgInfo2(msgSvrId, bigImgPath, thumbImgPath, totalLen, createtime) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![m.svr_id, format!("{md5}.jpg"), format!("THUMBNAIL_DIRPATH://th_{md5}"), DEMO_PHOTOS[n % 3].len() as i64, m.time],
+            )
+            .map_err(sql_err)?;
+            Ok(Some(format!("THUMBNAIL_DIRPATH://th_{md5}")))
+        }
+        34 => {
+            let name = format!(
+                "{}{}",
+                month(m.time).replace('-', ""),
+                &md5_hex(&m.svr_id.to_string())[..16]
+            );
+            let h = md5_hex(&name);
+            put(
+                &format!("voice2/{}/{}/msg_{name}.amr", &h[0..2], &h[2..4]),
+                DEMO_ANDROID_VOICE,
+            )?;
+            Ok(Some(name))
+        }
+        _ => Ok(None),
+    }
 }

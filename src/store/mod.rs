@@ -364,6 +364,13 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
+    /// What the reader could not do that a user should hear of (a backup reports these as
+    /// warnings, which go to the log): e.g. no WeChat 4.x image key could be derived. Never
+    /// names a key.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where the bytes of an attachment reference are, when the store has them.
     fn attachment_source(
         &self,

@@ -14,9 +14,14 @@ use jiff::Timestamp;
 use std::path::Path;
 
 pub struct AndroidStore {
+    /// The folder holding `EnMicroMsg.db` and, beside it, the media folders (see
+    /// [`super::android_media`]).
+    dir: std::path::PathBuf,
     account: String,
     contacts: Contacts,
     db: Db,
+    /// `ImgInfo2` by msgSvrId, read once at open (not a query per message).
+    images: super::android_media::ImageIndex,
 }
 
 impl AndroidStore {
@@ -50,7 +55,10 @@ impl AndroidStore {
                 account = v;
             }
         }
+        let images = super::android_media::ImageIndex::load(&db)?;
         Ok(AndroidStore {
+            images,
+            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             account,
             contacts,
             db,
@@ -89,6 +97,14 @@ impl ChatStore for AndroidStore {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// Paths are relative to the folder of `EnMicroMsg.db`.
+    fn attachment_source(
+        &self,
+        a: &crate::model::AttachmentRef,
+    ) -> Option<crate::model::AttachmentSource> {
+        super::android_media::source(&self.dir, a)
     }
 
     /// `message.msgId` (the rowid): the one shard's mark.
@@ -170,7 +186,7 @@ impl ChatStore for AndroidStore {
         let conn = self.db.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT msgId, msgSvrId, type, isSend, createTime, content FROM message \
+                "SELECT msgId, msgSvrId, type, isSend, createTime, content, imgPath FROM message \
                  WHERE talker = ?1 AND createTime BETWEEN ?2 AND ?3 ORDER BY createTime, msgId",
             )
             .map_err(sql_error)?;
@@ -188,6 +204,7 @@ impl ChatStore for AndroidStore {
             let time: i64 = r.get(4).map_err(sql_error)?;
             let text = String::from_utf8_lossy(&value_bytes(r.get_ref(5).map_err(sql_error)?))
                 .into_owned();
+            let img_path: Option<String> = r.get(6).map_err(sql_error)?;
             let from_me = is_send == 1;
             let (sender, body) = if group && !from_me {
                 let (p, b) = content::split_sender_prefix(&text);
@@ -207,8 +224,15 @@ impl ChatStore for AndroidStore {
                 raw_type: t,
                 from_me,
                 sender,
+                attachments: super::android_media::attachments(
+                    &self.dir,
+                    &self.images,
+                    base_type(t),
+                    svr_id,
+                    img_path.as_deref(),
+                    &body,
+                ),
                 content: body,
-                attachments: Vec::new(),
                 ext: Vec::new(),
             };
             out.push(normalise(raw, &self.account, &self.contacts));

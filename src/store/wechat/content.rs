@@ -489,6 +489,34 @@ mod media_tests {
     }
 }
 
+/// WeChat 4.x `packed_info_data` (chat-stores.md §3.3, chatlog `wxproto/packedinfo.proto`):
+/// `{1: type, 2: version, 3: {4: image md5}, 4: {8: video md5}}`. Returns (image md5, video
+/// md5), each only when it is 32 hex digits.
+pub fn packed_info_md5s(data: &[u8]) -> (Option<String>, Option<String>) {
+    let inner = |b: &[u8], want: u64| -> Option<String> {
+        protobuf_fields(b)
+            .into_iter()
+            .find_map(|(f, v)| match (f, v) {
+                (f, Wire::Bytes(s)) if f == want => {
+                    let s = std::str::from_utf8(s).ok()?;
+                    (s.len() == 32 && s.bytes().all(|c| c.is_ascii_hexdigit()))
+                        .then(|| s.to_ascii_lowercase())
+                }
+                _ => None,
+            })
+    };
+    let mut image = None;
+    let mut video = None;
+    for (field, value) in protobuf_fields(data) {
+        match (field, value) {
+            (3, Wire::Bytes(b)) if image.is_none() => image = inner(b, 4),
+            (4, Wire::Bytes(b)) if video.is_none() => video = inner(b, 8),
+            _ => {}
+        }
+    }
+    (image, video)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,5 +626,23 @@ mod tests {
             (r.kind, r.text.as_str()),
             (Some(MessageKind::Recalled), "\"Alice\" 撤回了一条消息")
         );
+    }
+
+    #[test]
+    fn packed_info_gives_the_image_and_video_md5() {
+        let md5 = "0123456789abcdef0123456789ABCDEF";
+        let mut img = vec![0x08, 106, 0x10, 14, 0x1a, 34, 0x22, 32];
+        img.extend(md5.as_bytes());
+        assert_eq!(
+            packed_info_md5s(&img),
+            (Some(md5.to_ascii_lowercase()), None)
+        );
+        let mut vid = vec![0x08, 106, 0x22, 34, 0x42, 32];
+        vid.extend(md5.as_bytes());
+        assert_eq!(
+            packed_info_md5s(&vid),
+            (None, Some(md5.to_ascii_lowercase()))
+        );
+        assert_eq!(packed_info_md5s(&[0xff, 0x01]), (None, None));
     }
 }

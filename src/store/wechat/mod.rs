@@ -1,9 +1,12 @@
 //! WeChat stores: one reader per variant, sharing payload decoding and contact lookup.
 
 pub mod android;
+pub mod android_media;
 pub mod content;
+pub mod image_key;
 pub mod mac3;
 pub mod v4;
+pub mod v4media;
 pub mod win3;
 
 use crate::model::{ConversationKind, Message, MessageKind};

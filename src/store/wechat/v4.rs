@@ -3,6 +3,7 @@
 //! `contact/contact.db` and `session/session.db`. SQLCipher 4 defaults; the 32-byte key is the
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
+use super::v4media::MediaRow;
 use super::{chat_table_marks, content, normalise, table_hash, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
@@ -28,6 +29,35 @@ pub struct V4Store {
     tables: Vec<(HashMap<String, String>, bool)>,
     /// md5(username) → username, for every user the stores mention.
     by_hash: HashMap<String, String>,
+    /// Where each message's photo, video, file and voice clip are: read on first use, so
+    /// listing conversations does not pay for hardlink.db and media_<n>.db (two more key
+    /// derivations of 256,000 rounds).
+    media: std::sync::OnceLock<super::v4media::Media>,
+    /// What opening the media databases needs later: the account folder and an owned key.
+    root: std::path::PathBuf,
+    key: OwnedKey,
+}
+
+/// [`V4Key`] kept by the store (the secrets are wiped when dropped).
+enum OwnedKey {
+    Passphrase(Secret<String>),
+    Raw(Vec<Secret<String>>),
+}
+
+impl OwnedKey {
+    fn of(key: &V4Key<'_>) -> OwnedKey {
+        match key {
+            V4Key::Passphrase(h) => OwnedKey::Passphrase((*h).clone()),
+            V4Key::Raw(k) => OwnedKey::Raw(k.to_vec()),
+        }
+    }
+
+    fn borrow(&self) -> V4Key<'_> {
+        match self {
+            OwnedKey::Passphrase(h) => V4Key::Passphrase(h),
+            OwnedKey::Raw(k) => V4Key::Raw(k),
+        }
+    }
 }
 
 /// A 4.x store's key: the account's 32-byte key, or WCDB's raw keys (one per database file,
@@ -161,6 +191,54 @@ impl V4Store {
             names,
             tables,
             by_hash,
+            media: std::sync::OnceLock::new(),
+            root: root.to_path_buf(),
+            key: OwnedKey::of(key),
+        })
+    }
+
+    /// The hardlink tables and the voice databases, read once. Media indexes that cannot be
+    /// opened (a raw key file made before WeChat created them) leave those attachments to the
+    /// documented layout (images, videos, files) or missing (voice); messages still read.
+    fn open_media(
+        root: &Path,
+        storage: &Path,
+        key: &V4Key<'_>,
+        account: &str,
+    ) -> super::v4media::Media {
+        use super::v4media::{Hardlinks, VoiceIndex};
+        let hardlink = storage.join("hardlink").join("hardlink.db");
+        let links = if hardlink.is_file() {
+            cipher(key, &hardlink)
+                .and_then(|c| Db::open(&hardlink, &c))
+                .and_then(|db| Hardlinks::load(&db))
+                .unwrap_or_default()
+        } else {
+            Hardlinks::default()
+        };
+        let mut voice_dbs = Vec::new();
+        for (n, path) in numbered_files(&storage.join("message"), "media_") {
+            if let Ok(db) = cipher(key, &path).and_then(|c| Db::open(&path, &c)) {
+                voice_dbs.push((format!("db_storage/message/media_{n}.db"), db));
+            }
+        }
+        let voice = VoiceIndex::load(&voice_dbs).unwrap_or_default();
+        super::v4media::Media::new(root, links, voice_dbs, voice, account)
+    }
+
+    /// Whether the account's V2 image key was derived, and how (for the log; names no key).
+    pub fn image_key_note(&self) -> &str {
+        &self.media().image_key_note
+    }
+
+    fn media(&self) -> &super::v4media::Media {
+        self.media.get_or_init(|| {
+            Self::open_media(
+                &self.root,
+                &self.root.join("db_storage"),
+                &self.key.borrow(),
+                &self.account,
+            )
         })
     }
 
@@ -201,6 +279,27 @@ impl ChatStore for V4Store {
 
     fn account_id(&self) -> Option<&str> {
         Some(&self.account)
+    }
+
+    /// When the account has images but no V2 image key could be derived, why.
+    fn notes(&self) -> Vec<String> {
+        let media = self.media();
+        let has_images = media.image_key.is_none()
+            && std::fs::read_dir(media.root().join("msg/attach"))
+                .is_ok_and(|mut d| d.next().is_some());
+        if has_images {
+            vec![media.image_key_note.clone()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Files relative to the account folder; voice clips as `<media db>#<svr_id>` rows.
+    fn attachment_source(
+        &self,
+        a: &crate::model::AttachmentRef,
+    ) -> Option<crate::model::AttachmentSource> {
+        self.media().source(a)
     }
 
     /// Each chat table's largest rowid (`local_id`), by the primary key.
@@ -263,7 +362,7 @@ impl ChatStore for V4Store {
             };
             let sql = format!(
                 "SELECT m.local_id, m.server_id, m.local_type, m.create_time, m.status, m.message_content, \
-                 {sender_col}, m.sort_seq FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
+                 {sender_col}, m.sort_seq, m.packed_info_data FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
             );
             let conn = db.conn();
             let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
@@ -284,6 +383,11 @@ impl ChatStore for V4Store {
                     .map_err(sql_error)?
                     .unwrap_or(local_id);
                 let base = local_type & 0xffff_ffff;
+                let packed = r.get_ref(8).map_err(sql_error)?;
+                let packed = match packed {
+                    rusqlite::types::ValueRef::Blob(b) => Some(b),
+                    _ => None,
+                };
                 let (prefix_sender, body) = if group {
                     let (p, b) = content::split_sender_prefix(&raw_content);
                     (p.map(str::to_string), b.to_string())
@@ -306,6 +410,19 @@ impl ChatStore for V4Store {
                     Some(s) if s != 0 => s.to_string(),
                     _ => format!("local-{hash}-{local_id}"),
                 };
+                let (attachments, v2) = self.media().attachments(&MediaRow {
+                    base_type: base,
+                    server_id,
+                    create_time: time,
+                    conversation_id,
+                    packed_info: packed,
+                    content: &body,
+                });
+                // A V2 image needs the account's key to be shown again (FORMAT.md §6.2 tag 1).
+                let ext = match (&self.media().image_key, v2) {
+                    (Some(k), true) => vec![k.ext()],
+                    _ => Vec::new(),
+                };
                 let raw = RawMessage {
                     id,
                     conversation_id: conversation_id.to_string(),
@@ -315,8 +432,8 @@ impl ChatStore for V4Store {
                     from_me,
                     sender,
                     content: body,
-                    attachments: Vec::new(),
-                    ext: Vec::new(),
+                    attachments,
+                    ext,
                 };
                 out.push((
                     time,
