@@ -1,0 +1,288 @@
+// Media in the real window: a demo store whose photos are real PNGs kept as WeChat 3.x keeps
+// them (`.dat`, XOR-ed with one byte) shows them inline in step 2's preview, served by the app's
+// chatvault-media: protocol, and larger in an overlay; requests for anything outside what the
+// protocol serves are refused (`..`, encoded separators, a symlink, an unknown message). After
+// a backup (CLI), the restore preview and the Restored library show the photos too.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { byTestId, ROOT, startApp } from "../lib/app.mjs";
+
+const cli = process.env.CHATVAULT_CLI_BIN ?? join(ROOT, "target", "debug", "chatvault");
+const work = mkdtempSync(join(tmpdir(), "chatvault-e2e-media-"));
+const targetDir = join(work, "target");
+const target = `file://${targetDir}`;
+const dataDir = join(process.env.XDG_DATA_HOME ?? join(process.env.HOME, ".local", "share"), "chatvault");
+let app;
+let store;
+let conv; // { id, title } of the conversation with the most photos
+let photos = 0;
+
+function chatvault(...args) {
+  return JSON.parse(execFileSync(cli, [...args, "--json"], { encoding: "utf8" }));
+}
+
+// --- a real PNG, written by hand (no image library in the test) ---
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+/** A `w`×`h` RGB PNG: a diagonal gradient from one colour to another, with a light sun. */
+function png(w, h, [r1, g1, b1], [r2, g2, b2]) {
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(1 + w * 3);
+    for (let x = 0; x < w; x++) {
+      const t = (x + y) / (w + h);
+      const sun = (x - w * 0.7) ** 2 + (y - h * 0.3) ** 2 < (h * 0.15) ** 2;
+      row[1 + x * 3] = sun ? 255 : r1 + (r2 - r1) * t;
+      row[2 + x * 3] = sun ? 236 : g1 + (g2 - g1) * t;
+      row[3 + x * 3] = sun ? 160 : b1 + (b2 - b1) * t;
+    }
+    rows.push(row);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+const PALETTE = [
+  [[40, 90, 160], [250, 170, 90]],
+  [[20, 120, 80], [200, 230, 120]],
+  [[120, 40, 120], [250, 120, 150]],
+  [[10, 40, 80], [90, 180, 220]],
+];
+
+function filesUnder(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+before(async () => {
+  const demo = chatvault("demo", join(work, "demo"));
+  store = { path: demo.store, key: demo.key, keyFile: demo.key_file };
+  // Every photo becomes a real PNG, XOR-ed like a WeChat 3.x `.dat` (a different key byte each).
+  const perFolder = new Map();
+  filesUnder(join(store.path, "FileStorage", "MsgAttach"))
+    .filter((f) => f.endsWith(".dat"))
+    .forEach((f, i) => {
+      const [a, b] = PALETTE[i % PALETTE.length];
+      const key = 0x21 + ((i * 37) % 200);
+      writeFileSync(f, Buffer.from(png(240, 160, a, b).map((byte) => byte ^ key)));
+      const folder = f.split("/MsgAttach/")[1].split("/")[0];
+      perFolder.set(folder, (perFolder.get(folder) ?? 0) + 1);
+    });
+  // The conversation with the most photos (WeChat names its folder by the md5 of its id).
+  const convs = chatvault("conversations", "--store", store.path, "--key-file", store.keyFile);
+  const list = Array.isArray(convs) ? convs : convs.conversations;
+  for (const c of list) {
+    const n = perFolder.get(createHash("md5").update(c.id).digest("hex")) ?? 0;
+    if (n > photos) {
+      photos = n;
+      conv = { id: c.id, title: c.title };
+    }
+  }
+  assert.ok(photos > 0, "the demo store has photos");
+
+  app = await startApp();
+  const { browser } = app;
+  await byTestId(browser, "language-select").waitForDisplayed({ timeout: 15000 });
+  await byTestId(browser, "language-select").selectByAttribute("value", "en");
+});
+
+after(async () => {
+  await app?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function setInput(browser, testId, value) {
+  await browser.execute(
+    (id, v) => {
+      const el = document.querySelector(`[data-testid="${id}"]`);
+      el.value = v;
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    testId,
+    value,
+  );
+}
+
+async function setLanguage(browser, lang) {
+  await browser.execute((v) => {
+    const el = document.querySelector('[data-testid="language-select"]');
+    el.value = v;
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  }, lang);
+}
+
+async function shotBoth(name) {
+  const { browser } = app;
+  await app.screenshot(`${name}-en`);
+  await setLanguage(browser, "zh-CN");
+  await browser.waitUntil(async () => /[\u4e00-\u9fff]/.test(await byTestId(browser, "nav-backup").getText()), { timeout: 5000 });
+  await browser.waitUntil(() => photosLoaded(browser), { timeout: 10000 });
+  await app.screenshot(`${name}-zh-CN`);
+  await setLanguage(browser, "en");
+  await browser.waitUntil(async () => (await byTestId(browser, "nav-backup").getText()) === "Backup", { timeout: 5000 });
+}
+
+/** Scrolls the message list until a photo is in view (the list renders only rows in view). */
+async function scrollToPhoto(browser) {
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="message"]').length) > 0, {
+    timeout: 30000,
+    timeoutMsg: "no messages in the preview",
+  });
+  await browser.waitUntil(
+    () =>
+      browser.execute(() => {
+        const list = document.querySelector('[data-testid="message-list"]');
+        const img = list.querySelector('[data-testid="message-image"]');
+        if (img) {
+          const row = img.closest(".virtual-row");
+          list.scrollTop = Math.max(0, row.offsetTop - 8);
+          list.dispatchEvent(new Event("scroll"));
+          return true;
+        }
+        list.scrollTop += 400;
+        list.dispatchEvent(new Event("scroll"));
+        return false;
+      }),
+    { timeout: 30000, interval: 150, timeoutMsg: "no photo in the message list" },
+  );
+}
+
+/** How many photos in the list have loaded (decoded to a picture with a width). */
+function photosLoaded(browser) {
+  return browser.execute(
+    () => [...document.querySelectorAll('[data-testid="message-image"]')].filter((i) => i.complete && i.naturalWidth > 0).length,
+  );
+}
+
+/** Loads `url` as an image in the page: its natural width, or -1 when it fails to load. */
+function probe(browser, url) {
+  return browser.executeAsync((u, done) => {
+    const img = new Image();
+    img.onload = () => done(img.naturalWidth);
+    img.onerror = () => done(-1);
+    img.src = u;
+  }, url);
+}
+
+async function expectPhotos(browser, where) {
+  await scrollToPhoto(browser);
+  await browser.waitUntil(async () => (await photosLoaded(browser)) > 0, { timeout: 20000, timeoutMsg: `no photo loaded in ${where}` });
+  const img = await browser.$('[data-testid="message-image"]');
+  const src = await img.getAttribute("src");
+  assert.match(src, /^(chatvault-media:\/\/localhost\/|http:\/\/chatvault-media\.localhost\/)/, "served by the app's protocol");
+  assert.equal(await browser.execute((el) => el.naturalWidth, img), 240, "the decoded PNG's width");
+  return src;
+}
+
+test("step 2 shows the store's photos inline, larger on click, and the protocol refuses what it does not serve", async () => {
+  const { browser } = app;
+  await byTestId(browser, "nav-backup").click();
+  await byTestId(browser, "step-store").waitForDisplayed({ timeout: 5000 });
+  await setInput(browser, "store-path", store.path);
+  await setInput(browser, "store-key", store.key);
+  await byTestId(browser, "remember-key").click(); // do not remember a test key
+  await byTestId(browser, "open-store").click();
+  await byTestId(browser, "step-select").waitForDisplayed({ timeout: 30000 });
+  await browser.$(`[data-testid="conversation-row"][data-id="${conv.id}"]`).click();
+  const src = await expectPhotos(browser, "step 2");
+  assert.match(src, /\/store\//, "store media are named by message, not by path");
+  await shotBoth("media-preview");
+
+  await byTestId(browser, "message-image-open").click();
+  await byTestId(browser, "media-overlay").waitForDisplayed({ timeout: 5000 });
+  await browser.waitUntil(
+    () => browser.execute(() => document.querySelector('[data-testid="media-overlay-image"]')?.naturalWidth ?? 0),
+    { timeout: 10000, timeoutMsg: "the larger photo did not load" },
+  );
+  await app.screenshot("media-overlay-en");
+  await byTestId(browser, "media-overlay-close").click();
+  await byTestId(browser, "media-overlay").waitForDisplayed({ timeout: 5000, reverse: true });
+
+  // What the protocol refuses. A valid PNG sits inside the library's folder (loads), and the
+  // same PNG outside it, reached by `..`, an encoded `/`, a symlink: refused.
+  const base = src.slice(0, src.indexOf("store/"));
+  const inside = join(dataDir, "library-media", "attachments", "probe");
+  mkdirSync(inside, { recursive: true });
+  const picture = png(32, 16, PALETTE[0][0], PALETTE[0][1]);
+  writeFileSync(join(inside, "ok.png"), picture);
+  writeFileSync(join(dataDir, "outside.png"), picture);
+  symlinkSync(join(dataDir, "outside.png"), join(inside, "link.png"));
+  writeFileSync(join(inside, "notes.txt"), "not a picture");
+  assert.equal(await probe(browser, `${base}library/attachments/probe/ok.png`), 32, "a file inside the library's folder loads");
+  for (const bad of [
+    "library/..%2Foutside.png",
+    "library/%2E%2E/outside.png",
+    "library/attachments/..%2F..%2F..%2Foutside.png",
+    "library/attachments/probe/link.png",
+    "library/attachments/probe/notes.txt",
+    `library/${encodeURIComponent(join(dataDir, "outside.png"))}`,
+    `store/${encodeURIComponent(conv.id)}/no-such-message/0`,
+    `store/${encodeURIComponent(conv.id)}/..%2F..%2Foutside.png/0`,
+    "elsewhere/outside.png",
+  ]) {
+    assert.equal(await probe(browser, base + bad), -1, `${bad} is refused`);
+  }
+  rmSync(inside, { recursive: true, force: true });
+  rmSync(join(dataDir, "outside.png"));
+});
+
+test("after a backup, the restore preview and the Restored library show the photos", async () => {
+  const { browser } = app;
+  chatvault("init", "--target", target, "--recovery-code-file", join(work, "recovery.txt"));
+  chatvault("backup", "--target", target, "--store", store.path, "--key-file", store.keyFile, "--conversation", conv.id);
+
+  await byTestId(browser, "nav-restore").click();
+  await setInput(browser, "restore-target", target);
+  await byTestId(browser, "load-snapshots").click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="snapshot-row"]').length) === 1, { timeout: 30000 });
+  await (await browser.$$('[data-testid="snapshot-row"]'))[0].click();
+  const row = await browser.$(`[data-testid="restore-conv-row"][data-id="${conv.id}"]`);
+  await row.waitForDisplayed({ timeout: 30000 });
+  await row.click();
+  const src = await expectPhotos(browser, "the restore preview");
+  assert.match(src, /\/preview\/attachments\//);
+  await shotBoth("media-restore-preview");
+
+  await row.$('[data-testid="restore-conv-check"]').click();
+  await byTestId(browser, "restore-run").click();
+  await byTestId(browser, "restore-result").waitForDisplayed({ timeout: 60000 });
+  const written = filesUnder(join(dataDir, "library-media", "attachments"));
+  assert.ok(written.length >= photos, `the library keeps every photo of the conversation (${written.length} files, ${photos} photos)`);
+
+  await byTestId(browser, "nav-library").click();
+  await browser.$(`[data-testid="library-conv-row"][data-id="${conv.id}"]`).click();
+  const lib = await expectPhotos(browser, "the library");
+  assert.match(lib, /\/library\/attachments\//);
+  await shotBoth("media-library");
+});
