@@ -78,6 +78,27 @@ const PALETTE = [
   [[10, 40, 80], [90, 180, 220]],
 ];
 
+/** A mono 16-bit WAV of `seconds` of a 440 Hz tone at 8 kHz (what the SILK decoder writes). */
+function wav(seconds) {
+  const rate = 8000;
+  const n = Math.round(rate * seconds);
+  const b = Buffer.alloc(44 + n * 2);
+  b.write("RIFF", 0, "ascii");
+  b.writeUInt32LE(36 + n * 2, 4);
+  b.write("WAVEfmt ", 8, "ascii");
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write("data", 36, "ascii");
+  b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  return b;
+}
+
 function filesUnder(dir) {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
@@ -185,6 +206,23 @@ function photosLoaded(browser) {
   );
 }
 
+/** Loads `url` as audio in the page: its duration in seconds, or -1 when it fails to load. */
+function probeAudio(browser, url) {
+  return browser.executeAsync((u, done) => {
+    const a = new Audio();
+    a.preload = "metadata";
+    a.onloadedmetadata = () => done(a.duration);
+    a.onerror = () => done(`${a.error?.code} ${a.error?.message}`);
+    document.addEventListener("securitypolicyviolation", (e) => done(`csp ${e.violatedDirective} ${e.blockedURI}`));
+    fetch(u)
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((b) => {
+        a.src = URL.createObjectURL(b);
+      })
+      .catch((e) => done(`fetch ${e}`));
+  }, url);
+}
+
 /** Loads `url` as an image in the page: its natural width, or -1 when it fails to load. */
 function probe(browser, url) {
   return browser.executeAsync((u, done) => {
@@ -239,7 +277,10 @@ test("step 2 shows the store's photos inline, larger on click, and the protocol 
   writeFileSync(join(dataDir, "outside.png"), picture);
   symlinkSync(join(dataDir, "outside.png"), join(inside, "link.png"));
   writeFileSync(join(inside, "notes.txt"), "not a picture");
+  writeFileSync(join(inside, "voice.wav"), wav(2.5));
   assert.equal(await probe(browser, `${base}library/attachments/probe/ok.png`), 32, "a file inside the library's folder loads");
+  // Voice as the restore writes it (WAV) plays through the protocol (the CSP's media-src).
+  assert.equal(Math.round(await probeAudio(browser, `${base}library/attachments/probe/voice.wav?kind=voice`)), 3, "the voice clip's duration (2.5 s)");
   for (const bad of [
     "library/..%2Foutside.png",
     "library/%2E%2E/outside.png",

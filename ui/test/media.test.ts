@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AttachmentRef, Message, MessageKind } from "../src/ipc";
 import { mediaPlan, mediaUrl, rowHeight } from "../src/media";
 import { rowAt } from "../src/components/virtual-list";
+import { formatDuration } from "../src/components/message-view";
 
 const BASE = "chatvault-media://localhost/";
 
@@ -68,5 +69,13 @@ describe("rowAt", () => {
     expect(rowAt(offsets, 300)).toBe(2);
     expect(rowAt(offsets, 9999)).toBe(2);
     expect(rowAt([0], 10)).toBe(0);
+  });
+});
+
+describe("formatDuration", () => {
+  it("writes seconds as m:ss", () => {
+    expect(formatDuration(2.5)).toBe("0:03");
+    expect(formatDuration(61)).toBe("1:01");
+    expect(formatDuration(0)).toBe("0:00");
   });
 });

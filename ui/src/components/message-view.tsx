@@ -81,7 +81,8 @@ function Attachments({ m, source, base, onOpen }: { m: Message; source: MediaSou
   if (plan.voice !== undefined) {
     const src = url(plan.voice);
     if (src) {
-      out.push(<audio class="media-audio" controls preload="metadata" src={src} data-testid="message-audio" onError={() => fail(plan.voice!)} />);
+      const index = plan.voice;
+      out.push(<Playable kind="audio" url={src} onFail={() => fail(index)} />);
     } else {
       chips.push(plan.voice);
     }
@@ -91,9 +92,7 @@ function Attachments({ m, source, base, onOpen }: { m: Message; source: MediaSou
     const src = url(index);
     if (src) {
       const posterUrl = poster === undefined ? null : url(poster);
-      out.push(
-        <video class="media-video" controls preload="none" src={src} poster={posterUrl ?? undefined} data-testid="message-video" onError={() => fail(index)} />,
-      );
+      out.push(<Playable kind="video" url={src} poster={posterUrl} onFail={() => fail(index)} />);
     } else {
       chips.push(index);
     }
@@ -111,6 +110,72 @@ function Attachments({ m, source, base, onOpen }: { m: Message; source: MediaSou
     );
   }
   return <div class="bubble-media">{out}</div>;
+}
+
+/**
+ * Voice or video. WebKitGTK (Linux) cannot play media straight from a custom URI scheme, so the
+ * bytes are fetched from the app's protocol and played from a blob URL (the CSP allows
+ * `blob:` for media only). Voice is fetched when its row comes into view (clips are small, and
+ * the player then shows the duration); a video only when the user starts it.
+ */
+function Playable({ kind, url, poster, onFail }: { kind: "audio" | "video"; url: string; poster?: string | null; onFail: () => void }) {
+  const { t } = useI18n();
+  const [wanted, setWanted] = useState(kind === "audio");
+  const [src, setSrc] = useState<string | null>(null);
+  const [duration, setDuration] = useState<number | null>(null);
+  useEffect(() => {
+    if (!wanted) return;
+    let live = true;
+    let made: string | null = null;
+    fetch(url)
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
+      .then((b) => {
+        if (!live) return;
+        made = URL.createObjectURL(b);
+        setSrc(made);
+      })
+      .catch(() => live && onFail());
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+    };
+    // onFail changes identity on every render; the fetch depends on the URL only.
+  }, [url, wanted]);
+  if (kind === "audio") {
+    return (
+      <div class="media-voice">
+        <audio
+          class="media-audio"
+          controls
+          preload="metadata"
+          src={src ?? undefined}
+          data-testid="message-audio"
+          onLoadedMetadata={(e) => setDuration(e.currentTarget.duration)}
+          onError={() => src && onFail()}
+        />
+        {duration !== null && Number.isFinite(duration) && (
+          <span class="media-duration" data-testid="audio-duration">
+            {formatDuration(duration)}
+          </span>
+        )}
+      </div>
+    );
+  }
+  if (!wanted) {
+    return (
+      <button type="button" class="media-video-start" onClick={() => setWanted(true)} data-testid="message-video-start" title={t("media.play_video")}>
+        {poster ? <img src={poster} alt="" loading="lazy" /> : <span class="media-video-blank" />}
+        <span class="media-play">▶ {t("media.play_video")}</span>
+      </button>
+    );
+  }
+  return <video class="media-video" controls autoPlay preload="none" src={src ?? undefined} poster={poster ?? undefined} data-testid="message-video" onError={() => src && onFail()} />;
+}
+
+/** Seconds as `m:ss`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** A photo at full size over the page; a click or Escape closes it. */
