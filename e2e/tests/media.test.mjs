@@ -2,10 +2,12 @@
 // them (`.dat`, XOR-ed with one byte) shows them inline in step 2's preview, served by the app's
 // chatvault-media: protocol, and larger in an overlay; requests for anything outside what the
 // protocol serves are refused (`..`, encoded separators, a symlink, an unknown message). After
-// a backup (CLI), the restore preview and the Restored library show the photos too.
+// a backup (CLI), the restore preview and the Restored library show the photos too. An iMessage
+// store whose attachments are made real photos and voice clips (WAV) shows both, voice with a
+// player and its duration, in step 2 and in the library.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -174,30 +176,38 @@ async function shotBoth(name) {
   await browser.waitUntil(async () => (await byTestId(browser, "nav-backup").getText()) === "Backup", { timeout: 5000 });
 }
 
-/** Scrolls the message list until a photo is in view (the list renders only rows in view). */
-async function scrollToPhoto(browser) {
+/** Scrolls the message list until an element matching `selector` is in view (the list renders
+ * only the rows in view), and puts its row at the top. */
+async function scrollTo(browser, selector, what, above = 8) {
   await browser.waitUntil(async () => (await browser.$$('[data-testid="message"]').length) > 0, {
     timeout: 30000,
     timeoutMsg: "no messages in the preview",
   });
+  await browser.execute(() => {
+    const list = document.querySelector('[data-testid="message-list"]');
+    list.scrollTop = 0;
+    list.dispatchEvent(new Event("scroll"));
+  });
   await browser.waitUntil(
     () =>
-      browser.execute(() => {
+      browser.execute((sel, up) => {
         const list = document.querySelector('[data-testid="message-list"]');
-        const img = list.querySelector('[data-testid="message-image"]');
-        if (img) {
-          const row = img.closest(".virtual-row");
-          list.scrollTop = Math.max(0, row.offsetTop - 8);
+        const el = list.querySelector(sel);
+        if (el) {
+          const row = el.closest(".virtual-row");
+          list.scrollTop = Math.max(0, row.offsetTop - up);
           list.dispatchEvent(new Event("scroll"));
           return true;
         }
         list.scrollTop += 400;
         list.dispatchEvent(new Event("scroll"));
         return false;
-      }),
-    { timeout: 30000, interval: 150, timeoutMsg: "no photo in the message list" },
+      }, selector, above),
+    { timeout: 30000, interval: 150, timeoutMsg: `no ${what} in the message list` },
   );
 }
+
+const scrollToPhoto = (browser) => scrollTo(browser, '[data-testid="message-image"]', "photo");
 
 /** How many photos in the list have loaded (decoded to a picture with a width). */
 function photosLoaded(browser) {
@@ -326,4 +336,91 @@ test("after a backup, the restore preview and the Restored library show the phot
   const lib = await expectPhotos(browser, "the library");
   assert.match(lib, /\/library\/attachments\//);
   await shotBoth("media-library");
+});
+
+/** Voice clips' durations shown in the list. */
+function durations(browser) {
+  return browser.execute(() => [...document.querySelectorAll('[data-testid="audio-duration"]')].map((e) => e.textContent));
+}
+
+test("voice messages play with their duration next to photos, in step 2 and the library (iMessage store)", async (t) => {
+  if (spawnSync("sqlite3", ["-version"]).status !== 0) {
+    t.skip("needs the sqlite3 command to turn the demo's attachments into voice clips");
+    return;
+  }
+  const { browser } = app;
+  const demo = chatvault("demo", join(work, "imessage"), "--variant", "imessage");
+  const db = demo.store;
+  const home = join(db, "..", "..", "..");
+  const sql = (q) => execFileSync("sqlite3", ["-separator", "\t", db, q], { encoding: "utf8" }).trim();
+  // The chat with the most attachments: every other one becomes a voice clip, the rest photos.
+  const chat = sql(
+    "SELECT c.ROWID || '\t' || c.guid FROM chat c JOIN chat_message_join cm ON cm.chat_id = c.ROWID " +
+      "JOIN message_attachment_join j ON j.message_id = cm.message_id GROUP BY c.ROWID ORDER BY count(*) DESC LIMIT 1",
+  ).split("\t");
+  const rows = sql(
+    "SELECT a.ROWID, a.filename, cm.message_id, cm.message_date FROM attachment a JOIN message_attachment_join j ON j.attachment_id = a.ROWID " +
+      `JOIN chat_message_join cm ON cm.message_id = j.message_id WHERE cm.chat_id = ${chat[0]} ORDER BY cm.message_date`,
+  )
+    .split("\n")
+    .map((l) => l.split("\t"));
+  const updates = [];
+  rows.forEach(([id, filename, message], i) => {
+    const voice = i % 2 === 1;
+    if (voice) {
+      // Sent a minute after the photo before it, so the two show together.
+      const after = `${rows[i - 1][3]} + 60000000000`;
+      updates.push(`UPDATE message SET date = ${after} WHERE ROWID = ${message};`);
+      updates.push(`UPDATE chat_message_join SET message_date = ${after} WHERE message_id = ${message};`);
+    }
+    const name = filename.replace(/\.jpeg$/, voice ? ".wav" : ".png");
+    const bytes = voice ? wav(2 + (i % 5)) : png(240, 160, ...PALETTE[i % PALETTE.length]);
+    const file = join(home, name.slice(2));
+    mkdirSync(join(file, ".."), { recursive: true });
+    writeFileSync(file, bytes);
+    updates.push(
+      `UPDATE attachment SET filename = '${name}', mime_type = '${voice ? "audio/wav" : "image/png"}', ` +
+        `transfer_name = '${voice ? "Audio Message.wav" : name.split("/").pop()}', total_bytes = ${bytes.length} WHERE ROWID = ${id};`,
+    );
+  });
+  sql(`BEGIN; ${updates.join(" ")} COMMIT;`);
+  const id = chat[1];
+
+  await byTestId(browser, "nav-restore").click();
+  await byTestId(browser, "nav-backup").click();
+  if (!(await byTestId(browser, "step-store").isDisplayed())) {
+    await byTestId(browser, "wizard-back").click();
+  }
+  await byTestId(browser, "step-store").waitForDisplayed({ timeout: 5000 });
+  await setInput(browser, "store-path", db);
+  await setInput(browser, "store-key", "");
+  await byTestId(browser, "open-store").click();
+  await byTestId(browser, "step-select").waitForDisplayed({ timeout: 30000 });
+  await browser.$(`[data-testid="conversation-row"][data-id="${id}"]`).click();
+  await scrollTo(browser, '[data-testid="message-audio"]', "voice message", 200);
+  await browser.waitUntil(async () => (await durations(browser)).length > 0, { timeout: 20000, timeoutMsg: "no voice clip's duration shown" });
+  for (const d of await durations(browser)) assert.match(d, /^0:0[2-6]$/, "a 2 to 6 s clip");
+  await browser.waitUntil(async () => (await photosLoaded(browser)) > 0, { timeout: 20000, timeoutMsg: "no photo next to the voice" });
+  await shotBoth("media-voice-preview");
+
+  // Back up (CLI), restore into the library (app), and play it there.
+  const target2 = `file://${join(work, "target-imessage")}`;
+  chatvault("init", "--target", target2, "--recovery-code-file", join(work, "recovery-imessage.txt"));
+  chatvault("backup", "--target", target2, "--store", db, "--conversation", id);
+  await byTestId(browser, "nav-restore").click();
+  await setInput(browser, "restore-target", target2);
+  await byTestId(browser, "load-snapshots").click();
+  await browser.waitUntil(async () => (await browser.$$('[data-testid="snapshot-row"]').length) === 1, { timeout: 30000 });
+  await (await browser.$$('[data-testid="snapshot-row"]'))[0].click();
+  const row = await browser.$(`[data-testid="restore-conv-row"][data-id="${id}"]`);
+  await row.waitForDisplayed({ timeout: 30000 });
+  await row.$('[data-testid="restore-conv-check"]').click();
+  await byTestId(browser, "restore-run").click();
+  await byTestId(browser, "restore-result").waitForDisplayed({ timeout: 60000 });
+  await byTestId(browser, "nav-library").click();
+  await browser.$(`[data-testid="library-conv-row"][data-id="${id}"]`).click();
+  await scrollTo(browser, '[data-testid="message-audio"]', "voice message", 200);
+  await browser.waitUntil(async () => (await durations(browser)).length > 0, { timeout: 20000, timeoutMsg: "no voice clip's duration in the library" });
+  await browser.waitUntil(async () => (await photosLoaded(browser)) > 0, { timeout: 20000, timeoutMsg: "no photo in the library" });
+  await shotBoth("media-voice-library");
 });
