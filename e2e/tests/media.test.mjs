@@ -344,15 +344,17 @@ function durations(browser) {
 }
 
 test("voice messages play with their duration next to photos, in step 2 and the library (iMessage store)", async (t) => {
-  if (spawnSync("sqlite3", ["-version"]).status !== 0) {
-    t.skip("needs the sqlite3 command to turn the demo's attachments into voice clips");
+  // The sqlite3 shell, or SQLCipher's (scripts/setup.sh installs it; it opens plain databases).
+  const shell = ["sqlite3", "sqlcipher"].find((c) => spawnSync(c, ["-version"]).status === 0);
+  if (!shell) {
+    t.skip("needs the sqlite3 or sqlcipher command to turn the demo's attachments into voice clips");
     return;
   }
   const { browser } = app;
   const demo = chatvault("demo", join(work, "imessage"), "--variant", "imessage");
   const db = demo.store;
   const home = join(db, "..", "..", "..");
-  const sql = (q) => execFileSync("sqlite3", ["-separator", "\t", db, q], { encoding: "utf8" }).trim();
+  const sql = (q) => execFileSync(shell, ["-separator", "\t", db, q], { encoding: "utf8" }).trim();
   // The chat with the most attachments: every other one becomes a voice clip, the rest photos.
   const chat = sql(
     "SELECT c.ROWID || '\t' || c.guid FROM chat c JOIN chat_message_join cm ON cm.chat_id = c.ROWID " +
