@@ -478,8 +478,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let png = b"\x89PNG\r\n\x1a\n rest".to_vec();
         std::fs::write(dir.join("a.png"), &png).unwrap();
-        std::fs::write(dir.join("a.dat"), png.iter().map(|b| b ^ 0x5A).collect::<Vec<_>>())
-            .unwrap();
+        std::fs::write(
+            dir.join("a.dat"),
+            png.iter().map(|b| b ^ 0x5A).collect::<Vec<_>>(),
+        )
+        .unwrap();
         std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
         std::fs::write(paths.data_dir.join("library.png"), &png).unwrap();
 
@@ -498,7 +501,11 @@ mod tests {
             "/library/%2Fetc%2Fpasswd",
             "/preview/..%2F..%2Fdata%2Flibrary.png",
         ] {
-            assert_eq!(serve(&state, bad, None).unwrap_err(), Refusal::Forbidden, "{bad}");
+            assert_eq!(
+                serve(&state, bad, None).unwrap_err(),
+                Refusal::Forbidden,
+                "{bad}"
+            );
         }
         assert_eq!(
             serve(&state, "/elsewhere/x", None).unwrap_err(),
@@ -508,6 +515,124 @@ mod tests {
             serve(&state, "/store/c/m/0", None).unwrap_err(),
             Refusal::NotFound,
             "no store open"
+        );
+    }
+
+    #[test]
+    fn store_media_are_named_by_message_and_decoded_from_the_open_store() {
+        use chatvault::store::{self, demo, StoreKey};
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = chatvault::paths::AppPaths::under(&tmp.path().join("app"));
+        let state = AppState::new(paths);
+        let d = demo::write(&tmp.path().join("demo"), store::Variant::WechatWin3, 300).unwrap();
+        let key = StoreKey::parse(d.key.as_deref().unwrap()).unwrap();
+        let opened = store::open(&d.path, Some(&key)).unwrap();
+        // A conversation's first photo, made a real WeChat 3.x `.dat` (a PNG XOR-ed with 0x33).
+        let (conv, photo) = opened
+            .conversations()
+            .unwrap()
+            .iter()
+            .find_map(|c| {
+                let msgs = opened.messages(&c.id, &MessageQuery::default()).unwrap();
+                msgs.into_iter()
+                    .find(|m| m.kind == MessageKind::Image && !m.attachments.is_empty())
+                    .map(|m| (c.id.clone(), m))
+            })
+            .expect("the demo store has photos");
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR the rest".to_vec();
+        let file = match opened.attachment_source(&photo.attachments[0]).unwrap() {
+            chatvault::model::AttachmentSource::File(f) => f,
+            other => panic!("a photo is a file: {other:?}"),
+        };
+        std::fs::write(&file, png.iter().map(|b| b ^ 0x33).collect::<Vec<_>>()).unwrap();
+        *state.store.lock().unwrap() = Some(crate::OpenStore {
+            store: opened,
+            path: d.path.clone(),
+            key: Some(key),
+        });
+        let enc = |s: &str| s.replace('@', "%40");
+        let url = format!("/store/{}/{}/0", enc(&conv), enc(&photo.id));
+        // Not loaded by the page yet: the conversation is read again to find the message.
+        let media = serve(&state, &url, None).unwrap();
+        assert_eq!((media.mime, media.bytes), ("image/png", png));
+        for bad in [
+            format!("/store/{}/{}/1", enc(&conv), enc(&photo.id)),
+            format!("/store/{}/no-such-message/0", enc(&conv)),
+            format!("/store/no-such-chat/{}/0", enc(&photo.id)),
+            format!("/store/{}/{}/x", enc(&conv), enc(&photo.id)),
+        ] {
+            assert_eq!(
+                serve(&state, &bad, None).unwrap_err(),
+                Refusal::NotFound,
+                "{bad}"
+            );
+        }
+        // A request is answered with the type and, for a range, the part asked for.
+        let request = Request::builder()
+            .uri(format!("chatvault-media://localhost{url}"))
+            .header(header::RANGE, "bytes=0-3")
+            .body(Vec::new())
+            .unwrap();
+        let response = respond(&state, &request);
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
+        assert_eq!(response.body().as_slice(), b"\x89PNG");
+    }
+
+    #[test]
+    fn library_copies_are_made_from_inside_the_restore_folder_and_removed_on_forget() {
+        use chatvault::model::{AttachmentRef, ConversationKind};
+        use chatvault::repo::restore::RestoredConversation;
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = chatvault::paths::AppPaths::under(&tmp.path().join("app"));
+        let export = tmp.path().join("export");
+        std::fs::create_dir_all(export.join("attachments/wxid_a")).unwrap();
+        std::fs::write(export.join("attachments/wxid_a/1-a.dat"), b"dat").unwrap();
+        std::fs::write(export.join("attachments/wxid_a/1-a.png"), b"png").unwrap();
+        std::fs::write(tmp.path().join("secret"), b"secret").unwrap();
+        let mut a = AttachmentRef::file("attachments/wxid_a/1-a.dat");
+        a.viewable = Some("attachments/wxid_a/1-a.png".into());
+        let outside = AttachmentRef::file("../secret");
+        let json = serde_json::json!({
+            "id": "1", "conversation_id": "wxid_a", "at": "2024-01-01T00:00:00Z",
+            "from_me": false, "kind": "image", "text": "", "attachments": [], "raw_type": 3
+        });
+        let mut m: Message = serde_json::from_value(json).unwrap();
+        m.attachments = vec![a, outside];
+        let convs = [RestoredConversation {
+            id: "wxid_a".into(),
+            title: "A".into(),
+            kind: ConversationKind::Direct,
+            messages: vec![m],
+        }];
+        let lib = library_dir(&paths);
+        copy_attachments(&convs, &export, &lib).unwrap();
+        assert_eq!(
+            std::fs::read(lib.join("attachments/wxid_a/1-a.dat")).unwrap(),
+            b"dat"
+        );
+        assert_eq!(
+            std::fs::read(lib.join("attachments/wxid_a/1-a.png")).unwrap(),
+            b"png"
+        );
+        assert!(
+            !paths.data_dir.join("secret").exists(),
+            "a reference outside the restore folder is not copied"
+        );
+        assert_eq!(
+            std::fs::read_dir(&lib).unwrap().count(),
+            1,
+            "only attachments/"
+        );
+
+        std::fs::create_dir_all(preview_dir(&paths).join("attachments/wxid_a")).unwrap();
+        std::fs::create_dir_all(lib.join("attachments/wxid_b")).unwrap();
+        remove_conversation(&paths, "wxid_a");
+        assert!(!lib.join("attachments/wxid_a").exists());
+        assert!(!preview_dir(&paths).join("attachments/wxid_a").exists());
+        assert!(
+            lib.join("attachments/wxid_b").exists(),
+            "other conversations stay"
         );
     }
 
