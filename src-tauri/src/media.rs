@@ -304,10 +304,21 @@ fn from_store(
 pub fn respond(state: &AppState, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
     let uri = request.uri();
     let result = serve(state, uri.path(), uri.query());
-    let builder = Response::builder()
+    let mut builder = Response::builder()
         .header(header::CACHE_CONTROL, "no-store")
-        .header("X-Content-Type-Options", "nosniff")
-        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        .header("X-Content-Type-Options", "nosniff");
+    // The app's own page fetches voice and video (to play them from a blob): allow its origin,
+    // and no other.
+    if let Some(origin) = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| APP_ORIGINS.contains(o))
+    {
+        builder = builder
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::VARY, "Origin");
+    }
     let media = match result {
         Ok(m) => m,
         Err(r) => {
@@ -343,6 +354,14 @@ pub fn respond(state: &AppState, request: &Request<Vec<u8>>) -> Response<Vec<u8>
         .unwrap_or_default()
 }
 
+/// Where the app's page is loaded from: Linux and macOS, Windows (http or https), the dev server.
+const APP_ORIGINS: [&str; 4] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+    "http://localhost:5173",
+];
+
 /// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range within `total` bytes (inclusive).
 fn byte_range(header: &str, total: usize) -> Option<(usize, usize)> {
     let spec = header.strip_prefix("bytes=")?;
@@ -365,7 +384,7 @@ fn byte_range(header: &str, total: usize) -> Option<(usize, usize)> {
 pub fn register<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.register_asynchronous_uri_scheme_protocol(SCHEME, |ctx, request, responder| {
         let app = ctx.app_handle().clone();
-        std::thread::spawn(move || {
+        tauri::async_runtime::spawn_blocking(move || {
             let state = app.state::<AppState>();
             responder.respond(respond(&state, &request));
         });
@@ -577,6 +596,25 @@ mod tests {
         assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
         assert_eq!(response.body().as_slice(), b"\x89PNG");
+        assert!(!response
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        let from = |origin: &str| {
+            let request = Request::builder()
+                .uri(format!("chatvault-media://localhost{url}"))
+                .header(header::ORIGIN, origin)
+                .body(Vec::new())
+                .unwrap();
+            respond(&state, &request)
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            from("tauri://localhost").as_deref(),
+            Some("tauri://localhost")
+        );
+        assert_eq!(from("https://example.com"), None, "no other origin");
     }
 
     #[test]
