@@ -7,7 +7,7 @@ dst="$ROOT/docs/screenshots"
 [ -d "$src" ] || die "no screenshots yet: run scripts/test.sh first"
 mkdir -p "$dst"
 n=0
-for f in "$src"/{home,wizard,restore,forget,settings,history,schedule}-*.png; do
+for f in "$src"/{home,wizard,restore,forget,settings,history,schedule,media}-*.png; do
   [ -e "$f" ] || continue
   cp "$f" "$dst/"
   n=$((n + 1))

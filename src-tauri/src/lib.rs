@@ -5,6 +5,7 @@
 
 mod commands;
 pub mod ipc;
+pub mod media;
 mod tray;
 
 use chatvault::job::Cancel;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The export files `restore_selection` wrote in this session (canonical paths): the only
     /// files `open_path` opens.
     pub exports: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Messages of the open store whose media the page may ask for (`chatvault-media:`).
+    pub media: Arc<Mutex<media::MediaIndex>>,
 }
 
 /// A store opened in the wizard, with what a backup of it needs.
@@ -48,6 +51,7 @@ impl AppState {
             paused_until: Arc::new(Mutex::new(None)),
             rotations: Arc::new(Mutex::new(HashMap::new())),
             exports: Arc::new(Mutex::new(HashSet::new())),
+            media: Arc::new(Mutex::new(media::MediaIndex::default())),
         }
     }
 }
@@ -57,7 +61,7 @@ pub fn with_commands<R: tauri::Runtime>(
     builder: tauri::Builder<R>,
     state: AppState,
 ) -> tauri::Builder<R> {
-    builder
+    media::register(builder)
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,

@@ -32,6 +32,7 @@ pub async fn forget_conversation(
         let what = Forget::Conversation(conversation.clone());
         let report = rt.block_on(maintenance::forget(&repo, &what, true))?;
         let library_messages_deleted = if purge_library {
+            crate::media::remove_conversation(&paths, &conversation);
             Library::open(&paths)?.remove_conversation(&conversation)?
         } else {
             0

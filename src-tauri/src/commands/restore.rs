@@ -84,12 +84,20 @@ pub async fn preview_backup(
     blocking(move || {
         let rt = runtime()?;
         let repo = open(&rt, &paths, &url)?;
+        // The previewed conversation's attachments go to a private folder in the cache (only
+        // the last preview's), from which `chatvault-media:` serves them.
+        let dir = crate::media::preview_dir(&paths);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| Error::io(format!("emptying {}", dir.display()), &e))?;
+        }
+        chatvault::private_file::create_private_dir_all(&dir)?;
         let req = RestoreRequest {
             snapshot: Some(snapshot),
             conversations: vec![conversation],
             since,
             until,
-            attachments_dir: None,
+            attachments_dir: Some(dir),
         };
         let mut out = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
         Ok(out.pop().map(|c| c.messages).unwrap_or_default())
@@ -123,12 +131,21 @@ pub async fn restore_selection(
         let export_dir = export_dir
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
+        // Attachments are written into the export folder, else (library only) into the
+        // library's media folder; with both, they are copied from the first to the second.
+        let library_media = crate::media::library_dir(&paths);
+        if to_library {
+            chatvault::private_file::create_private_dir_all(&library_media)?;
+        }
+        let attachments_dir = export_dir
+            .clone()
+            .or_else(|| to_library.then(|| library_media.clone()));
         let req = RestoreRequest {
             snapshot: Some(snapshot),
             conversations,
             since,
             until,
-            attachments_dir: export_dir.clone(),
+            attachments_dir,
         };
         let convs = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
         let messages = convs.iter().map(|c| c.messages.len() as u64).sum();
@@ -155,6 +172,11 @@ pub async fn restore_selection(
             files = written.iter().map(|p| p.display().to_string()).collect();
         }
         if to_library {
+            if let Some(dir) = &req.attachments_dir {
+                if dir != &library_media {
+                    crate::media::copy_attachments(&convs, dir, &library_media)?;
+                }
+            }
             Library::open(&paths)?.add(&convs)?;
         }
         Ok(RestoreResult {

@@ -49,7 +49,11 @@ pub async fn open_store(
     remember: bool,
 ) -> CmdResult<OpenedStore> {
     let slot = state.store.clone();
+    let media = state.media.clone();
     blocking(move || {
+        if let Ok(mut m) = media.lock() {
+            m.clear();
+        }
         let path = PathBuf::from(path);
         let keychain = OsKeychain::default();
         let key = match key.filter(|k| !k.trim().is_empty()) {
@@ -101,7 +105,11 @@ pub async fn find_store_key<R: tauri::Runtime>(
     remember: bool,
 ) -> CmdResult<FoundStoreKey> {
     let slot = state.store.clone();
+    let media = state.media.clone();
     blocking(move || {
+        if let Ok(mut m) = media.lock() {
+            m.clear();
+        }
         let path = PathBuf::from(path);
         let progress = |p: chatvault::keyfind::FindProgress| {
             let _ = app.emit(
@@ -134,6 +142,7 @@ pub async fn load_messages(
     request: MessageRequest,
 ) -> CmdResult<Vec<Message>> {
     let slot = state.store.clone();
+    let media = state.media.clone();
     blocking(move || {
         let guard = slot
             .lock()
@@ -147,7 +156,13 @@ pub async fn load_messages(
             search: request.search,
             limit: request.limit.map(|n| n as usize),
         };
-        opened.store.messages(&request.conversation_id, &query)
+        let messages = opened.store.messages(&request.conversation_id, &query)?;
+        // The page may now ask for these messages' media (by conversation, message, index).
+        media
+            .lock()
+            .map_err(|_| Error::internal("media lock poisoned"))?
+            .remember(&request.conversation_id, &messages);
+        Ok(messages)
     })
     .await
 }

@@ -1,6 +1,6 @@
 // The one module through which the UI reaches the host. Nothing else imports @tauri-apps/*
 // (a test enforces it). Commands are typed by name; errors always come out as WireError.
-import { invoke } from "@tauri-apps/api/core";
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
   AppInfo,
@@ -218,5 +218,18 @@ export async function call<C extends CommandName>(
     return (await invokeImpl(cmd, args[0])) as Commands[C]["result"];
   } catch (thrown) {
     throw new HostError(toWireError(thrown));
+  }
+}
+
+/**
+ * The base URL of the app's media protocol, ending in `/`: `chatvault-media://localhost/` on
+ * Linux and macOS, `http://chatvault-media.localhost/` on Windows. Outside the app (tests) the
+ * Linux form.
+ */
+export function mediaBase(): string {
+  try {
+    return convertFileSrc("", "chatvault-media");
+  } catch {
+    return "chatvault-media://localhost/";
   }
 }

@@ -54,7 +54,7 @@ export function LibraryPage() {
             {active && (
               <>
                 <input class="search" data-testid="library-search" placeholder={t("library.search")} value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-                {messages && <MessageView messages={messages} height={460} />}
+                {messages && <MessageView messages={messages} height={460} source="library" />}
               </>
             )}
           </div>

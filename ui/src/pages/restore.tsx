@@ -240,7 +240,7 @@ export function RestorePage() {
             ) : (
               <>
                 <h3>{active.title}</h3>
-                {preview === null ? <p class="muted">{t("select.loading")}</p> : preview.length === 0 ? <p class="muted">{t("select.empty")}</p> : <MessageView messages={preview} height={460} />}
+                {preview === null ? <p class="muted">{t("select.loading")}</p> : preview.length === 0 ? <p class="muted">{t("select.empty")}</p> : <MessageView messages={preview} height={460} source="preview" />}
               </>
             )}
           </div>

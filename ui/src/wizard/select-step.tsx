@@ -252,7 +252,7 @@ export function SelectStep(props: {
               ) : messages.length === 0 ? (
                 <p class="muted">{t("select.empty")}</p>
               ) : (
-                <MessageView messages={messages} height={420} />
+                <MessageView messages={messages} height={420} source="store" />
               )}
             </>
           )}
