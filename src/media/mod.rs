@@ -153,9 +153,49 @@ pub fn viewable(original: &[u8], kind: MessageKind, ext: &[MessageExt]) -> Optio
     }
 }
 
+/// Where the viewable form of the original restored at `original` goes: beside it, same stem,
+/// `.view.<ext>` (`attachments/c/1-abc.dat` → `attachments/c/1-abc.view.jpg`).
+pub fn viewable_name(original: &str, ext: &str) -> String {
+    format!("{}.view.{ext}", stem(original))
+}
+
+/// Where the note saying why the original at `original` has no viewable form goes.
+pub fn note_name(original: &str) -> String {
+    format!("{}.note.txt", stem(original))
+}
+
+/// `original` without the extension of its last component.
+fn stem(original: &str) -> &str {
+    let file_at = original.rfind('/').map_or(0, |i| i + 1);
+    match original[file_at..].rfind('.') {
+        Some(i) if i > 0 => &original[..file_at + i],
+        _ => original,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn viewable_forms_and_notes_are_named_after_the_original() {
+        assert_eq!(
+            viewable_name("attachments/c/1-abc.dat", "jpg"),
+            "attachments/c/1-abc.view.jpg"
+        );
+        assert_eq!(
+            viewable_name("attachments/c.d/1-voice", "wav"),
+            "attachments/c.d/1-voice.view.wav"
+        );
+        assert_eq!(
+            note_name("attachments/c/1-x.tar.dat"),
+            "attachments/c/1-x.tar.note.txt"
+        );
+        assert_eq!(
+            note_name("attachments/c/.hidden"),
+            "attachments/c/.hidden.note.txt"
+        );
+    }
 
     #[test]
     fn a_xor_dat_image_decodes_to_the_image_and_plain_images_are_left_alone() {
