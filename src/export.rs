@@ -290,6 +290,18 @@ fn shown(path: &str) -> Shown {
     }
 }
 
+/// The first bytes of a file, enough for [`media::sniff`].
+fn head(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut buf = Vec::with_capacity(16);
+    fs::File::open(path)
+        .ok()?
+        .take(16)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
 /// A message's attachments as the page shows them: photos inline (their viewable form),
 /// voice and video with the browser's controls, files as links, all by relative links to the
 /// files the restore wrote beside the page. A thumbnail is shown only in place of an original
@@ -322,7 +334,15 @@ fn attachments_html(out: &mut String, m: &Message, dir: Option<&Path>) {
             continue;
         }
         let file = shown_file(a);
-        match shown(&file) {
+        let how = match (&a.viewable, dir) {
+            // An original a browser shows as it is, whatever its name (WeChat names
+            // unobfuscated pictures `.dat` too): its first bytes tell.
+            (None, Some(d)) => head(&d.join(&a.path))
+                .and_then(|h| media::sniff(&h))
+                .map_or(shown(&file), |(_, ext)| shown(&format!("x.{ext}"))),
+            _ => shown(&file),
+        };
+        match how {
             Shown::Image => {
                 let _ = write!(
                     out,
@@ -602,6 +622,7 @@ mod tests {
                 vec![at("5-w.dat"), at("5-thumb-w.jpg").thumbnail()],
             ),
             (MessageKind::File, vec![at("6-report.pdf")]),
+            (MessageKind::Image, vec![at("7-p.dat")]),
         ];
         c.messages = media
             .into_iter()
@@ -619,6 +640,13 @@ mod tests {
             "wxgf <note>\n",
         )
         .unwrap();
+        fs::write(dir.path().join("attachments/g/5-w.dat"), "wxgf....").unwrap();
+        // WeChat names a picture it did not obfuscate `.dat` too.
+        fs::write(
+            dir.path().join("attachments/g/7-p.dat"),
+            b"\x89PNG\r\n\x1a\n....",
+        )
+        .unwrap();
         let html = to_html_in(&c, Some(dir.path()));
         for want in [
             "<img src=\"attachments/g/1-a.view.jpg\" alt=\"1-a.dat\" class=\"att\" loading=\"lazy\">",
@@ -630,6 +658,7 @@ mod tests {
             "<img src=\"attachments/g/5-thumb-w.jpg\" alt=\"5-w.dat\"",
             "<a href=\"attachments/g/5-w.dat\">5-w.dat</a></div><div class=\"note\">wxgf &lt;note&gt;</div>",
             "📎 <a href=\"attachments/g/6-report.pdf\">6-report.pdf</a>",
+            "<img src=\"attachments/g/7-p.dat\" alt=\"7-p.dat\" class=\"att\" loading=\"lazy\">",
         ] {
             assert!(html.contains(want), "{want}\n{html}");
         }
