@@ -71,7 +71,9 @@ pub fn decode(bytes: &[u8], ext: &[MessageExt]) -> Decoded {
             Err(note) => Decoded::Note(note),
         };
     }
-    if sniff(bytes).is_some() {
+    // Browser images, and TIFF or HEIC (iPhone photos) that the system's viewer opens: as
+    // they are.
+    if sniff(bytes).is_some() || other_image(bytes).is_some() {
         return Decoded::AsIs;
     }
     if bytes.starts_with(WXGF) {
@@ -96,7 +98,8 @@ pub fn xor_dat(bytes: &[u8]) -> Option<Viewable> {
             continue;
         }
         let key = bytes[0] ^ magic[0];
-        if !magic.iter().zip(bytes).all(|(m, b)| m ^ b == key) {
+        // Key 0 is a file that is not obfuscated at all.
+        if key == 0 || !magic.iter().zip(bytes).all(|(m, b)| m ^ b == key) {
             continue;
         }
         let plain: Vec<u8> = bytes.iter().map(|b| b ^ key).collect();
@@ -122,10 +125,28 @@ pub fn xor_dat(bytes: &[u8]) -> Option<Viewable> {
     heic_xor_dat(bytes)
 }
 
+/// A TIFF, ICO or HEIC file as it is (not XOR-ed): its MIME type.
+fn other_image(bytes: &[u8]) -> Option<&'static str> {
+    if let Some((_, mime, _)) = OTHER_IMAGE_MAGIC
+        .iter()
+        .find(|(m, ..)| bytes.starts_with(m))
+    {
+        return Some(mime);
+    }
+    matches!(
+        bytes.get(4..12),
+        Some(b"ftypheic" | b"ftypheix" | b"ftypmif1")
+    )
+    .then_some("image/heic")
+}
+
 /// HEIC inside a 3.x `.dat`: its `ftyp` box sits at offset 4 (pywxdump's magic
 /// `00 00 00 18 66 74 79 70 68 65 69 63`, of which the box size varies).
 fn heic_xor_dat(bytes: &[u8]) -> Option<Viewable> {
     let key = *bytes.get(4)? ^ b'f';
+    if key == 0 {
+        return None;
+    }
     let at = |i: usize| bytes.get(i).map(|b| b ^ key);
     let brand: Option<Vec<u8>> = (4..12).map(at).collect();
     if !matches!(
@@ -354,6 +375,11 @@ pub(crate) mod tests {
             let dat: Vec<u8> = img.iter().map(|b| b ^ 0x6B).collect();
             let v = xor_dat(&dat).unwrap_or_else(|| panic!("{mime}"));
             assert_eq!((&v.bytes, v.mime), (img, mime));
+        }
+        // As they are (an iPhone's HEIC photo, a TIFF): offered as they are, not copied.
+        for img in [&tiff, &heic] {
+            assert_eq!(xor_dat(img), None);
+            assert_eq!(decode(img, &[]), Decoded::AsIs);
         }
         // "BM" by chance, without the size: not an image.
         let mut not_bmp = bmp.clone();

@@ -26,6 +26,10 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if AMR_MAGIC.iter().any(|m| bytes.starts_with(m)) {
         return Decoded::Note(Note::Amr);
     }
+    // Apple's Core Audio Format (iMessage voice) plays in Safari and the system's players.
+    if bytes.starts_with(b"caff") {
+        return Decoded::AsIs;
+    }
     match sniff(bytes) {
         Some((mime, _)) if mime.starts_with("audio/") || mime.starts_with("video/") => {
             Decoded::AsIs
@@ -135,5 +139,10 @@ mod tests {
             Decoded::Note(Note::UnknownVoice)
         );
         assert_eq!(decode(b"ID3\x04\x00 an mp3"), Decoded::AsIs);
+        assert_eq!(
+            decode(b"caff\x00\x01\x00\x00desc"),
+            Decoded::AsIs,
+            "iMessage voice"
+        );
     }
 }

@@ -264,9 +264,10 @@ struct MediaContext<'a> {
 }
 
 /// Writes the viewable form of the original just restored at `rel` beside it and returns its
-/// path; or, when it needs one that cannot be made, a note saying why (FORMAT.md leaves the
-/// original untouched either way). Never fails the restore: a decoder that fails, or a form
-/// that cannot be written, leaves the original alone, as the user can still open it.
+/// path; or, when it needs one that cannot be made, a note beside it saying why. The original
+/// is never touched, and this never fails the restore: a decoder that fails (even by
+/// panicking), or a form that cannot be written, leaves the original, which the user can
+/// still open. Holds one attachment and its decoded form at a time.
 fn write_viewable(
     dir: &std::path::Path,
     rel: &str,
