@@ -38,14 +38,19 @@ node packaging/npm-licenses.mjs > "$DOC/THIRD-PARTY-LICENSES-npm.txt"
 cargo metadata --format-version 1 --offline --filter-platform x86_64-unknown-linux-gnu | python3 -c '
 import json, sys, os
 meta = json.load(sys.stdin)
-files = {"sqlcipher-src": ["sqlcipher/LICENSE-sqlcipher", "sqlcipher/LICENSE-libtomcrypt"], "zstd-sys": ["zstd/LICENSE"]}
+files = {"sqlcipher-src": ["sqlcipher/LICENSE-sqlcipher", "sqlcipher/LICENSE-libtomcrypt"], "zstd-sys": ["zstd/LICENSE"],
+         # The Skype SILK SDK (voice decoding) states its licence at the top of each source file.
+         "silk-codec": ["silk/LICENSE", "silk/src/SILK_SDK_SRC_FIX_v1.0.9/interface/SKP_Silk_SDK_API.h"]}
 print("Licences of the C libraries compiled into ChatVault\n====================================================\n")
 for p in meta["packages"]:
     for rel in files.get(p["name"], []):
         path = os.path.join(os.path.dirname(p["manifest_path"]), rel)
         name, version = p["name"], p["version"]
         print("-" * 80); print(f"{name} {version}: {rel}\n")
-        print(open(path, encoding="utf-8").read().rstrip() + "\n")
+        text = open(path, encoding="utf-8", errors="replace").read()
+        if rel.endswith(".h"):
+            text = text[: text.index("*/") + 2]
+        print(text.rstrip() + "\n")
         files[p["name"]] = [r for r in files[p["name"]] if r != rel]
 missing = [f"{k}: {r}" for k, v in files.items() for r in v]
 if missing: sys.exit("missing licence files: " + ", ".join(missing))

@@ -7,6 +7,7 @@ what=${1:-app}
 
 APP_PKGS=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
+  libclang-dev  # bindgen, for the SILK voice decoder (silk-codec)
   dbus dbus-x11 gnome-keyring libsecret-tools fonts-noto-cjk fonts-noto-color-emoji)
 TEST_PKGS=(xvfb xauth webkit2gtk-driver imagemagick rclone sqlcipher keyutils python3-venv faketime)
 

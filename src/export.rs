@@ -3,7 +3,8 @@
 //! JSON (the model as `chatvault messages --json` prints it) and plain text.
 
 use crate::error::{Error, Result};
-use crate::model::{ConversationKind, Message, MessageKind};
+use crate::media;
+use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
 use crate::repo::restore::RestoredConversation;
 use crate::safe_text::{conversation_stem, short_hash};
 use std::fmt::Write as _;
@@ -72,7 +73,7 @@ pub fn export(
                 for c in conversations {
                     write(
                         dir.join(format!("{}.html", conversation_stem(&c.id, &c.title))),
-                        to_html(c),
+                        to_html_in(c, Some(dir)),
                         &mut written,
                     )?;
                 }
@@ -190,9 +191,16 @@ font-size:.8rem;margin:18px 0 8px}.row{display:flex;margin:6px 0}.row.me{justify
 border-radius:8px;padding:6px 10px;white-space:pre-wrap;word-break:break-word}.me .bubble{background:#95ec69}\
 .who{font-size:.75rem;color:#777}.time{font-size:.7rem;color:#999;margin-left:6px}.kind{color:#2368d8}\
 .quote{display:block;color:#666;border-left:3px solid #ccc;padding-left:6px;margin:2px 0}\
-ul{list-style:none;padding:0}img.att{max-width:240px;max-height:240px;border-radius:6px}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
+ul{list-style:none;padding:0}img.att,video.att{max-width:240px;max-height:240px;border-radius:6px}\
+.note{font-size:.75rem;color:#8a6d3b;white-space:normal}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
 
 pub fn to_html(c: &RestoredConversation) -> String {
+    to_html_in(c, None)
+}
+
+/// The page of a conversation exported into `dir`, where the restore wrote its attachments
+/// (their notes, saying why one has no viewable form, are read from there).
+pub fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -256,34 +264,177 @@ pub fn to_html(c: &RestoredConversation) -> String {
                 esc(u)
             );
         }
-        for a in &m.attachments {
-            let name = a.name.as_deref().unwrap_or(&a.path);
-            if a.path.starts_with("attachments/") {
-                // Restored next to the export: show images, link the rest.
-                let lower = a.path.to_lowercase();
-                let image = a.mime.as_deref().is_some_and(|m| m.starts_with("image/"))
-                    || [".jpg", ".jpeg", ".png", ".gif", ".webp", ".dat"]
-                        .iter()
-                        .any(|x| lower.ends_with(x));
-                if image {
-                    let _ = write!(out, "<div><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" class=\"att\"></a></div>", esc(&a.path), esc(name));
-                } else {
-                    let _ = write!(
-                        out,
-                        "<div class=\"who\">📎 <a href=\"{}\">{}</a></div>",
-                        esc(&a.path),
-                        esc(name)
-                    );
-                }
-            } else {
-                let _ = write!(out, "<div class=\"who\">📎 {}</div>", esc(name));
-            }
-        }
+        attachments_html(&mut out, m, dir);
         let _ = write!(out, "<span class=\"time\">{time}</span></div></div>");
     }
     out.push_str("</main></body></html>\n");
     out
 }
+
+/// How a browser shows a file, by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Image,
+    Audio,
+    Video,
+    Link,
+}
+
+fn shown(path: &str) -> Shown {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("jpg" | "jpeg" | "png" | "gif" | "webp" | "bmp") => Shown::Image,
+        Some("wav" | "mp3" | "ogg" | "oga" | "opus" | "m4a" | "aac") => Shown::Audio,
+        Some("mp4" | "m4v" | "webm" | "mov") => Shown::Video,
+        _ => Shown::Link,
+    }
+}
+
+/// The first bytes of a file, enough for [`media::sniff`].
+fn head(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut buf = Vec::with_capacity(16);
+    fs::File::open(path)
+        .ok()?
+        .take(16)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
+/// A message's attachments as the page shows them: photos inline (their viewable form),
+/// voice and video with the browser's controls, files as links, all by relative links to the
+/// files the restore wrote beside the page. A thumbnail is shown only in place of an original
+/// that is not there (never downloaded) or not viewable, and as a video's poster.
+fn attachments_html(out: &mut String, m: &Message, dir: Option<&Path>) {
+    use crate::model::AttachmentRole;
+    let restored = |a: &&AttachmentRef| !a.missing && a.path.starts_with("attachments/");
+    let shown_file = |a: &AttachmentRef| a.viewable.clone().unwrap_or_else(|| a.path.clone());
+    let thumb = m
+        .attachments
+        .iter()
+        .filter(|a| a.role == AttachmentRole::Thumbnail)
+        .filter(restored)
+        .map(shown_file)
+        .find(|f| shown(f) == Shown::Image);
+    let originals: Vec<&AttachmentRef> = m
+        .attachments
+        .iter()
+        .filter(|a| a.role == AttachmentRole::Original)
+        .collect();
+    let mut thumb_used = false;
+    for a in &originals {
+        let name = a.name.as_deref().unwrap_or(&a.path);
+        if a.missing {
+            continue;
+        }
+        if !a.path.starts_with("attachments/") {
+            // Exported without its files (from the library): the name only.
+            let _ = write!(out, "<div class=\"who\">📎 {}</div>", esc(name));
+            continue;
+        }
+        let file = shown_file(a);
+        let how = match (&a.viewable, dir) {
+            // An original a browser shows as it is, whatever its name (WeChat names
+            // unobfuscated pictures `.dat` too): its first bytes tell.
+            (None, Some(d)) => head(&d.join(&a.path))
+                .and_then(|h| media::sniff(&h))
+                .map_or(shown(&file), |(_, ext)| shown(&format!("x.{ext}"))),
+            _ => shown(&file),
+        };
+        match how {
+            Shown::Image => {
+                let _ = write!(
+                    out,
+                    "<div><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" class=\"att\" loading=\"lazy\"></a></div>",
+                    esc(&file),
+                    esc(name)
+                );
+            }
+            Shown::Audio => {
+                let _ = write!(
+                    out,
+                    "<div><audio controls preload=\"none\" src=\"{}\" title=\"{}\"></audio></div>",
+                    esc(&file),
+                    esc(name)
+                );
+            }
+            Shown::Video => {
+                let poster = thumb
+                    .as_deref()
+                    .map(|t| format!(" poster=\"{}\"", esc(t)))
+                    .unwrap_or_default();
+                thumb_used |= thumb.is_some();
+                let _ = write!(
+                    out,
+                    "<div><video controls preload=\"none\" class=\"att\" src=\"{}\"{poster} title=\"{}\"></video></div>",
+                    esc(&file),
+                    esc(name)
+                );
+            }
+            Shown::Link => {
+                // A photo or voice clip no browser opens (its note says why): the thumbnail,
+                // if there is one, stands in for it.
+                if let (Some(t), MessageKind::Image | MessageKind::Sticker) = (&thumb, m.kind) {
+                    let _ = write!(
+                        out,
+                        "<div><img src=\"{}\" alt=\"{}\" class=\"att\" loading=\"lazy\"></div>",
+                        esc(t),
+                        esc(name)
+                    );
+                    thumb_used = true;
+                }
+                let _ = write!(
+                    out,
+                    "<div class=\"who\">📎 <a href=\"{}\">{}</a></div>",
+                    esc(&a.path),
+                    esc(name)
+                );
+            }
+        }
+        if let Some(note) =
+            dir.and_then(|d| std::fs::read_to_string(d.join(media::note_name(&a.path))).ok())
+        {
+            let _ = write!(out, "<div class=\"note\">{}</div>", esc(note.trim()));
+        }
+    }
+    if originals.iter().any(|a| !a.missing) {
+        return;
+    }
+    let note = if originals.is_empty() {
+        ""
+    } else {
+        NEVER_DOWNLOADED
+    };
+    match (&thumb, thumb_used) {
+        (Some(t), false) => {
+            let _ = write!(
+                out,
+                "<div><a href=\"{0}\"><img src=\"{0}\" alt=\"\" class=\"att\" loading=\"lazy\"></a></div>",
+                esc(t)
+            );
+            if !note.is_empty() {
+                let _ = write!(out, "<div class=\"note\">{note} {THUMBNAIL_ONLY}</div>");
+            }
+        }
+        _ if !note.is_empty() => {
+            let names: Vec<&str> = originals
+                .iter()
+                .map(|a| a.name.as_deref().unwrap_or(&a.path))
+                .collect();
+            let _ = write!(
+                out,
+                "<div class=\"who\">📎 {}</div><div class=\"note\">{note}</div>",
+                esc(&names.join(", "))
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Said under a message whose original file the chat store never had.
+const NEVER_DOWNLOADED: &str = "原文件未下载 · The original was never downloaded.";
+const THUMBNAIL_ONLY: &str = "只保留了缩略图 · Only its thumbnail is kept.";
 
 pub fn index_html(conversations: &[RestoredConversation]) -> String {
     let mut out = format!(
@@ -426,6 +577,101 @@ mod tests {
         )
         .unwrap();
         assert_eq!(json["messages"][1]["kind"], "file");
+    }
+
+    #[test]
+    fn html_embeds_viewable_media_and_says_when_only_a_thumbnail_exists() {
+        use crate::model::AttachmentRef;
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = conv();
+        let at = |p: &str| AttachmentRef::file(format!("attachments/g/{p}"));
+        let with_view = |mut a: AttachmentRef, v: &str| {
+            a.viewable = Some(format!("attachments/g/{v}"));
+            a
+        };
+        let mut missing = at("4-big.dat");
+        missing.missing = true;
+        let media = [
+            (
+                MessageKind::Image,
+                vec![
+                    with_view(at("1-a.dat"), "1-a.view.jpg"),
+                    at("1-thumb-a.dat").thumbnail(),
+                ],
+            ),
+            (
+                MessageKind::Voice,
+                vec![with_view(at("2-v.silk"), "2-v.view.wav")],
+            ),
+            (
+                MessageKind::Video,
+                vec![
+                    at("3-v.mp4"),
+                    with_view(at("3-thumb-v.dat"), "3-thumb-v.view.jpg").thumbnail(),
+                ],
+            ),
+            (
+                MessageKind::Image,
+                vec![
+                    missing,
+                    with_view(at("4-thumb-big.dat"), "4-thumb-big.view.jpg").thumbnail(),
+                ],
+            ),
+            (
+                MessageKind::Image,
+                vec![at("5-w.dat"), at("5-thumb-w.jpg").thumbnail()],
+            ),
+            (MessageKind::File, vec![at("6-report.pdf")]),
+            (MessageKind::Image, vec![at("7-p.dat")]),
+        ];
+        c.messages = media
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, attachments))| Message {
+                id: (i + 1).to_string(),
+                kind,
+                attachments,
+                ..c.messages[0].clone()
+            })
+            .collect();
+        fs::create_dir_all(dir.path().join("attachments/g")).unwrap();
+        fs::write(
+            dir.path().join("attachments/g/5-w.note.txt"),
+            "wxgf <note>\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("attachments/g/5-w.dat"), "wxgf....").unwrap();
+        // WeChat names a picture it did not obfuscate `.dat` too.
+        fs::write(
+            dir.path().join("attachments/g/7-p.dat"),
+            b"\x89PNG\r\n\x1a\n....",
+        )
+        .unwrap();
+        let html = to_html_in(&c, Some(dir.path()));
+        for want in [
+            "<img src=\"attachments/g/1-a.view.jpg\" alt=\"1-a.dat\" class=\"att\" loading=\"lazy\">",
+            "<audio controls preload=\"none\" src=\"attachments/g/2-v.view.wav\"",
+            "<video controls preload=\"none\" class=\"att\" src=\"attachments/g/3-v.mp4\" poster=\"attachments/g/3-thumb-v.view.jpg\"",
+            "<img src=\"attachments/g/4-thumb-big.view.jpg\"",
+            "The original was never downloaded. 只保留了缩略图 · Only its thumbnail is kept.",
+            // Not viewable: its thumbnail stands in, the original is a link, the note says why.
+            "<img src=\"attachments/g/5-thumb-w.jpg\" alt=\"5-w.dat\"",
+            "<a href=\"attachments/g/5-w.dat\">5-w.dat</a></div><div class=\"note\">wxgf &lt;note&gt;</div>",
+            "📎 <a href=\"attachments/g/6-report.pdf\">6-report.pdf</a>",
+            "<img src=\"attachments/g/7-p.dat\" alt=\"7-p.dat\" class=\"att\" loading=\"lazy\">",
+        ] {
+            assert!(html.contains(want), "{want}\n{html}");
+        }
+        // A thumbnail is not shown beside its (viewable) original.
+        assert!(!html.contains("1-thumb-a.dat"), "{html}");
+        assert!(!html.contains("http://") && !html.contains("https://"));
+        let json = serde_json::to_value(&c).unwrap();
+        let a = &json["messages"][0]["attachments"][0];
+        assert_eq!(a["path"], "attachments/g/1-a.dat");
+        assert_eq!(a["viewable"], "attachments/g/1-a.view.jpg");
+        assert_eq!(a["role"], "original");
+        assert_eq!(json["messages"][3]["attachments"][0]["missing"], true);
+        assert_eq!(json["messages"][3]["attachments"][1]["role"], "thumbnail");
     }
 
     #[test]

@@ -120,12 +120,21 @@ pub fn record(
             .map(|ext| format!("{stem}.{ext}"))
             .filter(|n| names.contains(n))
             .collect();
+        // Each restored original, its viewable form and the note saying why it has none.
         files.extend(
             c.messages
                 .iter()
                 .flat_map(|m| &m.attachments)
-                .filter(|a| a.path.starts_with("attachments/") && dir.join(&a.path).is_file())
-                .map(|a| a.path.clone()),
+                .filter(|a| a.path.starts_with("attachments/"))
+                .flat_map(|a| {
+                    [
+                        Some(a.path.clone()),
+                        a.viewable.clone(),
+                        Some(crate::media::note_name(&a.path)),
+                    ]
+                })
+                .flatten()
+                .filter(|rel| rel.starts_with("attachments/") && dir.join(rel).is_file()),
         );
         let entry = match folder.conversations.iter_mut().find(|e| e.id == c.id) {
             Some(e) => e,
@@ -349,6 +358,45 @@ mod tests {
             assert_eq!(purge(&paths, "wxid_a").unwrap().files_deleted, 1);
             assert!(victim.exists());
         }
+    }
+
+    #[test]
+    fn purge_deletes_viewable_forms_and_notes_with_their_originals() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(&home.path().join("app"));
+        let out = home.path().join("exports");
+        let dir = out.join("attachments/wxid_v");
+        fs::create_dir_all(&dir).unwrap();
+        for f in [
+            "1-a.dat",
+            "1-a.view.jpg",
+            "1-b.dat",
+            "1-b.note.txt",
+            "1-c.view.jpg",
+        ] {
+            fs::write(dir.join(f), b"x").unwrap();
+        }
+        let mut c = conv("wxid_v", "photos", Some("attachments/wxid_v/1-a.dat"));
+        c.messages[0].attachments[0].viewable = Some("attachments/wxid_v/1-a.view.jpg".into());
+        c.messages[0]
+            .attachments
+            .push(AttachmentRef::file("attachments/wxid_v/1-b.dat"));
+        let written = export(&out, std::slice::from_ref(&c), &[Format::Json]).unwrap();
+        record(&paths, &out, &[c], &written).unwrap();
+        let purged = purge(&paths, "wxid_v").unwrap();
+        assert_eq!(
+            purged.files_deleted, 5,
+            "json, two originals, a view, a note"
+        );
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            ["1-c.view.jpg"],
+            "not ChatVault's by the record: kept"
+        );
     }
 
     #[test]

@@ -145,15 +145,40 @@ async fn run(
                     continue;
                 }
                 let mut r = r;
+                let mut viewables = vec![None; r.attachments.len()];
                 if let Some(dir) = &req.attachments_dir {
-                    for a in r.attachments.iter_mut().filter(|a| a.state == 0) {
-                        let rel =
-                            write_attachment(repo, &index, &keys, dir, &tree.native_id, &r.id, a)
-                                .await?;
-                        a.path = rel;
+                    let names: Vec<String> = r
+                        .attachments
+                        .iter()
+                        .map(|a| attachment_rel(&tree.native_id, &r.id, a))
+                        .collect();
+                    let message = MediaContext {
+                        kind: format::kind_from_code(r.kind),
+                        ext: r
+                            .ext
+                            .iter()
+                            .map(|e| crate::model::MessageExt {
+                                tag: e.tag,
+                                data: e.data.clone(),
+                            })
+                            .collect(),
+                        originals: &names,
+                    };
+                    for (i, a) in r.attachments.iter_mut().enumerate() {
+                        if a.state != 0 {
+                            continue;
+                        }
+                        let bytes = read_attachment(repo, &index, &keys, &r.id, a).await?;
+                        write_file(dir, &names[i], &bytes)?;
+                        viewables[i] = write_viewable(dir, &names[i], &bytes, a, &message);
+                        a.path = names[i].clone();
                     }
                 }
-                messages.push(from_record(&tree.native_id, r));
+                let mut m = from_record(&tree.native_id, r);
+                for (a, v) in m.attachments.iter_mut().zip(viewables) {
+                    a.viewable = v;
+                }
+                messages.push(m);
             }
         }
         out.push(RestoredConversation {
@@ -171,17 +196,14 @@ async fn run(
     Ok(out)
 }
 
-/// Reassembles an attachment from its chunks into `dir`, checking its size; returns the path
-/// relative to `dir`.
-async fn write_attachment(
+/// Reassembles an attachment from its chunks, checking its size.
+async fn read_attachment(
     repo: &Repo,
     index: &super::Index,
     keys: &ConvKeys,
-    dir: &std::path::Path,
-    conversation: &str,
     message_id: &str,
     a: &format::AttachmentRec,
-) -> Result<String> {
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(a.size as usize);
     for c in &a.chunks {
         bytes.extend(repo.read_blob(index, c, keys).await?);
@@ -196,6 +218,12 @@ async fn write_attachment(
             ),
         ));
     }
+    Ok(bytes)
+}
+
+/// Where an attachment's original is restored, relative to the restore folder:
+/// `attachments/<conversation>/<message id>-[thumb-]<name>`.
+fn attachment_rel(conversation: &str, message_id: &str, a: &format::AttachmentRec) -> String {
     let base = a.name.clone().unwrap_or_else(|| {
         a.path
             .rsplit(['/', '\\'])
@@ -210,18 +238,72 @@ async fn write_attachment(
         crate::model::AttachmentRole::Thumbnail => "thumb-",
     };
     let name = crate::safe_text::file_name(&format!("{message_id}-{role}{base}"));
-    let rel = format!(
+    format!(
         "attachments/{}/{name}",
         crate::safe_text::file_name(conversation)
-    );
-    let path = dir.join(&rel);
+    )
+}
+
+fn write_file(dir: &std::path::Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(rel);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io(format!("creating {}", parent.display()), &e))?;
     }
-    crate::export::write_whole(&path, &bytes)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))?;
-    Ok(rel)
+    crate::export::write_whole(&path, bytes)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), &e))
+}
+
+/// What decoding an attachment needs to know of its message.
+struct MediaContext<'a> {
+    kind: crate::model::MessageKind,
+    ext: Vec<crate::model::MessageExt>,
+    /// Where the message's attachments are restored: a viewable form or note never takes
+    /// one of these names.
+    originals: &'a [String],
+}
+
+/// Writes the viewable form of the original just restored at `rel` beside it and returns its
+/// path; or, when it needs one that cannot be made, a note beside it saying why. The original
+/// is never touched, and this never fails the restore: a decoder that fails (even by
+/// panicking), or a form that cannot be written, leaves the original, which the user can
+/// still open. Holds one attachment and its decoded form at a time.
+fn write_viewable(
+    dir: &std::path::Path,
+    rel: &str,
+    bytes: &[u8],
+    a: &format::AttachmentRec,
+    message: &MediaContext<'_>,
+) -> Option<String> {
+    use crate::media::{self, Decoded};
+    // A thumbnail is an image whatever its message is.
+    let kind = match crate::model::AttachmentRole::from_code(a.role) {
+        crate::model::AttachmentRole::Thumbnail => crate::model::MessageKind::Image,
+        crate::model::AttachmentRole::Original => message.kind,
+    };
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        media::decode(bytes, kind, &message.ext)
+    }))
+    .unwrap_or(Decoded::Note(if kind == crate::model::MessageKind::Voice {
+        media::Note::UnknownVoice
+    } else {
+        media::Note::UnknownImage
+    }));
+    let free = |name: &str| !message.originals.iter().any(|o| o == name);
+    match decoded {
+        Decoded::AsIs => None,
+        Decoded::Viewable(v) => {
+            let name = media::viewable_name(rel, v.ext);
+            (free(&name) && write_file(dir, &name, &v.bytes).is_ok()).then_some(name)
+        }
+        Decoded::Note(note) => {
+            let name = media::note_name(rel);
+            if free(&name) {
+                let _ = write_file(dir, &name, format!("{}\n", note.message()).as_bytes());
+            }
+            None
+        }
+    }
 }
 
 fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
