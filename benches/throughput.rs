@@ -11,7 +11,10 @@ use chatvault::crypto::envelope::{Binding, Padding};
 use chatvault::repo::format::kind;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let Some(mib) = args.first().and_then(|a| a.parse::<usize>().ok()) else {
         eprintln!("usage: throughput MIB [ROUNDS]");
         return;
