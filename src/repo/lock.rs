@@ -116,10 +116,8 @@ impl LockWriter {
             Padding::Pow2,
             3,
         );
-        self.op
-            .write(path, sealed)
+        super::write_whole(&self.op, path, sealed.into())
             .await
-            .map(|_| ())
             .map_err(|e| crate::target::map_opendal_error(e).context(format!("writing {path}")))
     }
 }
