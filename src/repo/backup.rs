@@ -144,7 +144,7 @@ pub async fn backup(
 ) -> Result<BackupReport> {
     Lock::with(repo, Mode::Append, Op::Backup, async || {
         // First, so a target that filled up gets back what killed runs left behind.
-        repo.sweep_stale_temp().await?;
+        repo.sweep_stale_temp().await;
         let mut report = run(repo, req, progress, cancel).await?;
         report
             .warnings

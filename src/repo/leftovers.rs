@@ -8,7 +8,6 @@
 //! On S3 and WebDAV there is no such folder and this finds nothing.
 
 use super::Repo;
-use crate::error::Result;
 use crate::target::LOCAL_TMP_DIR;
 
 /// What a sweep found.
@@ -25,11 +24,11 @@ impl Repo {
     /// Removes the part files in the local temporary folder that are older than a lease's
     /// lifetime plus the clock skew allowed (FORMAT.md §10), measured by the storage's clock.
     /// Call it holding a lease. A part file that cannot be listed or stated is left alone.
-    pub async fn sweep_stale_temp(&self) -> Result<Swept> {
+    pub async fn sweep_stale_temp(&self) -> Swept {
         let mut swept = Swept::default();
         let dir = format!("{LOCAL_TMP_DIR}/");
         let Ok(entries) = self.operator().list(&dir).await else {
-            return Ok(swept);
+            return swept;
         };
         let times = self.lease_times;
         let now = self.storage_now().await;
@@ -45,13 +44,15 @@ impl Repo {
                 .last_modified()
                 .map(|t| now - t.into_inner().as_millisecond());
             if age.is_some_and(|a| a > times.ttl_ms + times.skew_ms) {
-                self.delete(path).await?;
-                swept.removed += 1;
-                swept.bytes += meta.content_length();
+                // Best effort: a part file that cannot be removed must not stop the backup.
+                if self.delete(path).await.is_ok() {
+                    swept.removed += 1;
+                    swept.bytes += meta.content_length();
+                }
             } else {
                 swept.young += 1;
             }
         }
-        Ok(swept)
+        swept
     }
 }

@@ -476,7 +476,7 @@ impl Repo {
         self.check_lease()?;
         let n = bytes.len() as u64;
         let buf = opendal::Buffer::from(bytes);
-        self.write_or_abort(path, buf.clone())
+        write_whole(&self.op, path, buf.clone())
             .await
             .map_err(|e| meta_err(e, &format!("writing {path}")))?;
         self.stats.puts.fetch_add(1, Ordering::Relaxed);
@@ -485,10 +485,6 @@ impl Repo {
             c.put(path, &buf.to_vec());
         }
         Ok(())
-    }
-
-    async fn write_or_abort(&self, path: &str, buf: opendal::Buffer) -> opendal::Result<()> {
-        write_whole(&self.op, path, buf).await
     }
 
     /// Reads a whole object; one larger than [`MAX_OBJECT`] is refused before it is read.
