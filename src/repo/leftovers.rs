@@ -5,7 +5,7 @@
 //! file ([`super::Repo::put`] aborts it); a run that is killed cannot, and its part file would
 //! stay forever. Each backup removes the part files that are older than any live lease by the
 //! storage's clock: a younger one may be an upload in flight of a run on another computer.
-//! On S3 and WebDAV there is no such folder and this finds nothing.
+//! S3 and WebDAV have no such folder and are not asked.
 
 use super::Repo;
 use crate::target::LOCAL_TMP_DIR;
@@ -26,6 +26,11 @@ impl Repo {
     /// Call it holding a lease. A part file that cannot be listed or stated is left alone.
     pub async fn sweep_stale_temp(&self) -> Swept {
         let mut swept = Swept::default();
+        // Only a local target has the folder: no request at all to S3 or WebDAV, which are
+        // sent no path but the format's (FORMAT.md §3).
+        if !matches!(self.operator().info().scheme(), "fs" | "file") {
+            return swept;
+        }
         let dir = format!("{LOCAL_TMP_DIR}/");
         let Ok(entries) = self.operator().list(&dir).await else {
             return swept;

@@ -71,6 +71,8 @@ impl Server {
             Kind::S3 => {
                 let mut c = Command::new(std::env::var("CHATVAULT_TEST_MOTO_BIN").unwrap());
                 // An object's bytes go to a temporary file as soon as it has more than one.
+                // (moto keeps the file of an upload that failed open until Python collects it,
+                // so a test's filler must leave room for that.)
                 c.args(["-H", "127.0.0.1", "-p", &port])
                     .env("TMPDIR", &self.root)
                     .env("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", "1");
