@@ -6,7 +6,8 @@
 #   S3              moto_server on 127.0.0.1 (bucket chatvault-test created)
 #   WebDAV          wsgidav on 127.0.0.1, anonymous
 #   WebDAV + auth   rclone serve webdav on 127.0.0.1, basic auth
-# and exports CHATVAULT_TEST_* variables that tell the tests where they are.
+# and exports CHATVAULT_TEST_* variables that tell the tests where they are (and the servers'
+# programs, for tests that start an instance of their own).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || die "services.sh must run inside dbus-run-session"
@@ -71,6 +72,11 @@ pids+=($!)
 wait_port "$davs_port" || die "rclone serve webdav did not start (see $S/rclone.log)"
 export CHATVAULT_TEST_WEBDAV_AUTH_URL="webdav+http://davuser@127.0.0.1:$davs_port/"
 export CHATVAULT_TEST_WEBDAV_AUTH_PASSWORD=davpass-test
+
+# The servers' programs, for tests that start an instance of their own (a server whose disk
+# fills up, one that dies and comes back).
+export CHATVAULT_TEST_WSGIDAV_BIN="$TOOLS/venv/bin/wsgidav"
+export CHATVAULT_TEST_MOTO_BIN="$TOOLS/venv/bin/moto_server"
 
 note "services: keyring, S3 $CHATVAULT_TEST_S3_ENDPOINT, WebDAV :$dav_port, WebDAV+auth :$davs_port"
 "$@"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Soak (issue 15; not part of the test command): RUNS scheduled-style runs (`backup --profile`
-# with retention keep-last 3) against a WeChat 3.x demo store that gains messages between runs,
-# on one local-folder repository. Each run verifies (--read-data every 20th run and the last);
-# at the end the newest snapshot restores every message of the store. Prints the figures
-# (runs, time, repository growth per run, peak RSS of a run: first/last/max).
+# with retention keep-last 3) against a WeChat 3.x demo store that changes between runs as
+# WeChat changes it (new messages; every fifth run a recall, which rewrites an old row in
+# place; halfway, a new shard MSG2.db that the new messages go to), on one local-folder
+# repository. Each run verifies (--read-data every 20th run and the last);
+# at the end the newest snapshot restores every message of the store, and no recalled text.
+# Prints the figures (runs, time, repository growth per run, peak RSS of a run: first/last/max).
 #
 #   bash scripts/soak.sh [RUNS]   (default 200; about 1 s per run with a debug build)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -490,6 +490,12 @@ fn classify(kind: opendal::ErrorKind, text: &str, chain: &str) -> Error {
         _ if has(&["error sending request", "connection refused", "timed out", "connection reset"]) => {
             e(ErrorCode::TargetUnreachable, "Check the address, that the server is running, and your network.")
         }
+        // A server error after the retries: S3 has no standard "storage full" code and a full
+        // server's disk often shows as a plain 500 (moto, wsgidav with another message).
+        (_, Some(500..=599)) => e(
+            ErrorCode::TargetFailed,
+            "The storage server failed to store or read data (an HTTP 5xx error). It may be out of disk space or quota, or failing: check its free space and logs, then try again.",
+        ),
         _ => Error::new(ErrorCode::TargetFailed, text.to_string()),
     }
 }
@@ -645,6 +651,30 @@ mod tests {
             ErrorCode::TargetQuota
         );
         assert_eq!(c(K::Unexpected, "weird", "teapot"), ErrorCode::TargetFailed);
+        // A WebDAV server whose disk is full and says so in a 500's body (wsgidav).
+        assert_eq!(
+            c(
+                K::Unexpected,
+                "x response: Parts { status: 500, ",
+                "source exception: oserror(28, 'no space left on device')"
+            ),
+            ErrorCode::TargetQuota
+        );
+    }
+
+    #[test]
+    fn a_server_error_after_the_retries_hints_at_a_full_or_failing_server() {
+        let e = classify(
+            opendal::ErrorKind::Unexpected,
+            "Unexpected (persistent) at write, context: { response: Parts { status: 500, ",
+            "internal server error",
+        );
+        assert_eq!(e.code(), ErrorCode::TargetFailed);
+        let hint = e.hint().unwrap_or_default();
+        assert!(
+            hint.contains("disk space") && hint.contains("logs"),
+            "{hint}"
+        );
     }
 
     #[test]

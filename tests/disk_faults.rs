@@ -1,9 +1,10 @@
 //! Full disks, driven through the CLI as a user meets them (issue 15, fault matrix): a local
-//! folder target on a small filesystem that fills up mid-backup, and the local disk filling up
-//! while restoring. The small filesystems are tmpfs mounts (size=…), which needs root (as in CI);
+//! folder target, a WebDAV server (wsgidav) and an S3 server (moto) whose data sit on a small
+//! filesystem that fills up mid-backup, and the local disk filling up while restoring. The small filesystems are tmpfs mounts (size=…), which needs root (as in CI);
 //! without it the tests say so and skip.
 mod common;
 
+use common::server::{Kind, Server};
 use common::user::{files_under, User};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,10 +142,12 @@ fn a_target_that_fills_up_mid_backup_says_so_loses_nothing_and_the_next_backup_c
         let v = verify_clean(&u);
         assert_eq!(v["snapshots"], 1, "{v}");
     }
-    let leftover = bytes_under(&m.0.join("target").join(".chatvault-tmp"));
+    // A failed write takes its part file with it.
+    let leftover = files_under(&m.0.join("target").join(".chatvault-tmp"));
+    assert!(leftover.is_empty(), "part files left: {leftover:?}");
     eprintln!(
         "target full: {faults} faults injected; repository {before} bytes before, \
-         {leftover} bytes left in .chatvault-tmp by failed writes"
+         nothing left in .chatvault-tmp by the failed writes"
     );
 
     // Space freed: the next backup completes, and both snapshots restore.
@@ -204,5 +207,116 @@ fn a_local_disk_that_fills_while_restoring_says_so_and_leaves_no_half_written_fi
     // With room, the same restore completes.
     drop(m);
     assert_eq!(restored_messages(&u, &u.path("restored")), 3000);
+    verify_clean(&u);
+}
+
+/// A WebDAV or S3 server whose data folder is a small tmpfs: the disk fills at different points
+/// of a whole-store backup. Each backup fails with an error that says what to do, the earlier
+/// snapshot verifies in full, and once space is freed the next backup completes.
+fn a_server_that_fills_up(kind: Kind) {
+    if !has_keychain() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let mut u = User::new(3000);
+    let Some(m) = Mount::tmpfs(&u.path("small"), 32 * 1024) else {
+        return;
+    };
+    let Some(server) = Server::start(kind, &m.0.join("server")) else {
+        return;
+    };
+    u.target = server.target("repo");
+    u.init();
+    u.backup(&["--conversation", "wxid_alicechen"]);
+    assert_eq!(u.snapshots().len(), 1);
+
+    let mut faults = 0;
+    let mut codes = Vec::new();
+    for leave_kib in [0u64, 64, 512] {
+        let filler = m.fill("filler", leave_kib * 1024);
+        let e = u.err(&u.backup_args(&[]));
+        faults += 1;
+        let code = e["code"].as_str().unwrap().to_string();
+        let hint = e["hint"].as_str().unwrap_or("");
+        match kind {
+            // wsgidav answers 500 with "No space left on device" in its body.
+            Kind::WebDav => {
+                assert_eq!(code, "target_quota", "leave {leave_kib} KiB: {e}");
+                assert!(
+                    hint.contains("full"),
+                    "the hint says the storage is full: {e}"
+                );
+            }
+            // moto answers a bare 500 Internal Server Error: S3 has no "disk full" code.
+            Kind::S3 => {
+                assert!(
+                    code == "target_failed" || code == "target_quota",
+                    "leave {leave_kib} KiB: {e}"
+                );
+                assert!(
+                    hint.contains("disk space") || hint.contains("full"),
+                    "the hint names a full storage: {e}"
+                );
+            }
+        }
+        codes.push(code);
+        std::fs::remove_file(filler).unwrap();
+        // Space freed: the repository reads in full, the old snapshot intact.
+        let v = verify_clean(&u);
+        assert_eq!(v["snapshots"], 1, "leave {leave_kib} KiB: {v}");
+    }
+
+    let out = u.backup(&[]);
+    assert!(out["messages"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(u.snapshots().len(), 2);
+    let v = verify_clean(&u);
+    assert_eq!(v["snapshots"], 2, "{v}");
+    assert_eq!(restored_messages(&u, &u.path("restored")), 3000);
+    eprintln!(
+        "{kind:?} server full: {faults} faults injected, errors {codes:?}; 4 verify --read-data \
+         clean; the backup after freeing space completed; {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn a_webdav_server_that_fills_up_mid_backup_says_so_loses_nothing_and_the_next_backup_completes() {
+    a_server_that_fills_up(Kind::WebDav);
+}
+
+#[test]
+fn an_s3_server_that_fills_up_mid_backup_says_so_loses_nothing_and_the_next_backup_completes() {
+    a_server_that_fills_up(Kind::S3);
+}
+
+#[test]
+fn a_backup_removes_part_files_killed_runs_left_but_not_those_of_a_run_in_flight() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(200);
+    u.init();
+    u.backup(&[]);
+    let tmp = u.target_dir().join(".chatvault-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    // A run killed an hour ago left a part file; another computer's run is writing one now.
+    let stale = tmp.join(format!("{}.1a2b3c4d", "ab".repeat(32)));
+    let in_flight = tmp.join(format!("{}.5e6f7a8b", "cd".repeat(32)));
+    std::fs::write(&stale, vec![7u8; 300_000]).unwrap();
+    std::fs::write(&in_flight, vec![7u8; 300_000]).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    u.add_message("wxid_alicechen", "after the crash", 1_767_225_600);
+    u.backup(&[]);
+    assert!(!stale.exists(), "the killed run's part file is removed");
+    assert!(
+        in_flight.exists(),
+        "a young part file may be a live upload: kept"
+    );
     verify_clean(&u);
 }

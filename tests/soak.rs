@@ -1,5 +1,7 @@
 //! Soak (issue 15): scheduled-style runs (`backup --profile` with retention) against a store
-//! that changes between runs (new messages written as WeChat writes them), on one repository.
+//! that changes between runs as WeChat changes it (new messages; recalls, which rewrite an old
+//! row in place; a new shard, `MSG2.db`, that new messages go to once it exists), on one
+//! repository.
 //! Every run verifies (`--read-data` every 20th run and the last), the newest snapshot restores
 //! to every message of the store, the repository grows with the new data only, and the peak
 //! memory of a run stays flat.
@@ -62,6 +64,55 @@ fn run_measured(u: &User, args: &[&str]) -> (serde_json::Value, u64) {
     (serde_json::from_slice(&out.stdout).unwrap(), rss)
 }
 
+/// The demo store's message database `file` (`MSG1.db`, `MSG2.db`), opened as WeChat 3.x does.
+fn shard(u: &User, file: &str) -> rusqlite::Connection {
+    let path = std::path::Path::new(&u.store).join("Msg/Multi").join(file);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "hexkey", u.key().hex().unwrap().expose().as_str())
+        .unwrap();
+    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
+    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
+    conn
+}
+
+/// A new message in shard `file`, as WeChat writes it.
+fn add_message_to(u: &User, file: &str, talker: &str, text: &str, time: i64) {
+    shard(u, file)
+        .execute(
+            "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![time, time, time * 1000, talker, text],
+        )
+        .unwrap();
+}
+
+/// WeChat opens a new shard when the last one is full: MSG2.db, same schema, no rows yet.
+fn open_new_shard(u: &User) {
+    let multi = std::path::Path::new(&u.store).join("Msg/Multi");
+    std::fs::copy(multi.join("MSG1.db"), multi.join("MSG2.db")).unwrap();
+    shard(u, "MSG2.db").execute("DELETE FROM MSG", []).unwrap();
+}
+
+/// The user recalls their message `text`: WeChat rewrites its row in place as a system line.
+/// Returns whether a row was found.
+fn recall(u: &User, text: &str) -> bool {
+    let mut n = 0;
+    for file in ["MSG1.db", "MSG2.db"] {
+        if std::path::Path::new(&u.store)
+            .join("Msg/Multi")
+            .join(file)
+            .exists()
+        {
+            n += shard(u, file)
+                .execute(
+                    "UPDATE MSG SET Type = 10000, SubType = 0, StrContent = '你撤回了一条消息' WHERE StrContent = ?1",
+                    [text],
+                )
+                .unwrap();
+        }
+    }
+    n == 1
+}
+
 fn soak(runs: usize) {
     if !has_keychain() {
         return;
@@ -78,16 +129,43 @@ fn soak(runs: usize) {
     let mut rss = Vec::with_capacity(runs);
     let mut uploaded = 0u64;
     let mut read_data_checks = 0;
+    // A new shard opens halfway (in the short soak, at run 3); new messages go there after.
+    let shard_at = if runs < 20 {
+        runs.saturating_sub(2)
+    } else {
+        runs / 2
+    };
+    let mut recalled = Vec::new();
+    let mut in_new_shard = 0u64;
     for run in 0..runs {
         // The store changes: a new message (every run) in one of two conversations; every
-        // tenth run three at once.
+        // tenth run three at once; every fifth run, first, the user recalls the message of two
+        // runs before (same conversation, same month: the new row leads the run to re-read it).
+        if run % 5 == 2 {
+            let text = format!("soak run {} message 0", run - 2);
+            assert!(recall(&u, &text), "run {run}: {text} is in the store");
+            recalled.push(text);
+        }
+        if run == shard_at {
+            open_new_shard(&u);
+        }
+        let file = if run >= shard_at {
+            "MSG2.db"
+        } else {
+            "MSG1.db"
+        };
         let n = if run % 10 == 9 { 3 } else { 1 };
         for k in 0..n {
-            u.add_message(
+            add_message_to(
+                &u,
+                file,
                 convs[run % convs.len()],
                 &format!("soak run {run} message {k}"),
                 1_767_225_600 + (run * 10 + k) as i64,
             );
+        }
+        if run >= shard_at {
+            in_new_shard += n as u64;
         }
         let (out, peak) = run_measured(&u, &["backup", "--json", "--profile", "soak"]);
         assert!(out["snapshot"].is_string(), "run {run}: {out}");
@@ -121,11 +199,39 @@ fn soak(runs: usize) {
         "json",
     ]);
     assert_eq!(r["messages"].as_u64().unwrap(), base as u64 + added, "{r}");
+    // The newest messages (in the new shard) are there; no recalled text is, and each
+    // recall shows as the notice WeChat wrote in its place.
+    let mut exported = String::new();
     for c in convs {
         let text = common::user::exported_json(&dir, c);
         let last = (0..runs).rev().find(|r| convs[r % 2] == c);
         if let Some(last) = last {
-            assert!(text.contains(&format!("soak run {last} message 0")), "{c}");
+            assert!(
+                text.contains(&format!("\"soak run {last} message 0\"")),
+                "{c}"
+            );
+        }
+        exported.push_str(&text);
+    }
+    for text in &recalled {
+        assert!(
+            !exported.contains(&format!("\"{text}\"")),
+            "the recalled {text:?} is gone from the newest snapshot"
+        );
+    }
+    let notices = exported.matches("\"你撤回了一条消息\"").count();
+    assert_eq!(
+        notices,
+        recalled.len(),
+        "every recall shows as WeChat's notice"
+    );
+    for c in convs {
+        let v: serde_json::Value =
+            serde_json::from_str(&common::user::exported_json(&dir, c)).unwrap();
+        for m in v["messages"].as_array().unwrap() {
+            if m["text"] == "你撤回了一条消息" {
+                assert_eq!(m["kind"], "recalled", "{m}");
+            }
         }
     }
     // Growth with the new data only: after retention and prune the repository holds three
@@ -136,10 +242,11 @@ fn soak(runs: usize) {
     let (rss_first, rss_max) = (rss[0], *rss.iter().max().unwrap());
     let rss_last = *rss.last().unwrap();
     eprintln!(
-        "soak: {runs} runs in {:.0} s, {added} messages added, {read_data_checks} read-data \
-         verifies, all clean; repository {first_size} -> {last_size} bytes ({per_run} bytes/run), \
+        "soak: {runs} runs in {:.0} s, {added} messages added ({in_new_shard} in a new shard \
+         opened at run {shard_at}), {} recalled, {read_data_checks} read-data verifies, all clean; repository {first_size} -> {last_size} bytes ({per_run} bytes/run), \
          {uploaded} bytes uploaded; peak RSS first/last/max {rss_first}/{rss_last}/{rss_max} KiB",
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        recalled.len()
     );
     assert!(
         per_run < 64 * 1024,

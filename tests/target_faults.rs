@@ -1,6 +1,7 @@
 //! Faults a real server cannot produce on cue, injected by a proxy in front of the real S3 test
 //! server: transient 503s (retried), a torn response (retried or reported, never trusted),
-//! a slow server, and the server dying mid-backup and coming back.
+//! a slow server, and the server dying mid-backup and coming back. The WebDAV server (wsgidav)
+//! is killed for real mid-upload and started again on its data.
 mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
@@ -15,6 +16,8 @@ use chatvault::store::{self, demo, StoreKey, Variant};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use chatvault::ErrorCode;
 use common::faultproxy::FaultProxy;
+use common::server::{Kind, Server};
+use common::user::files_under;
 use std::sync::atomic::Ordering;
 
 fn s3_through(proxy: &FaultProxy, prefix: &str) -> Option<opendal::Operator> {
@@ -197,4 +200,99 @@ fn the_server_dies_mid_backup_comes_back_and_the_next_run_completes() {
             6000
         );
     });
+}
+
+#[test]
+fn the_webdav_server_is_killed_mid_upload_comes_back_and_the_next_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut server) = Server::start(Kind::WebDav, &dir.path().join("dav")) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let spec: TargetSpec = server.target("repo").parse().unwrap();
+    let op = spec.operator(&TargetCredentials::default()).unwrap();
+    let d = demo_store(6000);
+    let data = server.root.join("repo").join("data");
+    let mk = MasterKey::generate();
+    let local = tempfile::tempdir().unwrap();
+    let rt = common::runtime();
+    let repo = rt
+        .block_on(Repo::init(
+            op.clone(),
+            &mk,
+            &RecoveryCode::generate(),
+            KdfParams::TEST,
+        ))
+        .unwrap()
+        .with_local_dir(local.path());
+    let req = BackupRequest {
+        store: d.store.as_ref(),
+        store_root: &d.root,
+        selection: &d.selection,
+    };
+    // The server is killed (SIGKILL) as soon as the first pack has landed: mid-upload.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let done = done.clone();
+        let data = data.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if !files_under(&data).is_empty() {
+                    server.kill();
+                    return (server, true);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            (server, false)
+        })
+    };
+    let first = rt.block_on(backup(&repo, &req, &NoProgress, &Cancel::new()));
+    done.store(true, Ordering::SeqCst);
+    let (mut server, killed) = killer.join().unwrap();
+    assert!(killed, "the server was killed mid-upload");
+    let err = first.expect_err("a backup whose server died mid-upload fails");
+    assert!(
+        matches!(
+            err.code(),
+            ErrorCode::TargetUnreachable | ErrorCode::TargetFailed
+        ),
+        "a dead server is reported as such: {err}"
+    );
+    let landed = files_under(&data).len();
+    let code = err.code().as_str();
+
+    server.restart();
+    rt.block_on(async {
+        let repo = Repo::open(op.clone(), &mk)
+            .await
+            .unwrap()
+            .with_local_dir(local.path());
+        assert!(
+            verify(&repo, false).await.unwrap().errors.is_empty(),
+            "consistent after the crash"
+        );
+        let report = backup(&repo, &req, &NoProgress, &Cancel::new())
+            .await
+            .unwrap();
+        assert_eq!(report.messages, 6000);
+        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+        let restored = restore(
+            &repo,
+            &RestoreRequest::default(),
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            restored.iter().map(|c| c.messages.len()).sum::<usize>(),
+            6000
+        );
+    });
+    eprintln!(
+        "WebDAV server killed mid-upload ({landed} pack files had landed; the run failed with \
+         {code}), restarted; the next \
+         run completed, verify --read-data clean, 6000 of 6000 messages restore; {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -143,6 +143,8 @@ pub async fn backup(
     cancel: &Cancel,
 ) -> Result<BackupReport> {
     Lock::with(repo, Mode::Append, Op::Backup, async || {
+        // First, so a target that filled up gets back what killed runs left behind.
+        repo.sweep_stale_temp().await;
         let mut report = run(repo, req, progress, cancel).await?;
         report
             .warnings

@@ -108,10 +108,8 @@ impl LockWriter {
     async fn put(&self, path: &str, body: &LockBody) -> Result<()> {
         let sealed = envelope::Binding::new(&self.k_meta, self.key_id, kind::LOCK, path)
             .seal(&format::encode(body), Padding::Pow2);
-        self.op
-            .write(path, sealed)
+        super::write_whole(&self.op, path, sealed.into())
             .await
-            .map(|_| ())
             .map_err(|e| crate::target::map_opendal_error(e).context(format!("writing {path}")))
     }
 }

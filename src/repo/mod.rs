@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cache;
 pub mod forgotten;
 pub mod format;
+pub mod leftovers;
 pub mod lock;
 pub mod maintenance;
 pub mod marks;
@@ -476,8 +477,7 @@ impl Repo {
         self.check_lease()?;
         let n = bytes.len() as u64;
         let buf = opendal::Buffer::from(bytes);
-        self.op
-            .write(path, buf.clone())
+        write_whole(&self.op, path, buf.clone())
             .await
             .map_err(|e| meta_err(e, &format!("writing {path}")))?;
         self.stats.puts.fetch_add(1, Ordering::Relaxed);
@@ -1157,4 +1157,33 @@ fn missing_or(e: opendal::Error, path: &str) -> Error {
     } else {
         meta_err(e, &format!("reading {path}"))
     }
+}
+
+/// Writes one whole object. A write that fails leaves nothing of its own behind where it can:
+/// it is aborted, so a local target's part file in `.chatvault-tmp/` goes with it (a full disk
+/// would otherwise keep what it holds), and a torn object under its final name (a WebDAV
+/// server may keep the part of a PUT it received before its disk filled) is deleted. A torn
+/// object is one whose length differs from what was written: ChatVault writes each name once,
+/// so it is this write's, and a complete object of that name is left alone.
+pub(crate) async fn write_whole(
+    op: &Operator,
+    path: &str,
+    buf: opendal::Buffer,
+) -> opendal::Result<()> {
+    let len = buf.len() as u64;
+    let mut w = op.writer(path).await?;
+    let written = match w.write(buf).await {
+        Ok(()) => w.close().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if written.is_err() {
+        // Best effort: S3 and WebDAV have nothing to abort for a single PUT.
+        let _ = w.abort().await;
+        if let Ok(meta) = op.stat(path).await {
+            if meta.content_length() != len {
+                let _ = op.delete(path).await;
+            }
+        }
+    }
+    written
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod faultproxy;
+pub mod server;
 pub mod user;
 
 pub fn service_env(name: &str) -> Option<String> {
