@@ -1060,7 +1060,13 @@ impl Uploader {
             return Ok(false);
         }
         let identity = format!("blob/{}", hex::encode(id));
+        let level = if kind == format::kind::CHUNK {
+            envelope::ZSTD_LEVEL_MEDIA
+        } else {
+            envelope::ZSTD_LEVEL
+        };
         let sealed = envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
+            .with_level(level)
             .seal(body, Padding::Padme);
         if self.pack.would_overflow(sealed.len()) {
             self.flush(repo, index).await?;
