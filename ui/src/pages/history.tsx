@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type RunRecord, type WireError } from "../ipc";
+import { call, type RunRecord } from "../ipc";
+import { useAction } from "../action";
 import { describeError, useI18n, type MessageKey } from "../i18n";
 import { fill, formatDateTime, humanBytes } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -10,12 +11,12 @@ export function HistoryPage() {
   const { t, lang } = useI18n();
   const [runs, setRuns] = useState<RunRecord[] | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
 
   const load = () =>
     call("run_history")
       .then(setRuns)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   useEffect(() => {
     void load();
     // Scheduled runs land while the page is open.
@@ -28,7 +29,7 @@ export function HistoryPage() {
     try {
       await call("run_profile", { name });
     } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
+      fail(e);
     } finally {
       setBusy(null);
       void load();

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type Conversation, type Message, type WireError } from "../ipc";
+import { call, type Conversation, type Message } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { formatDate } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -12,12 +13,12 @@ export function LibraryPage() {
   const [active, setActive] = useState<Conversation | null>(null);
   const [search, setSearch] = useState("");
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
 
   useEffect(() => {
     call("library_conversations")
       .then(setConvs)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, []);
 
   useEffect(() => {
@@ -25,7 +26,7 @@ export function LibraryPage() {
     const timer = setTimeout(() => {
       call("library_messages", { conversation: active.id, search: search.trim() || null })
         .then(setMessages)
-        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+        .catch(fail);
     }, 150);
     return () => clearTimeout(timer);
   }, [active, search]);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, onEvent, type ProfileStatus, type WireError } from "../ipc";
+import { call, onEvent, type ProfileStatus } from "../ipc";
+import { useAction } from "../action";
 import { describeError, useI18n } from "../i18n";
 import { formatDateTime } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -11,8 +12,7 @@ export function SchedulePage() {
   const [entries, setEntries] = useState<ProfileStatus[] | null>(null);
   const [running, setRunning] = useState<string | null>(null);
   const [paused, setPaused] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
-  const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
+  const { error, setError, fail } = useAction();
 
   const load = () => call("home_status").then(setEntries).catch(fail);
 

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, HostError, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection, type WireError } from "../ipc";
+import { call, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { dayToTimestamp, fill, formatDate, timestampToDay } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -17,32 +18,26 @@ export function SelectStep(props: {
   const [filter, setFilter] = useState("");
   const [active, setActive] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { busy, error, setError, fail, run } = useAction();
   const [count, setCount] = useState<number | null>(null);
   // Conversations a known repository has forgotten: every backup skips them until included again.
   const [forgotten, setForgotten] = useState<ForgottenInStore[]>([]);
   const [including, setIncluding] = useState<Conversation | null>(null);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     call("forgotten_conversations")
       .then(setForgotten)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, [store]);
   const forgottenOf = (id: string) => forgotten.find((f) => f.id === id);
   const includeAgain = async (c: Conversation) => {
     const f = forgottenOf(c.id);
     if (!f) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       await call("include_again", { conversation: c.id, targets: f.targets });
       setForgotten(forgotten.filter((x) => x.id !== c.id));
       setIncluding(null);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const forgottenPicked = selection.conversations.filter((c) => forgottenOf(c.id)).length;
 
@@ -74,7 +69,7 @@ export function SelectStep(props: {
     setMessages(null);
     call("load_messages", { request: { conversation_id: active.id, since: since ?? undefined, until: until ?? undefined } })
       .then(setMessages)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, [active, since, until]);
 
   // Exact message count of what is selected, within its ranges.
@@ -87,7 +82,7 @@ export function SelectStep(props: {
     const timer = setTimeout(() => {
       call("count_selection", { selection })
         .then((c) => setCount(c.messages))
-        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+        .catch(fail);
     }, 150);
     return () => clearTimeout(timer);
   }, [selection]);
