@@ -6,7 +6,8 @@ import { ErrorBanner } from "../components/error-banner";
 import { ForgetDialog } from "../components/forget-dialog";
 import { SnapshotPicker, TargetRow } from "../restore/snapshot-picker";
 import { ConversationPicker } from "../restore/conversation-picker";
-import { DEFAULT_DESTINATION, RestoreOptions, type Destination, type Range } from "../restore/restore-options";
+import { DEFAULT_DESTINATION, RestoreOptions, type Destination } from "../restore/restore-options";
+import type { Range } from "../components/range-fields";
 import { RestorePreview } from "../restore/restore-preview";
 
 /** Restore: pick a backup location and a snapshot, choose conversations and a range, preview

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { call, type RestoreResult, type SnapshotConversation, type SnapshotInfo } from "../ipc";
 import { useI18n } from "../i18n";
-import { dayToTimestamp, fill } from "../format";
+import { fill } from "../format";
 import type { Action } from "../action";
 import { BrowseButton } from "../components/browse-button";
+import { RangeFields, type Range } from "../components/range-fields";
 
 export const FORMATS = ["html", "json", "txt"] as const;
 
@@ -16,10 +17,6 @@ export interface Destination {
 
 export const DEFAULT_DESTINATION: Destination = { toLibrary: true, exportDir: "", formats: [...FORMATS] };
 
-export interface Range {
-  since: string | null;
-  until: string | null;
-}
 
 /** The range, the destination (library and/or an export folder in chosen formats), the
  *  summary of what is picked, and "Restore" with its result. */
@@ -62,17 +59,7 @@ export function RestoreOptions(props: {
 
   return (
     <>
-      <fieldset class="range">
-        <legend>{t("select.range")}</legend>
-        <label>
-          {t("select.from")}
-          <input type="date" data-testid="restore-since" onInput={(e) => props.onRange({ ...range, since: dayToTimestamp(e.currentTarget.value, false) })} />
-        </label>
-        <label>
-          {t("select.to")}
-          <input type="date" data-testid="restore-until" onInput={(e) => props.onRange({ ...range, until: dayToTimestamp(e.currentTarget.value, true) })} />
-        </label>
-      </fieldset>
+      <RangeFields legend="select.range" testIds={["restore-since", "restore-until"]} onChange={(field, value) => props.onRange({ ...range, [field]: value })} />
       <div class="store-form">
         <label class="inline">
           <input type="checkbox" data-testid="restore-to-library" checked={d.toLibrary} onChange={(e) => set({ toLibrary: e.currentTarget.checked })} />

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, type Message, type SnapshotConversation, type SnapshotInfo } from "../ipc";
 import { useI18n } from "../i18n";
 import { MessageView } from "../components/message-view";
-import type { Range } from "./restore-options";
+import type { Range } from "../components/range-fields";
 
 /** The active conversation's messages within the range, read from the backup itself. */
 export function RestorePreview(props: { url: string; snapshot: SnapshotInfo | null; active: SnapshotConversation | null; range: Range; onError: (e: unknown) => void }) {

@@ -2,10 +2,11 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { call, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection } from "../ipc";
 import { useAction } from "../action";
 import { useI18n } from "../i18n";
-import { dayToTimestamp, fill, formatDate, timestampToDay } from "../format";
+import { fill, formatDate } from "../format";
 import { ErrorBanner } from "../components/error-banner";
 import { MessageView } from "../components/message-view";
 import { VirtualList } from "../components/virtual-list";
+import { RangeFields, type Range } from "../components/range-fields";
 
 /** Step 2: conversations with search, a live preview, and what to keep. */
 export function SelectStep(props: {
@@ -87,9 +88,8 @@ export function SelectStep(props: {
     return () => clearTimeout(timer);
   }, [selection]);
 
-  const setConvRange = (field: "since" | "until", day: string) => {
+  const setConvRange = (field: keyof Range, value: string | null) => {
     if (!active) return;
-    const value = dayToTimestamp(day, field === "until");
     onChange({
       ...selection,
       conversations: selection.conversations.map((c) => (c.id === active.id ? { ...c, [field]: value } : c)),
@@ -190,27 +190,7 @@ export function SelectStep(props: {
               </div>
             )}
           />
-          <fieldset class="range">
-            <legend>{t("select.range")}</legend>
-            <label>
-              {t("select.from")}
-              <input
-                type="date"
-                data-testid="range-since"
-                value={timestampToDay(selection.since)}
-                onInput={(e) => onChange({ ...selection, since: dayToTimestamp(e.currentTarget.value, false) })}
-              />
-            </label>
-            <label>
-              {t("select.to")}
-              <input
-                type="date"
-                data-testid="range-until"
-                value={timestampToDay(selection.until)}
-                onInput={(e) => onChange({ ...selection, until: dayToTimestamp(e.currentTarget.value, true) })}
-              />
-            </label>
-          </fieldset>
+          <RangeFields legend="select.range" testIds={["range-since", "range-until"]} value={selection} onChange={(field, value) => onChange({ ...selection, [field]: value })} />
         </div>
         <div class="preview" data-testid="message-pane">
           {!active ? (
@@ -220,27 +200,7 @@ export function SelectStep(props: {
               <h3 data-testid="preview-title">{active.title}</h3>
               {forgottenOf(active.id) && <p class="muted">{t("select.forgotten_note")}</p>}
               {activePick && (
-                <fieldset class="range">
-                  <legend>{t("select.conv_range")}</legend>
-                  <label>
-                    {t("select.from")}
-                    <input
-                      type="date"
-                      data-testid="conv-since"
-                      value={timestampToDay(activePick.since)}
-                      onInput={(e) => setConvRange("since", e.currentTarget.value)}
-                    />
-                  </label>
-                  <label>
-                    {t("select.to")}
-                    <input
-                      type="date"
-                      data-testid="conv-until"
-                      value={timestampToDay(activePick.until)}
-                      onInput={(e) => setConvRange("until", e.currentTarget.value)}
-                    />
-                  </label>
-                </fieldset>
+                <RangeFields legend="select.conv_range" testIds={["conv-since", "conv-until"]} value={activePick} onChange={setConvRange} />
               )}
               {messages === null ? (
                 <p class="muted">{t("select.loading")}</p>
