@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, type RunRecord } from "../ipc";
 import { useAction } from "../action";
+import { useRunProfile } from "../profiles";
 import { describeError, useI18n, type MessageKey } from "../i18n";
 import { fill, formatDateTime, humanBytes } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -10,7 +11,6 @@ import { ErrorBanner } from "../components/error-banner";
 export function HistoryPage() {
   const { t, lang } = useI18n();
   const [runs, setRuns] = useState<RunRecord[] | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
   const { error, setError, fail } = useAction();
 
   const load = () =>
@@ -24,17 +24,7 @@ export function HistoryPage() {
     return () => clearInterval(timer);
   }, []);
 
-  const retry = async (name: string) => {
-    setBusy(name);
-    try {
-      await call("run_profile", { name });
-    } catch (e) {
-      fail(e);
-    } finally {
-      setBusy(null);
-      void load();
-    }
-  };
+  const [busy, retry] = useRunProfile(fail, () => void load());
 
   return (
     <section>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, onEvent, type BackupContents, type ProfileStatus, type WireError } from "../ipc";
+import { call, type BackupContents, type ProfileStatus, type WireError } from "../ipc";
+import { useProfileStatus } from "../profiles";
 import { useAction } from "../action";
 import { describeError, useI18n, type MessageKey } from "../i18n";
 import { fill, formatDateTime, formatMonth, humanBytes } from "../format";
@@ -11,19 +12,8 @@ import { MonthsChart, SharesChart } from "../components/charts";
  *  something needs the user, and what each backup holds. */
 export function HomePage({ onNewBackup }: { onNewBackup: () => void }) {
   const { t } = useI18n();
-  const [profiles, setProfiles] = useState<ProfileStatus[] | null>(null);
   const { error, setError, fail } = useAction();
-
-  const load = () => call("home_status").then(setProfiles).catch(fail);
-  useEffect(() => {
-    void load();
-    const timer = setInterval(load, 5000);
-    const stop = onEvent("schedule-run", () => void load());
-    return () => {
-      clearInterval(timer);
-      void stop.then((f) => f());
-    };
-  }, []);
+  const [profiles, load] = useProfileStatus(fail);
 
   const lines = attentionLines(profiles ?? []);
   return (

@@ -1,6 +1,6 @@
 import type { SnapshotConversation } from "../ipc";
 import { useI18n } from "../i18n";
-import { formatDate } from "../format";
+import { ConversationSummary } from "../components/conversation-summary";
 
 /** The chosen snapshot's conversations: tick the ones to restore, click one to preview it, or
  *  open "Forget this conversation…" on it. */
@@ -12,7 +12,7 @@ export function ConversationPicker(props: {
   onActive: (c: SnapshotConversation) => void;
   onForget: (c: SnapshotConversation) => void;
 }) {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const { convs, picked, onPicked, active } = props;
   return (
     <>
@@ -33,12 +33,7 @@ export function ConversationPicker(props: {
             onClick={(e) => e.stopPropagation()}
             onChange={() => onPicked(picked.includes(c.id) ? picked.filter((x) => x !== c.id) : [...picked, c.id])}
           />
-          <div class="conversation-main">
-            <div class="title">{c.title}</div>
-            <div class="muted small">
-              {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
-            </div>
-          </div>
+          <ConversationSummary c={c} />
           <button
             type="button"
             class="row-link"

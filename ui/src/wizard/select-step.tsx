@@ -7,6 +7,7 @@ import { ErrorBanner } from "../components/error-banner";
 import { MessageView } from "../components/message-view";
 import { VirtualList } from "../components/virtual-list";
 import { RangeFields, type Range } from "../components/range-fields";
+import { ConversationSummary } from "../components/conversation-summary";
 
 /** Step 2: conversations with search, a live preview, and what to keep. */
 export function SelectStep(props: {
@@ -159,21 +160,20 @@ export function SelectStep(props: {
                   onClick={(e) => e.stopPropagation()}
                   onChange={() => toggle(c)}
                 />
-                <div class="conversation-main">
-                  <div class="title">
-                    <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span>{" "}
-                    {forgottenOf(c.id) && (
-                      <span class="badge forgotten" data-testid="forgotten-badge">
-                        {forgottenOf(c.id)?.whole ? t("select.forgotten") : t("select.forgotten_part")}
-                      </span>
-                    )}{" "}
-                    {c.title}
-                  </div>
-                  <div class="muted small">
-                    {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
-                    {c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
-                  </div>
-                </div>
+                <ConversationSummary
+                  c={c}
+                  badges={
+                    <>
+                      <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span>{" "}
+                      {forgottenOf(c.id) && (
+                        <span class="badge forgotten" data-testid="forgotten-badge">
+                          {forgottenOf(c.id)?.whole ? t("select.forgotten") : t("select.forgotten_part")}
+                        </span>
+                      )}{" "}
+                    </>
+                  }
+                  extra={c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
+                />
                 {forgottenOf(c.id) && (
                   <button
                     type="button"
