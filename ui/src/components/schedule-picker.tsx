@@ -21,7 +21,7 @@ export function SchedulePicker({ name, rule, skipOnBattery, skipOnMetered, onSav
   const [battery, setBattery] = useState(skipOnBattery);
   const [metered, setMetered] = useState(skipOnMetered);
   const [upcoming, setUpcoming] = useState<string[]>([]);
-  const { error, setError, fail } = useAction();
+  const { error, setError, run } = useAction();
   const [saved, setSaved] = useState(false);
   const text = ruleText(pick);
 
@@ -40,16 +40,12 @@ export function SchedulePicker({ name, rule, skipOnBattery, skipOnMetered, onSav
     };
   }, [text, name]);
 
-  const save = async () => {
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       await call("set_schedule", { name, rule: text, skipOnBattery: battery, skipOnMetered: metered });
       setSaved(true);
       onSaved();
-    } catch (e) {
-      fail(e);
-    }
-  };
+    });
 
   const kinds = ["off", "hours", "daily", "weekly"] as const;
   return (
