@@ -11,103 +11,33 @@ use tauri::tray::{MouseButton, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
-/// The few words the tray and notifications need (the web UI has its own catalogues).
+/// The few words the tray and notifications need (the web UI has its own catalogues):
+/// key, English, Simplified Chinese.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("backup_now", "Back up now", "立即备份"),
+    ("pause_hour", "Pause for 1 hour", "暂停 1 小时"),
+    ("pause_tomorrow", "Pause until tomorrow", "暂停到明天"),
+    ("resume", "Resume scheduled backups", "恢复计划备份"),
+    ("open", "Open ChatVault", "打开 ChatVault"),
+    ("quit", "Quit", "退出"),
+    ("idle", "Idle", "空闲"),
+    ("running", "Backing up…", "正在备份…"),
+    ("paused", "Scheduled backups paused", "计划备份已暂停"),
+    ("attention", "Needs attention", "需要处理"),
+    ("ok", "Backed up", "已备份"),
+    ("failed", "Backup failed", "备份失败"),
+    ("done", "Backup complete", "备份完成"),
+];
+
+/// The label for `key` in `lang`; an unknown key is empty (the callers name keys of `LABELS`).
 pub fn text(lang: Language, key: &str) -> &'static str {
-    let zh = lang == Language::ZhCn;
-    match key {
-        "backup_now" => {
-            if zh {
-                "立即备份"
-            } else {
-                "Back up now"
-            }
-        }
-        "pause_hour" => {
-            if zh {
-                "暂停 1 小时"
-            } else {
-                "Pause for 1 hour"
-            }
-        }
-        "pause_tomorrow" => {
-            if zh {
-                "暂停到明天"
-            } else {
-                "Pause until tomorrow"
-            }
-        }
-        "resume" => {
-            if zh {
-                "恢复计划备份"
-            } else {
-                "Resume scheduled backups"
-            }
-        }
-        "open" => {
-            if zh {
-                "打开 ChatVault"
-            } else {
-                "Open ChatVault"
-            }
-        }
-        "quit" => {
-            if zh {
-                "退出"
-            } else {
-                "Quit"
-            }
-        }
-        "idle" => {
-            if zh {
-                "空闲"
-            } else {
-                "Idle"
-            }
-        }
-        "running" => {
-            if zh {
-                "正在备份…"
-            } else {
-                "Backing up…"
-            }
-        }
-        "paused" => {
-            if zh {
-                "计划备份已暂停"
-            } else {
-                "Scheduled backups paused"
-            }
-        }
-        "attention" => {
-            if zh {
-                "需要处理"
-            } else {
-                "Needs attention"
-            }
-        }
-        "ok" => {
-            if zh {
-                "已备份"
-            } else {
-                "Backed up"
-            }
-        }
-        "failed" => {
-            if zh {
-                "备份失败"
-            } else {
-                "Backup failed"
-            }
-        }
-        "done" => {
-            if zh {
-                "备份完成"
-            } else {
-                "Backup complete"
-            }
-        }
-        _ => "",
-    }
+    LABELS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map_or(
+            "",
+            |&(_, en, zh)| if lang == Language::ZhCn { zh } else { en },
+        )
 }
 
 pub fn language<R: Runtime>(app: &AppHandle<R>) -> Language {
@@ -404,6 +334,17 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tray_label_has_both_languages_and_unknown_keys_are_empty() {
+        for &(key, en, zh) in LABELS {
+            assert_eq!(text(Language::En, key), en);
+            assert_eq!(text(Language::ZhCn, key), zh);
+            assert!(!en.is_empty() && !zh.is_empty(), "{key}");
+        }
+        assert_eq!(text(Language::ZhCn, "backup_now"), "立即备份");
+        assert_eq!(text(Language::En, "no_such_key"), "");
+    }
 
     #[test]
     fn the_badge_colours_the_lower_right_corner_and_leaves_the_rest() {

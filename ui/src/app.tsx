@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { call, HostError, type Language, type Settings, type WireError } from "./ipc";
+import { call, type Language, type Settings } from "./ipc";
+import { useAction } from "./action";
 import { I18n, LANGUAGES, languageForLocale, translator, type MessageKey } from "./i18n";
 import { applyTheme } from "./theme";
 import { ErrorBanner } from "./components/error-banner";
@@ -34,7 +35,7 @@ export function App() {
   const [lang, setLang] = useState<Language>(languageForLocale(navigator.language));
   const [settings, setSettings] = useState<Settings>({ language: null, theme: "system", notify_on_success: false, autostart: false });
   const [about, setAbout] = useState<About>({ version: "", commit: "", format: 0 });
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
 
   useEffect(() => {
     Promise.all([call("app_info"), call("get_settings")])
@@ -44,10 +45,10 @@ export function App() {
         setSettings(saved);
         applyTheme(saved.theme);
       })
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
     call("list_profiles")
       .then((list) => list.length > 0 && !navigated.current && setPageState("home"))
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, []);
 
   useEffect(() => {
@@ -57,17 +58,15 @@ export function App() {
   const i18n = useMemo(() => ({ lang, t: translator(lang) }), [lang]);
   const { t } = i18n;
 
-  const save = async (next: Settings) => {
-    try {
-      const saved = await call("set_settings", { settings: next });
-      setSettings(saved);
-      applyTheme(saved.theme);
-      if (saved.language) setLang(saved.language);
-      setError(null);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    }
-  };
+  const save = (next: Settings) =>
+    call("set_settings", { settings: next })
+      .then((saved) => {
+        setSettings(saved);
+        applyTheme(saved.theme);
+        if (saved.language) setLang(saved.language);
+        setError(null);
+      })
+      .catch(fail);
 
   return (
     <I18n.Provider value={i18n}>

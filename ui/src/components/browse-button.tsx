@@ -1,4 +1,5 @@
-import { call, HostError, type PickPurpose, type WireError } from "../ipc";
+import { call, type PickPurpose, type WireError } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 
 /** "Choose…": the OS's own file dialog fills a path field (typing into it stays possible). */
@@ -11,14 +12,12 @@ export function BrowseButton(props: {
   onError?: (e: WireError) => void;
 }) {
   const { t } = useI18n();
-  const pick = async () => {
-    try {
-      const p = await call("pick_path", { purpose: props.purpose });
-      if (p) props.onPicked(p);
-    } catch (e) {
-      if (e instanceof HostError) props.onError?.(e.wire);
-    }
-  };
+  // Without onError, an error is dropped: the field stays open to typing.
+  const { fail } = useAction(props.onError ?? (() => undefined));
+  const pick = () =>
+    call("pick_path", { purpose: props.purpose })
+      .then((p) => p && props.onPicked(p))
+      .catch(fail);
   return (
     <button type="button" class="browse" data-testid={props.testId} disabled={props.disabled} onClick={() => void pick()}>
       {props.label ?? t("pick.folder")}

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { call, HostError, type ForgetResult, type WireError } from "../ipc";
+import { call, type ForgetResult } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 import { ErrorBanner } from "./error-banner";
@@ -12,21 +13,10 @@ export function ForgetDialog(props: { url: string; conversation: { id: string; t
   const [purgeLibrary, setPurgeLibrary] = useState(true);
   const [purgeExports, setPurgeExports] = useState(true);
   const [understood, setUnderstood] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [result, setResult] = useState<ForgetResult | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
 
-  const run = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      setResult(await call("forget_conversation", { url, conversation: conversation.id, purgeLibrary, purgeExports }));
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const forget = () => run(async () => setResult(await call("forget_conversation", { url, conversation: conversation.id, purgeLibrary, purgeExports })));
 
   return (
     <div class="dialog-backdrop">
@@ -80,7 +70,7 @@ export function ForgetDialog(props: { url: string; conversation: { id: string; t
               </p>
             )}
             <div class="row-actions">
-              <button type="button" class="danger" data-testid="forget-run" disabled={!understood || busy} onClick={run}>
+              <button type="button" class="danger" data-testid="forget-run" disabled={!understood || busy} onClick={forget}>
                 {t("forget.run")}
               </button>
               <button type="button" data-testid="forget-cancel" disabled={busy} onClick={() => onClose(false)}>

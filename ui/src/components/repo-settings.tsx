@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { call, HostError, type RepoOverview, type VerifyReport, type WireError } from "../ipc";
+import { call, type RepoOverview, type VerifyReport } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 import { ErrorBanner } from "./error-banner";
@@ -10,29 +11,17 @@ type Pending = "show" | "rotate" | null;
 /** One repository in Settings: key status, verify now, the recovery code, credentials. */
 export function RepoSettings({ repo, onChanged }: { repo: RepoOverview; onChanged: () => void }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [report, setReport] = useState<VerifyReport | null>(null);
   const [confirm, setConfirm] = useState<Pending>(null);
   // "pending": a new code whose old one still works until the user confirms having it.
   const [code, setCode] = useState<{ text: string; fresh: "no" | "pending" | "done" } | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
   const [tested, setTested] = useState(false);
   const [editing, setEditing] = useState(false);
   const [creds, setCreds] = useState({ access_key_id: "", secret_access_key: "", password: "" });
   const isS3 = repo.url.startsWith("s3://");
   const remote = !repo.url.startsWith("file://");
 
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await f();
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
-  };
   const verify = (readData: boolean) => run(async () => setReport(await call("verify_repository", { url: repo.url, readData })));
 
   return (

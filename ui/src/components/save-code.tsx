@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { call, HostError, type ExposedPlace, type WireError } from "../ipc";
+import { call, type ExposedPlace, type WireError } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 
@@ -10,20 +11,10 @@ import { fill } from "../format";
  */
 export function SaveCodeButton({ url, code, onError }: { url: string; code: string; onError: (e: WireError) => void }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState(false);
+  const { busy, run: guard } = useAction(onError);
   const [asking, setAsking] = useState<{ path: string; exposed: ExposedPlace } | null>(null);
   const [savedTo, setSavedTo] = useState<string | null>(null);
 
-  const guard = async (f: () => Promise<void>) => {
-    setBusy(true);
-    try {
-      await f();
-    } catch (e) {
-      if (e instanceof HostError) onError(e.wire);
-    } finally {
-      setBusy(false);
-    }
-  };
   const save = (path: string) => guard(async () => setSavedTo(await call("save_recovery_code", { code, path })));
   const choose = () =>
     guard(async () => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type WireError } from "../ipc";
+import { call } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { formatDateTime } from "../format";
 import { parseRule, ruleText, toggleDay, WEEKDAYS, weekdayName, withKind, type SchedulePick } from "../schedule-rule";
@@ -20,7 +21,7 @@ export function SchedulePicker({ name, rule, skipOnBattery, skipOnMetered, onSav
   const [battery, setBattery] = useState(skipOnBattery);
   const [metered, setMetered] = useState(skipOnMetered);
   const [upcoming, setUpcoming] = useState<string[]>([]);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, run } = useAction();
   const [saved, setSaved] = useState(false);
   const text = ruleText(pick);
 
@@ -39,16 +40,12 @@ export function SchedulePicker({ name, rule, skipOnBattery, skipOnMetered, onSav
     };
   }, [text, name]);
 
-  const save = async () => {
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       await call("set_schedule", { name, rule: text, skipOnBattery: battery, skipOnMetered: metered });
       setSaved(true);
       onSaved();
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    }
-  };
+    });
 
   const kinds = ["off", "hours", "daily", "weekly"] as const;
   return (

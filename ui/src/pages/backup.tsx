@@ -8,13 +8,22 @@ import { ProtectStep } from "../wizard/protect-step";
 import { RunStep } from "../wizard/run-step";
 import { DoneStep } from "../wizard/done-step";
 
-const STEPS: readonly MessageKey[] = [
-  "wizard.step.store",
-  "wizard.step.select",
-  "wizard.step.target",
-  "wizard.step.protect",
-  "wizard.step.run",
-  "wizard.step.done",
+/** Where the wizard is, with what that step needs: a step cannot be shown without its inputs. */
+export type WizardStep =
+  | { kind: "store" }
+  | { kind: "select"; store: OpenedStore }
+  | { kind: "target"; store: OpenedStore }
+  | { kind: "protect"; store: OpenedStore; url: string }
+  | { kind: "run"; store: OpenedStore; url: string }
+  | { kind: "done"; store: OpenedStore; url: string; report: BackupReport };
+
+const STEPS: readonly { kind: WizardStep["kind"]; label: MessageKey }[] = [
+  { kind: "store", label: "wizard.step.store" },
+  { kind: "select", label: "wizard.step.select" },
+  { kind: "target", label: "wizard.step.target" },
+  { kind: "protect", label: "wizard.step.protect" },
+  { kind: "run", label: "wizard.step.run" },
+  { kind: "done", label: "wizard.step.done" },
 ];
 
 const EMPTY: Selection = { all: false, conversations: [], since: null, until: null };
@@ -22,71 +31,69 @@ const EMPTY: Selection = { all: false, conversations: [], since: null, until: nu
 /** The backup wizard: store, selection, target, key, run, done. */
 export function BackupPage({ onSchedule }: { onSchedule: () => void }) {
   const { t } = useI18n();
-  const [step, setStep] = useState(0);
-  const [store, setStore] = useState<OpenedStore | null>(null);
+  const [step, setStep] = useState<WizardStep>({ kind: "store" });
+  // Kept across Back from the target step; a newly opened store starts with an empty one.
   const [selection, setSelection] = useState<Selection>(EMPTY);
-  const [url, setUrl] = useState<string | null>(null);
-  const [report, setReport] = useState<BackupReport | null>(null);
+  const at = STEPS.findIndex((s) => s.kind === step.kind);
 
   return (
     <section>
       <h1 data-testid="page-title">{t("backup.title")}</h1>
       <p class="muted">{t("backup.intro")}</p>
       <ol class="stepper" data-testid="stepper">
-        {STEPS.map((key, i) => (
-          <li key={key} class={i === step ? "current" : i < step ? "done" : ""} aria-current={i === step ? "step" : undefined}>
-            <span class="num">{i + 1}</span> {t(key)}
+        {STEPS.map(({ kind, label }, i) => (
+          <li key={kind} class={i === at ? "current" : i < at ? "done" : ""} aria-current={i === at ? "step" : undefined}>
+            <span class="num">{i + 1}</span> {t(label)}
           </li>
         ))}
       </ol>
-      {step === 0 && (
+      {step.kind === "store" && (
         <StoreStep
-          onOpened={(s) => {
-            setStore(s);
+          onOpened={(store) => {
             setSelection(EMPTY);
-            setStep(1);
+            setStep({ kind: "select", store });
           }}
         />
       )}
-      {step === 1 && store && (
+      {step.kind === "select" && (
         <>
-          <SelectStep store={store} selection={selection} onChange={setSelection} />
+          <SelectStep store={step.store} selection={selection} onChange={setSelection} />
           <div class="wizard-nav">
-            <button type="button" data-testid="wizard-back" onClick={() => setStep(0)}>
+            <button type="button" data-testid="wizard-back" onClick={() => setStep({ kind: "store" })}>
               {t("wizard.back")}
             </button>
-            <button type="button" class="primary" data-testid="wizard-next" disabled={selection.conversations.length === 0} onClick={() => setStep(2)}>
+            <button
+              type="button"
+              class="primary"
+              data-testid="wizard-next"
+              disabled={selection.conversations.length === 0}
+              onClick={() => setStep({ kind: "target", store: step.store })}
+            >
               {t("wizard.next")}
             </button>
           </div>
         </>
       )}
-      {step === 2 && (
+      {step.kind === "target" && (
         <>
-          <TargetStep
-            onReady={(u) => {
-              setUrl(u);
-              setStep(3);
-            }}
-          />
-          <button type="button" data-testid="wizard-back" onClick={() => setStep(1)}>
+          <TargetStep onReady={(url) => setStep({ kind: "protect", store: step.store, url })} />
+          <button type="button" data-testid="wizard-back" onClick={() => setStep({ kind: "select", store: step.store })}>
             {t("wizard.back")}
           </button>
         </>
       )}
-      {step === 3 && url && <ProtectStep url={url} onReady={() => setStep(4)} />}
-      {step === 4 && url && (
-        <RunStep
-          url={url}
-          selection={selection}
-          onDone={(r) => {
-            setReport(r);
-            setStep(5);
-          }}
-        />
+      {step.kind === "protect" && <ProtectStep url={step.url} onReady={() => setStep({ kind: "run", store: step.store, url: step.url })} />}
+      {step.kind === "run" && (
+        <RunStep url={step.url} selection={selection} onDone={(report) => setStep({ kind: "done", store: step.store, url: step.url, report })} />
       )}
-      {step === 5 && url && report && (
-        <DoneStep url={url} selection={selection} report={report} onSchedule={onSchedule} onAgain={() => setStep(4)} />
+      {step.kind === "done" && (
+        <DoneStep
+          url={step.url}
+          selection={selection}
+          report={step.report}
+          onSchedule={onSchedule}
+          onAgain={() => setStep({ kind: "run", store: step.store, url: step.url })}
+        />
       )}
     </section>
   );

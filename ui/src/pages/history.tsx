@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type RunRecord, type WireError } from "../ipc";
+import { call, type RunRecord } from "../ipc";
+import { useAction } from "../action";
+import { useRunProfile } from "../profiles";
 import { describeError, useI18n, type MessageKey } from "../i18n";
 import { fill, formatDateTime, humanBytes } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -9,13 +11,12 @@ import { ErrorBanner } from "../components/error-banner";
 export function HistoryPage() {
   const { t, lang } = useI18n();
   const [runs, setRuns] = useState<RunRecord[] | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
 
   const load = () =>
     call("run_history")
       .then(setRuns)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   useEffect(() => {
     void load();
     // Scheduled runs land while the page is open.
@@ -23,17 +24,7 @@ export function HistoryPage() {
     return () => clearInterval(timer);
   }, []);
 
-  const retry = async (name: string) => {
-    setBusy(name);
-    try {
-      await call("run_profile", { name });
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(null);
-      void load();
-    }
-  };
+  const [busy, retry] = useRunProfile(fail, () => void load());
 
   return (
     <section>

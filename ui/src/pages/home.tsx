@@ -1,5 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, onEvent, type BackupContents, type ProfileStatus, type WireError } from "../ipc";
+import { call, type BackupContents, type ProfileStatus, type WireError } from "../ipc";
+import { useProfileStatus } from "../profiles";
+import { useAction } from "../action";
 import { describeError, useI18n, type MessageKey } from "../i18n";
 import { fill, formatDateTime, formatMonth, humanBytes } from "../format";
 import { attentionLines, percent, shareSlices } from "../home-status";
@@ -10,20 +12,8 @@ import { MonthsChart, SharesChart } from "../components/charts";
  *  something needs the user, and what each backup holds. */
 export function HomePage({ onNewBackup }: { onNewBackup: () => void }) {
   const { t } = useI18n();
-  const [profiles, setProfiles] = useState<ProfileStatus[] | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
-  const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
-
-  const load = () => call("home_status").then(setProfiles).catch(fail);
-  useEffect(() => {
-    void load();
-    const timer = setInterval(load, 5000);
-    const stop = onEvent("schedule-run", () => void load());
-    return () => {
-      clearInterval(timer);
-      void stop.then((f) => f());
-    };
-  }, []);
+  const { error, setError, fail } = useAction();
+  const [profiles, load] = useProfileStatus(fail);
 
   const lines = attentionLines(profiles ?? []);
   return (
@@ -66,7 +56,8 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
   const { t, lang } = useI18n();
   const [running, setRunning] = useState(false);
   const [contents, setContents] = useState<BackupContents | null>(null);
-  const [contentsError, setContentsError] = useState<WireError | null>(null);
+  const { error: contentsError, setError: setContentsError, fail: contentsFailed } = useAction();
+  const { fail } = useAction(onError);
   const last = p.last;
   const failure = last && !last.ok && last.error ? describeError(t, last.error) : null;
 
@@ -76,7 +67,7 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
         setContents(c);
         setContentsError(null);
       })
-      .catch((e: unknown) => e instanceof HostError && setContentsError(e.wire));
+      .catch(contentsFailed);
   // Reread what the backup holds after each successful run.
   const lastOk = p.last_success ?? "";
   useEffect(() => {
@@ -97,7 +88,7 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
   const pause = (paused: boolean) =>
     call("pause_profile", { name: p.name, paused })
       .then(onChanged)
-      .catch((e: unknown) => e instanceof HostError && onError(e.wire));
+      .catch(fail);
 
   const changed = last?.ok
     ? last.unchanged

@@ -1,23 +1,24 @@
 import { useEffect, useState } from "preact/hooks";
-import { call, HostError, type Conversation, type Message, type WireError } from "../ipc";
+import { call, type Conversation, type Message } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
-import { formatDate } from "../format";
 import { ErrorBanner } from "../components/error-banner";
 import { MessageView } from "../components/message-view";
+import { ConversationSummary } from "../components/conversation-summary";
 
 /** The "Restored" library: what came back from backups, browsable and searchable. */
 export function LibraryPage() {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const [convs, setConvs] = useState<Conversation[] | null>(null);
   const [active, setActive] = useState<Conversation | null>(null);
   const [search, setSearch] = useState("");
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
 
   useEffect(() => {
     call("library_conversations")
       .then(setConvs)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, []);
 
   useEffect(() => {
@@ -25,7 +26,7 @@ export function LibraryPage() {
     const timer = setTimeout(() => {
       call("library_messages", { conversation: active.id, search: search.trim() || null })
         .then(setMessages)
-        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+        .catch(fail);
     }, 150);
     return () => clearTimeout(timer);
   }, [active, search]);
@@ -41,12 +42,7 @@ export function LibraryPage() {
           <div>
             {convs.map((c) => (
               <div key={c.id} class={`conversation-row ${active?.id === c.id ? "active" : ""}`} data-testid="library-conv-row" data-id={c.id} onClick={() => setActive(c)}>
-                <div class="conversation-main">
-                  <div class="title">{c.title}</div>
-                  <div class="muted small">
-                    {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
-                  </div>
-                </div>
+                <ConversationSummary c={c} />
               </div>
             ))}
           </div>

@@ -1,5 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
-import { call, HostError, onEvent, type ProfileStatus, type WireError } from "../ipc";
+import { useState } from "preact/hooks";
+import { call } from "../ipc";
+import { useProfileStatus, useRunProfile } from "../profiles";
+import { useAction } from "../action";
 import { describeError, useI18n } from "../i18n";
 import { formatDateTime } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -8,40 +10,19 @@ import { SchedulePicker } from "../components/schedule-picker";
 /** Per profile: the schedule picker, the next run, the last result, "Back up now"; pause all. */
 export function SchedulePage() {
   const { t, lang } = useI18n();
-  const [entries, setEntries] = useState<ProfileStatus[] | null>(null);
-  const [running, setRunning] = useState<string | null>(null);
   const [paused, setPaused] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
-  const fail = (e: unknown) => e instanceof HostError && setError(e.wire);
-
-  const load = () => call("home_status").then(setEntries).catch(fail);
-
-  useEffect(() => {
-    void load();
-    const timer = setInterval(load, 5000);
-    const stop = onEvent("schedule-run", () => void load());
-    return () => {
-      clearInterval(timer);
-      void stop.then((f) => f());
-    };
-  }, []);
+  const { error, setError, fail } = useAction();
+  const [entries, load] = useProfileStatus(fail);
+  const [running, runProfile] = useRunProfile(fail, () => void load());
 
   const off = (name: string) =>
     call("set_schedule", { name, rule: null })
       .then(load)
       .catch(fail);
 
-  const now = async (name: string) => {
-    setRunning(name);
+  const now = (name: string) => {
     setError(null);
-    try {
-      await call("run_profile", { name });
-    } catch (e) {
-      fail(e);
-    } finally {
-      setRunning(null);
-      void load();
-    }
+    return runProfile(name);
   };
 
   const pause = (on: boolean) =>

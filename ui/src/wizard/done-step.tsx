@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { call, HostError, type BackupReport, type Selection, type WireError } from "../ipc";
+import { call, type BackupReport, type Selection } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill, humanBytes } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -10,7 +11,7 @@ export function DoneStep(props: { url: string; selection: Selection; report: Bac
   const { report } = props;
   const [name, setName] = useState("chats");
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
+  const { error, setError, fail } = useAction();
   const where = props.url.replace(/^file:\/\//, "").replace(/\?.*$/, "");
   return (
     <section class="step" data-testid="step-done">
@@ -35,7 +36,7 @@ export function DoneStep(props: { url: string; selection: Selection; report: Bac
           onClick={() =>
             call("save_profile", { name, url: props.url, selection: props.selection })
               .then(() => setSaved(true))
-              .catch((e: unknown) => e instanceof HostError && setError(e.wire))
+              .catch(fail)
           }
         >
           {t("done.save")}

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, HostError, type RepoStatus, type WireError } from "../ipc";
+import { call, type RepoStatus } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -15,13 +16,12 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
   const [typed, setTyped] = useState(["", ""]);
   const [unlockCode, setUnlockCode] = useState("");
   const [copied, setCopied] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
+  const { busy, error, setError, fail, run } = useAction();
 
   useEffect(() => {
     call("repo_status", { url })
       .then(setStatus)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, [url]);
 
   // Two different groups (1-based) the user must type back.
@@ -33,18 +33,6 @@ export function ProtectStep({ url, onReady }: { url: string; onReady: () => void
   }, [code]);
   const groups = code?.split("-") ?? [];
   const confirmed = code !== null && norm(typed[0]!) === groups[asked[0] - 1] && norm(typed[1]!) === groups[asked[1] - 1];
-
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await f();
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <section class="step" data-testid="step-protect">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, HostError, onEvent, type BackupProgress, type BackupReport, type Selection, type WireError } from "../ipc";
+import { call, onEvent, type BackupProgress, type BackupReport, type Selection } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
 import { fill, humanBytes } from "../format";
 import { ErrorBanner } from "../components/error-banner";
@@ -8,26 +9,21 @@ import { ErrorBanner } from "../components/error-banner";
 export function RunStep(props: { url: string; selection: Selection; onDone: (r: BackupReport) => void }) {
   const { t } = useI18n();
   const [progress, setProgress] = useState<BackupProgress | null>(null);
-  const [running, setRunning] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
+  const { busy: running, error, setError, run } = useAction();
   const job = useRef("");
 
-  const start = async () => {
-    job.current = `backup-${Date.now()}-${Math.random().toString(16).slice(2)}`;
-    setRunning(true);
-    setError(null);
-    setProgress(null);
-    const stop = await onEvent("backup-progress", (p) => p.job_id === job.current && setProgress(p));
-    try {
-      const report = await call("start_backup", { jobId: job.current, url: props.url, selection: props.selection });
-      props.onDone(report);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      stop();
-      setRunning(false);
-    }
-  };
+  const start = () =>
+    run(async () => {
+      job.current = `backup-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+      setProgress(null);
+      const stop = await onEvent("backup-progress", (p) => p.job_id === job.current && setProgress(p));
+      try {
+        const report = await call("start_backup", { jobId: job.current, url: props.url, selection: props.selection });
+        props.onDone(report);
+      } finally {
+        stop();
+      }
+    });
 
   useEffect(() => {
     void start();

@@ -1,10 +1,13 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, HostError, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection, type WireError } from "../ipc";
+import { call, type Conversation, type ForgottenInStore, type Message, type OpenedStore, type Selection } from "../ipc";
+import { useAction } from "../action";
 import { useI18n } from "../i18n";
-import { dayToTimestamp, fill, formatDate, timestampToDay } from "../format";
+import { fill, formatDate } from "../format";
 import { ErrorBanner } from "../components/error-banner";
 import { MessageView } from "../components/message-view";
 import { VirtualList } from "../components/virtual-list";
+import { RangeFields, type Range } from "../components/range-fields";
+import { ConversationSummary } from "../components/conversation-summary";
 
 /** Step 2: conversations with search, a live preview, and what to keep. */
 export function SelectStep(props: {
@@ -17,32 +20,26 @@ export function SelectStep(props: {
   const [filter, setFilter] = useState("");
   const [active, setActive] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
+  const { busy, error, setError, fail, run } = useAction();
   const [count, setCount] = useState<number | null>(null);
   // Conversations a known repository has forgotten: every backup skips them until included again.
   const [forgotten, setForgotten] = useState<ForgottenInStore[]>([]);
   const [including, setIncluding] = useState<Conversation | null>(null);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     call("forgotten_conversations")
       .then(setForgotten)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, [store]);
   const forgottenOf = (id: string) => forgotten.find((f) => f.id === id);
   const includeAgain = async (c: Conversation) => {
     const f = forgottenOf(c.id);
     if (!f) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       await call("include_again", { conversation: c.id, targets: f.targets });
       setForgotten(forgotten.filter((x) => x.id !== c.id));
       setIncluding(null);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const forgottenPicked = selection.conversations.filter((c) => forgottenOf(c.id)).length;
 
@@ -74,7 +71,7 @@ export function SelectStep(props: {
     setMessages(null);
     call("load_messages", { request: { conversation_id: active.id, since: since ?? undefined, until: until ?? undefined } })
       .then(setMessages)
-      .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+      .catch(fail);
   }, [active, since, until]);
 
   // Exact message count of what is selected, within its ranges.
@@ -87,14 +84,13 @@ export function SelectStep(props: {
     const timer = setTimeout(() => {
       call("count_selection", { selection })
         .then((c) => setCount(c.messages))
-        .catch((e: unknown) => e instanceof HostError && setError(e.wire));
+        .catch(fail);
     }, 150);
     return () => clearTimeout(timer);
   }, [selection]);
 
-  const setConvRange = (field: "since" | "until", day: string) => {
+  const setConvRange = (field: keyof Range, value: string | null) => {
     if (!active) return;
-    const value = dayToTimestamp(day, field === "until");
     onChange({
       ...selection,
       conversations: selection.conversations.map((c) => (c.id === active.id ? { ...c, [field]: value } : c)),
@@ -164,21 +160,20 @@ export function SelectStep(props: {
                   onClick={(e) => e.stopPropagation()}
                   onChange={() => toggle(c)}
                 />
-                <div class="conversation-main">
-                  <div class="title">
-                    <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span>{" "}
-                    {forgottenOf(c.id) && (
-                      <span class="badge forgotten" data-testid="forgotten-badge">
-                        {forgottenOf(c.id)?.whole ? t("select.forgotten") : t("select.forgotten_part")}
-                      </span>
-                    )}{" "}
-                    {c.title}
-                  </div>
-                  <div class="muted small">
-                    {c.message_count} {t("select.messages")} · {formatDate(c.first_at, lang)} – {formatDate(c.last_at, lang)}
-                    {c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
-                  </div>
-                </div>
+                <ConversationSummary
+                  c={c}
+                  badges={
+                    <>
+                      <span class="badge">{c.kind === "group" ? t("select.group") : t("select.direct")}</span>{" "}
+                      {forgottenOf(c.id) && (
+                        <span class="badge forgotten" data-testid="forgotten-badge">
+                          {forgottenOf(c.id)?.whole ? t("select.forgotten") : t("select.forgotten_part")}
+                        </span>
+                      )}{" "}
+                    </>
+                  }
+                  extra={c.member_count ? ` · ${c.member_count} ${t("select.members")}` : ""}
+                />
                 {forgottenOf(c.id) && (
                   <button
                     type="button"
@@ -195,27 +190,7 @@ export function SelectStep(props: {
               </div>
             )}
           />
-          <fieldset class="range">
-            <legend>{t("select.range")}</legend>
-            <label>
-              {t("select.from")}
-              <input
-                type="date"
-                data-testid="range-since"
-                value={timestampToDay(selection.since)}
-                onInput={(e) => onChange({ ...selection, since: dayToTimestamp(e.currentTarget.value, false) })}
-              />
-            </label>
-            <label>
-              {t("select.to")}
-              <input
-                type="date"
-                data-testid="range-until"
-                value={timestampToDay(selection.until)}
-                onInput={(e) => onChange({ ...selection, until: dayToTimestamp(e.currentTarget.value, true) })}
-              />
-            </label>
-          </fieldset>
+          <RangeFields legend="select.range" testIds={["range-since", "range-until"]} value={selection} onChange={(field, value) => onChange({ ...selection, [field]: value })} />
         </div>
         <div class="preview" data-testid="message-pane">
           {!active ? (
@@ -225,27 +200,7 @@ export function SelectStep(props: {
               <h3 data-testid="preview-title">{active.title}</h3>
               {forgottenOf(active.id) && <p class="muted">{t("select.forgotten_note")}</p>}
               {activePick && (
-                <fieldset class="range">
-                  <legend>{t("select.conv_range")}</legend>
-                  <label>
-                    {t("select.from")}
-                    <input
-                      type="date"
-                      data-testid="conv-since"
-                      value={timestampToDay(activePick.since)}
-                      onInput={(e) => setConvRange("since", e.currentTarget.value)}
-                    />
-                  </label>
-                  <label>
-                    {t("select.to")}
-                    <input
-                      type="date"
-                      data-testid="conv-until"
-                      value={timestampToDay(activePick.until)}
-                      onInput={(e) => setConvRange("until", e.currentTarget.value)}
-                    />
-                  </label>
-                </fieldset>
+                <RangeFields legend="select.conv_range" testIds={["conv-since", "conv-until"]} value={activePick} onChange={setConvRange} />
               )}
               {messages === null ? (
                 <p class="muted">{t("select.loading")}</p>

@@ -1,19 +1,18 @@
 import { useEffect, useState } from "preact/hooks";
 import {
   call,
-  HostError,
   onEvent,
   type FindProgress,
   type FoundStoreKey,
   type OpenedStore,
   type StoreInfo,
   type Variant,
-  type WireError,
 } from "../ipc";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
 import { BrowseButton } from "../components/browse-button";
 import { humanBytes } from "../format";
+import { useAction } from "../action";
 
 /** Step 1: pick a detected store or name one, give its key (checked at once), or try the demo. */
 export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void }) {
@@ -22,8 +21,7 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
   const [path, setPath] = useState("");
   const [key, setKey] = useState("");
   const [remember, setRemember] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<WireError | null>(null);
+  const { busy, error, setError, run } = useAction();
   // Find my key: the store being searched, its progress, and what was found.
   const [finding, setFinding] = useState<string | null>(null);
   const [progress, setProgress] = useState<FindProgress | null>(null);
@@ -35,53 +33,34 @@ export function StoreStep({ onOpened }: { onOpened: (store: OpenedStore) => void
       .catch(() => setFound([]));
   }, []);
 
-  const open = async (p: string, k: string | null, rememberKey: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
-      onOpened(await call("open_store", { path: p, key: k, remember: rememberKey }));
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const open = (p: string, k: string | null, rememberKey: boolean) =>
+    run(async () => onOpened(await call("open_store", { path: p, key: k, remember: rememberKey })));
 
-  const findKey = async (p: string) => {
-    const jobId = `key-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    setBusy(true);
-    setError(null);
-    setResult(null);
-    setProgress(null);
-    setFinding(p);
-    setPath(p);
-    const stop = await onEvent("key-progress", (e) => {
-      if (e.job_id === jobId) setProgress(e.progress);
+  const findKey = (p: string) =>
+    run(async () => {
+      const jobId = `key-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      setResult(null);
+      setProgress(null);
+      setFinding(p);
+      setPath(p);
+      const stop = await onEvent("key-progress", (e) => {
+        if (e.job_id === jobId) setProgress(e.progress);
+      });
+      try {
+        setResult(await call("find_store_key", { jobId, path: p, remember }));
+      } finally {
+        stop();
+        setFinding(null);
+      }
     });
-    try {
-      setResult(await call("find_store_key", { jobId, path: p, remember }));
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      stop();
-      setFinding(null);
-      setBusy(false);
-    }
-  };
 
-  const openDemo = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const openDemo = () =>
+    run(async () => {
       const demo = await call("create_demo_store");
       setPath(demo.path);
       setKey(demo.key);
       await open(demo.path, demo.key, false);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <section class="step" data-testid="step-store">

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, HostError, type WireError } from "../ipc";
+import { call } from "../ipc";
+import { useAction } from "../action";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
 import { BrowseButton } from "../components/browse-button";
@@ -15,9 +16,8 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
     return { preset: p.id, endpoint: p.endpoint(p.region), region: p.region, bucket: "", prefix: "chatvault", virtualHost: p.virtualHost, accessKeyId: "", secretAccessKey: "" };
   });
   const [dav, setDav] = useState<WebDavForm>({ preset: "jianguoyun", url: WEBDAV_PRESETS[1]!.url, user: "", password: "" });
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [tested, setTested] = useState<string | null>(null);
-  const [error, setError] = useState<WireError | null>(null);
 
   // Suggest a local folder, so the default path needs one click (Test connection).
   useEffect(() => {
@@ -33,23 +33,18 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
   };
 
   const test = async () => {
-    if (!built.url) return;
-    setBusy(true);
-    setError(null);
-    try {
+    const url = built.url;
+    if (!url) return;
+    await run(async () => {
       const credentials =
         kind === "s3"
           ? { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey, password: null }
           : kind === "webdav"
             ? { access_key_id: null, secret_access_key: null, password: dav.password }
             : null;
-      await call("test_target", { url: built.url, credentials, remember: true });
-      setTested(built.url);
-    } catch (e) {
-      if (e instanceof HostError) setError(e.wire);
-    } finally {
-      setBusy(false);
-    }
+      await call("test_target", { url, credentials, remember: true });
+      setTested(url);
+    });
   };
 
   const field = (label: MessageKey, testId: string, value: string, set: (v: string) => void, type = "text") => (
