@@ -168,6 +168,26 @@ pub struct ScheduleEntry {
     pub last: Option<chatvault::history::RunRecord>,
 }
 
+/// A `schedule-run` event: a profile's scheduled run started, ended, or waits.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScheduleRun {
+    pub profile: String,
+    pub state: ScheduleRunState,
+    /// Why a postponed run waits (on battery, on a metered network); only with `postponed`.
+    #[ts(optional = nullable)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleRunState {
+    Started,
+    Ok,
+    Failed,
+    Postponed,
+}
+
 /// What forgetting a conversation did.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ForgetResult {
@@ -249,6 +269,8 @@ pub fn typescript_bindings() -> String {
         NamedProfile::decl(&cfg),
         RepoOverview::decl(&cfg),
         ScheduleEntry::decl(&cfg),
+        ScheduleRunState::decl(&cfg),
+        ScheduleRun::decl(&cfg),
         chatvault::repo::maintenance::VerifyReport::decl(&cfg),
         chatvault::status::KeyStatus::decl(&cfg),
         chatvault::status::Attention::decl(&cfg),

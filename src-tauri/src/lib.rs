@@ -3,6 +3,8 @@
 //! the core, map the error to the `{code, message, hint}` wire shape.
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+mod command_table;
 mod commands;
 pub mod ipc;
 pub mod media;
