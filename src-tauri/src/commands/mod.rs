@@ -11,31 +11,23 @@ pub mod store;
 
 use chatvault::error::Error;
 
-/// A small runtime for one blocking command (OpenDAL needs one; commands run off the UI thread).
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))
+/// Waits for async core work from blocking work (`store::blocking`), on the app's runtime.
+/// For commands that must stay off the async workers: a key derivation, a long verify, or a
+/// chat store held locked while the repository answers.
+pub(crate) fn wait<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(work)
 }
 
 /// Opens the repository at `url` with the target's credentials and the key from the keychain.
-pub(crate) fn open_repo(
-    rt: &tokio::runtime::Runtime,
+pub(crate) async fn open_repo(
     paths: &chatvault::paths::AppPaths,
+    keychain: &dyn chatvault::keychain::Keychain,
     url: &str,
 ) -> Result<chatvault::repo::Repo, Error> {
-    use chatvault::keychain::OsKeychain;
     use chatvault::target::{TargetCredentials, TargetSpec};
     let spec: TargetSpec = url.parse()?;
-    let kc = OsKeychain::default();
-    let creds = TargetCredentials::resolve(&kc, &spec, |k| std::env::var(k).ok());
-    rt.block_on(chatvault::repo::access::open(
-        spec.operator(&creds)?,
-        url,
-        &kc,
-        paths,
-    ))
+    let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
+    chatvault::repo::access::open(spec.operator(&creds)?, url, keychain, paths).await
 }
 
 use crate::ipc::AppInfo;

@@ -7,7 +7,7 @@ use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::history;
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::keychain::OsKeychain;
+use chatvault::keychain::Keychain;
 use chatvault::paths::AppPaths;
 use chatvault::profile;
 use chatvault::schedule::{decide, state_from_history, Rule};
@@ -114,6 +114,7 @@ pub fn spawn_loop<R: Runtime>(
     app: AppHandle<R>,
     paths: AppPaths,
     paused: Arc<Mutex<Option<Timestamp>>>,
+    keychain: Arc<dyn Keychain>,
 ) {
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_secs(5));
@@ -159,13 +160,8 @@ pub fn spawn_loop<R: Runtime>(
                 &p,
                 chatvault::runner::Origin::Schedule,
             );
-            let result = chatvault::runner::run(
-                &paths,
-                &OsKeychain::default(),
-                req,
-                &NoProgress,
-                &Cancel::new(),
-            );
+            let result =
+                chatvault::runner::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
             if let Ok(chatvault::runner::RunOutcome::Postponed(why)) = &result {
                 crate::tray::set_status(&app, "idle");
                 emit_run(&app, &name, ScheduleRunState::Postponed, Some(why));
