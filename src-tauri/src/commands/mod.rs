@@ -71,6 +71,9 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult
 }
 
 #[cfg(test)]
+mod repo_tests;
+
+#[cfg(test)]
 mod tests {
     use crate::{with_commands, AppState};
     use chatvault::paths::AppPaths;
@@ -80,7 +83,7 @@ mod tests {
     use tauri::webview::InvokeRequest;
     use tauri::WebviewWindowBuilder;
 
-    fn invoke(
+    pub(super) fn invoke(
         webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
         cmd: &str,
         body: serde_json::Value,
@@ -138,7 +141,17 @@ mod tests {
         tauri::App<tauri::test::MockRuntime>,
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
-        let app = with_commands(mock_builder(), AppState::new(paths.clone()))
+        mock_app_with(AppState::new(paths.clone()))
+    }
+
+    /// The app with its commands on tauri's mock runtime, and its main window.
+    pub(super) fn mock_app_with(
+        state: AppState,
+    ) -> (
+        tauri::App<tauri::test::MockRuntime>,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let app = with_commands(mock_builder(), state)
             .build(mock_context(noop_assets()))
             .unwrap();
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())

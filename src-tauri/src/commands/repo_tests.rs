@@ -1,0 +1,244 @@
+//! The repository commands driven through the IPC layer as the window calls them (tauri's mock
+//! runtime), against a local target and a keychain of the test's own: the one `AppState`
+//! holds, so these tests never touch the user's keychain and show that every command asks it.
+
+use super::tests::{invoke, mock_app_with};
+use crate::AppState;
+use chatvault::keychain::Keychain;
+use chatvault::paths::AppPaths;
+use chatvault::secret::Secret;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A keychain in memory.
+#[derive(Default)]
+struct MemoryKeychain(Mutex<HashMap<String, String>>);
+
+impl MemoryKeychain {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+impl Keychain for MemoryKeychain {
+    fn get(&self, account: &str) -> chatvault::Result<Option<Secret<String>>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(account)
+            .cloned()
+            .map(Secret::new))
+    }
+
+    fn set(&self, account: &str, secret: &Secret<String>) -> chatvault::Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(account.into(), secret.expose().clone());
+        Ok(())
+    }
+
+    fn delete(&self, account: &str) -> chatvault::Result<bool> {
+        Ok(self.0.lock().unwrap().remove(account).is_some())
+    }
+}
+
+fn app(
+    paths: &AppPaths,
+    keychain: &Arc<MemoryKeychain>,
+) -> (
+    tauri::App<tauri::test::MockRuntime>,
+    tauri::WebviewWindow<tauri::test::MockRuntime>,
+) {
+    mock_app_with(AppState::with_keychain(paths.clone(), keychain.clone()))
+}
+
+#[test]
+fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_through_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(&dir.path().join("app"));
+    let url = format!("file://{}", dir.path().join("target").display());
+    let keychain = Arc::new(MemoryKeychain::default());
+    let (_app, webview) = app(&paths, &keychain);
+    let call = |cmd: &str, args: Value| {
+        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    };
+
+    call(
+        "test_target",
+        json!({"url": url, "credentials": null, "remember": false}),
+    );
+    assert_eq!(
+        call("repo_status", json!({ "url": url })),
+        json!({"exists": false, "unlocked": false})
+    );
+    let created = call("create_repo", json!({ "url": url }));
+    let code = created["recovery_code"].as_str().unwrap().to_string();
+    assert_eq!(created["repo_id"].as_str().unwrap().len(), 32);
+    assert!(
+        keychain.len() >= 2,
+        "the key and the recovery code are in the state's keychain"
+    );
+    assert_eq!(
+        call("repo_status", json!({ "url": url })),
+        json!({"exists": true, "unlocked": true})
+    );
+    assert_eq!(
+        call("show_recovery_code", json!({ "url": url })),
+        json!(code)
+    );
+    let overview = call("repositories_overview", json!({}));
+    assert_eq!(overview[0]["url"], url.as_str());
+    assert_eq!(overview[0]["key_in_keychain"], true);
+    assert_eq!(overview[0]["credentials_saved"], false);
+
+    // Back up two conversations of the demo store.
+    let demo = call("create_demo_store", json!({}));
+    let opened = call(
+        "open_store",
+        json!({"path": demo["path"], "key": demo["key"], "remember": false}),
+    );
+    let chosen: Vec<Value> = opened["conversations"].as_array().unwrap()[..2]
+        .iter()
+        .map(|c| json!({"id": c["id"], "since": null, "until": null}))
+        .collect();
+    let selection = json!({"all": false, "conversations": chosen, "since": null, "until": null});
+    let report = call(
+        "start_backup",
+        json!({"jobId": "job-1", "url": url, "selection": selection}),
+    );
+    assert_eq!(report["conversations"], 2);
+    assert_eq!(
+        call("cancel_job", json!({"jobId": "job-1"})),
+        false,
+        "a finished job is no longer cancellable"
+    );
+
+    let snapshots = call("list_snapshots", json!({ "url": url }));
+    assert_eq!(snapshots.as_array().unwrap().len(), 1);
+    let snapshot = snapshots[0]["id"].as_str().unwrap().to_string();
+    let convs = call(
+        "snapshot_conversations",
+        json!({"url": url, "snapshot": snapshot}),
+    );
+    assert_eq!(convs.as_array().unwrap().len(), 2);
+    let conv = convs[0]["id"].as_str().unwrap().to_string();
+    // `since` and `until` left out: optional arguments may be (commands.ts marks them so).
+    let preview = call(
+        "preview_backup",
+        json!({"url": url, "snapshot": snapshot, "conversation": conv}),
+    );
+    assert_eq!(
+        preview.as_array().unwrap().len() as u64,
+        convs[0]["message_count"].as_u64().unwrap()
+    );
+    assert_eq!(
+        call("backup_contents", json!({ "url": url }))["snapshots"],
+        1
+    );
+    let verified = call("verify_repository", json!({"url": url, "readData": true}));
+    assert_eq!(verified["errors"], json!([]));
+    assert_eq!(verified["snapshots"], 1);
+
+    let export = dir.path().join("export");
+    let restored = call(
+        "restore_selection",
+        json!({
+            "url": url, "snapshot": snapshot, "conversations": [conv], "since": null,
+            "until": null, "toLibrary": true, "exportDir": export, "formats": ["html", "json"],
+        }),
+    );
+    assert_eq!(restored["conversations"], 1);
+    assert!(export.join("index.html").is_file());
+    assert_eq!(
+        restored["index_html"],
+        export.join("index.html").display().to_string()
+    );
+    let library = call("library_conversations", json!({}));
+    assert_eq!(library[0]["id"], conv.as_str());
+    let err = invoke(
+        &webview,
+        "restore_selection",
+        json!({
+            "url": url, "snapshot": snapshot, "conversations": [conv], "toLibrary": false,
+            "exportDir": export, "formats": ["pdf"],
+        }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+
+    // Changing the recovery code: the new one is shown, and kept only once the user has it.
+    let err = invoke(
+        &webview,
+        "finish_recovery_code_rotation",
+        json!({ "url": url }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input", "no change is waiting");
+    let new_code = call("rotate_recovery_code", json!({ "url": url }));
+    assert_ne!(new_code, json!(code));
+    assert_eq!(
+        call("show_recovery_code", json!({ "url": url })),
+        json!(code)
+    );
+    call("finish_recovery_code_rotation", json!({ "url": url }));
+    assert_eq!(call("show_recovery_code", json!({ "url": url })), new_code);
+    let err = invoke(
+        &webview,
+        "cancel_recovery_code_rotation",
+        json!({ "url": url }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+}
+
+#[test]
+fn another_computer_unlocks_the_repository_with_the_recovery_code_into_its_own_keychain() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("target").display());
+    let first = Arc::new(MemoryKeychain::default());
+    let (_a, webview_a) = app(&AppPaths::under(&dir.path().join("a")), &first);
+    let created = invoke(&webview_a, "create_repo", json!({ "url": url })).unwrap();
+    let code = created["recovery_code"].as_str().unwrap();
+
+    let second = Arc::new(MemoryKeychain::default());
+    let (_b, webview_b) = app(&AppPaths::under(&dir.path().join("b")), &second);
+    assert_eq!(
+        invoke(&webview_b, "repo_status", json!({ "url": url })).unwrap(),
+        json!({"exists": true, "unlocked": false})
+    );
+    let err = invoke(&webview_b, "list_snapshots", json!({ "url": url })).unwrap_err();
+    assert_eq!(err["code"], "key_missing");
+    assert!(err["hint"].is_string());
+
+    let other = chatvault::crypto::recovery::RecoveryCode::generate()
+        .display()
+        .expose()
+        .clone();
+    let err = invoke(
+        &webview_b,
+        "unlock_repo",
+        json!({"url": url, "code": other}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "recovery_code_wrong");
+    assert_eq!(second.len(), 0);
+
+    invoke(&webview_b, "unlock_repo", json!({"url": url, "code": code})).unwrap();
+    assert!(second.len() >= 1, "the key went into this app's keychain");
+    assert_eq!(
+        invoke(&webview_b, "repo_status", json!({ "url": url })).unwrap(),
+        json!({"exists": true, "unlocked": true})
+    );
+    assert_eq!(
+        invoke(&webview_b, "list_snapshots", json!({ "url": url })).unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        invoke(&webview_b, "forget_credentials", json!({ "url": url })).unwrap(),
+        json!(false),
+        "a local folder has no saved credentials"
+    );
+}
