@@ -330,17 +330,10 @@ fn every_list_of_commands_names_the_same_commands() {
 
 #[test]
 fn command_bindings_match_the_rust_signatures() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/commands.ts");
-    let fresh = typescript_commands();
-    if std::env::var_os("UPDATE_BINDINGS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "ui/src/ipc/commands.ts is out of date with the #[tauri::command] signatures; \
-         run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+    crate::ipc::check_generated(
+        "commands.ts",
+        &typescript_commands(),
+        "the #[tauri::command] signatures",
     );
 }
 

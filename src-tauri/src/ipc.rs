@@ -296,23 +296,33 @@ pub fn typescript_bindings() -> String {
     out
 }
 
+/// Compares a generated file of `ui/src/ipc/` with what the Rust side generates now, or with
+/// `UPDATE_BINDINGS` set, rewrites it.
+#[cfg(test)]
+pub(crate) fn check_generated(file: &str, fresh: &str, from: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ui/src/ipc")
+        .join(file);
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(&path, fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/ipc/{file} is out of date with {from}; \
+         run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+    );
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     #[test]
     fn bindings_file_matches_rust_types() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.ts");
-        let fresh = super::typescript_bindings();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-            return;
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "ui/src/ipc/bindings.ts is out of date with the Rust types; \
-             run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+        super::check_generated(
+            "bindings.ts",
+            &super::typescript_bindings(),
+            "the Rust types",
         );
     }
 }
