@@ -1,6 +1,6 @@
-//! The repository commands driven through the IPC layer as the window calls them (tauri's mock
-//! runtime), against a local target and a keychain of the test's own: the one `AppState`
-//! holds, so these tests never touch the user's keychain and show that every command asks it.
+//! The repository, profile and schedule commands driven through the IPC layer as the window
+//! calls them (tauri's mock runtime), against a local target and a keychain of the test's own: the
+//! one `AppState` holds, so these tests never touch the user's keychain and show that every command asks it.
 
 use super::tests::{invoke, mock_app_with};
 use crate::AppState;
@@ -241,4 +241,92 @@ fn another_computer_unlocks_the_repository_with_the_recovery_code_into_its_own_k
         json!(false),
         "a local folder has no saved credentials"
     );
+}
+
+#[test]
+fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its_schedule_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(&dir.path().join("app"));
+    let url = format!("file://{}", dir.path().join("target").display());
+    let keychain = Arc::new(MemoryKeychain::default());
+    let (_app, webview) = app(&paths, &keychain);
+    let call = |cmd: &str, args: Value| {
+        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    };
+    call("create_repo", json!({ "url": url }));
+    let demo = call("create_demo_store", json!({}));
+    let opened = call(
+        "open_store",
+        json!({"path": demo["path"], "key": demo["key"], "remember": false}),
+    );
+    let first = opened["conversations"][0]["id"].clone();
+    let selection = json!({
+        "all": false, "conversations": [{"id": first, "since": null, "until": null}],
+        "since": null, "until": null,
+    });
+    let before = keychain.len();
+    call(
+        "save_profile",
+        json!({"name": "home", "url": url, "selection": selection}),
+    );
+    assert_eq!(
+        keychain.len(),
+        before + 1,
+        "the store key, for runs nobody types it for"
+    );
+    let profiles = call("list_profiles", json!({}));
+    assert_eq!(profiles[0]["name"], "home");
+    assert_eq!(profiles[0]["profile"]["conversations"], json!([first]));
+
+    // The run reads the store with the remembered key (none is open for it).
+    let report = call("run_profile", json!({"name": "home"}));
+    assert_eq!(report["conversations"], 1);
+    let history = call("run_history", json!({}));
+    assert_eq!(history[0]["profile"], "home");
+    assert_eq!(history[0]["ok"], true);
+    let status = call("home_status", json!({}));
+    assert_eq!(status[0]["name"], "home");
+    assert_eq!(status[0]["key"], "in_keychain");
+
+    // Schedule: a bad rule is refused; the guards change only when given.
+    let err = invoke(
+        &webview,
+        "set_schedule",
+        json!({"name": "home", "rule": "now and then"}),
+    )
+    .unwrap_err();
+    assert!(err["hint"].is_string(), "{err}");
+    call(
+        "set_schedule",
+        json!({"name": "home", "rule": "every 6h", "skipOnBattery": true}),
+    );
+    call(
+        "set_schedule",
+        json!({"name": "home", "rule": "daily 02:30"}),
+    );
+    let profile = chatvault::profile::get(&paths, "home").unwrap();
+    assert_eq!(profile.schedule.as_deref(), Some("daily 02:30"));
+    assert!(profile.skip_on_battery && !profile.skip_on_metered);
+    let overview = call("schedule_overview", json!({}));
+    assert_eq!(overview[0]["rule"], "daily 02:30");
+    let next: jiff::Timestamp = overview[0]["next_run"].as_str().unwrap().parse().unwrap();
+    let preview = call("preview_schedule", json!({"rule": "daily 02:30"}));
+    let runs: Vec<jiff::Timestamp> = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 3);
+    assert!(runs[0] < runs[1] && runs[1] < runs[2]);
+
+    // Pausing every schedule moves the next run to the end of the pause.
+    let until = next + jiff::SignedDuration::from_hours(24 * 3);
+    call("pause_schedules", json!({ "until": until.to_string() }));
+    let overview = call("schedule_overview", json!({}));
+    assert_eq!(overview[0]["next_run"], until.to_string());
+    call("pause_schedules", json!({}));
+    call("pause_profile", json!({"name": "home", "paused": true}));
+    assert!(chatvault::profile::get(&paths, "home").unwrap().paused);
+    assert_eq!(call("home_status", json!({}))[0]["paused"], true);
 }
