@@ -1,6 +1,7 @@
-//! The repository, profile and schedule commands driven through the IPC layer as the window
-//! calls them (tauri's mock runtime), against a local target and a keychain of the test's own: the
-//! one `AppState` holds, so these tests never touch the user's keychain and show that every command asks it.
+//! The repository, profile and schedule commands driven through the IPC layer as the
+//! window calls them (tauri's mock runtime), against a local target and a keychain of the
+//! test's own: the one `AppState` holds, so these tests never touch the user's keychain and
+//! show that every command asks it.
 
 use super::tests::{invoke, mock_app_with};
 use crate::AppState;
