@@ -2,8 +2,9 @@
 //! them is generated from those signatures or checked against them here:
 //!
 //! - `ui/src/ipc/commands.ts`, the UI's `Commands` table (names, argument names as the UI sends
-//!   them, argument and result types), is generated (`UPDATE_BINDINGS=1 cargo test -p
-//!   chatvault-app bindings` rewrites it, like `bindings.ts`);
+//!   them, argument and result types) and its `Events` table (the names `emit` is called with
+//!   and their payload types), is generated (`UPDATE_BINDINGS=1 cargo test -p chatvault-app
+//!   bindings` rewrites it, like `bindings.ts`);
 //! - `generate_handler!` in lib.rs, the `AppManifest` list in build.rs and the `allow-…`
 //!   permissions of capabilities/default.json must name exactly the same commands, else a test
 //!   fails (a command missing from one of them is one the window cannot call).
@@ -203,6 +204,51 @@ fn commands(imports: &mut BTreeSet<String>) -> Vec<Command> {
     out
 }
 
+/// Every event the shell sends: `….emit("name", Payload { … })` anywhere in its source, by
+/// name, with the payload's type (a named struct, so that ts-rs exports it).
+fn events() -> Vec<(String, String)> {
+    use syn::visit::Visit;
+    struct Emits(Vec<(String, String)>, String);
+    impl<'ast> Visit<'ast> for Emits {
+        fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+            if call.method == "emit" && call.args.len() == 2 {
+                let name = match &call.args[0] {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => s.value(),
+                    _ => panic!("{}: an event's name is a string literal", self.1),
+                };
+                let payload = match &call.args[1] {
+                    syn::Expr::Struct(s) => s.path.segments.last().unwrap().ident.to_string(),
+                    _ => panic!(
+                        "{}: the payload of `{name}` is a named struct literal (for its TS type)",
+                        self.1
+                    ),
+                };
+                assert!(
+                    !self.0.iter().any(|(n, p)| n == &name && p != &payload),
+                    "event `{name}` is sent with two payload types"
+                );
+                if !self.0.iter().any(|(n, _)| n == &name) {
+                    self.0.push((name, payload));
+                }
+            }
+            syn::visit::visit_expr_method_call(self, call);
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let mut emits = Emits(Vec::new(), String::new());
+    for file in files {
+        emits.1 = file.display().to_string();
+        let parsed = syn::parse_file(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        emits.visit_file(&parsed);
+    }
+    emits.0.sort();
+    emits.0
+}
+
 /// The paths listed in `tauri::generate_handler![…]` in lib.rs.
 fn handler_paths() -> Vec<String> {
     let text = std::fs::read_to_string(src_dir().join("lib.rs")).unwrap();
@@ -250,7 +296,7 @@ fn capability_names() -> Vec<String> {
         .collect()
 }
 
-/// `ui/src/ipc/commands.ts`, in the order of `generate_handler!`.
+/// `ui/src/ipc/commands.ts`: the commands in the order of `generate_handler!`, then the events.
 fn typescript_commands() -> String {
     let mut imports = BTreeSet::new();
     let found = commands(&mut imports);
@@ -275,13 +321,21 @@ fn typescript_commands() -> String {
             c.name, c.result
         ));
     }
+    let mut event_rows = String::new();
+    for (name, payload) in events() {
+        event_rows.push_str(&format!("  \"{name}\": {payload};\n"));
+        imports.insert(payload);
+    }
     let imports: Vec<String> = imports.into_iter().collect();
     format!(
-        "// Generated from the #[tauri::command] signatures by src-tauri/src/command_table.rs. Do not\n\
-         // edit by hand: run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.\n\n\
+        "// Generated from the #[tauri::command] signatures and the `emit` calls by\n\
+         // src-tauri/src/command_table.rs. Do not edit by hand: run\n\
+         // `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.\n\n\
          import type {{ {} }} from \"./bindings\";\n\n\
          /** Every host command: its arguments (named as the UI sends them) and its result. */\n\
-         export interface Commands {{\n{body}}}\n",
+         export interface Commands {{\n{body}}}\n\n\
+         /** Events the host sends, by name, with their payload. */\n\
+         export interface Events {{\n{event_rows}}}\n",
         imports.join(", ")
     )
 }
@@ -357,4 +411,5 @@ fn argument_names_are_sent_in_camel_case_and_options_may_be_left_out() {
         ]
     );
     assert_eq!(set_schedule.result, "null");
+    assert!(events().contains(&("schedule-run".into(), "ScheduleRun".into())));
 }

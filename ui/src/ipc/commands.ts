@@ -1,7 +1,8 @@
-// Generated from the #[tauri::command] signatures by src-tauri/src/command_table.rs. Do not
-// edit by hand: run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.
+// Generated from the #[tauri::command] signatures and the `emit` calls by
+// src-tauri/src/command_table.rs. Do not edit by hand: run
+// `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` after changing them.
 
-import type { AppInfo, AppPaths, BackupContents, BackupReport, Conversation, CreatedRepo, CredentialsInput, DemoStoreInfo, ForgetResult, ForgottenInStore, FoundStoreKey, Message, MessageRequest, NamedProfile, OpenedStore, PickPurpose, ProbeReport, ProfileStatus, RecoveryFileChoice, RepoOverview, RepoStatus, RestoreResult, RunRecord, ScheduleEntry, Selection, SelectionCount, Settings, SnapshotConversation, SnapshotInfo, StoreInfo, VerifyReport } from "./bindings";
+import type { AppInfo, AppPaths, BackupContents, BackupProgress, BackupReport, Conversation, CreatedRepo, CredentialsInput, DemoStoreInfo, ForgetResult, ForgottenInStore, FoundStoreKey, KeyProgress, Message, MessageRequest, NamedProfile, OpenedStore, PickPurpose, ProbeReport, ProfileStatus, RecoveryFileChoice, RepoOverview, RepoStatus, RestoreResult, RunRecord, ScheduleEntry, ScheduleRun, Selection, SelectionCount, Settings, SnapshotConversation, SnapshotInfo, StoreInfo, VerifyReport } from "./bindings";
 
 /** Every host command: its arguments (named as the UI sends them) and its result. */
 export interface Commands {
@@ -54,4 +55,11 @@ export interface Commands {
   forget_conversation: { args: { url: string; conversation: string; purgeLibrary: boolean; purgeExports: boolean }; result: ForgetResult };
   forgotten_conversations: { args: Record<string, never>; result: ForgottenInStore[] };
   include_again: { args: { conversation: string; targets: string[] }; result: number };
+}
+
+/** Events the host sends, by name, with their payload. */
+export interface Events {
+  "backup-progress": BackupProgress;
+  "key-progress": KeyProgress;
+  "schedule-run": ScheduleRun;
 }

@@ -1,20 +1,13 @@
 // The one module through which the UI reaches the host. Nothing else imports @tauri-apps/*
-// (a test enforces it). Commands are typed by name (the table is generated from the Rust
-// signatures into ./commands.ts); errors always come out as WireError.
+// (a test enforces it). Commands and events are typed by name (their tables are generated
+// from the Rust side into ./commands.ts); errors always come out as WireError.
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { BackupProgress, ErrorCode, KeyProgress, ScheduleRun, WireError } from "./bindings";
-import type { Commands } from "./commands";
+import type { ErrorCode, WireError } from "./bindings";
+import type { Commands, Events } from "./commands";
 
 export type * from "./bindings";
-export type { Commands } from "./commands";
-
-/** Events the host sends, by name. */
-export interface Events {
-  "backup-progress": BackupProgress;
-  "key-progress": KeyProgress;
-  "schedule-run": ScheduleRun;
-}
+export type { Commands, Events } from "./commands";
 
 /** Subscribes to a host event; returns the unsubscribe function. */
 export function onEvent<E extends keyof Events>(name: E, handler: (payload: Events[E]) => void): Promise<() => void> {
