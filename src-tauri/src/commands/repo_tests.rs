@@ -331,3 +331,107 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
     assert!(chatvault::profile::get(&paths, "home").unwrap().paused);
     assert_eq!(call("home_status", json!({}))[0]["paused"], true);
 }
+
+#[test]
+fn a_store_key_remembered_in_the_state_keychain_opens_the_store_again_without_typing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(&dir.path().join("app"));
+    let keychain = Arc::new(MemoryKeychain::default());
+    let (_app, webview) = app(&paths, &keychain);
+    let demo = invoke(&webview, "create_demo_store", json!({})).unwrap();
+    let wrong = "0".repeat(64);
+    let err = invoke(
+        &webview,
+        "open_store",
+        json!({"path": demo["path"], "key": wrong, "remember": true}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "store_wrong_key");
+    assert_eq!(keychain.len(), 0, "a wrong key is not remembered");
+    invoke(
+        &webview,
+        "open_store",
+        json!({"path": demo["path"], "key": demo["key"], "remember": true}),
+    )
+    .unwrap();
+    assert_eq!(keychain.len(), 1);
+    // No key given (left out): the remembered one is used.
+    let opened = invoke(
+        &webview,
+        "open_store",
+        json!({"path": demo["path"], "remember": false}),
+    )
+    .unwrap();
+    let conv = &opened["conversations"][0];
+    let messages = invoke(
+        &webview,
+        "load_messages",
+        json!({"request": {"conversation_id": conv["id"], "limit": 5}}),
+    )
+    .unwrap();
+    assert_eq!(messages.as_array().unwrap().len(), 5);
+    let count = invoke(
+        &webview,
+        "count_selection",
+        json!({"selection": {
+            "all": false, "since": null, "until": null,
+            "conversations": [{"id": conv["id"], "since": null, "until": null}],
+        }}),
+    )
+    .unwrap();
+    assert_eq!(
+        count,
+        json!({"conversations": 1, "messages": conv["message_count"]})
+    );
+}
+
+#[test]
+fn a_forgotten_conversation_is_listed_for_the_open_store_and_can_be_included_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = AppPaths::under(&dir.path().join("app"));
+    let url = format!("file://{}", dir.path().join("target").display());
+    let keychain = Arc::new(MemoryKeychain::default());
+    let (_app, webview) = app(&paths, &keychain);
+    let call = |cmd: &str, args: Value| {
+        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    };
+    call("create_repo", json!({ "url": url }));
+    let demo = call("create_demo_store", json!({}));
+    let opened = call(
+        "open_store",
+        json!({"path": demo["path"], "key": demo["key"], "remember": false}),
+    );
+    let ids: Vec<Value> = opened["conversations"].as_array().unwrap()[..2]
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    let selection = json!({
+        "all": false,
+        "conversations": ids
+            .iter()
+            .map(|id| json!({"id": id, "since": null, "until": null}))
+            .collect::<Vec<_>>(),
+        "since": null, "until": null,
+    });
+    call(
+        "start_backup",
+        json!({"jobId": "j", "url": url, "selection": selection}),
+    );
+    let forgotten = call(
+        "forget_conversation",
+        json!({"url": url, "conversation": ids[0], "purgeLibrary": true, "purgeExports": true}),
+    );
+    assert_eq!(forgotten["keys_destroyed"], 1);
+    assert_eq!(
+        call("forgotten_conversations", json!({})),
+        json!([{"id": ids[0], "whole": true, "targets": [url]}])
+    );
+    assert_eq!(
+        call(
+            "include_again",
+            json!({"conversation": ids[0], "targets": [url]})
+        ),
+        json!(1)
+    );
+    assert_eq!(call("forgotten_conversations", json!({})), json!([]));
+}
