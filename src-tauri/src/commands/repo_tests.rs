@@ -46,6 +46,49 @@ impl Keychain for MemoryKeychain {
     }
 }
 
+/// A mock app with a keychain of its own and a local target, in a temporary folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+    paths: AppPaths,
+    url: String,
+    keychain: Arc<MemoryKeychain>,
+    _app: tauri::App<tauri::test::MockRuntime>,
+    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(&dir.path().join("app"));
+        let url = format!("file://{}", dir.path().join("target").display());
+        let keychain = Arc::new(MemoryKeychain::default());
+        let (app, webview) = app(&paths, &keychain);
+        Fixture {
+            dir,
+            paths,
+            url,
+            keychain,
+            _app: app,
+            webview,
+        }
+    }
+
+    /// The command's result; a test failure when it returns an error.
+    fn call(&self, cmd: &str, args: Value) -> Value {
+        invoke(&self.webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// Creates the repository at the target and opens the demo store; returns the store.
+    fn repo_and_demo_store(&self) -> Value {
+        self.call("create_repo", json!({ "url": self.url }));
+        let demo = self.call("create_demo_store", json!({}));
+        self.call(
+            "open_store",
+            json!({"path": demo["path"], "key": demo["key"], "remember": false}),
+        )
+    }
+}
+
 fn app(
     paths: &AppPaths,
     keychain: &Arc<MemoryKeychain>,
@@ -58,14 +101,9 @@ fn app(
 
 #[test]
 fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_through_the_commands() {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(&dir.path().join("app"));
-    let url = format!("file://{}", dir.path().join("target").display());
-    let keychain = Arc::new(MemoryKeychain::default());
-    let (_app, webview) = app(&paths, &keychain);
-    let call = |cmd: &str, args: Value| {
-        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
-    };
+    let f = Fixture::new();
+    let (url, keychain, webview) = (&f.url, &f.keychain, &f.webview);
+    let call = |cmd: &str, args: Value| f.call(cmd, args);
 
     call(
         "test_target",
@@ -143,7 +181,7 @@ fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_thro
     assert_eq!(verified["errors"], json!([]));
     assert_eq!(verified["snapshots"], 1);
 
-    let export = dir.path().join("export");
+    let export = f.dir.path().join("export");
     let restored = call(
         "restore_selection",
         json!({
@@ -160,7 +198,7 @@ fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_thro
     let library = call("library_conversations", json!({}));
     assert_eq!(library[0]["id"], conv.as_str());
     let err = invoke(
-        &webview,
+        webview,
         "restore_selection",
         json!({
             "url": url, "snapshot": snapshot, "conversations": [conv], "toLibrary": false,
@@ -172,7 +210,7 @@ fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_thro
 
     // Changing the recovery code: the new one is shown, and kept only once the user has it.
     let err = invoke(
-        &webview,
+        webview,
         "finish_recovery_code_rotation",
         json!({ "url": url }),
     )
@@ -187,7 +225,7 @@ fn a_repository_is_created_backed_up_verified_restored_and_its_code_changed_thro
     call("finish_recovery_code_rotation", json!({ "url": url }));
     assert_eq!(call("show_recovery_code", json!({ "url": url })), new_code);
     let err = invoke(
-        &webview,
+        webview,
         "cancel_recovery_code_rotation",
         json!({ "url": url }),
     )
@@ -246,20 +284,10 @@ fn another_computer_unlocks_the_repository_with_the_recovery_code_into_its_own_k
 
 #[test]
 fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its_schedule_is_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(&dir.path().join("app"));
-    let url = format!("file://{}", dir.path().join("target").display());
-    let keychain = Arc::new(MemoryKeychain::default());
-    let (_app, webview) = app(&paths, &keychain);
-    let call = |cmd: &str, args: Value| {
-        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
-    };
-    call("create_repo", json!({ "url": url }));
-    let demo = call("create_demo_store", json!({}));
-    let opened = call(
-        "open_store",
-        json!({"path": demo["path"], "key": demo["key"], "remember": false}),
-    );
+    let f = Fixture::new();
+    let (paths, url, keychain, webview) = (&f.paths, &f.url, &f.keychain, &f.webview);
+    let call = |cmd: &str, args: Value| f.call(cmd, args);
+    let opened = f.repo_and_demo_store();
     let first = opened["conversations"][0]["id"].clone();
     let selection = json!({
         "all": false, "conversations": [{"id": first, "since": null, "until": null}],
@@ -291,7 +319,7 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
 
     // Schedule: a bad rule is refused; the guards change only when given.
     let err = invoke(
-        &webview,
+        webview,
         "set_schedule",
         json!({"name": "home", "rule": "now and then"}),
     )
@@ -305,7 +333,7 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
         "set_schedule",
         json!({"name": "home", "rule": "daily 02:30"}),
     );
-    let profile = chatvault::profile::get(&paths, "home").unwrap();
+    let profile = chatvault::profile::get(paths, "home").unwrap();
     assert_eq!(profile.schedule.as_deref(), Some("daily 02:30"));
     assert!(profile.skip_on_battery && !profile.skip_on_metered);
     let overview = call("schedule_overview", json!({}));
@@ -328,20 +356,18 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
     assert_eq!(overview[0]["next_run"], until.to_string());
     call("pause_schedules", json!({}));
     call("pause_profile", json!({"name": "home", "paused": true}));
-    assert!(chatvault::profile::get(&paths, "home").unwrap().paused);
+    assert!(chatvault::profile::get(paths, "home").unwrap().paused);
     assert_eq!(call("home_status", json!({}))[0]["paused"], true);
 }
 
 #[test]
 fn a_store_key_remembered_in_the_state_keychain_opens_the_store_again_without_typing_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(&dir.path().join("app"));
-    let keychain = Arc::new(MemoryKeychain::default());
-    let (_app, webview) = app(&paths, &keychain);
-    let demo = invoke(&webview, "create_demo_store", json!({})).unwrap();
+    let f = Fixture::new();
+    let (keychain, webview) = (&f.keychain, &f.webview);
+    let demo = invoke(webview, "create_demo_store", json!({})).unwrap();
     let wrong = "0".repeat(64);
     let err = invoke(
-        &webview,
+        webview,
         "open_store",
         json!({"path": demo["path"], "key": wrong, "remember": true}),
     )
@@ -349,7 +375,7 @@ fn a_store_key_remembered_in_the_state_keychain_opens_the_store_again_without_ty
     assert_eq!(err["code"], "store_wrong_key");
     assert_eq!(keychain.len(), 0, "a wrong key is not remembered");
     invoke(
-        &webview,
+        webview,
         "open_store",
         json!({"path": demo["path"], "key": demo["key"], "remember": true}),
     )
@@ -357,21 +383,21 @@ fn a_store_key_remembered_in_the_state_keychain_opens_the_store_again_without_ty
     assert_eq!(keychain.len(), 1);
     // No key given (left out): the remembered one is used.
     let opened = invoke(
-        &webview,
+        webview,
         "open_store",
         json!({"path": demo["path"], "remember": false}),
     )
     .unwrap();
     let conv = &opened["conversations"][0];
     let messages = invoke(
-        &webview,
+        webview,
         "load_messages",
         json!({"request": {"conversation_id": conv["id"], "limit": 5}}),
     )
     .unwrap();
     assert_eq!(messages.as_array().unwrap().len(), 5);
     let count = invoke(
-        &webview,
+        webview,
         "count_selection",
         json!({"selection": {
             "all": false, "since": null, "until": null,
@@ -387,20 +413,10 @@ fn a_store_key_remembered_in_the_state_keychain_opens_the_store_again_without_ty
 
 #[test]
 fn a_forgotten_conversation_is_listed_for_the_open_store_and_can_be_included_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = AppPaths::under(&dir.path().join("app"));
-    let url = format!("file://{}", dir.path().join("target").display());
-    let keychain = Arc::new(MemoryKeychain::default());
-    let (_app, webview) = app(&paths, &keychain);
-    let call = |cmd: &str, args: Value| {
-        invoke(&webview, cmd, args).unwrap_or_else(|e| panic!("{cmd}: {e}"))
-    };
-    call("create_repo", json!({ "url": url }));
-    let demo = call("create_demo_store", json!({}));
-    let opened = call(
-        "open_store",
-        json!({"path": demo["path"], "key": demo["key"], "remember": false}),
-    );
+    let f = Fixture::new();
+    let url = &f.url;
+    let call = |cmd: &str, args: Value| f.call(cmd, args);
+    let opened = f.repo_and_demo_store();
     let ids: Vec<Value> = opened["conversations"].as_array().unwrap()[..2]
         .iter()
         .map(|c| c["id"].clone())
