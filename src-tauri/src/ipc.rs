@@ -168,6 +168,26 @@ pub struct ScheduleEntry {
     pub last: Option<chatvault::history::RunRecord>,
 }
 
+/// A `schedule-run` event: a profile's scheduled run started, ended, or waits.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ScheduleRun {
+    pub profile: String,
+    pub state: ScheduleRunState,
+    /// Why a postponed run waits (on battery, on a metered network); only with `postponed`.
+    #[ts(optional = nullable)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleRunState {
+    Started,
+    Ok,
+    Failed,
+    Postponed,
+}
+
 /// What forgetting a conversation did.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ForgetResult {
@@ -249,6 +269,8 @@ pub fn typescript_bindings() -> String {
         NamedProfile::decl(&cfg),
         RepoOverview::decl(&cfg),
         ScheduleEntry::decl(&cfg),
+        ScheduleRunState::decl(&cfg),
+        ScheduleRun::decl(&cfg),
         chatvault::repo::maintenance::VerifyReport::decl(&cfg),
         chatvault::status::KeyStatus::decl(&cfg),
         chatvault::status::Attention::decl(&cfg),
@@ -274,23 +296,33 @@ pub fn typescript_bindings() -> String {
     out
 }
 
+/// Compares a generated file of `ui/src/ipc/` with what the Rust side generates now, or with
+/// `UPDATE_BINDINGS` set, rewrites it.
+#[cfg(test)]
+pub(crate) fn check_generated(file: &str, fresh: &str, from: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ui/src/ipc")
+        .join(file);
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(&path, fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/ipc/{file} is out of date with {from}; \
+         run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+    );
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     #[test]
     fn bindings_file_matches_rust_types() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.ts");
-        let fresh = super::typescript_bindings();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-            return;
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "ui/src/ipc/bindings.ts is out of date with the Rust types; \
-             run `UPDATE_BINDINGS=1 cargo test -p chatvault-app bindings` and commit the result"
+        super::check_generated(
+            "bindings.ts",
+            &super::typescript_bindings(),
+            "the Rust types",
         );
     }
 }

@@ -3,12 +3,15 @@
 //! the core, map the error to the `{code, message, hint}` wire shape.
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+mod command_table;
 mod commands;
 pub mod ipc;
 pub mod media;
 mod tray;
 
 use chatvault::job::Cancel;
+use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::paths::AppPaths;
 use chatvault::store::{ChatStore, StoreKey};
 use std::collections::{HashMap, HashSet};
@@ -19,6 +22,9 @@ use tauri::Manager;
 /// State shared by all commands.
 pub struct AppState {
     pub paths: AppPaths,
+    /// Where repository keys, store keys and target credentials are kept: the OS keychain in
+    /// the app, another one in tests. Every command asks this one.
+    pub keychain: Arc<dyn Keychain>,
     /// The chat store open in the wizard.
     pub store: Arc<Mutex<Option<OpenStore>>>,
     /// Cancellation flags of running jobs, by the id the UI chose.
@@ -43,9 +49,15 @@ pub struct OpenStore {
 }
 
 impl AppState {
+    /// The app's state, with the OS keychain.
     pub fn new(paths: AppPaths) -> Self {
+        Self::with_keychain(paths, Arc::new(OsKeychain::default()))
+    }
+
+    pub fn with_keychain(paths: AppPaths, keychain: Arc<dyn Keychain>) -> Self {
         AppState {
             paths,
+            keychain,
             store: Arc::new(Mutex::new(None)),
             jobs: Arc::new(Mutex::new(HashMap::new())),
             paused_until: Arc::new(Mutex::new(None)),
@@ -140,6 +152,7 @@ pub fn run() {
     let state = AppState::new(paths.clone());
     let log_paths = paths.clone();
     let paused = state.paused_until.clone();
+    let keychain = state.keychain.clone();
     let builder = with_commands(tauri::Builder::default(), state)
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
@@ -152,7 +165,12 @@ pub fn run() {
                     &format!("{} no tray icon: {e}", jiff::Timestamp::now()),
                 );
             }
-            commands::schedule::spawn_loop(app.handle().clone(), paths.clone(), paused.clone());
+            commands::schedule::spawn_loop(
+                app.handle().clone(),
+                paths.clone(),
+                paused.clone(),
+                keychain.clone(),
+            );
             // Started at login: stay in the tray until the user opens the window.
             if std::env::args().any(|a| a == chatvault::autostart::HIDDEN_ARG) {
                 if let Some(w) = app.get_webview_window("main") {

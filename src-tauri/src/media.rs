@@ -575,7 +575,13 @@ mod tests {
         let media = serve(&state, &url, None).unwrap();
         assert_eq!((media.mime, media.bytes), ("image/png", png));
         for bad in [
-            format!("/store/{}/{}/1", enc(&conv), enc(&photo.id)),
+            // One past its last attachment (the demo's photos have a thumbnail too).
+            format!(
+                "/store/{}/{}/{}",
+                enc(&conv),
+                enc(&photo.id),
+                photo.attachments.len()
+            ),
             format!("/store/{}/no-such-message/0", enc(&conv)),
             format!("/store/no-such-chat/{}/0", enc(&photo.id)),
             format!("/store/{}/{}/x", enc(&conv), enc(&photo.id)),

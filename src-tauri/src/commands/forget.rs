@@ -3,7 +3,7 @@
 //! wizard's open store are forgotten, and including one again.
 
 use super::store::blocking;
-use super::{open_repo, runtime};
+use super::{open_repo, wait};
 use crate::ipc::{ForgetResult, ForgottenInStore};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
@@ -25,12 +25,13 @@ pub async fn forget_conversation(
     purge_library: bool,
     purge_exports: bool,
 ) -> CmdResult<ForgetResult> {
+    // Off the async workers: the prune rewrites packs, the purge deletes files and rows.
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
-        let rt = runtime()?;
-        let repo = open_repo(&rt, &paths, &url)?;
+        let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
         let what = Forget::Conversation(conversation.clone());
-        let report = rt.block_on(maintenance::forget(&repo, &what, true))?;
+        let report = wait(maintenance::forget(&repo, &what, true))?;
         let library_messages_deleted = if purge_library {
             crate::media::remove_conversation(&paths, &conversation);
             Library::open(&paths)?.remove_conversation(&conversation)?
@@ -60,10 +61,11 @@ pub async fn forget_conversation(
 pub async fn forgotten_conversations(
     state: State<'_, AppState>,
 ) -> CmdResult<Vec<ForgottenInStore>> {
+    // Off the async workers: the chat store stays locked while the repositories answer.
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let rt = runtime()?;
         let no_store =
             || Error::invalid_input("no chat store is open").with_hint("Open a store first.");
         if slot
@@ -78,7 +80,11 @@ pub async fn forgotten_conversations(
         let repos: Vec<_> = access::known_urls(&paths)?
             .into_iter()
             .filter(|url| folder_present(url))
-            .filter_map(|url| open_repo(&rt, &paths, &url).ok().map(|r| (url, r)))
+            .filter_map(|url| {
+                wait(open_repo(&paths, keychain.as_ref(), &url))
+                    .ok()
+                    .map(|r| (url, r))
+            })
             .collect();
         let guard = slot
             .lock()
@@ -86,8 +92,7 @@ pub async fn forgotten_conversations(
         let opened = guard.as_ref().ok_or_else(no_store)?;
         let mut out: Vec<ForgottenInStore> = Vec::new();
         for (url, repo) in repos {
-            let Ok(list) = rt.block_on(maintenance::forgotten_in(&repo, opened.store.as_ref()))
-            else {
+            let Ok(list) = wait(maintenance::forgotten_in(&repo, opened.store.as_ref())) else {
                 continue;
             };
             for f in list {
@@ -127,10 +132,11 @@ pub async fn include_again(
     conversation: String,
     targets: Vec<String>,
 ) -> CmdResult<u32> {
+    // Off the async workers: the chat store stays locked while the repositories answer.
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let rt = runtime()?;
         let guard = slot
             .lock()
             .map_err(|_| Error::internal("store lock poisoned"))?;
@@ -139,8 +145,8 @@ pub async fn include_again(
         })?;
         let mut included = 0;
         for url in targets {
-            let repo = open_repo(&rt, &paths, &url)?;
-            included += rt.block_on(maintenance::include_again_in(
+            let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
+            included += wait(maintenance::include_again_in(
                 &repo,
                 opened.store.as_ref(),
                 std::slice::from_ref(&conversation),

@@ -1,11 +1,11 @@
 //! The home page: every profile's status (computed by `chatvault::status`), what its backup
 //! holds, pausing one profile, and the schedule picker's preview of the next runs.
 
+use super::open_repo;
 use super::store::blocking;
-use super::{open_repo, runtime};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::keychain::Keychain;
 use chatvault::paths::AppPaths;
 use chatvault::repo::access;
 use chatvault::repo::stats::BackupContents;
@@ -23,25 +23,33 @@ fn key_in_keychain(paths: &AppPaths, kc: &dyn Keychain, url: &str) -> Option<boo
     kc.get(&access::key_account(id)).ok().map(|k| k.is_some())
 }
 
-/// Every profile's status. `keys`: also ask the keychain about each repository key (the tray
-/// skips that, as it asks every few seconds).
+/// Every profile's status, without asking the keychain about repository keys: the tray's
+/// view, as it asks every few seconds. (`keys` must be false; the home page asks
+/// [`statuses`] with the keychain.)
 pub(crate) fn profile_statuses(
     paths: &AppPaths,
     paused_until: Option<Timestamp>,
     keys: bool,
 ) -> Result<Vec<ProfileStatus>, Error> {
+    debug_assert!(!keys, "the keychain is asked through statuses()");
+    statuses(paths, paused_until, None)
+}
+
+/// Every profile's status; with a keychain, also whether each repository key is in it.
+pub(crate) fn statuses(
+    paths: &AppPaths,
+    paused_until: Option<Timestamp>,
+    keychain: Option<&dyn Keychain>,
+) -> Result<Vec<ProfileStatus>, Error> {
     let profiles = chatvault::profile::list(paths)?;
     let runs = chatvault::history::list(paths)?;
     let checks = status::list_checks(paths)?;
-    let kc = OsKeychain::default();
     let facts: Vec<ProfileFacts<'_>> = profiles
         .iter()
         .map(|(name, profile)| ProfileFacts {
             name,
             profile,
-            key_in_keychain: keys
-                .then(|| key_in_keychain(paths, &kc, &profile.target))
-                .flatten(),
+            key_in_keychain: keychain.and_then(|kc| key_in_keychain(paths, kc, &profile.target)),
         })
         .collect();
     let clock = Clock {
@@ -63,20 +71,16 @@ fn paused_until(state: &AppState) -> Result<Option<Timestamp>, WireError> {
 #[tauri::command]
 pub async fn home_status(state: State<'_, AppState>) -> CmdResult<Vec<ProfileStatus>> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let paused = paused_until(&state)?;
-    blocking(move || profile_statuses(&paths, paused, true)).await
+    blocking(move || statuses(&paths, paused, Some(keychain.as_ref()))).await
 }
 
 /// What the repository at `url` holds (reads snapshots, index and trees; writes nothing).
 #[tauri::command]
 pub async fn backup_contents(state: State<'_, AppState>, url: String) -> CmdResult<BackupContents> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let rt = runtime()?;
-        let repo = open_repo(&rt, &paths, &url)?;
-        rt.block_on(chatvault::repo::stats::contents(&repo))
-    })
-    .await
+    let repo = open_repo(&state.paths, state.keychain.as_ref(), &url).await?;
+    Ok(chatvault::repo::stats::contents(&repo).await?)
 }
 
 /// Pauses or resumes a profile's scheduled runs (the in-app scheduler and the OS timer).

@@ -11,31 +11,23 @@ pub mod store;
 
 use chatvault::error::Error;
 
-/// A small runtime for one blocking command (OpenDAL needs one; commands run off the UI thread).
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))
+/// Waits for async core work from blocking work (`store::blocking`), on the app's runtime.
+/// For commands that must stay off the async workers: a key derivation, a long verify, or a
+/// chat store held locked while the repository answers.
+pub(crate) fn wait<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(work)
 }
 
 /// Opens the repository at `url` with the target's credentials and the key from the keychain.
-pub(crate) fn open_repo(
-    rt: &tokio::runtime::Runtime,
+pub(crate) async fn open_repo(
     paths: &chatvault::paths::AppPaths,
+    keychain: &dyn chatvault::keychain::Keychain,
     url: &str,
 ) -> Result<chatvault::repo::Repo, Error> {
-    use chatvault::keychain::OsKeychain;
     use chatvault::target::{TargetCredentials, TargetSpec};
     let spec: TargetSpec = url.parse()?;
-    let kc = OsKeychain::default();
-    let creds = TargetCredentials::resolve(&kc, &spec, |k| std::env::var(k).ok());
-    rt.block_on(chatvault::repo::access::open(
-        spec.operator(&creds)?,
-        url,
-        &kc,
-        paths,
-    ))
+    let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
+    chatvault::repo::access::open(spec.operator(&creds)?, url, keychain, paths).await
 }
 
 use crate::ipc::AppInfo;
@@ -79,6 +71,9 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult
 }
 
 #[cfg(test)]
+mod repo_tests;
+
+#[cfg(test)]
 mod tests {
     use crate::{with_commands, AppState};
     use chatvault::paths::AppPaths;
@@ -88,7 +83,7 @@ mod tests {
     use tauri::webview::InvokeRequest;
     use tauri::WebviewWindowBuilder;
 
-    fn invoke(
+    pub(super) fn invoke(
         webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
         cmd: &str,
         body: serde_json::Value,
@@ -146,7 +141,17 @@ mod tests {
         tauri::App<tauri::test::MockRuntime>,
         tauri::WebviewWindow<tauri::test::MockRuntime>,
     ) {
-        let app = with_commands(mock_builder(), AppState::new(paths.clone()))
+        mock_app_with(AppState::new(paths.clone()))
+    }
+
+    /// The app with its commands on tauri's mock runtime, and its main window.
+    pub(super) fn mock_app_with(
+        state: AppState,
+    ) -> (
+        tauri::App<tauri::test::MockRuntime>,
+        tauri::WebviewWindow<tauri::test::MockRuntime>,
+    ) {
+        let app = with_commands(mock_builder(), state)
             .build(mock_context(noop_assets()))
             .unwrap();
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())

@@ -7,7 +7,7 @@ use crate::ipc::{
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::job::{Cancel, Progress};
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::keychain::Keychain;
 use chatvault::model::Selection;
 use chatvault::private_file;
 use chatvault::repo::access;
@@ -20,7 +20,12 @@ use tauri::{AppHandle, Emitter, State};
 
 type CmdResult<T> = Result<T, WireError>;
 
-fn credentials(spec: &TargetSpec, input: Option<CredentialsInput>) -> TargetCredentials {
+/// The credentials typed into the form, else the saved ones (keychain, environment).
+fn credentials(
+    keychain: &dyn Keychain,
+    spec: &TargetSpec,
+    input: Option<CredentialsInput>,
+) -> TargetCredentials {
     let given = input.map(|c| TargetCredentials {
         access_key_id: c.access_key_id.filter(|s| !s.is_empty()),
         secret_access_key: c
@@ -31,11 +36,11 @@ fn credentials(spec: &TargetSpec, input: Option<CredentialsInput>) -> TargetCred
     });
     match given {
         Some(c) if !c.is_empty() => c,
-        _ => TargetCredentials::resolve(&OsKeychain::default(), spec, |k| std::env::var(k).ok()),
+        _ => TargetCredentials::resolve(keychain, spec, |k| std::env::var(k).ok()),
     }
 }
 
-use super::runtime;
+use super::wait;
 
 /// Writes, reads, lists and deletes a probe object; on success the credentials may be saved.
 #[tauri::command]
@@ -45,17 +50,14 @@ pub async fn test_target(
     credentials: Option<CredentialsInput>,
     remember: bool,
 ) -> CmdResult<ProbeReport> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let result = probe_target(&url, credentials, remember);
-        // The home page shows a saved profile whose target fails its test.
-        let _ = chatvault::status::record_target_test(&paths, &url, result.as_ref().map(|_| ()));
-        result
-    })
-    .await
+    let result = probe_target(state.keychain.as_ref(), &url, credentials, remember).await;
+    // The home page shows a saved profile whose target fails its test.
+    let _ = chatvault::status::record_target_test(&state.paths, &url, result.as_ref().map(|_| ()));
+    Ok(result?)
 }
 
-fn probe_target(
+async fn probe_target(
+    keychain: &dyn Keychain,
     url: &str,
     credentials: Option<CredentialsInput>,
     remember: bool,
@@ -66,45 +68,41 @@ fn probe_target(
         std::fs::create_dir_all(path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), &e))?;
     }
-    let creds = self::credentials(&spec, credentials);
+    let creds = self::credentials(keychain, &spec, credentials);
     let op = spec.operator(&creds)?;
-    let report = runtime()?.block_on(target::probe(&op))?;
+    let report = target::probe(&op).await?;
     if remember && !creds.is_empty() {
-        creds.save(&OsKeychain::default(), &spec)?;
+        creds.save(keychain, &spec)?;
     }
     Ok(report)
 }
 
 #[tauri::command]
 pub async fn repo_status(state: State<'_, AppState>, url: String) -> CmdResult<RepoStatus> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(&spec, None))?;
-        let rt = runtime()?;
-        let exists = rt
-            .block_on(op.exists("config"))
-            .map_err(target::map_opendal_error)?;
-        let unlocked = exists
-            && rt
-                .block_on(access::open(op, &url, &OsKeychain::default(), &paths))
-                .is_ok();
-        Ok(RepoStatus { exists, unlocked })
-    })
-    .await
+    let keychain = state.keychain.as_ref();
+    let spec: TargetSpec = url.parse()?;
+    let op = spec.operator(&credentials(keychain, &spec, None))?;
+    let exists = op
+        .exists("config")
+        .await
+        .map_err(target::map_opendal_error)?;
+    let unlocked = exists && access::open(op, &url, keychain, &state.paths).await.is_ok();
+    Ok(RepoStatus { exists, unlocked })
 }
 
-/// Creates the repository; the recovery code is returned once, for the user to keep.
+/// Creates the repository; the recovery code is returned once, for the user to keep. (Off the
+/// async workers: the recovery code's key derivation takes a while on purpose.)
 #[tauri::command]
 pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<CreatedRepo> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(&spec, None))?;
-        let (repo, code) = runtime()?.block_on(access::init(
+        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        let (repo, code) = wait(access::init(
             op,
             &url,
-            &OsKeychain::default(),
+            keychain.as_ref(),
             &paths,
             chatvault::crypto::recovery::KdfParams::RECOMMENDED,
         ))?;
@@ -116,20 +114,16 @@ pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<C
     .await
 }
 
+/// Unlocks the repository with its recovery code (off the async workers: key derivation).
 #[tauri::command]
 pub async fn unlock_repo(state: State<'_, AppState>, url: String, code: String) -> CmdResult<()> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
         let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(&spec, None))?;
-        runtime()?.block_on(access::unlock(
-            op,
-            &url,
-            &code,
-            &OsKeychain::default(),
-            &paths,
-        ))?;
+        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        wait(access::unlock(op, &url, &code, keychain.as_ref(), &paths))?;
         Ok(())
     })
     .await
@@ -200,6 +194,7 @@ pub async fn start_backup<R: tauri::Runtime>(
         .insert(job_id.clone(), cancel.clone());
     let slot = state.store.clone();
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let jobs = state.jobs.clone();
     let id = job_id.clone();
     let result = blocking(move || {
@@ -236,7 +231,7 @@ pub async fn start_backup<R: tauri::Runtime>(
         };
         done(chatvault::runner::run(
             &paths,
-            &OsKeychain::default(),
+            keychain.as_ref(),
             req,
             &progress,
             &cancel,
@@ -287,6 +282,7 @@ pub async fn run_profile<R: tauri::Runtime>(
     name: String,
 ) -> CmdResult<BackupReport> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     crate::tray::set_status(&app, "running");
     let result = blocking(move || {
         let profile = chatvault::profile::get(&paths, &name)?;
@@ -297,7 +293,7 @@ pub async fn run_profile<R: tauri::Runtime>(
         );
         done(chatvault::runner::run(
             &paths,
-            &OsKeychain::default(),
+            keychain.as_ref(),
             req,
             &chatvault::job::NoProgress,
             &Cancel::new(),
@@ -417,6 +413,7 @@ pub async fn save_profile(
 ) -> CmdResult<()> {
     let paths = state.paths.clone();
     let slot = state.store.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         let guard = slot
             .lock()
@@ -451,7 +448,7 @@ pub async fn save_profile(
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {
-            k.remember(&OsKeychain::default() as &dyn Keychain, &opened.path)?;
+            k.remember(keychain.as_ref(), &opened.path)?;
         }
         chatvault::profile::save(&paths, &name, &profile)
     })

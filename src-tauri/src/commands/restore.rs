@@ -17,7 +17,7 @@ use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-use super::{open_repo as open, runtime};
+use super::{open_repo as open, wait};
 
 /// Targets this computer has backed up to (for the restore page's picker).
 #[tauri::command]
@@ -40,19 +40,15 @@ pub async fn list_snapshots(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<Vec<SnapshotInfo>> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
-        let mut list: Vec<SnapshotInfo> = rt
-            .block_on(repo.snapshots())?
-            .iter()
-            .map(|(_, s)| SnapshotInfo::from(s))
-            .collect();
-        list.reverse(); // newest first
-        Ok(list)
-    })
-    .await
+    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let mut list: Vec<SnapshotInfo> = repo
+        .snapshots()
+        .await?
+        .iter()
+        .map(|(_, s)| SnapshotInfo::from(s))
+        .collect();
+    list.reverse(); // newest first
+    Ok(list)
 }
 
 #[tauri::command]
@@ -61,13 +57,8 @@ pub async fn snapshot_conversations(
     url: String,
     snapshot: String,
 ) -> CmdResult<Vec<SnapshotConversation>> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
-        rt.block_on(restore::snapshot_contents(&repo, Some(&snapshot)))
-    })
-    .await
+    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    Ok(restore::snapshot_contents(&repo, Some(&snapshot)).await?)
 }
 
 /// Messages of one conversation as the backup holds them (downloads only its segments).
@@ -80,29 +71,25 @@ pub async fn preview_backup(
     since: Option<Timestamp>,
     until: Option<Timestamp>,
 ) -> CmdResult<Vec<Message>> {
-    let paths = state.paths.clone();
-    blocking(move || {
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
-        // The previewed conversation's attachments go to a private folder in the cache (only
-        // the last preview's), from which `chatvault-media:` serves them.
-        let dir = crate::media::preview_dir(&paths);
-        if std::fs::symlink_metadata(&dir).is_ok() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| Error::io(format!("emptying {}", dir.display()), &e))?;
-        }
-        chatvault::private_file::create_private_dir_all(&dir)?;
-        let req = RestoreRequest {
-            snapshot: Some(snapshot),
-            conversations: vec![conversation],
-            since,
-            until,
-            attachments_dir: Some(dir),
-        };
-        let mut out = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
-        Ok(out.pop().map(|c| c.messages).unwrap_or_default())
-    })
-    .await
+    let paths = &state.paths;
+    let repo = open(paths, state.keychain.as_ref(), &url).await?;
+    // The previewed conversation's attachments go to a private folder in the cache (only
+    // the last preview's), from which `chatvault-media:` serves them.
+    let dir = crate::media::preview_dir(paths);
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io(format!("emptying {}", dir.display()), &e))?;
+    }
+    chatvault::private_file::create_private_dir_all(&dir)?;
+    let req = RestoreRequest {
+        snapshot: Some(snapshot),
+        conversations: vec![conversation],
+        since,
+        until,
+        attachments_dir: Some(dir),
+    };
+    let mut out = restore::restore(&repo, &req, &NoProgress, &Cancel::new()).await?;
+    Ok(out.pop().map(|c| c.messages).unwrap_or_default())
 }
 
 /// Restores the chosen conversations into the library and/or exports them to a folder.
@@ -119,15 +106,16 @@ pub async fn restore_selection(
     export_dir: Option<String>,
     formats: Vec<String>,
 ) -> CmdResult<RestoreResult> {
+    // Off the async workers: the export and the library write many files.
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let exports = state.exports.clone();
     blocking(move || {
         let formats: Vec<Format> = formats
             .iter()
             .map(|f| f.parse())
             .collect::<Result<_, _>>()?;
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
+        let repo = wait(open(&paths, keychain.as_ref(), &url))?;
         let export_dir = export_dir
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
@@ -147,7 +135,7 @@ pub async fn restore_selection(
             until,
             attachments_dir,
         };
-        let convs = rt.block_on(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
+        let convs = wait(restore::restore(&repo, &req, &NoProgress, &Cancel::new()))?;
         let messages = convs.iter().map(|c| c.messages.len() as u64).sum();
         let mut files = Vec::new();
         let mut index_html = None;

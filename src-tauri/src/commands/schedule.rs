@@ -2,12 +2,12 @@
 //! schedule are backed up when due (catch-up once, back-off after failures, never two at once).
 
 use super::store::blocking;
-use crate::ipc::ScheduleEntry;
+use crate::ipc::{ScheduleEntry, ScheduleRun, ScheduleRunState};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::history;
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::keychain::OsKeychain;
+use chatvault::keychain::Keychain;
 use chatvault::paths::AppPaths;
 use chatvault::profile;
 use chatvault::schedule::{decide, state_from_history, Rule};
@@ -93,11 +93,28 @@ pub fn pause_schedules(state: State<'_, AppState>, until: Option<Timestamp>) -> 
     Ok(())
 }
 
+fn emit_run<R: Runtime>(
+    app: &AppHandle<R>,
+    profile: &str,
+    state: ScheduleRunState,
+    reason: Option<&str>,
+) {
+    let _ = app.emit(
+        "schedule-run",
+        ScheduleRun {
+            profile: profile.to_string(),
+            state,
+            reason: reason.map(str::to_string),
+        },
+    );
+}
+
 /// Checks every few seconds whether a scheduled profile is due and runs it.
 pub fn spawn_loop<R: Runtime>(
     app: AppHandle<R>,
     paths: AppPaths,
     paused: Arc<Mutex<Option<Timestamp>>>,
+    keychain: Arc<dyn Keychain>,
 ) {
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_secs(5));
@@ -135,10 +152,7 @@ pub fn spawn_loop<R: Runtime>(
                 continue;
             }
             crate::tray::set_status(&app, "running");
-            let _ = app.emit(
-                "schedule-run",
-                serde_json::json!({ "profile": name, "state": "started" }),
-            );
+            emit_run(&app, &name, ScheduleRunState::Started, None);
             // The one run path applies the profile's guards (battery, metered network),
             // retention and prune, history and log.
             let req = chatvault::runner::RunRequest::for_profile(
@@ -146,19 +160,11 @@ pub fn spawn_loop<R: Runtime>(
                 &p,
                 chatvault::runner::Origin::Schedule,
             );
-            let result = chatvault::runner::run(
-                &paths,
-                &OsKeychain::default(),
-                req,
-                &NoProgress,
-                &Cancel::new(),
-            );
+            let result =
+                chatvault::runner::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
             if let Ok(chatvault::runner::RunOutcome::Postponed(why)) = &result {
                 crate::tray::set_status(&app, "idle");
-                let _ = app.emit(
-                    "schedule-run",
-                    serde_json::json!({ "profile": name, "state": "postponed", "reason": why }),
-                );
+                emit_run(&app, &name, ScheduleRunState::Postponed, Some(why));
                 continue;
             }
             crate::tray::set_status(&app, "idle");
@@ -172,10 +178,12 @@ pub fn spawn_loop<R: Runtime>(
                     .map(|e| e.message().to_string())
                     .unwrap_or_default(),
             );
-            let _ = app.emit(
-                "schedule-run",
-                serde_json::json!({ "profile": name, "state": if result.is_ok() { "ok" } else { "failed" } }),
-            );
+            let state = if result.is_ok() {
+                ScheduleRunState::Ok
+            } else {
+                ScheduleRunState::Failed
+            };
+            emit_run(&app, &name, state, None);
         }
     });
 }

@@ -5,7 +5,6 @@ use super::store::blocking;
 use crate::ipc::RepoOverview;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::{Keychain, OsKeychain};
 use chatvault::paths::AppPaths;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, VerifyReport};
@@ -14,7 +13,7 @@ use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-use super::{open_repo as open, runtime};
+use super::{open_repo as open, wait};
 
 /// The folder the wizard suggests for a first, local backup: "ChatVault Backups" in the
 /// user's documents (or home) folder. Nothing is created until the user tests it.
@@ -34,8 +33,8 @@ pub fn app_paths(state: State<'_, AppState>) -> AppPaths {
 #[tauri::command]
 pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<RepoOverview>> {
     let paths = state.paths.clone();
+    let kc = state.keychain.clone();
     blocking(move || {
-        let kc = OsKeychain::default();
         let mut out = Vec::new();
         for url in access::known_urls(&paths)? {
             let id = access::known_repo_id(&paths, &url)?;
@@ -46,7 +45,7 @@ pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<
             let credentials = url
                 .parse::<TargetSpec>()
                 .ok()
-                .and_then(|s| TargetCredentials::load(&kc, &s).ok().flatten())
+                .and_then(|s| TargetCredentials::load(kc.as_ref(), &s).ok().flatten())
                 .is_some();
             out.push(RepoOverview {
                 url,
@@ -72,10 +71,11 @@ pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<
 #[tauri::command]
 pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         let id = access::known_repo_id(&paths, &url)?
             .ok_or_else(|| Error::new(chatvault::ErrorCode::KeyMissing, "unknown repository"))?;
-        let code = access::recovery_code(&OsKeychain::default(), id)?.ok_or_else(|| {
+        let code = access::recovery_code(keychain.as_ref(), id)?.ok_or_else(|| {
             Error::new(
                 chatvault::ErrorCode::KeyMissing,
                 "the recovery code is not in this computer's keychain",
@@ -89,25 +89,26 @@ pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdR
 
 /// Starts changing the recovery code and returns the new one, once. The old code keeps
 /// working until the user says they have the new one ([`finish_recovery_code_rotation`]), so
-/// a code that was never written down cannot lock anyone out.
+/// a code that was never written down cannot lock anyone out. (Off the async workers: the new
+/// code's key derivation takes a while on purpose.)
 #[tauri::command]
 pub async fn rotate_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     let rotations = state.rotations.clone();
     blocking(move || {
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
+        let repo = wait(open(&paths, keychain.as_ref(), &url))?;
         // A change left half-way (the window was closed) is dropped first.
         let earlier = rotations
             .lock()
             .map_err(|_| Error::internal("rotations lock"))?
             .remove(&url);
         if let Some(p) = earlier {
-            let _ = rt.block_on(access::abandon_rotation(&repo, p));
+            let _ = wait(access::abandon_rotation(&repo, p));
         }
-        let pending = rt.block_on(access::begin_rotation(
+        let pending = wait(access::begin_rotation(
             &repo,
-            &OsKeychain::default(),
+            keychain.as_ref(),
             chatvault::crypto::recovery::KdfParams::RECOMMENDED,
         ))?;
         let code = pending.code().display().expose().clone();
@@ -131,31 +132,29 @@ pub async fn finish_recovery_code_rotation(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<()> {
-    let paths = state.paths.clone();
-    let rotations = state.rotations.clone();
-    blocking(move || {
-        let pending = rotations
-            .lock()
-            .map_err(|_| Error::internal("rotations lock"))?
-            .remove(&url)
-            .ok_or_else(|| no_rotation(&url))?;
-        let rt = runtime()?;
-        let done = open(&rt, &paths, &url).and_then(|repo| {
-            rt.block_on(access::finish_rotation(
-                &repo,
-                &OsKeychain::default(),
-                &pending,
-            ))
-        });
-        if done.is_err() {
-            // Keep it, so the user can try again (or cancel).
-            if let Ok(mut r) = rotations.lock() {
-                r.insert(url, pending);
-            }
+    let keychain = state.keychain.as_ref();
+    let pending = take_rotation(&state, &url)?;
+    let done = match open(&state.paths, keychain, &url).await {
+        Ok(repo) => access::finish_rotation(&repo, keychain, &pending).await,
+        Err(e) => Err(e),
+    };
+    if done.is_err() {
+        // Keep it, so the user can try again (or cancel).
+        if let Ok(mut r) = state.rotations.lock() {
+            r.insert(url, pending);
         }
-        done
-    })
-    .await
+    }
+    Ok(done?)
+}
+
+/// The change waiting for `url`, taken out of the state (the lock is not held across awaits).
+fn take_rotation(state: &AppState, url: &str) -> Result<access::PendingRotation, Error> {
+    state
+        .rotations
+        .lock()
+        .map_err(|_| Error::internal("rotations lock"))?
+        .remove(url)
+        .ok_or_else(|| no_rotation(url))
 }
 
 /// The user gave up on the new code: it is deleted and the old one stays.
@@ -164,19 +163,9 @@ pub async fn cancel_recovery_code_rotation(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<()> {
-    let paths = state.paths.clone();
-    let rotations = state.rotations.clone();
-    blocking(move || {
-        let pending = rotations
-            .lock()
-            .map_err(|_| Error::internal("rotations lock"))?
-            .remove(&url)
-            .ok_or_else(|| no_rotation(&url))?;
-        let rt = runtime()?;
-        let repo = open(&rt, &paths, &url)?;
-        rt.block_on(access::abandon_rotation(&repo, pending))
-    })
-    .await
+    let pending = take_rotation(&state, &url)?;
+    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    Ok(access::abandon_rotation(&repo, pending).await?)
 }
 
 #[tauri::command]
@@ -185,11 +174,14 @@ pub async fn verify_repository(
     url: String,
     read_data: bool,
 ) -> CmdResult<VerifyReport> {
+    // Off the async workers: reading every pack back is long work.
     let paths = state.paths.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
-        let rt = runtime()?;
-        let report = open(&rt, &paths, &url)
-            .and_then(|repo| rt.block_on(maintenance::verify(&repo, read_data)));
+        let report = wait(async {
+            let repo = open(&paths, keychain.as_ref(), &url).await?;
+            maintenance::verify(&repo, read_data).await
+        });
         // The home page shows a repository that failed its last verify.
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
         let _ = chatvault::status::record_verify(&paths, &url, outcome);
@@ -199,10 +191,11 @@ pub async fn verify_repository(
 }
 
 #[tauri::command]
-pub async fn forget_credentials(url: String) -> CmdResult<bool> {
+pub async fn forget_credentials(state: State<'_, AppState>, url: String) -> CmdResult<bool> {
+    let keychain = state.keychain.clone();
     blocking(move || {
         let spec: TargetSpec = url.parse()?;
-        TargetCredentials::forget(&OsKeychain::default() as &dyn Keychain, &spec)
+        TargetCredentials::forget(keychain.as_ref(), &spec)
     })
     .await
 }

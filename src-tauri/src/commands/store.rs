@@ -3,7 +3,7 @@
 use crate::ipc::{DemoStoreInfo, FoundStoreKey, KeyProgress, MessageRequest, OpenedStore};
 use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::OsKeychain;
+use chatvault::keychain::Keychain;
 use chatvault::model::{Message, Selection};
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
 use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
@@ -50,17 +50,17 @@ pub async fn open_store(
 ) -> CmdResult<OpenedStore> {
     let slot = state.store.clone();
     let media = state.media.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         if let Ok(mut m) = media.lock() {
             m.clear();
         }
         let path = PathBuf::from(path);
-        let keychain = OsKeychain::default();
         let key = match key.filter(|k| !k.trim().is_empty()) {
             Some(k) => Some(StoreKey::parse(&k)?),
-            None => StoreKey::recall(&keychain, &path).ok().flatten(),
+            None => StoreKey::recall(keychain.as_ref(), &path).ok().flatten(),
         };
-        open_into(&slot, path, key, remember)
+        open_into(&slot, keychain.as_ref(), path, key, remember)
     })
     .await
 }
@@ -68,13 +68,14 @@ pub async fn open_store(
 /// Opens the store with `key`, remembers the key if asked, and makes it the wizard's store.
 fn open_into(
     slot: &std::sync::Mutex<Option<OpenStore>>,
+    keychain: &dyn Keychain,
     path: PathBuf,
     key: Option<StoreKey>,
     remember: bool,
 ) -> Result<OpenedStore, Error> {
     let opened = store::open(&path, key.as_ref())?;
     if let (true, Some(k)) = (remember, &key) {
-        k.remember(&OsKeychain::default(), &path)?;
+        k.remember(keychain, &path)?;
     }
     let conversations = opened.conversations()?;
     let info = OpenedStore {
@@ -106,6 +107,7 @@ pub async fn find_store_key<R: tauri::Runtime>(
 ) -> CmdResult<FoundStoreKey> {
     let slot = state.store.clone();
     let media = state.media.clone();
+    let keychain = state.keychain.clone();
     blocking(move || {
         if let Ok(mut m) = media.lock() {
             m.clear();
@@ -127,7 +129,7 @@ pub async fn find_store_key<R: tauri::Runtime>(
             &chatvault::keyfind::Options::default(),
             &progress,
         )?;
-        let store = open_into(&slot, path, Some(found.key), remember)?;
+        let store = open_into(&slot, keychain.as_ref(), path, Some(found.key), remember)?;
         Ok(FoundStoreKey {
             found: found.report,
             store,

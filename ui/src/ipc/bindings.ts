@@ -374,6 +374,14 @@ export type ScheduleEntry = { name: string, target: string,
  */
 rule?: string | null, next_run?: string, last?: RunRecord | null, };
 
+export type ScheduleRunState = "started" | "ok" | "failed" | "postponed";
+
+export type ScheduleRun = { profile: string, state: ScheduleRunState, 
+/**
+ * Why a postponed run waits (on battery, on a metered network); only with `postponed`.
+ */
+reason?: string | null, };
+
 export type VerifyReport = { snapshots: number, conversations: number, packs: number, blobs_read: number, 
 /**
  * Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
