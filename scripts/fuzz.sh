@@ -16,7 +16,7 @@ cd "$ROOT"
 
 seconds=${1:-600}
 shift || true
-all=(envelope repo_body sealed_roundtrip user_text wechat_content imessage_typedstream)
+all=(envelope repo_body sealed_roundtrip user_text wechat_content imessage_typedstream media)
 harnesses=("${@:-${all[@]}}")
 
 heading "cargo-fuzz"

@@ -96,3 +96,27 @@ pub fn wechat_content(data: &[u8]) {
 pub fn imessage_typedstream(data: &[u8]) {
     let _ = crate::store::imessage::attributed_body_text(data);
 }
+
+/// Media as chat stores keep them and chat partners send them (photos in WeChat's `.dat` forms,
+/// SILK voice, anything else sniffed): the first byte picks the message kind, the next 17 are
+/// the image key a reader would attach (ext tag 1: 16-byte AES key ‖ XOR byte), the rest is
+/// the file. The SILK decoder is C code: this harness is what exercises it with hostile bytes.
+pub fn media(data: &[u8]) {
+    use crate::model::{ext_tag, MessageExt, MessageKind};
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let (key, body) = rest.split_at(rest.len().min(17));
+    let ext = [MessageExt {
+        tag: ext_tag::WECHAT_IMAGE_KEY,
+        data: key.to_vec(),
+    }];
+    let kind = match which % 4 {
+        0 => MessageKind::Image,
+        1 => MessageKind::Voice,
+        2 => MessageKind::Sticker,
+        _ => MessageKind::Video,
+    };
+    drop(crate::media::decode(body, kind, &ext));
+    let _ = crate::media::sniff(body);
+}

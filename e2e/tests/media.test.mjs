@@ -143,6 +143,11 @@ before(async () => {
 after(async () => {
   await app?.stop();
   rmSync(work, { recursive: true, force: true });
+  // The test files share one XDG data folder (scripts/test.sh): leave the Restored library as
+  // this file found it, empty, for the tests that count its rows.
+  for (const f of ["library.sqlite", "library.sqlite-wal", "library.sqlite-shm", "library-media"]) {
+    rmSync(join(dataDir, f), { recursive: true, force: true });
+  }
 });
 
 async function setInput(browser, testId, value) {
