@@ -232,7 +232,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
 fn needs_attention<R: Runtime>(app: &AppHandle<R>) -> bool {
     let state = app.state::<AppState>();
     let paused = state.paused_until.lock().ok().and_then(|p| *p);
-    crate::commands::home::profile_statuses(&state.paths, paused, false)
+    crate::commands::home::statuses(&state.paths, paused, None)
         .map(|list| list.iter().any(|p| !p.attention.is_empty()))
         .unwrap_or(false)
 }
@@ -300,6 +300,7 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     std::thread::spawn(move || {
         let paths = app.state::<AppState>().paths.clone();
+        let keychain = app.state::<AppState>().keychain.clone();
         let Ok(profiles) = chatvault::profile::list(&paths) else {
             return;
         };
@@ -312,7 +313,7 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
             );
             let result = chatvault::runner::run(
                 &paths,
-                &chatvault::keychain::OsKeychain::default(),
+                keychain.as_ref(),
                 req,
                 &chatvault::job::NoProgress,
                 &chatvault::job::Cancel::new(),

@@ -23,18 +23,6 @@ fn key_in_keychain(paths: &AppPaths, kc: &dyn Keychain, url: &str) -> Option<boo
     kc.get(&access::key_account(id)).ok().map(|k| k.is_some())
 }
 
-/// Every profile's status, without asking the keychain about repository keys: the tray's
-/// view, as it asks every few seconds. (`keys` must be false; the home page asks
-/// [`statuses`] with the keychain.)
-pub(crate) fn profile_statuses(
-    paths: &AppPaths,
-    paused_until: Option<Timestamp>,
-    keys: bool,
-) -> Result<Vec<ProfileStatus>, Error> {
-    debug_assert!(!keys, "the keychain is asked through statuses()");
-    statuses(paths, paused_until, None)
-}
-
 /// Every profile's status; with a keychain, also whether each repository key is in it.
 pub(crate) fn statuses(
     paths: &AppPaths,
