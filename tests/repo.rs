@@ -564,6 +564,36 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
         .map(|m| m["text"].as_str().unwrap().to_string())
         .collect();
     assert!(texts.len() >= 3);
+    // The victim's photos, voice clips, videos and files: from each, 64 bytes that no other
+    // conversation's attachment holds (JPEGs share their standard tables, for one).
+    let bytes_of = |id: &str| -> Vec<Vec<u8>> {
+        store
+            .messages(id, &MessageQuery::default())
+            .unwrap()
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .filter_map(|a| store.attachment_bytes(a))
+            .collect()
+    };
+    let others: Vec<Vec<u8>> = store
+        .conversations()
+        .unwrap()
+        .iter()
+        .filter(|c| c.id != victim)
+        .flat_map(|c| bytes_of(&c.id))
+        .collect();
+    let media: Vec<Vec<u8>> = bytes_of(victim)
+        .iter()
+        .filter_map(|b| {
+            (0..b.len().saturating_sub(64))
+                .rev()
+                .step_by(61)
+                .map(|i| &b[i..i + 64])
+                .find(|w| !others.iter().any(|o| o.windows(64).any(|x| x == *w)))
+                .map(<[u8]>::to_vec)
+        })
+        .collect();
+    assert!(media.len() >= 3, "the fixture's victim has media");
     rt().block_on(async {
         let (repo, _, _) = new_repo(local(target.path())).await;
         let sel = select_all(store.as_ref());
@@ -574,9 +604,16 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
                 .iter()
                 .any(|b| b.windows(t.len()).any(|w| w == t.as_bytes()))
         };
+        let found_bytes = |bodies: &[Vec<u8>], t: &[u8]| {
+            bodies.iter().any(|b| b.windows(t.len()).any(|w| w == t))
+        };
         assert!(
             texts.iter().all(|t| found(&bodies, t)),
             "before: the texts are there (sanity)"
+        );
+        assert!(
+            media.iter().all(|m| found_bytes(&bodies, m)),
+            "before: the media are there (sanity)"
         );
 
         let report = forget(&repo, &Forget::Conversation(victim.into()), true)
@@ -588,6 +625,12 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
             assert!(
                 !found(&bodies, t),
                 "{t:?} still decrypts after forget + prune"
+            );
+        }
+        for (i, m) in media.iter().enumerate() {
+            assert!(
+                !found_bytes(&bodies, m),
+                "attachment {i} still decrypts after forget + prune"
             );
         }
         assert!(verify(&repo, true).await.unwrap().errors.is_empty());
