@@ -9,7 +9,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::discover::strip_v4_suffix;
-use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{
+    damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
+};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
     md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
@@ -105,24 +107,6 @@ fn cipher(key: &V4Key<'_>, path: &Path) -> Result<Cipher> {
     })
 }
 
-/// Opens `paths` each on a thread of its own, so that their key derivations run on every
-/// core: the results in the order of `paths`.
-fn open_all(paths: &[std::path::PathBuf], key: &V4Key<'_>) -> Vec<Result<Db>> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .iter()
-            .map(|p| s.spawn(move || cipher(key, p).and_then(|c| Db::open(p, &c))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::internal("opening a database panicked")))
-            })
-            .collect()
-    })
-}
-
 impl V4Store {
     pub fn open(root: &Path, key: &V4Key<'_>) -> Result<V4Store> {
         let storage = root.join("db_storage");
@@ -141,21 +125,8 @@ impl V4Store {
                 "Copy the whole xwechat_files/<account> folder, including db_storage/contact.",
             ));
         }
-        let files = numbered_files(&storage.join("message"), "message_");
-        // Each database costs a key derivation of 256,000 rounds (a quarter of a second) and a
-        // private copy: contact.db and every shard are opened at once, on every core.
-        let mut paths = vec![contact_db.clone()];
-        paths.extend(files.iter().map(|(_, p)| p.clone()));
-        let mut opened = open_all(&paths, key).into_iter();
-        let contacts_db = opened.next().expect("contact.db was opened first")?;
+        let contacts_db = Db::open(&contact_db, &cipher(key, &contact_db)?)?;
         require_table(&contacts_db, &contact_db, "contact")?;
-        if files.is_empty() {
-            return Err(Error::new(
-                ErrorCode::StoreNotFound,
-                "no message_<n>.db in db_storage/message",
-            )
-            .with_hint("Pick the xwechat_files/<account> folder."));
-        }
         let mut contacts = Contacts::default();
         let mut by_hash = HashMap::new();
         for id in contacts.load_names(
@@ -178,6 +149,18 @@ impl V4Store {
                 contacts.set_members(room, n as u32);
             }
         }
+        let files = numbered_files(&storage.join("message"), "message_");
+        if files.is_empty() {
+            return Err(Error::new(
+                ErrorCode::StoreNotFound,
+                "no message_<n>.db in db_storage/message",
+            )
+            .with_hint("Pick the xwechat_files/<account> folder."));
+        }
+        // The key is proven on contact.db: the shards open at once, on every core.
+        let opened = open_each(&files, |(_, path)| {
+            cipher(key, path).and_then(|c| Db::open(path, &c))
+        });
         let mut shards = Vec::new();
         let mut tables = Vec::new();
         let mut names = Vec::new();
