@@ -5,6 +5,8 @@
 #
 #   bash scripts/bench-store.sh [MESSAGES] [CONVERSATIONS] [VARIANTS] [RUNS]
 #   defaults: 1000000 2000 "win3 v4" 3
+#   CV=/path/to/chatvault bash scripts/bench-store.sh ...  measures another build of the CLI
+#   (e.g. the previous commit's, for a before/after table on the same machine).
 #
 # Measures per variant: full backup (wall, peak RSS), an incremental backup after 1,000 new
 # messages, repository bytes, the conversation list and a page of 100 messages on an open store,
@@ -22,7 +24,7 @@ heading "Building (release)"
 cargo build --release --quiet --bin chatvault
 cargo bench --bench scale --no-run --quiet 2>/dev/null
 SCALE=$(ls -t target/release/deps/scale-* | grep -v '\.d$' | head -1)
-CV=$ROOT/target/release/chatvault
+CV=${CV:-$ROOT/target/release/chatvault}
 
 BENCH_TMP=$(mktemp -d -t chatvault-scale.XXXXXX)
 export BENCH_TMP CV SCALE MESSAGES CONVERSATIONS RUNS VARIANTS

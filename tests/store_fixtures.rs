@@ -355,6 +355,56 @@ fn an_empty_shard_is_corrupt() {
     assert_eq!(open_err(&root, Some(&key)).code(), ErrorCode::StoreCorrupt);
 }
 
+/// A copy of the WeChat 4.x store with `message_1.db` replaced (the databases open at once,
+/// each on a thread of its own: which one failed, and how, must still be told right).
+fn v4_with_shard(content: &[u8]) -> (tempfile::TempDir, PathBuf, StoreKey) {
+    let e = expected("wechat4");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wxid_chenxm2015_8f3a");
+    copy_dir(&stores_dir().join(e["store_root"].as_str().unwrap()), &root);
+    std::fs::write(root.join("db_storage/message/message_1.db"), content).unwrap();
+    (dir, root, key_of(&e).unwrap())
+}
+
+#[test]
+fn a_damaged_4x_shard_is_corrupt_and_named_while_the_others_open() {
+    let bytes = std::fs::read(stores_dir().join("negative/garbage.db")).unwrap();
+    let (_dir, root, key) = v4_with_shard(&bytes);
+    let err = open_err(&root, Some(&key));
+    assert_eq!(err.code(), ErrorCode::StoreCorrupt, "{err}");
+    assert!(err.message().contains("message_1.db"), "{err}");
+    // A shard keyed differently (another account's) is damaged too, not a wrong key: the
+    // key was proven on contact.db.
+    let win3 = expected("wechat-win3");
+    let other = stores_dir()
+        .join(win3["store_root"].as_str().unwrap())
+        .join("Msg/Multi/MSG0.db");
+    let (_dir, root, key) = v4_with_shard(&std::fs::read(other).unwrap());
+    let err = open_err(&root, Some(&key));
+    assert_eq!(err.code(), ErrorCode::StoreCorrupt, "{err}");
+    assert!(err.message().contains("message_1.db"), "{err}");
+    // An intact store opens every shard, with every conversation of both shards listed.
+    let e = expected("wechat4");
+    let store = store::open(
+        &stores_dir().join(e["store_root"].as_str().unwrap()),
+        key_of(&e).as_ref(),
+    )
+    .unwrap();
+    let ids: std::collections::BTreeSet<String> = e["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    let listed: std::collections::BTreeSet<String> = store
+        .conversations()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, ids);
+}
+
 #[test]
 fn another_apps_database_is_not_a_chat_store() {
     let places = stores_dir().join("negative/places.sqlite");

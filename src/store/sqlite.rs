@@ -213,6 +213,24 @@ impl Db {
     }
 }
 
+/// Opens each of `items` with `open` on a thread of its own, so that their key derivations
+/// (SQLCipher 4: 256,000 rounds of PBKDF2-HMAC-SHA512, a quarter of a second each) and private
+/// copies run on every core; the results in the order of `items`. Callers open the small
+/// contacts database first, alone, so that a wrong key is told before the big shards are copied.
+pub fn open_each<T: Sync>(items: &[T], open: impl Fn(&T) -> Result<Db> + Sync) -> Vec<Result<Db>> {
+    let open = &open;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || open(t))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::internal("opening a database panicked")))
+            })
+            .collect()
+    })
+}
+
 /// Sets up SQLCipher's process-wide crypto provider once, before any thread keys a database:
 /// keying the first databases from several threads at once failed now and then with
 /// "PRAGMA key requires a key of one or more characters" (seen in parallel tests).

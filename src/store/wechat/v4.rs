@@ -9,7 +9,9 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::discover::strip_v4_suffix;
-use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{
+    damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
+};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
     md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
@@ -155,16 +157,20 @@ impl V4Store {
             )
             .with_hint("Pick the xwechat_files/<account> folder."));
         }
+        // The key is proven on contact.db: the shards open at once, on every core.
+        let opened = open_each(&files, |(_, path)| {
+            cipher(key, path).and_then(|c| Db::open(path, &c))
+        });
         let mut shards = Vec::new();
         let mut tables = Vec::new();
         let mut names = Vec::new();
-        for (_, path) in files {
+        for ((_, path), db) in files.iter().zip(opened) {
             names.push(
                 path.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
             );
-            let db = Db::open(&path, &cipher(key, &path)?).map_err(damaged_not_wrong_key(&path))?;
+            let db = db.map_err(damaged_not_wrong_key(path))?;
             if db.has_table("Name2Id")? {
                 let conn = db.conn();
                 let mut stmt = conn

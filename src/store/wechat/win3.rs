@@ -6,7 +6,9 @@ use super::{content, normalise, Contacts, RawMessage, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
 use crate::secret::Secret;
-use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
+use crate::store::sqlite::{
+    damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
+};
 use crate::store::{
     numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery, Variant,
 };
@@ -115,9 +117,11 @@ impl Win3Store {
         let micro_db = Db::open(&micro, &cipher(key))?;
         require_table(&micro_db, &micro, "Contact")?;
         let contacts = read_contacts(&micro_db)?;
+        // The key is proven on the contacts: the shards open at once, on every core.
+        let opened = open_each(&files, |(_, path)| Db::open(path, &cipher(key)));
         let mut shards = Vec::new();
-        for (_, path) in files {
-            let db = Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?;
+        for ((_, path), db) in files.iter().zip(opened) {
+            let db = db.map_err(damaged_not_wrong_key(path))?;
             if !db.has_table("MSG")? {
                 continue;
             }
