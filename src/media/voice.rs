@@ -47,8 +47,37 @@ pub fn is_silk(bytes: &[u8]) -> bool {
 
 /// A SILK clip as a WAV file; None when it does not decode or holds no sound.
 pub fn silk_to_wav(bytes: &[u8]) -> Option<Vec<u8>> {
-    let pcm = silk_codec::decode_silk(bytes, SAMPLE_RATE as i32).ok()?;
+    let clip = frames_the_sdk_reads_safely(bytes)?;
+    let pcm = silk_codec::decode_silk(clip, SAMPLE_RATE as i32).ok()?;
     (!pcm.is_empty()).then(|| wav(&pcm, SAMPLE_RATE))
+}
+
+/// The clip rebuilt from the frames the SILK SDK can be handed safely. Its C decoder reads the
+/// first four bytes of a frame before it looks at the frame's length
+/// (`SKP_Silk_range_dec_init`), so a frame of 0–3 bytes made it read past the end of the
+/// clip: found by the `media` fuzz harness under AddressSanitizer (the input is kept in
+/// fuzz/regressions/media). Frames that short hold no sound and are left out; a truncated or
+/// negative length ends the clip, as the terminator (length -1) does. None when the bytes
+/// are not a SILK clip.
+fn frames_the_sdk_reads_safely(bytes: &[u8]) -> Option<Vec<u8>> {
+    let body = bytes.strip_prefix(b"\x02").unwrap_or(bytes);
+    let mut rest = body.strip_prefix(SILK_MAGIC)?;
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(SILK_MAGIC);
+    while let [a, b, tail @ ..] = rest {
+        let Ok(len) = usize::try_from(i16::from_le_bytes([*a, *b])) else {
+            break;
+        };
+        let Some(frame) = tail.get(..len) else {
+            break;
+        };
+        if len >= 4 {
+            out.extend_from_slice(&[*a, *b]);
+            out.extend_from_slice(frame);
+        }
+        rest = &tail[len..];
+    }
+    Some(out)
 }
 
 /// A RIFF/WAVE file of 16-bit little-endian mono `pcm`.
@@ -144,5 +173,26 @@ mod tests {
             Decoded::AsIs,
             "iMessage voice"
         );
+    }
+
+    #[test]
+    fn frames_too_short_for_the_sdk_are_left_out_and_the_clip_still_plays() {
+        // The fuzz harness's input: a frame of 0 bytes made the C decoder read past the clip.
+        let mut hostile = b"\x02#!SILK_V3".to_vec();
+        hostile.extend([0, 0, 2, 0, 0xAB, 0xCD]);
+        hostile.extend([0x27, 0x00]);
+        hostile.extend([0xF5; 39]);
+        hostile.extend([0x30, 0x00, 1, 2]); // claims 48 bytes, has 2: the clip ends here
+        let clean = frames_the_sdk_reads_safely(&hostile).unwrap();
+        let mut want = b"#!SILK_V3".to_vec();
+        want.extend([0x27, 0x00]);
+        want.extend([0xF5; 39]);
+        assert_eq!(clean, want);
+        drop(silk_to_wav(&hostile));
+        // A real clip keeps every frame and decodes as before.
+        let real = frames_the_sdk_reads_safely(CLIP).unwrap();
+        assert_eq!(&real[..], CLIP.strip_prefix(b"\x02").unwrap_or(CLIP));
+        assert!(silk_to_wav(CLIP).is_some());
+        assert_eq!(frames_the_sdk_reads_safely(b"RIFF...."), None);
     }
 }
