@@ -12,4 +12,7 @@ heading "Build the app"
 (cd "$ROOT" && cargo build -p chatvault-app --features custom-protocol)
 
 heading "Launch ChatVault"
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  die "no display to open ChatVault's window on. Run this in a desktop session, or try it on a headless machine with: xvfb-run -a bash scripts/run.sh"
+fi
 exec "$ROOT/target/debug/chatvault-app" "$@"
