@@ -194,10 +194,6 @@ border-radius:8px;padding:6px 10px;white-space:pre-wrap;word-break:break-word}.m
 ul{list-style:none;padding:0}img.att,video.att{max-width:240px;max-height:240px;border-radius:6px}\
 .note{font-size:.75rem;color:#8a6d3b;white-space:normal}li{background:#fff;margin:6px 0;padding:10px;border-radius:8px}";
 
-pub fn to_html(c: &RestoredConversation) -> String {
-    to_html_in(c, None)
-}
-
 /// The page of a conversation exported into `dir`, where the restore wrote its attachments
 /// (their notes, saying why one has no viewable form, are read from there).
 pub fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
@@ -537,7 +533,7 @@ mod tests {
 
     #[test]
     fn html_escapes_content_and_shows_kinds_and_names() {
-        let html = to_html(&conv());
+        let html = to_html_in(&conv(), None);
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; 你好"));
         assert!(html.contains("张三 &lt;Zhang&gt;"));
