@@ -6,6 +6,7 @@ mod common;
 
 use chatvault::model::Message;
 use chatvault::store::{self, MessageQuery};
+use common::store::{win3_insert, win3_shard};
 use common::user::User;
 use std::path::{Path, PathBuf};
 
@@ -15,12 +16,7 @@ fn has_keychain() -> bool {
 
 /// A connection to one of the demo store's MSG shards, keyed as WeChat keys it.
 fn shard(u: &User, file: &str) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(shard_path(u, file)).unwrap();
-    conn.pragma_update(None, "hexkey", u.key().hex().unwrap().expose().as_str())
-        .unwrap();
-    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-    conn
+    win3_shard(Path::new(&u.store), file, &u.key())
 }
 
 fn shard_path(u: &User, file: &str) -> PathBuf {
@@ -28,11 +24,7 @@ fn shard_path(u: &User, file: &str) -> PathBuf {
 }
 
 fn insert(conn: &rusqlite::Connection, talker: &str, text: &str, time: i64) {
-    conn.execute(
-        "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![time, time, time * 1000, talker, text],
-    )
-    .unwrap();
+    win3_insert(conn, talker, text, time, true);
 }
 
 /// Every message of the store, per conversation, as the store reads it now.

@@ -12,11 +12,12 @@ mod common;
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::model::{ext_tag, AttachmentRole, SelectedConversation, Selection};
+use chatvault::model::{ext_tag, AttachmentRole, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
 use chatvault::store::{self, ChatStore, MessageQuery, StoreKey};
+use common::store::select_all;
 use common::user::User;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -354,21 +355,7 @@ fn v2_images_carry_the_derived_image_key_through_backup_and_restore() {
     let target = tempfile::tempdir().unwrap();
     let spec: chatvault::target::TargetSpec = target.path().display().to_string().parse().unwrap();
     let op = spec.operator(&Default::default()).unwrap();
-    let sel = Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    };
+    let sel = select_all(store.as_ref());
     let restored = common::runtime().block_on(async {
         let repo = Repo::init(
             op,

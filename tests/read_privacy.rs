@@ -19,38 +19,13 @@ use chatvault::repo::maintenance::{forget, prune, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::{ReadMode, Repo};
 use chatvault::store::{self, demo, StoreKey, Variant};
-use chatvault::target::{TargetCredentials, TargetSpec};
+
 use common::faultproxy::{FaultProxy, Seen};
+use common::store::{s3_through, win3_add_message};
 use std::path::{Path, PathBuf};
 
 const A: &str = "wxid_symmetric_aa";
 const B: &str = "wxid_symmetric_bb";
-
-fn s3_through(proxy: &FaultProxy, prefix: &str) -> Option<opendal::Operator> {
-    let bucket = common::service_env("CHATVAULT_TEST_S3_BUCKET")?;
-    let url = format!(
-        "s3://{bucket}/{prefix}?endpoint={}&region=us-east-1",
-        url::form_urlencoded::byte_serialize(proxy.endpoint().as_bytes()).collect::<String>()
-    );
-    let spec: TargetSpec = url.parse().unwrap();
-    Some(
-        spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
-            .unwrap(),
-    )
-}
-
-fn add_message(root: &Path, key: &StoreKey, talker: &str, text: &str, time: i64) {
-    let conn = rusqlite::Connection::open(root.join("Msg/Multi/MSG1.db")).unwrap();
-    conn.pragma_update(None, "hexkey", key.hex().unwrap().expose().as_str())
-        .unwrap();
-    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-    conn.execute(
-        "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![time, time, time * 1000, talker, text],
-    )
-    .unwrap();
-}
 
 /// The demo store plus conversations A and B with the same messages at the same times.
 fn symmetric_store(dir: &Path) -> (PathBuf, StoreKey) {
@@ -59,7 +34,7 @@ fn symmetric_store(dir: &Path) -> (PathBuf, StoreKey) {
     for i in 0..40i64 {
         let t = 1_700_000_000 + i * 86_400;
         for talker in [A, B] {
-            add_message(
+            win3_add_message(
                 &d.path,
                 &key,
                 talker,
@@ -242,7 +217,7 @@ fn the_storage_cannot_tell_which_conversation_changed_was_restored_or_was_pruned
 
         // One new message: in conversation A on one side, in B on the other.
         for (s, talker) in sides.iter().zip(changed) {
-            add_message(&s.root, &s.key, talker, "one more message, same length", 1_710_000_000);
+            win3_add_message(&s.root, &s.key, talker, "one more message, same length", 1_710_000_000);
         }
         let mut second = Vec::new();
         for s in &sides {
@@ -274,7 +249,7 @@ fn the_storage_cannot_tell_which_conversation_changed_was_restored_or_was_pruned
         let mut third = Vec::new();
         for s in sides.iter_mut() {
             s.forget_cache();
-            add_message(&s.root, &s.key, "wxid_alicechen", "on both sides", 1_720_000_000);
+            win3_add_message(&s.root, &s.key, "wxid_alicechen", "on both sides", 1_720_000_000);
             record(&proxy, &s.prefix);
             let report = s.backup().await;
             assert_eq!(report.conversations_read, 1);

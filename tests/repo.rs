@@ -6,22 +6,17 @@ mod common;
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::model::{Message, SelectedConversation, Selection};
+use chatvault::model::{Message, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::format::{kind, IndexBlob, KeyTable};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest, RestoredConversation};
 use chatvault::repo::{ConvKeys, Repo};
 use chatvault::secret::Secret;
-use chatvault::store::{self, demo, ChatStore, MessageQuery, StoreKey, Variant};
+use chatvault::store::{self, ChatStore, MessageQuery, StoreKey};
 use chatvault::ErrorCode;
-use opendal::Operator;
+use common::store::{demo_win3, local_op, new_repo, select_all, win3_add_message};
 use std::path::{Path, PathBuf};
-
-fn local(dir: &Path) -> Operator {
-    let spec: chatvault::target::TargetSpec = dir.display().to_string().parse().unwrap();
-    spec.operator(&Default::default()).unwrap()
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stores")
@@ -46,33 +41,8 @@ fn fixture(variant: &str) -> (PathBuf, Box<dyn ChatStore>, serde_json::Value) {
     (root, s, e)
 }
 
-fn select_all(store: &dyn ChatStore) -> Selection {
-    Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    }
-}
-
 fn rt() -> tokio::runtime::Runtime {
     common::runtime()
-}
-
-async fn new_repo(op: Operator) -> (Repo, MasterKey, RecoveryCode) {
-    let mk = MasterKey::generate();
-    let code = RecoveryCode::generate();
-    let repo = Repo::init(op, &mk, &code, KdfParams::TEST).await.unwrap();
-    (repo, mk, code)
 }
 
 async fn run_backup(
@@ -136,7 +106,7 @@ fn every_store_variant_round_trips_message_by_message() {
         let (root, store, _) = fixture(variant);
         let sel = select_all(store.as_ref());
         rt().block_on(async {
-            let (repo, _, _) = new_repo(local(target.path())).await;
+            let (repo, _, _) = new_repo(local_op(target.path())).await;
             let report = run_backup(&repo, &root, store.as_ref(), &sel).await;
             assert!(report.messages > 0, "{variant}");
             let restored = run_restore(&repo, RestoreRequest::default()).await.unwrap();
@@ -178,7 +148,7 @@ fn imessage_messages_outside_any_chat_are_listed_and_backed_up() {
         "the fixture has messages outside any chat"
     );
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         run_backup(&repo, &root, store.as_ref(), &sel).await;
         let restored = run_restore(&repo, RestoreRequest::default()).await.unwrap();
         let ids: Vec<&str> = restored
@@ -200,7 +170,7 @@ fn the_target_learns_no_names_texts_ids_or_dates() {
     let target = tempfile::tempdir().unwrap();
     let mut needles: Vec<String> = Vec::new();
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         for variant in ["wechat-win3", "wechat4", "imessage"] {
             let (root, store, e) = fixture(variant);
             run_backup(&repo, &root, store.as_ref(), &select_all(store.as_ref())).await;
@@ -248,32 +218,13 @@ fn the_target_learns_no_names_texts_ids_or_dates() {
     assert!(objects.len() > 5);
 }
 
-/// A copy of a demo store, so a test can add messages to it.
-fn demo_copy(dir: &Path, messages: usize) -> (PathBuf, StoreKey) {
-    let d = demo::write(dir, Variant::WechatWin3, messages).unwrap();
-    (d.path, StoreKey::parse(&d.key.unwrap()).unwrap())
-}
-
-fn add_message(root: &Path, key: &StoreKey, talker: &str, text: &str, time: i64) {
-    let conn = rusqlite::Connection::open(root.join("Msg/Multi/MSG1.db")).unwrap();
-    conn.pragma_update(None, "hexkey", key.hex().unwrap().expose().as_str())
-        .unwrap();
-    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-    conn.execute(
-        "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![time, time, time * 1000, talker, text],
-    )
-    .unwrap();
-}
-
 #[test]
 fn incremental_runs_upload_only_what_changed() {
     let store_dir = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (root, key) = demo_copy(store_dir.path(), 600);
+    let (root, key) = demo_win3(store_dir.path(), 600);
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         let store = store::open(&root, Some(&key)).unwrap();
         let sel = select_all(store.as_ref());
         let first = run_backup(&repo, &root, store.as_ref(), &sel).await;
@@ -294,7 +245,7 @@ fn incremental_runs_upload_only_what_changed() {
         drop(store);
 
         // One new message: one segment and one tree, in one new pack.
-        add_message(
+        win3_add_message(
             &root,
             &key,
             "wxid_alicechen",
@@ -335,15 +286,15 @@ fn incremental_runs_upload_only_what_changed() {
 fn restoring_one_conversation_reads_only_its_blobs() {
     let store_dir = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (root, key) = demo_copy(store_dir.path(), 1500);
+    let (root, key) = demo_win3(store_dir.path(), 1500);
     rt().block_on(async {
-        let (repo, mk, _) = new_repo(local(target.path())).await;
+        let (repo, mk, _) = new_repo(local_op(target.path())).await;
         let store = store::open(&root, Some(&key)).unwrap();
         run_backup(&repo, &root, store.as_ref(), &select_all(store.as_ref())).await;
 
         let measure = |convs: Vec<String>| {
             let mk = MasterKey::from_bytes(*mk.expose());
-            let op = local(target.path());
+            let op = local_op(target.path());
             async move {
                 let repo = Repo::open(op, &mk).await.unwrap();
                 let before = repo.stats.snapshot().3;
@@ -372,7 +323,7 @@ fn restoring_one_conversation_reads_only_its_blobs() {
         );
         let (ranged, ranged_bytes) = {
             let mk = MasterKey::from_bytes(*mk.expose());
-            let repo = Repo::open(local(target.path()), &mk).await.unwrap();
+            let repo = Repo::open(local_op(target.path()), &mk).await.unwrap();
             let before = repo.stats.snapshot().3;
             let out = run_restore(
                 &repo,
@@ -400,7 +351,7 @@ fn tampering_is_detected_and_named_and_nothing_wrong_is_restored() {
     let target = tempfile::tempdir().unwrap();
     let (root, store, _) = fixture("wechat-win3");
     rt().block_on(async {
-        let (repo, mk, _) = new_repo(local(target.path())).await;
+        let (repo, mk, _) = new_repo(local_op(target.path())).await;
         run_backup(&repo, &root, store.as_ref(), &select_all(store.as_ref())).await;
         run_backup(
             &repo,
@@ -434,7 +385,7 @@ fn tampering_is_detected_and_named_and_nothing_wrong_is_restored() {
         let mut flipped = original.clone();
         flipped[loc.offset as usize + 40] ^= 0x01;
         std::fs::write(pack, &flipped).unwrap();
-        let repo = Repo::open(local(target.path()), &mk).await.unwrap();
+        let repo = Repo::open(local_op(target.path()), &mk).await.unwrap();
         let err = run_restore(&repo, RestoreRequest::default())
             .await
             .unwrap_err();
@@ -490,15 +441,15 @@ fn tampering_is_detected_and_named_and_nothing_wrong_is_restored() {
 fn a_wrong_master_key_is_reported_as_such() {
     let target = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        new_repo(local(target.path())).await;
-        let err = Repo::open(local(target.path()), &MasterKey::generate())
+        new_repo(local_op(target.path())).await;
+        let err = Repo::open(local_op(target.path()), &MasterKey::generate())
             .await
             .err()
             .unwrap();
         assert_eq!(err.code(), ErrorCode::RepoWrongKey);
         let empty = tempfile::tempdir().unwrap();
         assert_eq!(
-            Repo::open(local(empty.path()), &MasterKey::generate())
+            Repo::open(local_op(empty.path()), &MasterKey::generate())
                 .await
                 .err()
                 .unwrap()
@@ -506,7 +457,7 @@ fn a_wrong_master_key_is_reported_as_such() {
             ErrorCode::RepoNotFound
         );
         let again = Repo::init(
-            local(target.path()),
+            local_op(target.path()),
             &MasterKey::generate(),
             &RecoveryCode::generate(),
             KdfParams::TEST,
@@ -520,11 +471,11 @@ fn a_wrong_master_key_is_reported_as_such() {
 fn the_recovery_code_alone_recovers_the_master_key() {
     let target = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        let (repo, mk, code) = new_repo(local(target.path())).await;
-        let (found, repo_id) = Repo::unlock(&local(target.path()), &code).await.unwrap();
+        let (repo, mk, code) = new_repo(local_op(target.path())).await;
+        let (found, repo_id) = Repo::unlock(&local_op(target.path()), &code).await.unwrap();
         assert_eq!(found.expose(), mk.expose());
         assert_eq!(repo_id, repo.repo_id());
-        let wrong = Repo::unlock(&local(target.path()), &RecoveryCode::generate())
+        let wrong = Repo::unlock(&local_op(target.path()), &RecoveryCode::generate())
             .await
             .err()
             .unwrap();
@@ -595,7 +546,7 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
         .collect();
     assert!(media.len() >= 3, "the fixture's victim has media");
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         let sel = select_all(store.as_ref());
         run_backup(&repo, &root, store.as_ref(), &sel).await;
         let bodies = decrypt_everything(&repo).await;
@@ -657,12 +608,12 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
 fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
     let store_dir = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (root, key) = demo_copy(store_dir.path(), 800);
+    let (root, key) = demo_win3(store_dir.path(), 800);
     let conv = "wxid_lina1990";
     let since: jiff::Timestamp = "2023-01-01T00:00:00Z".parse().unwrap();
     let until: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         let store = store::open(&root, Some(&key)).unwrap();
         let sel = select_all(store.as_ref());
         run_backup(&repo, &root, store.as_ref(), &sel).await;
@@ -713,7 +664,7 @@ fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
         // The store changes (a new message elsewhere): the next backup reads it all again,
         // and still leaves the forgotten range out.
         drop(store);
-        add_message(
+        win3_add_message(
             &root,
             &key,
             "wxid_bobsmith",
@@ -740,12 +691,12 @@ fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
 fn retention_keeps_the_newest_snapshots_of_a_selection() {
     let store_dir = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
-    let (root, key) = demo_copy(store_dir.path(), 300);
+    let (root, key) = demo_win3(store_dir.path(), 300);
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         let mut last = String::new();
         for i in 0..4 {
-            add_message(
+            win3_add_message(
                 &root,
                 &key,
                 "wxid_bobsmith",
@@ -786,9 +737,9 @@ fn two_runs_on_one_repository_never_overlap() {
     let target = tempfile::tempdir().unwrap();
     let (root, store, _) = fixture("wechat-win3");
     rt().block_on(async {
-        let (repo, mk, _) = new_repo(local(target.path())).await;
+        let (repo, mk, _) = new_repo(local_op(target.path())).await;
         // Another run (another process, the app or a timer) holds the repository.
-        let other = Repo::open(local(target.path()), &mk).await.unwrap();
+        let other = Repo::open(local_op(target.path()), &mk).await.unwrap();
         let held = Lock::acquire(&other, Mode::Append, Op::Backup)
             .await
             .unwrap();
@@ -832,9 +783,9 @@ fn attachment_files_are_chunked_encrypted_deduplicated_and_restored_byte_for_byt
     let store_dir = tempfile::tempdir().unwrap();
     let target = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let (root, key) = demo_copy(store_dir.path(), 900);
+    let (root, key) = demo_win3(store_dir.path(), 900);
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(target.path())).await;
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
         let store = store::open(&root, Some(&key)).unwrap();
         let sel = select_all(store.as_ref());
         let first = run_backup(&repo, &root, store.as_ref(), &sel).await;
@@ -905,7 +856,7 @@ fn attachment_files_are_chunked_encrypted_deduplicated_and_restored_byte_for_byt
 
         // Unchanged files are not uploaded again; prune keeps the chunks snapshots still need.
         drop(store);
-        add_message(
+        win3_add_message(
             &root,
             &key,
             "wxid_alicechen",
@@ -932,7 +883,7 @@ fn a_chunk_over_4_mib_is_corrupt() {
     use chatvault::repo::pack::{PackWriter, CLASS_A, CLASS_S};
     let dir = tempfile::tempdir().unwrap();
     rt().block_on(async {
-        let (repo, _, _) = new_repo(local(dir.path())).await;
+        let (repo, _, _) = new_repo(local_op(dir.path())).await;
         let keys = ConvKeys::new(SubKey::generate());
         let body = vec![7u8; (4 << 20) + 1];
         let mut packs = Vec::new();

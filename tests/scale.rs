@@ -11,28 +11,12 @@ use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
 use chatvault::store::{self, MessageQuery, StoreKey, Variant};
+use common::store::{local_op, win3_insert, win3_shard};
 use std::path::Path;
-
-fn local(dir: &Path) -> opendal::Operator {
-    chatvault::target::TargetSpec::Local {
-        path: dir.to_path_buf(),
-    }
-    .operator(&Default::default())
-    .unwrap()
-}
 
 /// Inserts a message the way an import of old history does: an old time, a new row at the end.
 fn import_old_message(root: &Path, key: &StoreKey, talker: &str, text: &str, time: i64) {
-    let conn = rusqlite::Connection::open(root.join("Msg/Multi/MSG1.db")).unwrap();
-    conn.pragma_update(None, "hexkey", key.hex().unwrap().expose().as_str())
-        .unwrap();
-    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-    conn.execute(
-        "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 0, ?2, ?3, ?4, ?5)",
-        rusqlite::params![time, time, time * 1000, talker, text],
-    )
-    .unwrap();
+    win3_insert(&win3_shard(root, "MSG1.db", key), talker, text, time, false);
 }
 
 #[test]
@@ -62,7 +46,7 @@ fn a_conversation_whose_rows_are_out_of_time_order_is_backed_up_whole() {
     common::runtime().block_on(async {
         let mk = MasterKey::generate();
         let repo = Repo::init(
-            local(target.path()),
+            local_op(target.path()),
             &mk,
             &RecoveryCode::generate(),
             KdfParams::TEST,

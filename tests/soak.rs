@@ -10,6 +10,7 @@
 //! one (`soak_long`, ignored by default; 200 runs unless told).
 mod common;
 
+use common::store::{win3_insert, win3_shard};
 use common::user::User;
 use std::process::Command;
 
@@ -66,23 +67,12 @@ fn run_measured(u: &User, args: &[&str]) -> (serde_json::Value, u64) {
 
 /// The demo store's message database `file` (`MSG1.db`, `MSG2.db`), opened as WeChat 3.x does.
 fn shard(u: &User, file: &str) -> rusqlite::Connection {
-    let path = std::path::Path::new(&u.store).join("Msg/Multi").join(file);
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.pragma_update(None, "hexkey", u.key().hex().unwrap().expose().as_str())
-        .unwrap();
-    conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-    conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-    conn
+    win3_shard(std::path::Path::new(&u.store), file, &u.key())
 }
 
 /// A new message in shard `file`, as WeChat writes it.
 fn add_message_to(u: &User, file: &str, talker: &str, text: &str, time: i64) {
-    shard(u, file)
-        .execute(
-            "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![time, time, time * 1000, talker, text],
-        )
-        .unwrap();
+    win3_insert(&shard(u, file), talker, text, time, true);
 }
 
 /// WeChat opens a new shard when the last one is full: MSG2.db, same schema, no rows yet.

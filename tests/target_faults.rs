@@ -7,7 +7,7 @@ mod common;
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
 use chatvault::job::{Cancel, NoProgress};
-use chatvault::model::{SelectedConversation, Selection};
+use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::verify;
 use chatvault::repo::restore::{restore, RestoreRequest};
@@ -17,21 +17,9 @@ use chatvault::target::{TargetCredentials, TargetSpec};
 use chatvault::ErrorCode;
 use common::faultproxy::FaultProxy;
 use common::server::{Kind, Server};
+use common::store::{s3_through, select_all};
 use common::user::files_under;
 use std::sync::atomic::Ordering;
-
-fn s3_through(proxy: &FaultProxy, prefix: &str) -> Option<opendal::Operator> {
-    let bucket = common::service_env("CHATVAULT_TEST_S3_BUCKET")?;
-    let url = format!(
-        "s3://{bucket}/{prefix}?endpoint={}&region=us-east-1",
-        url::form_urlencoded::byte_serialize(proxy.endpoint().as_bytes()).collect::<String>()
-    );
-    let spec: TargetSpec = url.parse().unwrap();
-    Some(
-        spec.operator(&TargetCredentials::from_env(|k| std::env::var(k).ok()))
-            .unwrap(),
-    )
-}
 
 fn upstream() -> Option<String> {
     common::service_env("CHATVAULT_TEST_S3_ENDPOINT")
@@ -49,21 +37,7 @@ fn demo_store(messages: usize) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let d = demo::write(dir.path(), Variant::WechatWin3, messages).unwrap();
     let store = store::open(&d.path, Some(&StoreKey::parse(&d.key.unwrap()).unwrap())).unwrap();
-    let selection = Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    };
+    let selection = select_all(store.as_ref());
     Demo {
         root: d.path,
         store,

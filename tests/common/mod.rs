@@ -8,6 +8,7 @@
 
 pub mod faultproxy;
 pub mod server;
+pub mod store;
 pub mod user;
 
 pub fn service_env(name: &str) -> Option<String> {

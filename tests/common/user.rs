@@ -144,18 +144,8 @@ impl User {
 
     /// A new message in the demo store, as WeChat would write it (SQLCipher 3, MSG1.db).
     pub fn add_message(&self, talker: &str, text: &str, time: i64) {
-        let conn =
-            rusqlite::Connection::open(std::path::Path::new(&self.store).join("Msg/Multi/MSG1.db"))
-                .unwrap();
-        conn.pragma_update(None, "hexkey", self.key().hex().unwrap().expose().as_str())
-            .unwrap();
-        conn.pragma_update(None, "cipher_compatibility", 3).unwrap();
-        conn.pragma_update(None, "cipher_page_size", 4096).unwrap();
-        conn.execute(
-            "INSERT INTO MSG(MsgSvrID, Type, SubType, IsSender, CreateTime, Sequence, StrTalker, StrContent) VALUES (?1, 1, 0, 1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![time, time, time * 1000, talker, text],
-        )
-        .unwrap();
+        let root = std::path::Path::new(&self.store);
+        super::store::win3_add_message(root, &self.key(), talker, text, time);
     }
 
     /// Every snapshot, as `snapshots --json` lists them.
