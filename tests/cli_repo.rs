@@ -176,8 +176,7 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
         .clone();
 
     // Lost laptop: the keychain no longer has the key.
-    kc.delete(&format!("repo:{repo_id}")).unwrap();
-    kc.delete(&format!("repo:{repo_id}:recovery")).unwrap();
+    u.forget_keys(&repo_id);
     let e = u.err(&["restore", "--json", "--target", &u.target]);
     assert_eq!(e["code"], "key_missing");
     assert!(
@@ -261,8 +260,7 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
         }
     }
     for id in [repo_id, other_id] {
-        let _ = kc.delete(&format!("repo:{id}"));
-        let _ = kc.delete(&format!("repo:{id}:recovery"));
+        u.forget_keys(&id);
     }
 }
 
@@ -343,9 +341,7 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
     ]);
     assert_eq!(restored["messages"], 12_000);
     for id in [repo_id, scratch_id] {
-        let kc = OsKeychain::default();
-        let _ = kc.delete(&format!("repo:{id}"));
-        let _ = kc.delete(&format!("repo:{id}:recovery"));
+        u.forget_keys(&id);
     }
 }
 
@@ -402,9 +398,7 @@ fn local_files_are_private_after_init_backup_and_restore() {
     {
         assert_eq!(mode(&f), 0o600, "{}", f.display());
     }
-    let kc = OsKeychain::default();
-    let _ = kc.delete(&format!("repo:{repo_id}"));
-    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    u.forget_keys(&repo_id);
 }
 
 #[cfg(unix)]
@@ -465,9 +459,7 @@ fn init_never_overwrites_a_file_nor_saves_the_code_next_to_the_backup() {
     ]);
     assert_eq!(mode(&u.path("Dropbox/code.txt")), 0o600);
     let repo_id = out["repository"].as_str().unwrap();
-    let kc = OsKeychain::default();
-    let _ = kc.delete(&format!("repo:{repo_id}"));
-    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    u.forget_keys(repo_id);
 }
 
 #[test]
@@ -497,8 +489,7 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
 
     // A lost laptop later: the old code still unlocks the repository.
     let kc = OsKeychain::default();
-    kc.delete(&format!("repo:{repo_id}")).unwrap();
-    kc.delete(&format!("repo:{repo_id}:recovery")).unwrap();
+    u.forget_keys(&repo_id);
     let unlock = |file: &Path| {
         u.run(&[
             "key",
@@ -538,8 +529,7 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
     ]);
     assert_eq!(e["code"], "recovery_code_wrong");
     assert!(unlock(&new_file).status.success());
-    let _ = kc.delete(&format!("repo:{repo_id}"));
-    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    u.forget_keys(&repo_id);
 }
 
 /// Byte-for-byte copies of target objects in the cache, by path relative to the target.
@@ -663,9 +653,7 @@ fn the_local_cache_mirrors_the_target_is_checked_on_use_and_follows_deletions() 
         !stale.exists(),
         "a name the target no longer lists stays cached"
     );
-    let kc = OsKeychain::default();
-    let _ = kc.delete(&format!("repo:{repo_id}"));
-    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    u.forget_keys(&repo_id);
 }
 
 /// Snapshots share most trees and segments: `verify --read-data` opens each once, so a second
@@ -693,7 +681,5 @@ fn verify_read_data_opens_each_shared_blob_once() {
         blobs_two > blobs_one && blobs_two <= blobs_one + 4,
         "one snapshot: {blobs_one} blobs, two: {blobs_two}"
     );
-    let kc = OsKeychain::default();
-    let _ = kc.delete(&format!("repo:{repo_id}"));
-    let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    u.forget_keys(&repo_id);
 }

@@ -148,6 +148,15 @@ impl User {
         super::store::win3_add_message(root, &self.key(), talker, text, time);
     }
 
+    /// The keychain forgets repository `repo_id`'s master key and recovery entry: a lost
+    /// laptop, or a test cleaning up after itself in the session's keyring.
+    pub fn forget_keys(&self, repo_id: &str) {
+        use chatvault::keychain::Keychain;
+        let kc = chatvault::keychain::OsKeychain::default();
+        let _ = kc.delete(&format!("repo:{repo_id}"));
+        let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
+    }
+
     /// Every snapshot, as `snapshots --json` lists them.
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         self.ok(&["snapshots", "--json", "--target", &self.target])
