@@ -190,15 +190,7 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
     let last = typo.pop().unwrap();
     typo.push(if last == 'Z' { 'Y' } else { 'Z' });
     std::fs::write(u.path("typo.txt"), &typo).unwrap();
-    let e = u.err(&[
-        "key",
-        "unlock",
-        "--json",
-        "--target",
-        &u.target,
-        "--recovery-code-file",
-        u.path("typo.txt").to_str().unwrap(),
-    ]);
+    let e = u.err(&u.unlock_args(&u.path("typo.txt")));
     assert_eq!(e["code"], "recovery_code_invalid");
     assert!(
         !e.to_string().contains(&typo),
@@ -207,26 +199,10 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
 
     let other = User::new(20);
     let other_id = other.init();
-    let e = u.err(&[
-        "key",
-        "unlock",
-        "--json",
-        "--target",
-        &u.target,
-        "--recovery-code-file",
-        other.path("recovery.txt").to_str().unwrap(),
-    ]);
+    let e = u.err(&u.unlock_args(&other.path("recovery.txt")));
     assert_eq!(e["code"], "recovery_code_wrong");
 
-    u.ok(&[
-        "key",
-        "unlock",
-        "--json",
-        "--target",
-        &u.target,
-        "--recovery-code-file",
-        u.path("recovery.txt").to_str().unwrap(),
-    ]);
+    u.ok(&u.unlock_args(&u.path("recovery.txt")));
     let restored = u.ok(&[
         "restore",
         "--json",
@@ -490,17 +466,7 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
     // A lost laptop later: the old code still unlocks the repository.
     let kc = OsKeychain::default();
     u.forget_keys(&repo_id);
-    let unlock = |file: &Path| {
-        u.run(&[
-            "key",
-            "unlock",
-            "--json",
-            "--target",
-            &u.target,
-            "--recovery-code-file",
-            file.to_str().unwrap(),
-        ])
-    };
+    let unlock = |file: &Path| u.run(&u.unlock_args(file));
     assert!(unlock(&u.path("recovery.txt")).status.success());
 
     // A rotation that can save the code replaces the old one.
@@ -518,15 +484,7 @@ fn a_failed_save_during_key_rotate_keeps_the_old_code_working() {
     assert_eq!(mode(&new_file), 0o600);
     assert_eq!(wraps(), 1);
     kc.delete(&format!("repo:{repo_id}")).unwrap();
-    let e = u.err(&[
-        "key",
-        "unlock",
-        "--json",
-        "--target",
-        &u.target,
-        "--recovery-code-file",
-        u.path("recovery.txt").to_str().unwrap(),
-    ]);
+    let e = u.err(&u.unlock_args(&u.path("recovery.txt")));
     assert_eq!(e["code"], "recovery_code_wrong");
     assert!(unlock(&new_file).status.success());
     u.forget_keys(&repo_id);

@@ -157,6 +157,21 @@ impl User {
         let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
     }
 
+    /// `key unlock` of this user's target with the recovery code in `code_file`.
+    pub fn unlock_args<'a>(&'a self, code_file: &'a std::path::Path) -> Vec<&'a str> {
+        let file = code_file.to_str().unwrap();
+        let t = &self.target;
+        vec![
+            "key",
+            "unlock",
+            "--json",
+            "--target",
+            t,
+            "--recovery-code-file",
+            file,
+        ]
+    }
+
     /// Every snapshot, as `snapshots --json` lists them.
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         self.ok(&["snapshots", "--json", "--target", &self.target])
