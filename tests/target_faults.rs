@@ -147,32 +147,8 @@ fn the_server_dies_mid_backup_comes_back_and_the_next_run_completes() {
         );
 
         proxy.restart();
-        let repo = Repo::open(op.clone(), &mk)
-            .await
-            .unwrap()
-            .with_local_dir(local.path());
-        assert!(
-            verify(&repo, false).await.unwrap().errors.is_empty(),
-            "consistent after the crash"
-        );
         // The dead run's lease is still on the target; this machine knows its run is over.
-        let report = backup(&repo, &req, &NoProgress, &Cancel::new())
-            .await
-            .unwrap();
-        assert_eq!(report.messages, 6000);
-        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
-        let restored = restore(
-            &repo,
-            &RestoreRequest::default(),
-            &NoProgress,
-            &Cancel::new(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            restored.iter().map(|c| c.messages.len()).sum::<usize>(),
-            6000
-        );
+        after_the_outage_the_next_run_completes(&op, &mk, local.path(), &req).await;
     });
 }
 
@@ -237,36 +213,47 @@ fn the_webdav_server_is_killed_mid_upload_comes_back_and_the_next_run_completes(
 
     server.restart();
     rt.block_on(async {
-        let repo = Repo::open(op.clone(), &mk)
-            .await
-            .unwrap()
-            .with_local_dir(local.path());
-        assert!(
-            verify(&repo, false).await.unwrap().errors.is_empty(),
-            "consistent after the crash"
-        );
-        let report = backup(&repo, &req, &NoProgress, &Cancel::new())
-            .await
-            .unwrap();
-        assert_eq!(report.messages, 6000);
-        assert!(verify(&repo, true).await.unwrap().errors.is_empty());
-        let restored = restore(
-            &repo,
-            &RestoreRequest::default(),
-            &NoProgress,
-            &Cancel::new(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            restored.iter().map(|c| c.messages.len()).sum::<usize>(),
-            6000
-        );
+        after_the_outage_the_next_run_completes(&op, &mk, local.path(), &req).await;
     });
     eprintln!(
         "WebDAV server killed mid-upload ({landed} pack files had landed; the run failed with \
          {code}), restarted; the next \
          run completed, verify --read-data clean, 6000 of 6000 messages restore; {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// After an outage the repository verifies clean, and the next run (the dead run's lease still
+/// on the target; this machine knows its run is over) completes and restores every message.
+async fn after_the_outage_the_next_run_completes(
+    op: &opendal::Operator,
+    mk: &MasterKey,
+    local: &std::path::Path,
+    req: &BackupRequest<'_>,
+) {
+    let repo = Repo::open(op.clone(), mk)
+        .await
+        .unwrap()
+        .with_local_dir(local);
+    assert!(
+        verify(&repo, false).await.unwrap().errors.is_empty(),
+        "consistent after the crash"
+    );
+    let report = backup(&repo, req, &NoProgress, &Cancel::new())
+        .await
+        .unwrap();
+    assert_eq!(report.messages, 6000);
+    assert!(verify(&repo, true).await.unwrap().errors.is_empty());
+    let restored = restore(
+        &repo,
+        &RestoreRequest::default(),
+        &NoProgress,
+        &Cancel::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        restored.iter().map(|c| c.messages.len()).sum::<usize>(),
+        6000
     );
 }
