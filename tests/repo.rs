@@ -45,6 +45,14 @@ fn rt() -> tokio::runtime::Runtime {
     common::runtime()
 }
 
+/// A restore of one conversation, all of it.
+fn only(conversation: &str) -> RestoreRequest {
+    RestoreRequest {
+        conversations: vec![conversation.into()],
+        ..Default::default()
+    }
+}
+
 async fn run_backup(
     repo: &Repo,
     root: &Path,
@@ -266,15 +274,7 @@ fn incremental_runs_upload_only_what_changed() {
         );
         assert_eq!(files(&target.path().join("data")).len(), packs_before + 1);
         assert_eq!(third.messages, first.messages + 1);
-        let restored = run_restore(
-            &repo,
-            RestoreRequest {
-                conversations: vec!["wxid_alicechen".into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let restored = run_restore(&repo, only("wxid_alicechen")).await.unwrap();
         assert_eq!(
             restored[0].messages.last().unwrap().text,
             "A brand new message 新消息"
@@ -588,15 +588,7 @@ fn forgetting_a_conversation_and_pruning_leaves_nothing_decryptable() {
         let restored = run_restore(&repo, RestoreRequest::default()).await.unwrap();
         assert_eq!(restored.len(), sel.conversations.len() - 1);
         assert!(restored.iter().all(|c| c.id != victim));
-        let err = run_restore(
-            &repo,
-            RestoreRequest {
-                conversations: vec![victim.into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = run_restore(&repo, only(victim)).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidInput);
         // No pack keeps an unreachable blob: every blob opens with a remaining key.
         let index = repo.load_index().await.unwrap();
@@ -635,15 +627,7 @@ fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
         )
         .await
         .unwrap();
-        let restored = run_restore(
-            &repo,
-            RestoreRequest {
-                conversations: vec![conv.into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let restored = run_restore(&repo, only(conv)).await.unwrap();
         assert_eq!(restored[0].messages.len(), all.len() - in_range.len());
         assert!(restored[0]
             .messages
@@ -674,15 +658,7 @@ fn forgetting_a_time_range_removes_it_and_later_backups_do_not_bring_it_back() {
         let store = store::open(&root, Some(&key)).unwrap();
         let report = run_backup(&repo, &root, store.as_ref(), &sel).await;
         assert!(!report.unchanged);
-        let restored = run_restore(
-            &repo,
-            RestoreRequest {
-                conversations: vec![conv.into()],
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        let restored = run_restore(&repo, only(conv)).await.unwrap();
         assert_eq!(restored[0].messages.len(), all.len() - in_range.len());
     });
 }
