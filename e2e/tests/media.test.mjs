@@ -2,9 +2,10 @@
 // them (`.dat`, XOR-ed with one byte) shows them inline in step 2's preview, served by the app's
 // chatvault-media: protocol, and larger in an overlay; requests for anything outside what the
 // protocol serves are refused (`..`, encoded separators, a symlink, an unknown message). After
-// a backup (CLI), the restore preview and the Restored library show the photos too. An iMessage
-// store whose attachments are made real photos and voice clips (WAV) shows both, voice with a
-// player and its duration, in step 2 and in the library.
+// a backup (CLI), the restore preview and the Restored library show the photos too, and the
+// store's voice messages (SILK, as WeChat keeps them) play with their duration in the library and
+// in step 2. An iMessage store whose attachments are made real photos and voice clips (WAV) shows
+// both in step 2 and in the library.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -170,12 +171,12 @@ async function setLanguage(browser, lang) {
   }, lang);
 }
 
-async function shotBoth(name) {
+async function shotBoth(name, ready = photosLoaded) {
   const { browser } = app;
   await app.screenshot(`${name}-en`);
   await setLanguage(browser, "zh-CN");
   await browser.waitUntil(async () => /[\u4e00-\u9fff]/.test(await byTestId(browser, "nav-backup").getText()), { timeout: 5000 });
-  await browser.waitUntil(() => photosLoaded(browser), { timeout: 10000 });
+  await browser.waitUntil(() => ready(browser), { timeout: 10000 });
   await app.screenshot(`${name}-zh-CN`);
   await setLanguage(browser, "en");
   await browser.waitUntil(async () => (await byTestId(browser, "nav-backup").getText()) === "Backup", { timeout: 5000 });
@@ -348,6 +349,37 @@ function durations(browser) {
   return browser.execute(() => [...document.querySelectorAll('[data-testid="audio-duration"]')].map((e) => e.textContent));
 }
 
+/** Scrolls to a voice message and waits until its player knows the clip's duration. */
+async function expectVoice(browser, where) {
+  await scrollTo(browser, '[data-testid="message-audio"]', "voice message", 200);
+  await browser.waitUntil(async () => (await durations(browser)).length > 0, { timeout: 20000, timeoutMsg: `no voice clip's duration in ${where}` });
+  for (const d of await durations(browser)) assert.match(d, /^\d+:\d\d$/, `a duration in ${where}`);
+  assert.ok((await durations(browser)).some((d) => d !== "0:00"), `a clip longer than a second in ${where}`);
+}
+const voiceReady = async (browser) => (await durations(browser)).length > 0;
+
+test("WeChat voice messages (SILK in MediaMSG0.db) play in the Restored library and in step 2", async () => {
+  const { browser } = app;
+  // The library holds the conversation restored above: its voice clips as WAV beside the SILK.
+  const wavs = filesUnder(join(dataDir, "library-media", "attachments")).filter((f) => f.endsWith(".view.wav"));
+  assert.ok(wavs.length > 0, "the restore wrote a playable WAV beside each SILK clip");
+  await expectVoice(browser, "the library");
+  await shotBoth("media-voice-library", voiceReady);
+
+  // Step 2 decodes the store's SILK on the fly through the app's protocol.
+  await byTestId(browser, "nav-backup").click();
+  if (!(await byTestId(browser, "step-select").isDisplayed())) {
+    await byTestId(browser, "step-store").waitForDisplayed({ timeout: 5000 });
+    await setInput(browser, "store-path", store.path);
+    await setInput(browser, "store-key", store.key);
+    await byTestId(browser, "open-store").click();
+    await byTestId(browser, "step-select").waitForDisplayed({ timeout: 30000 });
+  }
+  await browser.$(`[data-testid="conversation-row"][data-id="${conv.id}"]`).click();
+  await expectVoice(browser, "step 2");
+  await shotBoth("media-voice-preview", voiceReady);
+});
+
 test("voice messages play with their duration next to photos, in step 2 and the library (iMessage store)", async (t) => {
   // The sqlite3 shell, or SQLCipher's (scripts/setup.sh installs it; it opens plain databases).
   const shell = ["sqlite3", "sqlcipher"].find((c) => spawnSync(c, ["-version"]).status === 0);
@@ -408,7 +440,6 @@ test("voice messages play with their duration next to photos, in step 2 and the 
   await browser.waitUntil(async () => (await durations(browser)).length > 0, { timeout: 20000, timeoutMsg: "no voice clip's duration shown" });
   for (const d of await durations(browser)) assert.match(d, /^0:0[2-6]$/, "a 2 to 6 s clip");
   await browser.waitUntil(async () => (await photosLoaded(browser)) > 0, { timeout: 20000, timeoutMsg: "no photo next to the voice" });
-  await shotBoth("media-voice-preview");
 
   // Back up (CLI), restore into the library (app), and play it there.
   const target2 = `file://${join(work, "target-imessage")}`;
@@ -429,5 +460,4 @@ test("voice messages play with their duration next to photos, in step 2 and the 
   await scrollTo(browser, '[data-testid="message-audio"]', "voice message", 200);
   await browser.waitUntil(async () => (await durations(browser)).length > 0, { timeout: 20000, timeoutMsg: "no voice clip's duration in the library" });
   await browser.waitUntil(async () => (await photosLoaded(browser)) > 0, { timeout: 20000, timeoutMsg: "no photo in the library" });
-  await shotBoth("media-voice-library");
 });
