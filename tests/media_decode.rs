@@ -317,3 +317,54 @@ fn restored_photos_and_voice_are_viewable_beside_byte_identical_originals() {
     }
     assert!(!pages.contains("src=\"http"), "no remote media");
 }
+
+/// WeChat for Android voice, both forms a phone leaves in `voice2/`: AMR-NB (older phones;
+/// the demo's clip was made by FFmpeg's libopencore_amrnb encoder) and SILK in an `.amr`
+/// file (WeChat now). Each comes back byte for byte with a WAV beside it that plays: 8 kHz for
+/// AMR, 24 kHz for SILK, a few seconds of sound.
+#[test]
+fn android_amr_and_silk_voice_restore_with_a_wav_that_plays() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::with_variant(300, "android");
+    u.init();
+    u.backup(&[]);
+    let out = u.path("restored");
+    u.ok(&[
+        "restore",
+        "--json",
+        "--target",
+        &u.target,
+        "--into",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let (mut amr, mut silk) = (0, 0);
+    for f in common::user::files_under(&out) {
+        if f.extension().is_none_or(|e| e != "amr") {
+            continue;
+        }
+        let original = std::fs::read(&f).unwrap();
+        let wav = std::fs::read(f.with_extension("view.wav"))
+            .unwrap_or_else(|e| panic!("no WAV beside {}: {e}", f.display()));
+        let (rate, samples) = wav_samples(&wav);
+        if original.starts_with(b"#!AMR\n") {
+            assert_eq!(rate, 8000, "{}", f.display());
+            amr += 1;
+        } else {
+            assert!(original.starts_with(b"\x02#!SILK_V3"), "{}", f.display());
+            assert_eq!(rate, 24_000, "{}", f.display());
+            silk += 1;
+        }
+        let seconds = samples.len() as f64 / rate as f64;
+        assert!(
+            (1.0..6.0).contains(&seconds),
+            "{seconds} s: {}",
+            f.display()
+        );
+        assert!(samples.iter().any(|s| s.unsigned_abs() > 1000), "sound");
+    }
+    assert!(amr >= 1 && silk >= 1, "{amr} AMR and {silk} SILK clips");
+}

@@ -502,14 +502,14 @@ fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
 }
 
 #[test]
-fn demo_stores_have_real_photos_and_silk_voice() {
+fn demo_stores_have_real_photos_and_voice_that_plays() {
     use chatvault::store::demo;
     for variant in [store::Variant::Wechat4, store::Variant::Android] {
         let dir = tempfile::tempdir().unwrap();
         let d = demo::write(dir.path(), variant, 400).unwrap();
         let key = StoreKey::parse(d.key.as_deref().unwrap()).unwrap();
         let s = store::open(&d.path, Some(&key)).unwrap();
-        let (mut photos, mut voices, mut keyed) = (0, 0, 0);
+        let (mut photos, mut voices, mut amr, mut keyed) = (0, 0, 0, 0);
         for c in s.conversations().unwrap() {
             for m in s.messages(&c.id, &MessageQuery::default()).unwrap() {
                 for a in m.attachments.iter().filter(|a| !a.missing) {
@@ -517,8 +517,14 @@ fn demo_stores_have_real_photos_and_silk_voice() {
                     assert_eq!(Some(bytes.len() as u64), a.size, "{variant:?} {}", a.path);
                     match m.kind {
                         chatvault::model::MessageKind::Voice => {
-                            assert!(bytes.starts_with(b"\x02#!SILK_V3"), "{}", a.path);
+                            // SILK as WeChat writes it; AMR-NB as older Android phones did.
+                            let is_amr = bytes.starts_with(b"#!AMR\n");
+                            assert!(bytes.starts_with(b"\x02#!SILK_V3") || is_amr, "{}", a.path);
+                            let v = chatvault::media::viewable(&bytes, m.kind, &[])
+                                .expect("every demo voice clip decodes");
+                            assert_eq!(v.mime, "audio/wav", "{}", a.path);
                             voices += 1;
+                            amr += usize::from(is_amr);
                         }
                         chatvault::model::MessageKind::Image
                             if variant == store::Variant::Android =>
@@ -546,6 +552,11 @@ fn demo_stores_have_real_photos_and_silk_voice() {
         );
         if variant == store::Variant::Wechat4 {
             assert!(keyed >= 2, "V2 demo photos carry the demo account's key");
+        } else {
+            assert!(
+                amr >= 1 && amr < voices,
+                "Android: {amr} AMR of {voices} voices"
+            );
         }
     }
 }

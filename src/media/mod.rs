@@ -7,10 +7,11 @@
 //!   magic (chat-stores.md §6.1; chatlog `pkg/util/dat2img/dat2img.go`): [`image`].
 //! - WeChat 4.x `.dat` images, V1 and V2: AES-128-ECB head, plain middle, XOR-ed tail
 //!   (chat-stores.md §6.2); V2's key comes with the message (FORMAT.md §6.2 ext tag 1).
-//! - SILK voice (WeChat) to WAV: [`voice`].
+//! - SILK voice (WeChat) and AMR-NB voice (older WeChat for Android) to WAV: [`voice`].
 //!
 //! What cannot be decoded here is reported as a [`Note`]: WeChat's HEVC-based `wxgf` images
-//! and AMR voice have no permissively licensed decoder, a V2 image may lack its key. The caller
+//! have no permissively licensed decoder, AMR-WB voice (which WeChat does not write) is not
+//! decoded, a V2 image may lack its key. The caller
 //! then offers the original and says why.
 
 pub mod image;
@@ -34,8 +35,8 @@ pub enum Note {
     /// WeChat's `wxgf` image (HEVC inside Tencent's container): no decoder with a licence
     /// ChatVault can ship exists.
     Wxgf,
-    /// AMR voice (WeChat for Android): no decoder with a licence ChatVault can ship exists;
-    /// VLC and most desktop players play the original.
+    /// AMR-WB voice: not decoded (WeChat records AMR-NB, which is); VLC and most desktop
+    /// players play the original.
     Amr,
     /// A WeChat 4.x V2 image whose key the backup does not hold (the reader could not find it).
     NoImageKey,
@@ -56,8 +57,9 @@ impl Note {
                  exists; the original is kept as WeChat stored it (ffmpeg can convert it)."
             }
             Note::Amr => {
-                "This voice message is AMR audio, which browsers do not play. The original is \
-                 kept as is; VLC and most desktop players play it."
+                "This voice message is AMR-WB audio, which browsers do not play and ChatVault \
+                 does not decode. The original is kept as is; VLC and most desktop players play \
+                 it."
             }
             Note::NoImageKey => {
                 "This picture is encrypted with the WeChat account's image key, which was not \

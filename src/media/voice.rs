@@ -1,14 +1,18 @@
 //! Voice messages: WeChat's SILK clips to WAV (16-bit PCM, mono, 24 kHz, as chatlog decodes
 //! them: `pkg/util/silk/silk.go`) through the Skype SILK SDK (BSD-style licence) that the
-//! `silk-codec` crate (MIT) builds. AMR (WeChat for Android) has no decoder ChatVault may
-//! ship: it is noted, the original kept.
+//! `silk-codec` crate (MIT) builds. AMR-NB clips (older WeChat for Android) to WAV at 8 kHz
+//! through the pure-Rust AMR-NB decoder of `rvoip-codec-core` (MIT); AMR-WB, which WeChat does
+//! not write, is noted and its original kept.
 
 use super::{sniff, Decoded, Note, Viewable};
 
 /// SILK's magic, after WeChat's optional leading 0x02.
 const SILK_MAGIC: &[u8] = b"#!SILK_V3";
-/// AMR-NB and AMR-WB file magics (RFC 4867 §5).
-const AMR_MAGIC: [&[u8]; 2] = [b"#!AMR\n", b"#!AMR-WB\n"];
+/// The AMR-NB and AMR-WB file magics (RFC 4867 §5).
+const AMR_NB_MAGIC: &[u8] = b"#!AMR\n";
+const AMR_WB_MAGIC: &[u8] = b"#!AMR-WB\n";
+/// AMR-NB's rate: 160 samples per 20 ms frame.
+const AMR_NB_RATE: u32 = 8_000;
 /// The rate WeChat's clips are decoded at.
 pub const SAMPLE_RATE: u32 = 24_000;
 
@@ -23,7 +27,17 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             None => Decoded::Note(Note::UnknownVoice),
         };
     }
-    if AMR_MAGIC.iter().any(|m| bytes.starts_with(m)) {
+    if bytes.starts_with(AMR_NB_MAGIC) {
+        return match amr_nb_to_wav(bytes) {
+            Some(wav) => Decoded::Viewable(Viewable {
+                bytes: wav,
+                mime: "audio/wav",
+                ext: "wav",
+            }),
+            None => Decoded::Note(Note::UnknownVoice),
+        };
+    }
+    if bytes.starts_with(AMR_WB_MAGIC) {
         return Decoded::Note(Note::Amr);
     }
     // Apple's Core Audio Format (iMessage voice) plays in Safari and the system's players.
@@ -78,6 +92,37 @@ fn frames_the_sdk_reads_safely(bytes: &[u8]) -> Option<Vec<u8>> {
         rest = &tail[len..];
     }
     Some(out)
+}
+
+/// An AMR-NB file (RFC 4867 §5 storage format: the magic, then one frame per 20 ms, each a
+/// table-of-contents byte and the frame's octets) as a WAV file at 8 kHz. Comfort-noise and
+/// no-data frames (a silence the phone did not send) become silence; a damaged or truncated
+/// tail ends the clip where it breaks. None when no frame decodes.
+pub fn amr_nb_to_wav(bytes: &[u8]) -> Option<Vec<u8>> {
+    use codec_core::codecs::amr::nb::decoder::Decoder;
+    use codec_core::codecs::amr::{AmrFrameType, AmrStorageReader};
+    let mut reader = AmrStorageReader::new(bytes).ok()?;
+    let mut decoder = Decoder::new();
+    let mut pcm = Vec::with_capacity(bytes.len() * 16);
+    let mut spoken = false;
+    while let Ok(Some(frame)) = reader.next_frame() {
+        let samples = match frame.frame_type {
+            AmrFrameType::Speech(mode) if frame.quality_ok => {
+                match decoder.decode(mode.index(), &frame.data) {
+                    Some(s) => {
+                        spoken = true;
+                        s
+                    }
+                    None => break,
+                }
+            }
+            _ => [0i16; 160],
+        };
+        for s in samples {
+            pcm.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+    spoken.then(|| wav(&pcm, AMR_NB_RATE))
 }
 
 /// A RIFF/WAVE file of 16-bit little-endian mono `pcm`.
@@ -153,7 +198,11 @@ mod tests {
 
     #[test]
     fn amr_damaged_silk_and_unknown_voice_are_noted_and_playable_audio_left_alone() {
-        assert_eq!(decode(b"#!AMR\n\x3c\x00"), Decoded::Note(Note::Amr));
+        // A 12.2 kbit/s frame header with one byte of its 31: nothing decodes.
+        assert_eq!(
+            decode(b"#!AMR\n\x3c\x00"),
+            Decoded::Note(Note::UnknownVoice)
+        );
         assert_eq!(decode(b"#!AMR-WB\n\x3c"), Decoded::Note(Note::Amr));
         let mut damaged = CLIP[..11].to_vec();
         damaged.extend_from_slice(&[0xFF, 0x7F, 1, 2, 3]);
@@ -194,5 +243,83 @@ mod tests {
         assert_eq!(&real[..], CLIP.strip_prefix(b"\x02").unwrap_or(CLIP));
         assert!(silk_to_wav(CLIP).is_some());
         assert_eq!(frames_the_sdk_reads_safely(b"RIFF...."), None);
+    }
+
+    /// An AMR-NB clip as a phone writes one (made here by the crate's 3GPP-exact encoder from a
+    /// 440 Hz tone, 12.2 kbit/s, a second of comfort noise frames in the middle) decodes to a
+    /// WAV of the clip's length whose tone is where it was.
+    #[test]
+    fn amr_nb_voice_decodes_to_a_wav_of_the_clip() {
+        use codec_core::codecs::amr::nb::enc::encoder::{NbEncoder, Rate};
+        let rate = Rate::from_index(7).unwrap();
+        let mut enc = NbEncoder::new();
+        let mut clip = b"#!AMR\n".to_vec();
+        let frames = 100; // 2 s
+        for f in 0..frames {
+            if (40..50).contains(&f) {
+                clip.push(15 << 3 | 0x04); // NO_DATA: the phone sent nothing
+                continue;
+            }
+            let pcm: [i16; 160] = std::array::from_fn(|i| {
+                let t = (f * 160 + i) as f64 / 8000.0;
+                (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+            });
+            clip.push(rate.toc_byte());
+            clip.extend(enc.encode_frame(&pcm, rate));
+        }
+        let Decoded::Viewable(v) = decode(&clip) else {
+            panic!("an AMR-NB clip decodes")
+        };
+        assert_eq!((v.mime, v.ext), ("audio/wav", "wav"));
+        let (hz, pcm) = parse_wav(&v.bytes);
+        assert_eq!((hz, pcm.len()), (8000, frames * 160), "2 s at 8 kHz");
+        let energy = |r: std::ops::Range<usize>| {
+            pcm[r.clone()]
+                .iter()
+                .map(|&s| (s as f64).powi(2))
+                .sum::<f64>()
+                / r.len() as f64
+        };
+        assert!(energy(8000..12000).sqrt() > 1000.0, "the tone is heard");
+        assert_eq!(energy(6400..8000), 0.0, "the no-data frames are silence");
+        // The tone's period: zero crossings of a 440 Hz tone, 880 a second.
+        let crossings = pcm[8000..16000]
+            .windows(2)
+            .filter(|w| (w[0] < 0) != (w[1] < 0))
+            .count();
+        assert!((860..=900).contains(&crossings), "{crossings} crossings");
+        // A clip cut mid-frame keeps what came before the cut.
+        let cut = &clip[..clip.len() - 10];
+        let Decoded::Viewable(v) = decode(cut) else {
+            panic!("a truncated clip still decodes")
+        };
+        assert_eq!(parse_wav(&v.bytes).1.len(), (frames - 1) * 160);
+    }
+
+    /// The Android demo's AMR clip, made by another encoder (FFmpeg's libopencore_amrnb,
+    /// src/store/demo_media/make.py): 2 s of three tones, 392, 494 and 587 Hz.
+    #[test]
+    fn amr_nb_from_an_independent_encoder_decodes_to_its_tones() {
+        let clip = include_bytes!("../store/demo_media/android-voice-2.amr");
+        let Decoded::Viewable(v) = decode(clip) else {
+            panic!("the demo's AMR clip decodes")
+        };
+        let (hz, pcm) = parse_wav(&v.bytes);
+        assert_eq!(hz, 8000);
+        assert!(
+            (15_900..=16_400).contains(&pcm.len()),
+            "{} samples",
+            pcm.len()
+        );
+        // Zero crossings in the middle 0.25 s of each third: twice the tone's frequency.
+        for (third, tone) in [392.0, 494.0, 587.0].into_iter().enumerate() {
+            let mid = third * 5333 + 2666;
+            let crossings = pcm[mid - 1000..mid + 1000]
+                .windows(2)
+                .filter(|w| (w[0] < 0) != (w[1] < 0))
+                .count() as f64;
+            let heard = crossings / 2.0 / 0.25;
+            assert!((heard - tone).abs() < tone * 0.05, "{heard} Hz for {tone}");
+        }
     }
 }

@@ -1123,7 +1123,12 @@ const DEMO_V4_VOICE: [&[u8]; 2] = [
     include_bytes!("demo_media/v4-voice-1.silk"),
     include_bytes!("demo_media/v4-voice-2.silk"),
 ];
-const DEMO_ANDROID_VOICE: &[u8] = include_bytes!("demo_media/android-voice-1.silk");
+/// Android voice: SILK in an `.amr` file, as current WeChat writes it, and real AMR-NB, as
+/// older phones recorded it (demo_media/README.md).
+const DEMO_ANDROID_VOICE: [&[u8]; 2] = [
+    include_bytes!("demo_media/android-voice-1.silk"),
+    include_bytes!("demo_media/android-voice-2.amr"),
+];
 /// The demo account's uin: md5("1000148571") starts with `c0de`, the account folder's suffix
 /// (chat-stores.md §6.4); the V2 image key is derived from it and the wxid.
 const DEMO_UIN: i64 = 1_000_148_571;
@@ -1294,7 +1299,7 @@ fn android_demo_media(
             let h = md5_hex(&name);
             put(
                 &format!("voice2/{}/{}/msg_{name}.amr", &h[0..2], &h[2..4]),
-                DEMO_ANDROID_VOICE,
+                DEMO_ANDROID_VOICE[m.svr_id.rem_euclid(2) as usize],
             )?;
             Ok(Some(name))
         }

@@ -37,6 +37,28 @@ def silk(freqs, seconds, rate=24000):
 open("v4-voice-1.silk", "wb").write(silk([523, 659, 784], 1.5))
 open("v4-voice-2.silk", "wb").write(silk([392, 330, 262, 330], 2.0))
 open("android-voice-1.silk", "wb").write(silk([440, 554, 659], 1.5))
+
+def amr(freqs, seconds, rate=8000):
+    """AMR-NB at 12.2 kbit/s in the RFC 4867 file format, as older Android phones record voice,
+    by FFmpeg's libopencore_amrnb encoder (through PyAV), not by the decoder ChatVault uses."""
+    import av
+    n = int(rate * seconds)
+    seg = n // len(freqs)
+    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freqs[min(i // seg, len(freqs) - 1)] * i / rate)
+                                         * min(1, (n - i) / 800, i / 800))) for i in range(n))
+    out = io.BytesIO()
+    with av.open(out, "w", format="amr") as c:
+        s = c.add_stream("libopencore_amrnb", rate=rate, layout="mono")
+        s.bit_rate = 12200
+        for i in range(0, n - n % 160, 160):
+            f = av.AudioFrame(format="s16", layout="mono", samples=160)
+            f.planes[0].update(pcm[2 * i:2 * i + 320])
+            f.sample_rate, f.pts = rate, i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    return out.getvalue()
+
+open("android-voice-2.amr", "wb").write(amr([392, 494, 587], 2.0))
 # A uin whose md5 starts with the demo account folder's suffix "c0de" (chat-stores.md §6.4).
 u = 1000000000
 while hashlib.md5(str(u).encode()).hexdigest()[:4] != "c0de":
