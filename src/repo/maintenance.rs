@@ -1,10 +1,10 @@
 //! verify, forget and prune (FORMAT.md §11.4-§11.6).
 
 use super::backup::{segments_from, Uploader};
-use super::format::SegRef;
 use super::format::{
     self, kind, BlobId, Ctok, IndexBlob, IndexPack, KeyTable, Name, Snapshot, Totals, Tree,
 };
+use super::format::{AttachState, SegRef};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -170,7 +170,7 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                                 .messages
                                 .iter()
                                 .flat_map(|m| &m.attachments)
-                                .filter(|a| a.state == 0)
+                                .filter(|a| a.state == AttachState::Stored)
                                 .flat_map(|a| &a.chunks)
                             {
                                 if index.blobs.contains_key(c) {
@@ -384,7 +384,7 @@ pub async fn forgotten_in(
         .conversations()?
         .into_iter()
         .filter_map(|c| {
-            let e = list.get(&repo.ctok(kind, &account, &c.id))?;
+            let e = list.get(&repo.ctok(kind.into(), &account, &c.id))?;
             Some(ForgottenConversation {
                 id: c.id,
                 title: c.title,
@@ -404,7 +404,10 @@ pub async fn include_again_in(
 ) -> Result<u32> {
     let kind = super::backup::source_kind(store.variant());
     let account = store.account_id().unwrap_or("").to_string();
-    let ctoks: Vec<Ctok> = ids.iter().map(|id| repo.ctok(kind, &account, id)).collect();
+    let ctoks: Vec<Ctok> = ids
+        .iter()
+        .map(|id| repo.ctok(kind.into(), &account, id))
+        .collect();
     include_again(repo, &ctoks).await
 }
 
@@ -450,7 +453,7 @@ async fn forget_range(
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
     let holders: HashSet<Ctok> = current
         .iter()
-        .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
+        .map(|(_, snap)| repo.ctok(snap.source.kind.into(), &snap.source.account, native_id))
         .filter(|c| {
             current
                 .iter()
@@ -463,7 +466,7 @@ async fn forget_range(
     record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
-        let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
+        let ctok = repo.ctok(snap.source.kind.into(), &snap.source.account, native_id);
         let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
             continue;
         };
@@ -579,7 +582,9 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
         Forget::Conversation(native_id) => {
             let holders: HashSet<Ctok> = current
                 .iter()
-                .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
+                .map(|(_, snap)| {
+                    repo.ctok(snap.source.kind.into(), &snap.source.account, native_id)
+                })
                 .filter(|c| {
                     current
                         .iter()
@@ -593,7 +598,7 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
-                let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
+                let ctok = repo.ctok(snap.source.kind.into(), &snap.source.account, native_id);
                 if !snap.conversations.iter().any(|c| c.ctok == ctok) {
                     continue;
                 }
@@ -689,7 +694,11 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
                     let body = repo.read_blob(&index, &seg.id, &keys).await?;
                     let segment: format::Segment = format::decode(&body, "segment")?;
                     for m in segment.messages {
-                        for a in m.attachments.into_iter().filter(|a| a.state == 0) {
+                        for a in m
+                            .attachments
+                            .into_iter()
+                            .filter(|a| a.state == AttachState::Stored)
+                        {
                             for c in a.chunks {
                                 live.insert(c, keys.clone());
                             }

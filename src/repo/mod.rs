@@ -22,7 +22,8 @@ use crate::crypto::{KeyId, MasterKey, SubKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::target::map_opendal_error;
 use format::{
-    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, Snapshot,
+    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, ObjectKind,
+    Snapshot,
 };
 use opendal::Operator;
 use std::collections::{BTreeMap, HashMap};
@@ -35,7 +36,7 @@ const MAX_META: usize = envelope::MAX_OUT_OTHER;
 
 /// The decoder output cap for a blob of this kind (FORMAT.md §4): 4 MiB for attachment chunks,
 /// 64 MiB for trees and segments.
-pub(crate) fn blob_max_out(kind: u8) -> usize {
+pub(crate) fn blob_max_out(kind: ObjectKind) -> usize {
     if kind == kind::CHUNK {
         envelope::MAX_OUT_CHUNK
     } else {
@@ -104,7 +105,7 @@ impl IoStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobLoc {
     pub pack: Name,
-    pub kind: u8,
+    pub kind: ObjectKind,
     pub offset: u32,
     pub length: u32,
     pub raw_len: u32,
@@ -586,7 +587,13 @@ impl Repo {
         Ok(out)
     }
 
-    pub fn seal_meta(&self, kind: u8, identity: &str, body: &[u8], padding: Padding) -> Vec<u8> {
+    pub fn seal_meta(
+        &self,
+        kind: ObjectKind,
+        identity: &str,
+        body: &[u8],
+        padding: Padding,
+    ) -> Vec<u8> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).seal(body, padding)
     }
 
@@ -599,7 +606,7 @@ impl Repo {
         )
     }
 
-    pub fn open_meta(&self, kind: u8, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
+    pub fn open_meta(&self, kind: ObjectKind, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).open(data, MAX_META)
     }
 
@@ -1130,8 +1137,8 @@ impl ConvKeys {
     }
 
     /// `id = HMAC(CK_name, kind ‖ body)` (§6.5).
-    pub fn blob_id(&self, kind: u8, body: &[u8]) -> BlobId {
-        self.name.hmac(&[&[kind], body])
+    pub fn blob_id(&self, kind: ObjectKind, body: &[u8]) -> BlobId {
+        self.name.hmac(&[&[kind.into()], body])
     }
 }
 

@@ -3,7 +3,7 @@
 //! every pack it lacks (whole); with [`super::ReadMode::Ranged`], only the blobs of the chosen
 //! conversations and months are downloaded, each by a ranged read.
 
-use super::format::{self, Segment, Snapshot, Tree};
+use super::format::{self, AttachState, ConvKind, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
 use crate::error::{Error, ErrorCode, Result};
@@ -92,7 +92,7 @@ async fn run(
     let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
         req.conversations
             .iter()
-            .map(|id| repo.ctok(source_kind, &account, id))
+            .map(|id| repo.ctok(source_kind.into(), &account, id))
             .collect()
     });
     if let Some(w) = &wanted {
@@ -165,7 +165,7 @@ async fn run(
                         originals: &names,
                     };
                     for (i, a) in r.attachments.iter_mut().enumerate() {
-                        if a.state != 0 {
+                        if a.state != AttachState::Stored {
                             continue;
                         }
                         let bytes = read_attachment(repo, &index, &keys, &r.id, a).await?;
@@ -184,7 +184,7 @@ async fn run(
         out.push(RestoredConversation {
             id: tree.native_id.clone(),
             title: tree.title.clone(),
-            kind: if tree.conv_kind == 2 {
+            kind: if tree.conv_kind == ConvKind::Group {
                 ConversationKind::Group
             } else {
                 ConversationKind::Direct
@@ -233,7 +233,7 @@ fn attachment_rel(conversation: &str, message_id: &str, a: &format::AttachmentRe
     });
     // A thumbnail may share its original's file name (a video's `.jpg` poster does not, a
     // 3.x thumbnail `.dat` does): its own prefix keeps the two apart.
-    let role = match crate::model::AttachmentRole::from_code(a.role) {
+    let role = match a.role.model() {
         crate::model::AttachmentRole::Original => "",
         crate::model::AttachmentRole::Thumbnail => "thumb-",
     };
@@ -277,7 +277,7 @@ fn write_viewable(
 ) -> Option<String> {
     use crate::media::{self, Decoded};
     // A thumbnail is an image whatever its message is.
-    let kind = match crate::model::AttachmentRole::from_code(a.role) {
+    let kind = match a.role.model() {
         crate::model::AttachmentRole::Thumbnail => crate::model::MessageKind::Image,
         crate::model::AttachmentRole::Original => message.kind,
     };
@@ -327,8 +327,8 @@ fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
                 name: a.name,
                 mime: a.mime,
                 size: (a.size > 0).then_some(a.size),
-                role: crate::model::AttachmentRole::from_code(a.role),
-                missing: a.state != 0,
+                role: a.role.model(),
+                missing: a.state != AttachState::Stored,
                 viewable: None,
             })
             .collect(),
@@ -408,7 +408,7 @@ pub async fn snapshot_contents(
         out.push(SnapshotConversation {
             id: tree.native_id,
             title: tree.title,
-            kind: if tree.conv_kind == 2 {
+            kind: if tree.conv_kind == ConvKind::Group {
                 ConversationKind::Group
             } else {
                 ConversationKind::Direct
