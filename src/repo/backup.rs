@@ -239,12 +239,14 @@ async fn run(
     // "Everything" is one lineage however many conversations come, go or are forgotten.
     let lineage = if sel.all {
         repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+            .0
     } else {
         repo.ctok(
             0,
             &format!("lineage\0{kind_byte}\0{account}"),
             &ids.join("\n"),
         )
+        .0
     };
     let range_of = |id: &str| {
         let c = sel

@@ -164,15 +164,15 @@ mod tests {
     fn a_whole_conversation_absorbs_its_ranges_and_entries_stay_sorted() {
         let mut f = Forgotten::default();
         let range = |since, until| TimeRange { since, until };
-        f.add([9; 16], Some(range(10, 20)), 1);
-        f.add([1; 16], Some(range(5, 6)), 1);
-        f.add([9; 16], Some(range(0, 5)), 2);
-        assert_eq!(f.ranges(&[9; 16]), &[range(0, 5), range(10, 20)]);
-        assert!(!f.is_whole(&[9; 16]));
-        f.add([9; 16], None, 3);
-        assert!(f.is_whole(&[9; 16]) && f.ranges(&[9; 16]).is_empty());
-        assert_eq!(f.entries[0].ctok, [1; 16]);
-        assert!(f.remove(&[9; 16]) && !f.remove(&[9; 16]));
+        f.add(Ctok([9; 16]), Some(range(10, 20)), 1);
+        f.add(Ctok([1; 16]), Some(range(5, 6)), 1);
+        f.add(Ctok([9; 16]), Some(range(0, 5)), 2);
+        assert_eq!(f.ranges(&Ctok([9; 16])), &[range(0, 5), range(10, 20)]);
+        assert!(!f.is_whole(&Ctok([9; 16])));
+        f.add(Ctok([9; 16]), None, 3);
+        assert!(f.is_whole(&Ctok([9; 16])) && f.ranges(&Ctok([9; 16])).is_empty());
+        assert_eq!(f.entries[0].ctok, Ctok([1; 16]));
+        assert!(f.remove(&Ctok([9; 16])) && !f.remove(&Ctok([9; 16])));
         assert_eq!(
             format::decode::<Forgotten>(&format::encode(&f), "f").unwrap(),
             f

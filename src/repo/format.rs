@@ -12,9 +12,50 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub const BODY_VERSION: u8 = 1;
 pub const FORMAT: u16 = 1;
 
-pub type Name = [u8; 32];
-pub type BlobId = [u8; 32];
-pub type Ctok = [u8; 16];
+/// An id of the format: its bytes on the target (a newtype adds nothing to postcard), hex
+/// when printed.
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident, $len:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub [u8; $len]);
+
+        impl AsRef<[u8]> for $name {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A pack's or an index's or a snapshot's random name (`data/…`, `index/…`).
+    Name,
+    32
+);
+id_type!(
+    /// A blob's keyed id (FORMAT.md §6.5).
+    BlobId,
+    32
+);
+id_type!(
+    /// A conversation token (FORMAT.md §6.1).
+    Ctok,
+    16
+);
 
 /// A format field of one byte: an enum encoded as its code, exactly as the `u8` it replaced.
 /// A code this version does not know fails the decode (`repo_corrupt`) instead of being read
@@ -625,7 +666,7 @@ mod tests {
         let t = KeyTable {
             generation: 3,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey([2; 32]),
                 created: 5,
             }],
@@ -652,7 +693,7 @@ mod tests {
         #[derive(Serialize)]
         struct Plain {
             generation: u64,
-            entries: Vec<(Ctok, [u8; 32], i64)>,
+            entries: Vec<([u8; 16], [u8; 32], i64)>,
         }
         let plain = Plain {
             generation: 3,
@@ -661,7 +702,7 @@ mod tests {
         let table = KeyTable {
             generation: 3,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey([0xab; 32]),
                 created: 5,
             }],
@@ -675,7 +716,7 @@ mod tests {
         let table = KeyTable {
             generation: 1,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey(key),
                 created: 5,
             }],
@@ -803,7 +844,7 @@ mod bytes {
             mime: Some("image/jpeg".into()),
             size: 70_000,
             state: AttachState::SkippedByPolicy,
-            chunks: vec![[seed; 32], [seed + 1; 32]],
+            chunks: vec![BlobId([seed; 32]), BlobId([seed + 1; 32])],
         }
     }
 
@@ -832,12 +873,12 @@ mod bytes {
             generation: 7,
             entries: vec![
                 KeyEntry {
-                    ctok: [0x21; 16],
+                    ctok: Ctok([0x21; 16]),
                     ck: ConvKey([0x22; 32]),
                     created: 1_700_000_000_001,
                 },
                 KeyEntry {
-                    ctok: [0x23; 16],
+                    ctok: Ctok([0x23; 16]),
                     ck: ConvKey([0x24; 32]),
                     created: -5,
                 },
@@ -880,7 +921,7 @@ mod bytes {
 
     fn tree() -> Tree {
         Tree {
-            ctok: [0x41; 16],
+            ctok: Ctok([0x41; 16]),
             native_id: "room@chat".into(),
             conv_kind: ConvKind::Group,
             title: "Room".into(),
@@ -910,7 +951,7 @@ mod bytes {
             segments: vec![SegRef {
                 month: 202_311,
                 part: 1,
-                id: [0x43; 32],
+                id: BlobId([0x43; 32]),
                 messages: 150,
                 first_ts: 1_700_000_000_005,
                 last_ts: 1_700_000_000_006,
@@ -936,14 +977,14 @@ mod bytes {
             },
             selection: SnapSelection {
                 all: false,
-                ctoks: vec![[0x55; 16], [0x56; 16]],
+                ctoks: vec![Ctok([0x55; 16]), Ctok([0x56; 16])],
                 since: Some(100),
                 until: Some(200),
             },
             keytable_gen: 7,
             conversations: vec![ConvRef {
-                ctok: [0x57; 16],
-                tree: [0x58; 32],
+                ctok: Ctok([0x57; 16]),
+                tree: BlobId([0x58; 32]),
                 messages: 150,
                 attachments: 4,
                 attachment_bytes: 300_000,
@@ -983,21 +1024,21 @@ mod bytes {
 
     fn index() -> IndexBody {
         IndexBody {
-            supersedes: vec![[0x71; 32]],
+            supersedes: vec![Name([0x71; 32])],
             packs: vec![IndexPack {
-                name: [0x72; 32],
+                name: Name([0x72; 32]),
                 class: PackClass::A,
                 len: 17_000_000,
                 blobs: vec![
                     IndexBlob {
-                        id: [0x73; 32],
+                        id: BlobId([0x73; 32]),
                         kind: kind::SEGMENT,
                         offset: 0,
                         length: 5000,
                         raw_len: 12_000,
                     },
                     IndexBlob {
-                        id: [0x74; 32],
+                        id: BlobId([0x74; 32]),
                         kind: kind::CHUNK,
                         offset: 5000,
                         length: 70_000,
@@ -1013,13 +1054,13 @@ mod bytes {
             class: PackClass::A,
             blobs: vec![
                 TrailerBlob {
-                    id: [0x81; 32],
+                    id: BlobId([0x81; 32]),
                     kind: kind::TREE,
                     length: 800,
                     raw_len: 1600,
                 },
                 TrailerBlob {
-                    id: [0x82; 32],
+                    id: BlobId([0x82; 32]),
                     kind: kind::CHUNK,
                     length: 70_000,
                     raw_len: 70_000,
@@ -1045,13 +1086,13 @@ mod bytes {
             generation: 2,
             entries: vec![
                 ForgottenEntry {
-                    ctok: [0xa1; 16],
+                    ctok: Ctok([0xa1; 16]),
                     whole: true,
                     ranges: vec![],
                     at: 1_700_000_000_012,
                 },
                 ForgottenEntry {
-                    ctok: [0xa2; 16],
+                    ctok: Ctok([0xa2; 16]),
                     whole: false,
                     ranges: vec![
                         TimeRange { since: 1, until: 2 },

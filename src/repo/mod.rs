@@ -192,7 +192,7 @@ pub struct Repo {
 }
 
 pub fn random_name() -> Name {
-    crate::crypto::keys::random_bytes::<32>()
+    Name(crate::crypto::keys::random_bytes::<32>())
 }
 
 pub fn now_ms() -> i64 {
@@ -620,7 +620,7 @@ impl Repo {
             &[0],
             native_id.as_bytes(),
         ]);
-        h[..16].try_into().expect("16 bytes")
+        Ctok(h[..16].try_into().expect("16 bytes"))
     }
 
     /// Reads and opens a metadata object of `kind`: `Ok(None)` when it vanished meanwhile or
@@ -1138,7 +1138,7 @@ impl ConvKeys {
 
     /// `id = HMAC(CK_name, kind ‖ body)` (§6.5).
     pub fn blob_id(&self, kind: ObjectKind, body: &[u8]) -> BlobId {
-        self.name.hmac(&[&[kind.into()], body])
+        BlobId(self.name.hmac(&[&[kind.into()], body]))
     }
 }
 
@@ -1151,7 +1151,7 @@ fn parse_name(s: &str) -> Option<Name> {
     if s.len() != 64 {
         return None;
     }
-    hex::decode(s).ok()?.try_into().ok()
+    hex::decode(s).ok()?.try_into().ok().map(Name)
 }
 
 fn missing_or(e: opendal::Error, path: &str) -> Error {
