@@ -64,12 +64,10 @@ pub async fn restore(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Vec<RestoredConversation>> {
-    let lock = Lock::acquire(repo, Mode::Shared, Op::Restore).await?;
-    let result = run(repo, req, progress, cancel).await;
-    let released = lock.release(repo).await;
-    let out = result?;
-    released?;
-    Ok(out)
+    Lock::with(repo, Mode::Shared, Op::Restore, async || {
+        run(repo, req, progress, cancel).await
+    })
+    .await
 }
 
 async fn run(
