@@ -7,7 +7,7 @@
 //! exclusive operations write `g + 1` and delete the lower ones.
 
 use super::format::{self, kind, Ctok, TimeRange};
-use super::{marks, Repo};
+use super::Repo;
 use crate::crypto::envelope::{self, Padding};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
@@ -90,35 +90,16 @@ impl Repo {
     /// Unreadable objects are skipped and reported through [`Repo::damage`]; one older than
     /// this computer has seen is `repo_rolled_back`.
     pub async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
-        let mut best: Option<Forgotten> = None;
-        let mut all = Vec::new();
-        for (path, _) in self.list_names("forgotten/").await? {
-            let open = |raw: &[u8]| self.open_meta(kind::FORGOTTEN, &path, raw);
-            let Some(list) = self.read_meta::<Forgotten>(&path, open).await? else {
-                continue;
-            };
-            all.push((path, list.generation));
-            if best.as_ref().is_none_or(|b| list.generation > b.generation) {
-                best = Some(list);
-            }
-        }
+        let open = |path: &str, raw: &[u8]| self.open_meta(kind::FORGOTTEN, path, raw);
+        let (all, best) = self
+            .generations("forgotten/", open, |l: &Forgotten| l.generation)
+            .await?;
         let best = best.unwrap_or_default();
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.forgotten_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the list of forgotten conversations is generation {}, this computer has seen {}",
-                        best.generation, m.forgotten_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.forgotten_gen {
-                m.forgotten_gen = best.generation;
-                marks::save(file, &m)?;
-            }
-        }
+        self.check_generation(
+            "the list of forgotten conversations",
+            best.generation,
+            |m| &mut m.forgotten_gen,
+        )?;
         Ok((all, best))
     }
 
@@ -142,11 +123,7 @@ impl Repo {
         self.put(&path, sealed).await?;
         let back = self.get(&path).await?;
         self.open_meta(kind::FORGOTTEN, &path, &back)?;
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            m.forgotten_gen = m.forgotten_gen.max(list.generation);
-            marks::save(file, &m)?;
-        }
+        self.note_generation(list.generation, |m| &mut m.forgotten_gen)?;
         for (p, g) in old {
             if *g < list.generation {
                 self.delete(p).await?;

@@ -194,6 +194,25 @@ byte_enum! {
     }
 }
 
+impl From<crate::model::ConversationKind> for ConvKind {
+    fn from(k: crate::model::ConversationKind) -> ConvKind {
+        match k {
+            crate::model::ConversationKind::Direct => ConvKind::Direct,
+            crate::model::ConversationKind::Group => ConvKind::Group,
+        }
+    }
+}
+
+impl ConvKind {
+    /// The kind as the model has it (other conversations are shown as direct ones).
+    pub fn model(self) -> crate::model::ConversationKind {
+        match self {
+            ConvKind::Group => crate::model::ConversationKind::Group,
+            ConvKind::Direct | ConvKind::Other => crate::model::ConversationKind::Direct,
+        }
+    }
+}
+
 byte_enum! {
     /// Which packs a pack's blobs go with (`IndexPack::class`, `PackTrailer::class`).
     pub enum PackClass {

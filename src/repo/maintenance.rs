@@ -898,13 +898,7 @@ async fn reseal(
     let identity = format!("blob/{}", hex::encode(blob.id));
     let binding = envelope::Binding::new(&keys.aead, repo.key_id(), blob.kind, &identity);
     // Through the cache (whole packs): which blobs survive is not read off the target.
-    let loc = super::BlobLoc {
-        pack: *pack,
-        kind: blob.kind,
-        offset: blob.offset,
-        length: blob.length,
-        raw_len: blob.raw_len,
-    };
+    let loc = super::BlobLoc::of(*pack, &blob);
     let body = repo
         .open_blob_at(index, &loc, |raw| {
             binding
@@ -1089,45 +1083,33 @@ mod retention_tests {
         .map(|(i, s)| ([i as u8; 16], t(s)))
         .collect();
         let utc = jiff::tz::TimeZone::UTC;
-        let ids = |k: HashSet<[u8; 16]>| {
-            let mut v: Vec<u8> = k.into_iter().map(|id| id[0]).collect();
+        let kept = |policy: Retention| {
+            let mut v: Vec<u8> = policy
+                .keep(&snaps, &utc)
+                .into_iter()
+                .map(|id| id[0])
+                .collect();
             v.sort();
             v
         };
+        // (last, daily, weekly, monthly) and the snapshots kept.
+        let cases: [([Option<u32>; 4], Vec<u8>); 4] = [
+            ([None, Some(2), None, None], vec![0, 2]),
+            ([None, None, Some(2), None], vec![0, 3]),
+            ([None, None, None, Some(3)], vec![0, 4, 5]),
+            ([Some(1), None, None, None], vec![0]),
+        ];
+        for ([last, daily, weekly, monthly], ids) in cases {
+            let policy = Retention {
+                last,
+                daily,
+                weekly,
+                monthly,
+            };
+            assert_eq!(kept(policy), ids, "{policy:?}");
+        }
         assert_eq!(
-            ids(Retention {
-                daily: Some(2),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 2]
-        );
-        assert_eq!(
-            ids(Retention {
-                weekly: Some(2),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 3]
-        );
-        assert_eq!(
-            ids(Retention {
-                monthly: Some(3),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 4, 5]
-        );
-        assert_eq!(
-            ids(Retention {
-                last: Some(1),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0]
-        );
-        assert_eq!(
-            ids(Retention::default().keep(&snaps, &utc)),
+            kept(Retention::default()),
             vec![0],
             "the newest survives any policy"
         );

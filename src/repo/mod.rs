@@ -120,25 +120,30 @@ pub struct Index {
     pub blobs: HashMap<BlobId, BlobLoc>,
 }
 
+impl BlobLoc {
+    /// Where `blob` of the pack `pack` lives.
+    pub fn of(pack: Name, blob: &IndexBlob) -> BlobLoc {
+        BlobLoc {
+            pack,
+            kind: blob.kind,
+            offset: blob.offset,
+            length: blob.length,
+            raw_len: blob.raw_len,
+        }
+    }
+}
+
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
-        for &IndexBlob {
-            id,
-            kind,
-            offset,
-            length,
-            raw_len,
-        } in &p.blobs
-        {
-            self.blobs.entry(id).or_insert(BlobLoc {
-                pack: p.name,
-                kind,
-                offset,
-                length,
-                raw_len,
-            });
-        }
+        add_blobs_of(&mut self.blobs, &p);
         self.packs.insert(p.name, p);
+    }
+}
+
+/// Adds where the blobs of `p` are, for those not already found in another pack.
+fn add_blobs_of(blobs: &mut HashMap<BlobId, BlobLoc>, p: &IndexPack) {
+    for b in &p.blobs {
+        blobs.entry(b.id).or_insert(BlobLoc::of(p.name, b));
     }
 }
 
@@ -671,42 +676,85 @@ impl Repo {
     /// tables are skipped and reported through [`Repo::damage`]; a generation older than this
     /// computer has seen is `repo_rolled_back`.
     pub async fn load_keytable(&self) -> Result<(Vec<(String, u64)>, KeyTable)> {
-        let mut best: Option<KeyTable> = None;
-        let mut all = Vec::new();
-        for (path, _) in self.list_names("keytable/").await? {
-            let open = |raw: &[u8]| {
-                envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
-                    .open(raw, MAX_META)
-            };
-            let Some(t) = self.read_meta::<KeyTable>(&path, open).await? else {
-                continue;
-            };
-            all.push((path, t.generation));
-            if best.as_ref().is_none_or(|b| t.generation > b.generation) {
-                best = Some(t);
-            }
-        }
+        let open = |path: &str, raw: &[u8]| {
+            envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, path)
+                .open(raw, MAX_META)
+        };
+        let (all, best) = self
+            .generations("keytable/", open, |t: &KeyTable| t.generation)
+            .await?;
         let best = best.unwrap_or(KeyTable {
             generation: 0,
             entries: Vec::new(),
         });
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.keytable_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the key table on the target is generation {}, this computer has seen {}",
-                        best.generation, m.keytable_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.keytable_gen {
-                m.keytable_gen = best.generation;
-                marks::save(file, &m)?;
+        self.check_generation("the key table on the target", best.generation, |m| {
+            &mut m.keytable_gen
+        })?;
+        Ok((all, best))
+    }
+
+    /// Every readable object under `dir` with its generation, and the one of the highest
+    /// generation. Unreadable objects are skipped and reported through [`Repo::damage`].
+    async fn generations<T: serde::de::DeserializeOwned>(
+        &self,
+        dir: &str,
+        open: impl Fn(&str, &[u8]) -> Result<Vec<u8>>,
+        generation: fn(&T) -> u64,
+    ) -> Result<(Vec<(String, u64)>, Option<T>)> {
+        let mut best: Option<T> = None;
+        let mut all = Vec::new();
+        for (path, _) in self.list_names(dir).await? {
+            let Some(t) = self.read_meta::<T>(&path, |raw| open(&path, raw)).await? else {
+                continue;
+            };
+            let g = generation(&t);
+            all.push((path, g));
+            if best.as_ref().is_none_or(|b| g > generation(b)) {
+                best = Some(t);
             }
         }
         Ok((all, best))
+    }
+
+    /// `repo_rolled_back` when `generation` of `what` is older than the one this computer has
+    /// seen (`seen` in its marks); remembers a newer one.
+    fn check_generation(
+        &self,
+        what: &str,
+        generation: u64,
+        seen: fn(&mut marks::Marks) -> &mut u64,
+    ) -> Result<()> {
+        let Some(file) = &self.marks else {
+            return Ok(());
+        };
+        let mut m = marks::load(file);
+        let known = *seen(&mut m);
+        if generation < known {
+            return Err(marks::rolled_back(
+                format!("{what} is generation {generation}, this computer has seen {known}"),
+                file,
+            ));
+        }
+        if generation > known {
+            *seen(&mut m) = generation;
+            marks::save(file, &m)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers that this computer wrote `generation` (`seen` in its marks).
+    fn note_generation(
+        &self,
+        generation: u64,
+        seen: fn(&mut marks::Marks) -> &mut u64,
+    ) -> Result<()> {
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            let known = seen(&mut m);
+            *known = (*known).max(generation);
+            marks::save(file, &m)?;
+        }
+        Ok(())
     }
 
     /// Writes a key table and reads it back (FORMAT.md §8).
@@ -732,11 +780,7 @@ impl Repo {
             envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
                 .open(&back, MAX_META)?,
         ));
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            m.keytable_gen = m.keytable_gen.max(table.generation);
-            marks::save(file, &m)?;
-        }
+        self.note_generation(table.generation, |m| &mut m.keytable_gen)?;
         Ok(path)
     }
 
@@ -801,22 +845,7 @@ impl Repo {
             index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                for &IndexBlob {
-                    id,
-                    kind,
-                    offset,
-                    length,
-                    raw_len,
-                } in &p.blobs
-                {
-                    index.blobs.entry(id).or_insert(BlobLoc {
-                        pack: p.name,
-                        kind,
-                        offset,
-                        length,
-                        raw_len,
-                    });
-                }
+                add_blobs_of(&mut index.blobs, p);
             }
         }
         Ok(gone.len())

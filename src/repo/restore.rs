@@ -3,7 +3,7 @@
 //! every pack it lacks (whole); with [`super::ReadMode::Ranged`], only the blobs of the chosen
 //! conversations and months are downloaded, each by a ranged read.
 
-use super::format::{self, AttachState, ConvKind, Segment, Snapshot, Tree};
+use super::format::{self, AttachState, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
 use crate::error::{Error, ErrorCode, Result};
@@ -115,15 +115,7 @@ async fn run(
     let mut out = Vec::new();
     for conv in refs {
         cancel.check()?;
-        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
-            Error::new(
-                ErrorCode::RepoCorrupt,
-                "a snapshot refers to a conversation key that is not in the key table",
-            )
-            .with_hint("Run `chatvault verify`.")
-        })?;
-        let keys = ConvKeys::new(entry.ck.subkey());
-        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        let (keys, tree) = read_tree(repo, &index, &keytable, conv).await?;
         if tree.ctok != conv.ctok {
             return Err(Error::new(
                 ErrorCode::RepoTampered,
@@ -182,11 +174,7 @@ async fn run(
         out.push(RestoredConversation {
             id: tree.native_id.clone(),
             title: tree.title.clone(),
-            kind: if tree.conv_kind == ConvKind::Group {
-                ConversationKind::Group
-            } else {
-                ConversationKind::Direct
-            },
+            kind: tree.conv_kind.model(),
             messages,
         });
         progress.advance(1, 0);
@@ -383,6 +371,25 @@ impl SnapshotInfo {
     }
 }
 
+/// A conversation's keys, from the key table, and its tree.
+async fn read_tree(
+    repo: &Repo,
+    index: &super::Index,
+    keytable: &format::KeyTable,
+    conv: &format::ConvRef,
+) -> Result<(ConvKeys, Tree)> {
+    let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+        Error::new(
+            ErrorCode::RepoCorrupt,
+            "a snapshot refers to a conversation key that is not in the key table",
+        )
+        .with_hint("Run `chatvault verify`.")
+    })?;
+    let keys = ConvKeys::new(entry.ck.subkey());
+    let tree = format::decode(&repo.read_blob(index, &conv.tree, &keys).await?, "tree")?;
+    Ok((keys, tree))
+}
+
 /// The conversations of a snapshot, newest first (reads their trees, not their messages).
 pub async fn snapshot_contents(
     repo: &Repo,
@@ -394,23 +401,11 @@ pub async fn snapshot_contents(
     let index = repo.load_index().await?;
     let mut out = Vec::new();
     for conv in &snap.conversations {
-        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
-            Error::new(
-                ErrorCode::RepoCorrupt,
-                "a conversation key is missing from the key table",
-            )
-            .with_hint("Run `chatvault verify`.")
-        })?;
-        let keys = ConvKeys::new(entry.ck.subkey());
-        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        let (_, tree) = read_tree(repo, &index, &keytable, conv).await?;
         out.push(SnapshotConversation {
             id: tree.native_id,
             title: tree.title,
-            kind: if tree.conv_kind == ConvKind::Group {
-                ConversationKind::Group
-            } else {
-                ConversationKind::Direct
-            },
+            kind: tree.conv_kind.model(),
             message_count: conv.messages,
             first_at: (conv.messages > 0)
                 .then(|| Timestamp::from_millisecond(conv.first_ts).ok())
