@@ -499,22 +499,11 @@ async fn forget_range(
     let mut index = repo.load_index().await?;
     let mut uploader = Uploader::new(repo);
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
-    let holders: HashSet<Ctok> = current
-        .iter()
-        .map(|(_, snap)| repo.ctok(snap.source.kind.into(), &snap.source.account, native_id))
-        .filter(|c| {
-            current
-                .iter()
-                .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
-        })
-        .collect();
-    if holders.is_empty() {
-        return Err(no_such_conversation(native_id));
-    }
+    let holders = holders(repo, &current, native_id)?;
     record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
-        let ctok = repo.ctok(snap.source.kind.into(), &snap.source.account, native_id);
+        let ctok = ctok_in(repo, snap, native_id);
         let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
             continue;
         };
@@ -628,25 +617,12 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             }
         }
         Forget::Conversation(native_id) => {
-            let holders: HashSet<Ctok> = current
-                .iter()
-                .map(|(_, snap)| {
-                    repo.ctok(snap.source.kind.into(), &snap.source.account, native_id)
-                })
-                .filter(|c| {
-                    current
-                        .iter()
-                        .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
-                })
-                .collect();
-            if holders.is_empty() {
-                return Err(no_such_conversation(native_id));
-            }
+            let holders = holders(repo, &current, native_id)?;
             record_forgotten(repo, &holders, None).await?;
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
-                let ctok = repo.ctok(snap.source.kind.into(), &snap.source.account, native_id);
+                let ctok = ctok_in(repo, snap, native_id);
                 if !snap.conversations.iter().any(|c| c.ctok == ctok) {
                     continue;
                 }
@@ -685,6 +661,29 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
         }
     }
     Ok(report)
+}
+
+/// The token the conversation `native_id` has in the account of `snap`.
+fn ctok_in(repo: &Repo, snap: &Snapshot, native_id: &str) -> Ctok {
+    repo.ctok(snap.source.kind.into(), &snap.source.account, native_id)
+}
+
+/// The tokens of the conversation `native_id` in the accounts of `current` that hold it;
+/// `invalid_input` when none does.
+fn holders(repo: &Repo, current: &[(String, Snapshot)], native_id: &str) -> Result<HashSet<Ctok>> {
+    let holders: HashSet<Ctok> = current
+        .iter()
+        .map(|(_, snap)| ctok_in(repo, snap, native_id))
+        .filter(|c| {
+            current
+                .iter()
+                .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
+        })
+        .collect();
+    if holders.is_empty() {
+        return Err(no_such_conversation(native_id));
+    }
+    Ok(holders)
 }
 
 pub async fn prune(repo: &Repo) -> Result<PruneReport> {

@@ -512,11 +512,15 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
+        self.count_get(&bytes);
+        Ok(bytes)
+    }
+
+    fn count_get(&self, bytes: &[u8]) {
         self.stats.gets.fetch_add(1, Ordering::Relaxed);
         self.stats
             .get_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Ok(bytes)
     }
 
     pub async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -535,10 +539,7 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.stats.gets.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .get_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.count_get(&bytes);
         if (bytes.len() as u64) < len {
             return Err(Error::new(
                 ErrorCode::RepoTruncated,
@@ -693,6 +694,16 @@ impl Repo {
         Ok((all, best))
     }
 
+    /// `repo_corrupt` when an object under `dir` could not be read: a new generation is not
+    /// written over one whose generation is unknown.
+    fn refuse_over_damage(&self, dir: &str, message: &str) -> Result<()> {
+        if self.damage().iter().any(|d| d.object.starts_with(dir)) {
+            return Err(Error::new(ErrorCode::RepoCorrupt, message)
+                .with_hint("Run `chatvault verify` to see which object is damaged."));
+        }
+        Ok(())
+    }
+
     /// Every readable object under `dir` with its generation, and the one of the highest
     /// generation. Unreadable objects are skipped and reported through [`Repo::damage`].
     async fn generations<T: serde::de::DeserializeOwned>(
@@ -759,18 +770,11 @@ impl Repo {
 
     /// Writes a key table and reads it back (FORMAT.md §8).
     pub async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
-        if self
-            .damage()
-            .iter()
-            .any(|d| d.object.starts_with("keytable/"))
-        {
-            // Its generation is unknown: a new table could reuse it, or drop keys it holds.
-            return Err(Error::new(
-                ErrorCode::RepoCorrupt,
-                "a key table on the target cannot be read; no new key table is written over it",
-            )
-            .with_hint("Run `chatvault verify` to see which object is damaged."));
-        }
+        // Its generation is unknown: a new table could reuse it, or drop keys it holds.
+        self.refuse_over_damage(
+            "keytable/",
+            "a key table on the target cannot be read; no new key table is written over it",
+        )?;
         let path = format!("keytable/{}", hex::encode(random_name()));
         let sealed = envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
             .seal(&Zeroizing::new(format::encode(table)), Padding::Pow2);
