@@ -19,7 +19,9 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
 use crate::store::sqlite::{sql_error, Cipher, Db};
-use crate::store::{sort_conversations, unknown_conversation, ChatStore, MessageQuery, Variant};
+use crate::store::{
+    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, Variant,
+};
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
 use std::path::Path;
@@ -86,13 +88,11 @@ impl IMessageStore {
         })
     }
 
-    fn max_rowid(&self) -> Result<i64> {
-        self.db
-            .conn()
-            .query_row("SELECT coalesce(max(ROWID), 0) FROM message", [], |r| {
-                r.get(0)
-            })
-            .map_err(sql_error)
+    fn message_table(&self) -> MessageTable<'_> {
+        MessageTable {
+            db: &self.db,
+            rowid: "ROWID",
+        }
     }
 
     fn has_chat(&self, guid: &str) -> Result<bool> {
@@ -225,7 +225,7 @@ impl ChatStore for IMessageStore {
 
     /// `message.ROWID`: the one shard's mark.
     fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        Ok(Some(vec![("message".to_string(), self.max_rowid()?)]))
+        self.message_table().marks().map(Some)
     }
 
     /// `message` rows after the mark, by ROWID, with the chat (or the outside-any-chat
@@ -235,25 +235,15 @@ impl ChatStore for IMessageStore {
         after: &std::collections::HashMap<String, i64>,
         sink: &mut dyn FnMut(&str, i64),
     ) -> Result<Vec<(String, i64)>> {
-        let from = after.get("message").copied().unwrap_or(i64::MIN);
-        {
-            let conn = self.db.conn();
-            let sql = format!(
-                "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
-                 JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
-                 UNION ALL \
-                 SELECT '{OUTSIDE_CHATS}' || coalesce(h.id, ''), m.date FROM message m \
-                 LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
-            );
-            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
-            let mut rows = stmt.query([from]).map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let id: String = r.get(0).map_err(sql_error)?;
-                let date: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
-                sink(&id, apple_time(date).as_second());
-            }
-        }
-        Ok(vec![("message".to_string(), self.max_rowid()?)])
+        let sql = format!(
+            "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
+             JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
+             UNION ALL \
+             SELECT '{OUTSIDE_CHATS}' || coalesce(h.id, ''), m.date FROM message m \
+             LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
+        );
+        self.message_table()
+            .rows_after(after, &sql, |date| apple_time(date).as_second(), sink)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

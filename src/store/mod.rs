@@ -465,6 +465,55 @@ pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
 /// The error every reader gives for a conversation id it does not hold (a typo, an id from
 /// another store, or a chat deleted since it was listed): never an empty list, which would
 /// look like a conversation with no messages.
+/// Incremental reads of a store whose messages are one table, `message` (WeChat for Android,
+/// iMessage): one shard, named `message`, marked by the table's largest row id.
+pub(crate) struct MessageTable<'a> {
+    pub db: &'a sqlite::Db,
+    /// The row id column (`msgId`, `ROWID`).
+    pub rowid: &'static str,
+}
+
+impl MessageTable<'_> {
+    /// The one shard's mark.
+    pub fn marks(&self) -> Result<Vec<(String, i64)>> {
+        let end = self
+            .db
+            .conn()
+            .query_row(
+                &format!("SELECT coalesce(max({}), 0) FROM message", self.rowid),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite::sql_error)?;
+        Ok(vec![("message".to_string(), end)])
+    }
+
+    /// The rows after the mark in `after`: `sql`, given the mark, selects (conversation id,
+    /// time) and `seconds` turns the store's time into Unix seconds for the sink. Returns the
+    /// new mark.
+    pub fn rows_after(
+        &self,
+        after: &std::collections::HashMap<String, i64>,
+        sql: &str,
+        seconds: fn(i64) -> i64,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<(String, i64)>> {
+        use sqlite::sql_error;
+        let from = after.get("message").copied().unwrap_or(i64::MIN);
+        {
+            let conn = self.db.conn();
+            let mut stmt = conn.prepare(sql).map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let id: String = r.get(0).map_err(sql_error)?;
+                let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                sink(&id, seconds(time));
+            }
+        }
+        self.marks()
+    }
+}
+
 pub(crate) fn unknown_conversation(id: &str) -> Error {
     Error::invalid_input(format!("conversation '{id}' is not in this store"))
         .with_hint("Run `chatvault conversations` with the same store to see the ids.")
