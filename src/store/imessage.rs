@@ -20,7 +20,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
 use crate::store::sqlite::{sql_error, Cipher, Db};
 use crate::store::{
-    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, Variant,
+    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, RowsAfter,
+    Variant,
 };
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
@@ -223,18 +224,9 @@ impl ChatStore for IMessageStore {
             .then_some(crate::model::AttachmentSource::File(p))
     }
 
-    /// `message.ROWID`: the one shard's mark.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.message_table().marks().map(Some)
-    }
-
-    /// `message` rows after the mark, by ROWID, with the chat (or the outside-any-chat
-    /// conversation) each belongs to.
-    fn rows_after(
-        &self,
-        after: &std::collections::HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
+    /// `message.ROWID`: the one shard's mark; the rows after it by ROWID, with the chat (or
+    /// the outside-any-chat conversation) each belongs to.
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
         let sql = format!(
             "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
              JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
@@ -243,7 +235,7 @@ impl ChatStore for IMessageStore {
              LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
         );
         self.message_table()
-            .rows_after(after, &sql, |date| apple_time(date).as_second(), sink)
+            .marks(after, &sql, |date| apple_time(date).as_second())
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

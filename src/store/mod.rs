@@ -288,6 +288,12 @@ impl MessageQuery {
     }
 }
 
+/// The marks to read on from and where the rows after them go: (conversation id, time).
+pub(crate) type RowsAfter<'a> = Option<(
+    &'a std::collections::HashMap<String, i64>,
+    &'a mut dyn FnMut(&str, i64),
+)>;
+
 /// An opened store.
 pub trait ChatStore: Send + Sync {
     fn variant(&self) -> Variant;
@@ -316,11 +322,18 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
+    /// A reader's incremental reads in one, which [`ChatStore::shard_cursors`] and
+    /// [`ChatStore::rows_after`] call unless a reader overrides them: every shard's mark and,
+    /// with `after`, the rows past the marks to the sink. `None`: this reader has none.
+    fn marks(&self, _after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(None)
+    }
+
     /// Per-shard high-water marks for incremental reads (FORMAT.md §11.2): a name for each
     /// shard (a database file, or a chat table in it) and the largest row id it holds. `None`:
     /// this reader has none, every changed store is read in full.
     fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        Ok(None)
+        self.marks(None)
     }
 
     /// The rows each shard holds after its mark in `after` (a shard not in it is new and read
@@ -328,10 +341,11 @@ pub trait ChatStore: Send + Sync {
     /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would.
     fn rows_after(
         &self,
-        _after: &std::collections::HashMap<String, i64>,
-        _sink: &mut dyn FnMut(&str, i64),
+        after: &std::collections::HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
     ) -> Result<Vec<(String, i64)>> {
-        Err(Error::internal("this store has no incremental reads"))
+        self.marks(Some((after, sink)))?
+            .ok_or_else(|| Error::internal("this store has no incremental reads"))
     }
 
     /// The messages of the conversations `ids` from `since` to `until` (Unix seconds,
@@ -474,33 +488,18 @@ pub(crate) struct MessageTable<'a> {
 }
 
 impl MessageTable<'_> {
-    /// The one shard's mark.
-    pub fn marks(&self) -> Result<Vec<(String, i64)>> {
-        let end = self
-            .db
-            .conn()
-            .query_row(
-                &format!("SELECT coalesce(max({}), 0) FROM message", self.rowid),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlite::sql_error)?;
-        Ok(vec![("message".to_string(), end)])
-    }
-
-    /// The rows after the mark in `after`: `sql`, given the mark, selects (conversation id,
-    /// time) and `seconds` turns the store's time into Unix seconds for the sink. Returns the
-    /// new mark.
-    pub fn rows_after(
+    /// The one shard's mark and, with `after`, the rows past it: `sql`, given the mark,
+    /// selects (conversation id, time) and `seconds` turns the store's time into Unix seconds
+    /// for the sink.
+    pub fn marks(
         &self,
-        after: &std::collections::HashMap<String, i64>,
+        after: RowsAfter<'_>,
         sql: &str,
         seconds: fn(i64) -> i64,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Option<Vec<(String, i64)>>> {
         use sqlite::sql_error;
-        let from = after.get("message").copied().unwrap_or(i64::MIN);
-        {
+        if let Some((after, sink)) = after {
+            let from = after.get("message").copied().unwrap_or(i64::MIN);
             let conn = self.db.conn();
             let mut stmt = conn.prepare(sql).map_err(sql_error)?;
             let mut rows = stmt.query([from]).map_err(sql_error)?;
@@ -510,7 +509,16 @@ impl MessageTable<'_> {
                 sink(&id, seconds(time));
             }
         }
-        self.marks()
+        let end = self
+            .db
+            .conn()
+            .query_row(
+                &format!("SELECT coalesce(max({}), 0) FROM message", self.rowid),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite::sql_error)?;
+        Ok(Some(vec![("message".to_string(), end)]))
     }
 }
 

@@ -10,7 +10,8 @@ use crate::secret::Secret;
 use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, Variant,
+    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, RowsAfter,
+    Variant,
 };
 use jiff::Timestamp;
 use std::path::Path;
@@ -107,22 +108,13 @@ impl ChatStore for AndroidStore {
         super::android_media::source(&self.dir, a)
     }
 
-    /// `message.msgId` (the rowid): the one shard's mark.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.message_table().marks().map(Some)
-    }
-
-    /// `message` rows after the mark, by msgId: talker and time only.
-    fn rows_after(
-        &self,
-        after: &std::collections::HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.message_table().rows_after(
+    /// `message.msgId` (the rowid): the one shard's mark; the rows after it by msgId, talker
+    /// and time only.
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.message_table().marks(
             after,
             "SELECT talker, createTime FROM message WHERE msgId > ?1 AND talker IS NOT NULL",
             |ms| ms.div_euclid(1000),
-            sink,
         )
     }
 

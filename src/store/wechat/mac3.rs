@@ -5,7 +5,7 @@
 
 use super::{
     chat_tables, content, count_members, file_name, normalise, table_hash, ChatShards, Contacts,
-    RawMessage,
+    RawMessage, RowsAfter,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
@@ -205,18 +205,10 @@ impl ChatStore for Mac3Store {
             .then_some(crate::model::AttachmentSource::File(p))
     }
 
-    /// Each `Chat_<md5>` table's largest rowid.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.chat_shards().marks(None).map(Some)
-    }
-
-    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
-    fn rows_after(
-        &self,
-        after: &HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.chat_shards().marks(Some((after, sink)))
+    /// Each chat table's largest rowid; with `after`, the rows past it (a table without a
+    /// mark is new: read whole).
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.chat_shards().marks(after).map(Some)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {

@@ -383,8 +383,7 @@ pub(crate) fn file_name(path: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// The marks to read on from and where the rows after them go: (conversation id, time).
-pub(crate) type RowsAfter<'a> = Option<(&'a HashMap<String, i64>, &'a mut dyn FnMut(&str, i64))>;
+pub(crate) use crate::store::RowsAfter;
 
 /// Incremental reads of a store with a chat table per conversation (WeChat 4.x, macOS 3.x):
 /// each table is a shard named `<file>/<hash>`, marked by its largest rowid. With `after`, the

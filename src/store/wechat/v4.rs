@@ -6,6 +6,7 @@
 use super::v4media::MediaRow;
 use super::{
     chat_tables, content, file_name, normalise, table_hash, ChatShards, Contacts, RawMessage,
+    RowsAfter,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
@@ -283,18 +284,10 @@ impl ChatStore for V4Store {
         self.media().source(a)
     }
 
-    /// Each chat table's largest rowid (`local_id`), by the primary key.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.chat_shards().marks(None).map(Some)
-    }
-
-    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
-    fn rows_after(
-        &self,
-        after: &HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.chat_shards().marks(Some((after, sink)))
+    /// Each chat table's largest rowid; with `after`, the rows past it (a table without a
+    /// mark is new: read whole).
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.chat_shards().marks(after).map(Some)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
