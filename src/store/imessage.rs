@@ -20,8 +20,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
 use crate::store::sqlite::{sql_error, Cipher, Db};
 use crate::store::{
-    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, RowsAfter,
-    Variant,
+    rows, sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable,
+    RowsAfter, Variant,
 };
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
@@ -110,27 +110,15 @@ impl IMessageStore {
     /// Conversations of messages outside any chat: one per handle address, one for rows
     /// without a handle (see the module doc).
     fn outside_chats(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
-                 FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
-                 WHERE {OUTSIDE_ANY_CHAT} GROUP BY coalesce(h.id, '')"
-            ))
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = format!(
+            "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
+             FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
+             WHERE {OUTSIDE_ANY_CHAT} GROUP BY coalesce(h.id, '')"
+        );
         let mut list = Vec::new();
-        for row in rows {
-            let (address, n, first, last) = row.map_err(sql_error)?;
+        for (address, n, first, last) in
+            rows::<(String, i64, Option<i64>, Option<i64>)>(&self.db, &sql, [])?
+        {
             list.push(Conversation {
                 id: format!("{OUTSIDE_CHATS}{address}"),
                 title: if address.is_empty() {
@@ -239,33 +227,24 @@ impl ChatStore for IMessageStore {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT c.guid, c.display_name, c.style, \
-                        (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
-                        count(m.ROWID), min(m.date), max(m.date), c.chat_identifier \
-                 FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
-                 JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID",
-            )
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = "SELECT c.guid, c.display_name, c.style, \
+                          (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
+                          count(m.ROWID), min(m.date), max(m.date), c.chat_identifier \
+                   FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
+                   JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID";
+        type Row = (
+            String,
+            Option<String>,
+            Option<i64>,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
         let mut list = Vec::new();
-        for row in rows {
-            let (id, display, style, handles, n, first, last, ident) = row.map_err(sql_error)?;
+        for (id, display, style, handles, n, first, last, ident) in rows::<Row>(&self.db, sql, [])?
+        {
             // chat.style: 43 = group, 45 = one-to-one.
             let kind = if style == Some(43) {
                 ConversationKind::Group
@@ -285,9 +264,6 @@ impl ChatStore for IMessageStore {
                 id,
             });
         }
-        // The connection is taken again by `outside_chats`.
-        drop(stmt);
-        drop(conn);
         list.extend(self.outside_chats()?);
         sort_conversations(&mut list);
         Ok(list)

@@ -479,6 +479,21 @@ pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
 /// The error every reader gives for a conversation id it does not hold (a typo, an id from
 /// another store, or a chat deleted since it was listed): never an empty list, which would
 /// look like a conversation with no messages.
+/// Every row of `sql` (a small table: contacts, names, counts), each as a tuple of its
+/// columns.
+pub(crate) fn rows<T>(db: &sqlite::Db, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>>
+where
+    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+{
+    let conn = db.conn();
+    let mut stmt = conn.prepare(sql).map_err(sqlite::sql_error)?;
+    let rows = stmt
+        .query_map(params, |r| T::try_from(r))
+        .map_err(sqlite::sql_error)?;
+    rows.collect::<rusqlite::Result<Vec<T>>>()
+        .map_err(sqlite::sql_error)
+}
+
 /// Incremental reads of a store whose messages are one table, `message` (WeChat for Android,
 /// iMessage): one shard, named `message`, marked by the table's largest row id.
 pub(crate) struct MessageTable<'a> {

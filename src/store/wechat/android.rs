@@ -10,8 +10,8 @@ use crate::secret::Secret;
 use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable, RowsAfter,
-    Variant,
+    rows, sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable,
+    RowsAfter, Variant,
 };
 use jiff::Timestamp;
 use std::path::Path;
@@ -119,23 +119,10 @@ impl ChatStore for AndroidStore {
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare("SELECT talker, count(*), min(createTime), max(createTime) FROM message WHERE talker IS NOT NULL GROUP BY talker")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = "SELECT talker, count(*), min(createTime), max(createTime) FROM message \
+                   WHERE talker IS NOT NULL GROUP BY talker";
         let mut list = Vec::new();
-        for row in rows {
-            let (id, n, first, last) = row.map_err(sql_error)?;
+        for (id, n, first, last) in rows::<(String, i64, i64, i64)>(&self.db, sql, [])? {
             list.push(Conversation {
                 title: self.contacts.title(&id),
                 kind: conversation_kind(&id),

@@ -13,7 +13,7 @@ use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -79,24 +79,10 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let conn = db.conn();
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\""
-                ))
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (id, remark, nick, list) = row.map_err(sql_error)?;
+            let sql =
+                format!("SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\"");
+            type Row = (String, Option<String>, Option<String>, Option<String>);
+            for (id, remark, nick, list) in rows::<Row>(db, &sql, [])? {
                 by_hash.insert(md5_hex(&id), id.clone());
                 if let Some(list) = list.filter(|l| !l.is_empty()) {
                     contacts.set_members(id.clone(), count_members(&list));
@@ -124,20 +110,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let conn = db.conn();
-            let mut stmt = conn
-                .prepare(&format!("SELECT {column}, {nick} FROM \"{table}\""))
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (name, nickname) = row.map_err(sql_error)?;
+            let sql = format!("SELECT {column}, {nick} FROM \"{table}\"");
+            for (name, nickname) in rows::<(Option<String>, Option<String>)>(&db, &sql, [])? {
                 if let Some(name) = name {
                     if !contacts.knows(&name) {
                         contacts.insert(name.clone(), None, nickname);
@@ -370,35 +344,16 @@ impl Mac3Store {
             return Ok(map);
         }
         // Both tables read once and joined here: HlinkMediaDetail has no index on inodeNumber.
-        let conn = db.conn();
         let mut by_inode: HashMap<i64, (String, String)> = HashMap::new();
-        let mut stmt = conn
-            .prepare("SELECT inodeNumber, relativePath, fileName FROM HlinkMediaDetail")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            if let (Some(inode), Some(dir), Some(name)) = row.map_err(sql_error)? {
+        let sql = "SELECT inodeNumber, relativePath, fileName FROM HlinkMediaDetail";
+        for row in rows::<(Option<i64>, Option<String>, Option<String>)>(&db, sql, [])? {
+            if let (Some(inode), Some(dir), Some(name)) = row {
                 by_inode.entry(inode).or_insert((dir, name));
             }
         }
-        let mut stmt = conn
-            .prepare("SELECT mediaMd5, inodeNumber FROM HlinkMediaRecord")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (Some(md5), Some(inode)) = row.map_err(sql_error)? else {
+        let sql = "SELECT mediaMd5, inodeNumber FROM HlinkMediaRecord";
+        for row in rows::<(Option<String>, Option<i64>)>(&db, sql, [])? {
+            let (Some(md5), Some(inode)) = row else {
                 continue;
             };
             let Some((dir, name)) = by_inode.get(&inode) else {

@@ -36,24 +36,13 @@ impl Contacts {
         table: &str,
         sql: &str,
     ) -> crate::Result<Vec<String>> {
-        use crate::store::sqlite::sql_error;
         let mut ids = Vec::new();
         if !db.has_table(table)? {
             return Ok(ids);
         }
-        let conn = db.conn();
-        let mut stmt = conn.prepare(sql).map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (id, remark, nick) = row.map_err(sql_error)?;
+        for (id, remark, nick) in
+            crate::store::rows::<(String, Option<String>, Option<String>)>(db, sql, [])?
+        {
             ids.push(id.clone());
             self.insert(id, remark, nick);
         }

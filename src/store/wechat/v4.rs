@@ -17,7 +17,7 @@ use crate::store::sqlite::{
 };
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -139,15 +139,9 @@ impl V4Store {
             by_hash.insert(md5_hex(&id), id);
         }
         if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
-            let conn = contacts_db.conn();
-            let mut stmt = conn
-                .prepare("SELECT r.username, count(m.member_id) FROM chat_room r JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(sql_error)?;
-            for row in rows {
-                let (room, n) = row.map_err(sql_error)?;
+            let sql = "SELECT r.username, count(m.member_id) FROM chat_room r \
+                       JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username";
+            for (room, n) in rows::<(String, i64)>(&contacts_db, sql, [])? {
                 contacts.set_members(room, n as u32);
             }
         }
@@ -170,15 +164,7 @@ impl V4Store {
             names.push(file_name(path));
             let db = db.map_err(damaged_not_wrong_key(path))?;
             if db.has_table("Name2Id")? {
-                let conn = db.conn();
-                let mut stmt = conn
-                    .prepare("SELECT user_name FROM Name2Id")
-                    .map_err(sql_error)?;
-                let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(sql_error)?;
-                for name in rows {
-                    let name = name.map_err(sql_error)?;
+                for (name,) in rows::<(String,)>(&db, "SELECT user_name FROM Name2Id", [])? {
                     by_hash.entry(md5_hex(&name)).or_insert(name);
                 }
             }
