@@ -24,7 +24,7 @@ fn fuzz_key() -> (SubKey, KeyId) {
 pub fn envelope(data: &[u8]) {
     let (key, key_id) = fuzz_key();
     let _ = envelope::envelope_len(data);
-    let k = data.get(5).copied().unwrap_or(kind::SNAPSHOT);
+    let k = data.get(5).copied().unwrap_or(kind::SNAPSHOT.into());
     let _ = envelope::Binding::new(&key, key_id, k, "fuzz").open(data, envelope::MAX_OUT_OTHER);
     let _ = envelope::decode_plaintext("fuzz", data, envelope::MAX_OUT_CHUNK);
 }

@@ -64,23 +64,6 @@ pub enum AttachmentRole {
     Thumbnail,
 }
 
-impl AttachmentRole {
-    pub fn code(self) -> u8 {
-        match self {
-            AttachmentRole::Original => 0,
-            AttachmentRole::Thumbnail => 1,
-        }
-    }
-
-    /// Unknown codes (2 avatar, or a newer writer's) read as originals: shown, never dropped.
-    pub fn from_code(code: u8) -> AttachmentRole {
-        match code {
-            1 => AttachmentRole::Thumbnail,
-            _ => AttachmentRole::Original,
-        }
-    }
-}
-
 /// A file a message refers to (its bytes are read separately, when present on disk).
 ///
 /// Its kind is the message's (an image message's original is the photo); a thumbnail is an

@@ -63,11 +63,17 @@ pub struct Binding<'a> {
 }
 
 impl<'a> Binding<'a> {
-    pub fn new(key: &'a SubKey, key_id: KeyId, kind: u8, identity: &'a str) -> Binding<'a> {
+    /// `kind` is the format's object kind, as its byte.
+    pub fn new(
+        key: &'a SubKey,
+        key_id: KeyId,
+        kind: impl Into<u8>,
+        identity: &'a str,
+    ) -> Binding<'a> {
         Binding {
             key,
             key_id,
-            kind,
+            kind: kind.into(),
             identity,
             extra_ad: &[],
             level: ZSTD_LEVEL,

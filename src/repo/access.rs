@@ -2,6 +2,7 @@
 //! file in the config folder, no secrets), and its master key and recovery code in the OS
 //! keychain (`repo:<repo id>` and `repo:<repo id>:recovery`, FORMAT.md §5.3).
 
+use super::lock::{Lock, Mode, Op};
 use super::Repo;
 use crate::crypto::recovery::{KdfParams, RecoveryCode};
 use crate::crypto::MasterKey;
@@ -196,15 +197,9 @@ impl PendingRotation {
     }
 }
 
+/// Runs `f` under an exclusive lease for a key rotation.
 async fn locked<T>(repo: &Repo, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let lock =
-        super::lock::Lock::acquire(repo, super::lock::Mode::Exclusive, super::lock::Op::Rotate)
-            .await?;
-    let result = f.await;
-    let released = lock.release(repo).await;
-    let value = result?;
-    released?;
-    Ok(value)
+    Lock::with(repo, Mode::Exclusive, Op::Rotate, async || f.await).await
 }
 
 /// Step one of changing the recovery code: wraps the master key under a new code and writes

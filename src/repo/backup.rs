@@ -7,8 +7,8 @@
 //! uploads a landed blob again.
 
 use super::format::{
-    self, kind, AttachmentRec, ConvRef, KeyTable, MessageRec, RunCounts, SegRef, Segment,
-    SnapSelection, SnapSource, Snapshot, Totals, Tree,
+    self, kind, AttachState, AttachmentRec, ConvKind, ConvRef, KeyTable, MessageRec, RunCounts,
+    SegRef, Segment, SnapSelection, SnapSource, Snapshot, SourceKind, Totals, Tree,
 };
 use super::lock::{Lock, Mode, Op};
 use super::pack::{PackWriter, CLASS_A, CLASS_S};
@@ -126,13 +126,13 @@ async fn parent_tree(
     }
 }
 
-pub fn source_kind(v: Variant) -> u8 {
+pub fn source_kind(v: Variant) -> SourceKind {
     match v {
-        Variant::WechatWin3 => 1,
-        Variant::Wechat4 => 2,
-        Variant::WechatMac3 => 3,
-        Variant::Android => 4,
-        Variant::IMessage => 5,
+        Variant::WechatWin3 => SourceKind::WechatWin3,
+        Variant::Wechat4 => SourceKind::Wechat4,
+        Variant::WechatMac3 => SourceKind::WechatMac3,
+        Variant::Android => SourceKind::Android,
+        Variant::IMessage => SourceKind::IMessage,
     }
 }
 
@@ -216,7 +216,8 @@ async fn run(
     let before = repo.stats.snapshot();
     let store = req.store;
     let sel = req.selection;
-    let kind_byte = source_kind(store.variant());
+    let source = source_kind(store.variant());
+    let kind_byte = u8::from(source);
     let account = store.account_id().unwrap_or("").to_string();
 
     // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
@@ -238,12 +239,14 @@ async fn run(
     // "Everything" is one lineage however many conversations come, go or are forgotten.
     let lineage = if sel.all {
         repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+            .0
     } else {
         repo.ctok(
             0,
             &format!("lineage\0{kind_byte}\0{account}"),
             &ids.join("\n"),
         )
+        .0
     };
     let range_of = |id: &str| {
         let c = sel
@@ -311,7 +314,7 @@ async fn run(
         started,
         finished: 0,
         source: SnapSource {
-            kind: kind_byte,
+            kind: source,
             account: account.clone(),
             account_name: None,
             cursor: fingerprint.clone(),
@@ -527,8 +530,8 @@ async fn run(
                     ctok: *ctok,
                     native_id: id.clone(),
                     conv_kind: match conv.kind {
-                        ConversationKind::Direct => 1,
-                        ConversationKind::Group => 2,
+                        ConversationKind::Direct => ConvKind::Direct,
+                        ConversationKind::Group => ConvKind::Group,
                     },
                     title: conv.title.clone(),
                     members: Vec::new(),
@@ -918,7 +921,7 @@ pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
         .messages
         .iter()
         .flat_map(|m| &m.attachments)
-        .filter(|a| a.state == 0)
+        .filter(|a| a.state == AttachState::Stored)
         .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
 }
 
@@ -965,12 +968,12 @@ async fn store_attachment(
         ids.push(id);
     }
     Ok(AttachmentRec {
-        role: a.role.code(),
+        role: a.role.into(),
         path: a.path.clone(),
         name: a.name.clone(),
         mime: a.mime.clone(),
         size,
-        state: 0,
+        state: AttachState::Stored,
         chunks: ids,
     })
 }
@@ -986,12 +989,12 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
             stored
                 .remove(&(m.id.clone(), i))
                 .unwrap_or_else(|| AttachmentRec {
-                    role: a.role.code(),
+                    role: a.role.into(),
                     path: a.path,
                     name: a.name,
                     mime: a.mime,
                     size: a.size.unwrap_or(0),
-                    state: 1, // not in the store on disk (never downloaded, or moved)
+                    state: AttachState::NotInStore, // never downloaded, or moved
                     chunks: Vec::new(),
                 })
         })
@@ -1052,7 +1055,7 @@ impl Uploader {
         repo: &Repo,
         index: &mut Index,
         ck: &ConvKeys,
-        kind: u8,
+        kind: format::ObjectKind,
         id: format::BlobId,
         body: &[u8],
     ) -> Result<bool> {

@@ -7,9 +7,9 @@
 //! exclusive operations write `g + 1` and delete the lower ones.
 
 use super::format::{self, kind, Ctok, TimeRange};
-use super::{marks, Repo};
+use super::Repo;
 use crate::crypto::envelope::{self, Padding};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// One forgotten conversation, or forgotten ranges of one.
@@ -90,63 +90,33 @@ impl Repo {
     /// Unreadable objects are skipped and reported through [`Repo::damage`]; one older than
     /// this computer has seen is `repo_rolled_back`.
     pub async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
-        let mut best: Option<Forgotten> = None;
-        let mut all = Vec::new();
-        for (path, _) in self.list_names("forgotten/").await? {
-            let open = |raw: &[u8]| self.open_meta(kind::FORGOTTEN, &path, raw);
-            let Some(list) = self.read_meta::<Forgotten>(&path, open).await? else {
-                continue;
-            };
-            all.push((path, list.generation));
-            if best.as_ref().is_none_or(|b| list.generation > b.generation) {
-                best = Some(list);
-            }
-        }
+        let open = |path: &str, raw: &[u8]| self.open_meta(kind::FORGOTTEN, path, raw);
+        let (all, best) = self
+            .generations("forgotten/", open, |l: &Forgotten| l.generation)
+            .await?;
         let best = best.unwrap_or_default();
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.forgotten_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the list of forgotten conversations is generation {}, this computer has seen {}",
-                        best.generation, m.forgotten_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.forgotten_gen {
-                m.forgotten_gen = best.generation;
-                marks::save(file, &m)?;
-            }
-        }
+        self.check_generation(
+            "the list of forgotten conversations",
+            best.generation,
+            |m| &mut m.forgotten_gen,
+        )?;
         Ok((all, best))
     }
 
     /// Writes `list` as its generation and reads it back; then deletes the older generations
     /// in `old` (the caller holds an exclusive lease).
     pub async fn write_forgotten(&self, list: &Forgotten, old: &[(String, u64)]) -> Result<()> {
-        if self
-            .damage()
-            .iter()
-            .any(|d| d.object.starts_with("forgotten/"))
-        {
-            return Err(Error::new(
-                ErrorCode::RepoCorrupt,
-                "a list of forgotten conversations on the target cannot be read; it is not replaced",
-            )
-            .with_hint("Run `chatvault verify` to see which object is damaged."));
-        }
+        self.refuse_over_damage(
+            "forgotten/",
+            "a list of forgotten conversations on the target cannot be read; it is not replaced",
+        )?;
         let path = format!("forgotten/{}", hex::encode(super::random_name()));
         let sealed = envelope::Binding::new(&self.k_meta, self.key_id, kind::FORGOTTEN, &path)
             .seal(&format::encode(list), Padding::Pow2);
         self.put(&path, sealed).await?;
         let back = self.get(&path).await?;
         self.open_meta(kind::FORGOTTEN, &path, &back)?;
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            m.forgotten_gen = m.forgotten_gen.max(list.generation);
-            marks::save(file, &m)?;
-        }
+        self.note_generation(list.generation, |m| &mut m.forgotten_gen)?;
         for (p, g) in old {
             if *g < list.generation {
                 self.delete(p).await?;
@@ -164,15 +134,15 @@ mod tests {
     fn a_whole_conversation_absorbs_its_ranges_and_entries_stay_sorted() {
         let mut f = Forgotten::default();
         let range = |since, until| TimeRange { since, until };
-        f.add([9; 16], Some(range(10, 20)), 1);
-        f.add([1; 16], Some(range(5, 6)), 1);
-        f.add([9; 16], Some(range(0, 5)), 2);
-        assert_eq!(f.ranges(&[9; 16]), &[range(0, 5), range(10, 20)]);
-        assert!(!f.is_whole(&[9; 16]));
-        f.add([9; 16], None, 3);
-        assert!(f.is_whole(&[9; 16]) && f.ranges(&[9; 16]).is_empty());
-        assert_eq!(f.entries[0].ctok, [1; 16]);
-        assert!(f.remove(&[9; 16]) && !f.remove(&[9; 16]));
+        f.add(Ctok([9; 16]), Some(range(10, 20)), 1);
+        f.add(Ctok([1; 16]), Some(range(5, 6)), 1);
+        f.add(Ctok([9; 16]), Some(range(0, 5)), 2);
+        assert_eq!(f.ranges(&Ctok([9; 16])), &[range(0, 5), range(10, 20)]);
+        assert!(!f.is_whole(&Ctok([9; 16])));
+        f.add(Ctok([9; 16]), None, 3);
+        assert!(f.is_whole(&Ctok([9; 16])) && f.ranges(&Ctok([9; 16])).is_empty());
+        assert_eq!(f.entries[0].ctok, Ctok([1; 16]));
+        assert!(f.remove(&Ctok([9; 16])) && !f.remove(&Ctok([9; 16])));
         assert_eq!(
             format::decode::<Forgotten>(&format::encode(&f), "f").unwrap(),
             f

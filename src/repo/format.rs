@@ -12,23 +12,251 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub const BODY_VERSION: u8 = 1;
 pub const FORMAT: u16 = 1;
 
-pub type Name = [u8; 32];
-pub type BlobId = [u8; 32];
-pub type Ctok = [u8; 16];
+/// An id of the format: its bytes on the target (a newtype adds nothing to postcard), hex
+/// when printed.
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident, $len:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub [u8; $len]);
 
-/// Object kinds (envelope `kind`, FORMAT.md §3).
+        impl AsRef<[u8]> for $name {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A pack's or an index's or a snapshot's random name (`data/…`, `index/…`).
+    Name,
+    32
+);
+id_type!(
+    /// A blob's keyed id (FORMAT.md §6.5).
+    BlobId,
+    32
+);
+id_type!(
+    /// A conversation token (FORMAT.md §6.1).
+    Ctok,
+    16
+);
+
+/// A format field of one byte: an enum encoded as its code, exactly as the `u8` it replaced.
+/// A code this version does not know fails the decode (`repo_corrupt`) instead of being read
+/// as something else.
+macro_rules! byte_enum {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $var:ident = $code:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(into = "u8", try_from = "u8")]
+        #[repr(u8)]
+        pub enum $name {
+            $($(#[$vm])* $var = $code,)+
+        }
+
+        impl From<$name> for u8 {
+            fn from(v: $name) -> u8 {
+                v as u8
+            }
+        }
+
+        impl TryFrom<u8> for $name {
+            type Error = UnknownCode;
+            fn try_from(code: u8) -> std::result::Result<$name, UnknownCode> {
+                match code {
+                    $($code => Ok($name::$var),)+
+                    _ => Err(UnknownCode { what: stringify!($name), code }),
+                }
+            }
+        }
+    };
+}
+
+/// A byte field holds a code this version of the format does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCode {
+    pub what: &'static str,
+    pub code: u8,
+}
+
+impl fmt::Display for UnknownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} code {}", self.what, self.code)
+    }
+}
+
+byte_enum! {
+    /// Object and blob kinds (envelope `kind`, FORMAT.md §3).
+    pub enum ObjectKind {
+        Config = 0x01,
+        Key = 0x02,
+        KeyTable = 0x03,
+        Index = 0x04,
+        Snapshot = 0x05,
+        Lock = 0x06,
+        PackTrailer = 0x07,
+        Forgotten = 0x08,
+        Tree = 0x10,
+        Segment = 0x11,
+        Chunk = 0x12,
+    }
+}
+
+/// The kinds under their short names, as the code reads them (`kind::TREE`).
 pub mod kind {
-    pub const CONFIG: u8 = 0x01;
-    pub const KEY: u8 = 0x02;
-    pub const KEYTABLE: u8 = 0x03;
-    pub const INDEX: u8 = 0x04;
-    pub const SNAPSHOT: u8 = 0x05;
-    pub const LOCK: u8 = 0x06;
-    pub const PACK_TRAILER: u8 = 0x07;
-    pub const FORGOTTEN: u8 = 0x08;
-    pub const TREE: u8 = 0x10;
-    pub const SEGMENT: u8 = 0x11;
-    pub const CHUNK: u8 = 0x12;
+    use super::ObjectKind;
+    pub const CONFIG: ObjectKind = ObjectKind::Config;
+    pub const KEY: ObjectKind = ObjectKind::Key;
+    pub const KEYTABLE: ObjectKind = ObjectKind::KeyTable;
+    pub const INDEX: ObjectKind = ObjectKind::Index;
+    pub const SNAPSHOT: ObjectKind = ObjectKind::Snapshot;
+    pub const LOCK: ObjectKind = ObjectKind::Lock;
+    pub const PACK_TRAILER: ObjectKind = ObjectKind::PackTrailer;
+    pub const FORGOTTEN: ObjectKind = ObjectKind::Forgotten;
+    pub const TREE: ObjectKind = ObjectKind::Tree;
+    pub const SEGMENT: ObjectKind = ObjectKind::Segment;
+    pub const CHUNK: ObjectKind = ObjectKind::Chunk;
+}
+
+byte_enum! {
+    /// The store a snapshot was taken from (`SnapSource::kind`, `source_kind` of the ctok,
+    /// FORMAT.md §6.1).
+    pub enum SourceKind {
+        WechatWin3 = 1,
+        Wechat4 = 2,
+        WechatMac3 = 3,
+        Android = 4,
+        IMessage = 5,
+    }
+}
+
+byte_enum! {
+    /// What an attachment is to its message (`AttachmentRec::role`).
+    pub enum Role {
+        Original = 0,
+        Thumbnail = 1,
+        Avatar = 2,
+    }
+}
+
+impl From<crate::model::AttachmentRole> for Role {
+    fn from(r: crate::model::AttachmentRole) -> Role {
+        match r {
+            crate::model::AttachmentRole::Original => Role::Original,
+            crate::model::AttachmentRole::Thumbnail => Role::Thumbnail,
+        }
+    }
+}
+
+impl Role {
+    /// The role as the model has it (an avatar is an original picture).
+    pub fn model(self) -> crate::model::AttachmentRole {
+        match self {
+            Role::Thumbnail => crate::model::AttachmentRole::Thumbnail,
+            Role::Original | Role::Avatar => crate::model::AttachmentRole::Original,
+        }
+    }
+}
+
+byte_enum! {
+    /// Whether an attachment's contents are in the repository (`AttachmentRec::state`).
+    pub enum AttachState {
+        Stored = 0,
+        /// The store names the file but does not have it (never downloaded, or moved).
+        NotInStore = 1,
+        SkippedByPolicy = 2,
+        Unreadable = 3,
+    }
+}
+
+byte_enum! {
+    /// `Tree::conv_kind`.
+    pub enum ConvKind {
+        Other = 0,
+        Direct = 1,
+        Group = 2,
+    }
+}
+
+impl From<crate::model::ConversationKind> for ConvKind {
+    fn from(k: crate::model::ConversationKind) -> ConvKind {
+        match k {
+            crate::model::ConversationKind::Direct => ConvKind::Direct,
+            crate::model::ConversationKind::Group => ConvKind::Group,
+        }
+    }
+}
+
+impl ConvKind {
+    /// The kind as the model has it (other conversations are shown as direct ones).
+    pub fn model(self) -> crate::model::ConversationKind {
+        match self {
+            ConvKind::Group => crate::model::ConversationKind::Group,
+            ConvKind::Direct | ConvKind::Other => crate::model::ConversationKind::Direct,
+        }
+    }
+}
+
+byte_enum! {
+    /// Which packs a pack's blobs go with (`IndexPack::class`, `PackTrailer::class`).
+    pub enum PackClass {
+        /// Trees and segments.
+        S = 0,
+        /// Attachment chunks.
+        A = 1,
+    }
+}
+
+byte_enum! {
+    /// A lease's mode (`LockBody::mode`): shared runs only clash with exclusive ones; two
+    /// appends clash; exclusive clashes with all.
+    pub enum Mode {
+        Shared = 1,
+        Append = 2,
+        Exclusive = 3,
+    }
+}
+
+byte_enum! {
+    /// What a lease was taken for (`LockBody::op`).
+    pub enum Op {
+        Backup = 1,
+        Restore = 2,
+        Verify = 3,
+        Forget = 4,
+        Prune = 5,
+        Rotate = 6,
+    }
+}
+
+impl Op {
+    /// How an error about another client's lease names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Backup => "backup",
+            Op::Restore => "restore",
+            Op::Verify => "verify",
+            Op::Forget => "forget",
+            Op::Prune => "prune",
+            Op::Rotate => "key rotate",
+        }
+    }
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -137,13 +365,12 @@ pub struct KeyEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentRec {
-    pub role: u8,
+    pub role: Role,
     pub path: String,
     pub name: Option<String>,
     pub mime: Option<String>,
     pub size: u64,
-    /// 0 stored, 1 not in the store, 2 skipped by policy, 3 unreadable.
-    pub state: u8,
+    pub state: AttachState,
     pub chunks: Vec<BlobId>,
 }
 
@@ -198,8 +425,7 @@ pub struct SegRef {
 pub struct Tree {
     pub ctok: Ctok,
     pub native_id: String,
-    /// 0 other, 1 direct, 2 group.
-    pub conv_kind: u8,
+    pub conv_kind: ConvKind,
     pub title: String,
     /// Sorted.
     pub members: Vec<Member>,
@@ -264,8 +490,8 @@ pub struct Snapshot {
 /// Where a snapshot's messages come from (`Snapshot::source`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapSource {
-    /// `source_kind` as in the ctok (FORMAT.md): 1 WeChat Windows 3.x, 2 WeChat 4.x, ...
-    pub kind: u8,
+    /// `source_kind` as in the ctok (FORMAT.md §6.1).
+    pub kind: SourceKind,
     pub account: String,
     pub account_name: Option<String>,
     /// The 32-byte store fingerprint, then optionally the encoded [`StoreMarks`].
@@ -352,7 +578,7 @@ impl ShardMark {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexPack {
     pub name: Name,
-    pub class: u8,
+    pub class: PackClass,
     pub len: u64,
     pub blobs: Vec<IndexBlob>,
 }
@@ -361,8 +587,7 @@ pub struct IndexPack {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexBlob {
     pub id: BlobId,
-    /// The blob's [`kind`].
-    pub kind: u8,
+    pub kind: ObjectKind,
     /// Where its envelope starts in the pack.
     pub offset: u32,
     /// The envelope's length.
@@ -379,7 +604,7 @@ pub struct IndexBody {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackTrailer {
-    pub class: u8,
+    pub class: PackClass,
     /// In file order: each blob starts where the one before ends.
     pub blobs: Vec<TrailerBlob>,
 }
@@ -388,8 +613,7 @@ pub struct PackTrailer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrailerBlob {
     pub id: BlobId,
-    /// The blob's [`kind`].
-    pub kind: u8,
+    pub kind: ObjectKind,
     /// The envelope's length.
     pub length: u32,
     /// The uncompressed body's length.
@@ -399,10 +623,8 @@ pub struct TrailerBlob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockBody {
     pub lock_id: [u8; 16],
-    /// 1 shared, 2 append, 3 exclusive.
-    pub mode: u8,
-    /// 1 backup, 2 restore, 3 verify, 4 forget, 5 prune, 6 key rotate.
-    pub op: u8,
+    pub mode: Mode,
+    pub op: Op,
     pub holder: [u8; 16],
     pub seq: u32,
     pub created: i64,
@@ -463,7 +685,7 @@ mod tests {
         let t = KeyTable {
             generation: 3,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey([2; 32]),
                 created: 5,
             }],
@@ -490,7 +712,7 @@ mod tests {
         #[derive(Serialize)]
         struct Plain {
             generation: u64,
-            entries: Vec<(Ctok, [u8; 32], i64)>,
+            entries: Vec<([u8; 16], [u8; 32], i64)>,
         }
         let plain = Plain {
             generation: 3,
@@ -499,7 +721,7 @@ mod tests {
         let table = KeyTable {
             generation: 3,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey([0xab; 32]),
                 created: 5,
             }],
@@ -513,7 +735,7 @@ mod tests {
         let table = KeyTable {
             generation: 1,
             entries: vec![KeyEntry {
-                ctok: [1; 16],
+                ctok: Ctok([1; 16]),
                 ck: ConvKey(key),
                 created: 5,
             }],
@@ -531,6 +753,70 @@ mod tests {
         }
         fn wiped_on_drop<T: ZeroizeOnDrop>() {}
         wiped_on_drop::<ConvKey>();
+    }
+
+    #[test]
+    fn a_byte_field_is_encoded_as_its_code_and_an_unknown_code_is_corrupt() {
+        fn check<T>(all: &[T], unknown: u8)
+        where
+            T: Copy + Into<u8> + Serialize + DeserializeOwned + PartialEq + fmt::Debug,
+        {
+            for &v in all {
+                let code: u8 = v.into();
+                assert_eq!(encode(&v), encode(&code));
+                assert_eq!(decode::<T>(&encode(&code), "b").unwrap(), v);
+            }
+            let err = decode::<T>(&encode(&unknown), "b").unwrap_err();
+            assert_eq!(err.code(), ErrorCode::RepoCorrupt);
+        }
+        use ObjectKind as K;
+        let kinds = [
+            K::Config,
+            K::Key,
+            K::KeyTable,
+            K::Index,
+            K::Snapshot,
+            K::Lock,
+            K::PackTrailer,
+            K::Forgotten,
+            K::Tree,
+            K::Segment,
+            K::Chunk,
+        ];
+        check(&kinds, 0x13);
+        assert_eq!(u8::from(K::Chunk), 0x12);
+        use SourceKind as S;
+        let sources = [
+            S::WechatWin3,
+            S::Wechat4,
+            S::WechatMac3,
+            S::Android,
+            S::IMessage,
+        ];
+        check(&sources, 6);
+        assert_eq!(u8::from(S::IMessage), 5);
+        check(&[Role::Original, Role::Thumbnail, Role::Avatar], 3);
+        use AttachState as A;
+        check(
+            &[A::Stored, A::NotInStore, A::SkippedByPolicy, A::Unreadable],
+            4,
+        );
+        check(&[ConvKind::Other, ConvKind::Direct, ConvKind::Group], 3);
+        check(&[PackClass::S, PackClass::A], 2);
+        assert_eq!(u8::from(PackClass::S), 0);
+        check(&[Mode::Shared, Mode::Append, Mode::Exclusive], 0);
+        use Op as O;
+        check(
+            &[
+                O::Backup,
+                O::Restore,
+                O::Verify,
+                O::Forget,
+                O::Prune,
+                O::Rotate,
+            ],
+            7,
+        );
     }
 
     #[test]
@@ -571,13 +857,13 @@ mod bytes {
 
     fn attachment(seed: u8) -> AttachmentRec {
         AttachmentRec {
-            role: 1,
+            role: Role::Thumbnail,
             path: format!("a/{seed}.jpg"),
             name: Some("photo.jpg".into()),
             mime: Some("image/jpeg".into()),
             size: 70_000,
-            state: 2,
-            chunks: vec![[seed; 32], [seed + 1; 32]],
+            state: AttachState::SkippedByPolicy,
+            chunks: vec![BlobId([seed; 32]), BlobId([seed + 1; 32])],
         }
     }
 
@@ -606,12 +892,12 @@ mod bytes {
             generation: 7,
             entries: vec![
                 KeyEntry {
-                    ctok: [0x21; 16],
+                    ctok: Ctok([0x21; 16]),
                     ck: ConvKey([0x22; 32]),
                     created: 1_700_000_000_001,
                 },
                 KeyEntry {
-                    ctok: [0x23; 16],
+                    ctok: Ctok([0x23; 16]),
                     ck: ConvKey([0x24; 32]),
                     created: -5,
                 },
@@ -654,9 +940,9 @@ mod bytes {
 
     fn tree() -> Tree {
         Tree {
-            ctok: [0x41; 16],
+            ctok: Ctok([0x41; 16]),
             native_id: "room@chat".into(),
-            conv_kind: 2,
+            conv_kind: ConvKind::Group,
             title: "Room".into(),
             members: vec![
                 Member {
@@ -684,7 +970,7 @@ mod bytes {
             segments: vec![SegRef {
                 month: 202_311,
                 part: 1,
-                id: [0x43; 32],
+                id: BlobId([0x43; 32]),
                 messages: 150,
                 first_ts: 1_700_000_000_005,
                 last_ts: 1_700_000_000_006,
@@ -703,21 +989,21 @@ mod bytes {
             started: 1_700_000_000_007,
             finished: 1_700_000_000_008,
             source: SnapSource {
-                kind: 1,
+                kind: SourceKind::WechatWin3,
                 account: "wxid_me".into(),
                 account_name: Some("Me".into()),
                 cursor: vec![0x54; 3],
             },
             selection: SnapSelection {
                 all: false,
-                ctoks: vec![[0x55; 16], [0x56; 16]],
+                ctoks: vec![Ctok([0x55; 16]), Ctok([0x56; 16])],
                 since: Some(100),
                 until: Some(200),
             },
             keytable_gen: 7,
             conversations: vec![ConvRef {
-                ctok: [0x57; 16],
-                tree: [0x58; 32],
+                ctok: Ctok([0x57; 16]),
+                tree: BlobId([0x58; 32]),
                 messages: 150,
                 attachments: 4,
                 attachment_bytes: 300_000,
@@ -757,21 +1043,21 @@ mod bytes {
 
     fn index() -> IndexBody {
         IndexBody {
-            supersedes: vec![[0x71; 32]],
+            supersedes: vec![Name([0x71; 32])],
             packs: vec![IndexPack {
-                name: [0x72; 32],
-                class: 1,
+                name: Name([0x72; 32]),
+                class: PackClass::A,
                 len: 17_000_000,
                 blobs: vec![
                     IndexBlob {
-                        id: [0x73; 32],
+                        id: BlobId([0x73; 32]),
                         kind: kind::SEGMENT,
                         offset: 0,
                         length: 5000,
                         raw_len: 12_000,
                     },
                     IndexBlob {
-                        id: [0x74; 32],
+                        id: BlobId([0x74; 32]),
                         kind: kind::CHUNK,
                         offset: 5000,
                         length: 70_000,
@@ -784,16 +1070,16 @@ mod bytes {
 
     fn trailer() -> PackTrailer {
         PackTrailer {
-            class: 2,
+            class: PackClass::A,
             blobs: vec![
                 TrailerBlob {
-                    id: [0x81; 32],
+                    id: BlobId([0x81; 32]),
                     kind: kind::TREE,
                     length: 800,
                     raw_len: 1600,
                 },
                 TrailerBlob {
-                    id: [0x82; 32],
+                    id: BlobId([0x82; 32]),
                     kind: kind::CHUNK,
                     length: 70_000,
                     raw_len: 70_000,
@@ -805,8 +1091,8 @@ mod bytes {
     fn lock() -> LockBody {
         LockBody {
             lock_id: [0x91; 16],
-            mode: 2,
-            op: 1,
+            mode: Mode::Append,
+            op: Op::Backup,
             holder: [0x92; 16],
             seq: 4,
             created: 1_700_000_000_010,
@@ -819,13 +1105,13 @@ mod bytes {
             generation: 2,
             entries: vec![
                 ForgottenEntry {
-                    ctok: [0xa1; 16],
+                    ctok: Ctok([0xa1; 16]),
                     whole: true,
                     ranges: vec![],
                     at: 1_700_000_000_012,
                 },
                 ForgottenEntry {
-                    ctok: [0xa2; 16],
+                    ctok: Ctok([0xa2; 16]),
                     whole: false,
                     ranges: vec![
                         TimeRange { since: 1, until: 2 },
@@ -878,7 +1164,7 @@ mod bytes {
     const SNAPSHOT: &str = "0151515151515151515151515151515151035252525252525252525252525252525201535353535353535353535353535353538ea0abfef96290a0abfef9620107777869645f6d6501024d65035454540002555555555555555555555555555555555656565656565656565656565656565601c8010190030701575757575757575757575757575757575858585858585858585858585858585858585858585858585858585858585858960104e0a7128aa0abfef9628ca0abfef96201960104e0a712020304c096b10201010f636861747661756c7420302e312e30";
     const STORE_MARKS: &str = "010120616161616161616161616161616161616161616161616161616161616161616192a0abfef9620c02074d5347302e6462c03e0f4d5347312e64622f436861745f616201";
     const INDEX: &str = "0101717171717171717171717171717171717171717171717171717171717171717101727272727272727272727272727272727272727272727272727272727272727201c0cc8d0802737373737373737373737373737373737373737373737373737373737373737311008827e05d7474747474747474747474747474747474747474747474747474747474747474128827f0a204f0a204";
-    const PACK_TRAILER: &str = "010202818181818181818181818181818181818181818181818181818181818181818110a006c00c828282828282828282828282828282828282828282828282828282828282828212f0a204f0a204";
+    const PACK_TRAILER: &str = "010102818181818181818181818181818181818181818181818181818181818181818110a006c00c828282828282828282828282828282828282828282828282828282828282828212f0a204f0a204";
     const LOCK: &str = "01919191919191919191919191919191910201929292929292929292929292929292920494a0abfef96296a0abfef962";
     const FORGOTTEN: &str = "010202a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1010098a0abfef962a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2000202043c509aa0abfef962";
 }

@@ -11,6 +11,7 @@
 //! lock until its storage time is older than `ttl + skew` (fail closed).
 
 use super::format::{self, kind, LockBody};
+pub use super::format::{Mode, Op};
 use super::{now_ms, random_name, Repo};
 use crate::crypto::envelope::{self, Padding};
 use crate::crypto::{KeyId, SubKey};
@@ -43,27 +44,9 @@ impl Default for LeaseTimes {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Shared = 1,
-    Append = 2,
-    Exclusive = 3,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Backup = 1,
-    Restore = 2,
-    Verify = 3,
-    Forget = 4,
-    Prune = 5,
-    Rotate = 6,
-}
-
 /// Shared runs only clash with exclusive ones; two appends clash; exclusive clashes with all.
-fn conflicts(a: u8, b: u8) -> bool {
-    let (append, exclusive) = (Mode::Append as u8, Mode::Exclusive as u8);
-    a == exclusive || b == exclusive || (a == append && b == append)
+fn conflicts(a: Mode, b: Mode) -> bool {
+    a == Mode::Exclusive || b == Mode::Exclusive || (a == Mode::Append && b == Mode::Append)
 }
 
 /// What the refresher and the lease check share.
@@ -127,8 +110,8 @@ impl Lock {
         let now = now_ms();
         let body = LockBody {
             lock_id: crate::crypto::keys::random_bytes::<16>(),
-            mode: mode as u8,
-            op: op as u8,
+            mode,
+            op,
             holder: crate::crypto::keys::random_bytes::<16>(),
             seq: 0,
             created: now,
@@ -287,7 +270,7 @@ async fn check_others(repo: &Repo, path: &str, mine: &LockBody, times: LeaseTime
                 ErrorCode::RepoLocked,
                 format!(
                     "another ChatVault run ({}) started {age} s ago holds the repository",
-                    op_name(live.op)
+                    live.op.name()
                 ),
             )
             .with_hint(
@@ -419,29 +402,13 @@ fn process_gone(_pid: &str) -> bool {
     false // without a cheap portable check, wait for the lease to expire
 }
 
-fn op_name(op: u8) -> &'static str {
-    match op {
-        1 => "backup",
-        2 => "restore",
-        3 => "verify",
-        4 => "forget",
-        5 => "prune",
-        6 => "key rotate",
-        _ => "unknown",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn conflict_table_matches_the_format() {
-        let (s, a, x) = (
-            Mode::Shared as u8,
-            Mode::Append as u8,
-            Mode::Exclusive as u8,
-        );
+        let (s, a, x) = (Mode::Shared, Mode::Append, Mode::Exclusive);
         assert!(!conflicts(s, s) && !conflicts(s, a) && !conflicts(a, s));
         assert!(
             conflicts(a, a)
@@ -464,8 +431,8 @@ mod tests {
             path: Mutex::new(String::new()),
             body: Mutex::new(LockBody {
                 lock_id: [0; 16],
-                mode: 2,
-                op: 1,
+                mode: Mode::Append,
+                op: Op::Backup,
                 holder: [0; 16],
                 seq: 0,
                 created: 0,

@@ -1,10 +1,10 @@
 //! verify, forget and prune (FORMAT.md §11.4-§11.6).
 
 use super::backup::{segments_from, Uploader};
-use super::format::SegRef;
 use super::format::{
     self, kind, BlobId, Ctok, IndexBlob, IndexPack, KeyTable, Name, Snapshot, Totals, Tree,
 };
+use super::format::{AttachState, SegRef};
 use super::lock::{Lock, Mode, Op};
 use super::pack::{read_trailer, PackWriter, CLASS_S};
 use super::{pack_path, ConvKeys, Repo};
@@ -57,41 +57,83 @@ fn affects(object: &str) -> &'static str {
 }
 
 async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
-    let mut report = VerifyReport::default();
     // Verify judges the target: its metadata objects are read from there, not from the cache.
     repo.read_meta_from_target();
     let (_, table) = repo.load_keytable().await?;
     let index = repo.load_index().await?;
     let snapshots = repo.snapshots().await?;
-    report.snapshots = snapshots.len() as u32;
-
-    // 1. Every indexed pack is there with its indexed length. With --read-data, every pack is
-    //    downloaded whole, once: class-S packs first (into the cache, so the walk below reads
-    //    trees and segments locally), class-A packs after the walk has found which chunks are
-    //    reachable. No blob is read by a ranged GET (FORMAT.md §13).
-    let mut a_packs: Vec<&Name> = Vec::new();
-    for (name, p) in &index.packs {
-        report.packs += 1;
-        let path = pack_path(name);
-        match repo.operator().stat(&path).await {
-            Ok(meta) if meta.content_length() == p.len => {}
-            Ok(meta) => report.errors.push(format!(
-                "{path}: {}: {} bytes, the index says {}",
-                if meta.content_length() < p.len {
-                    "repo_truncated"
-                } else {
-                    "repo_corrupt"
-                },
-                meta.content_length(),
-                p.len
-            )),
-            Err(_) => report.errors.push(format!(
-                "{path}: repo_object_missing: listed in the index but not on the target"
-            )),
+    let mut v = Verifier {
+        repo,
+        index: &index,
+        table: &table,
+        read_data,
+        report: VerifyReport {
+            snapshots: snapshots.len() as u32,
+            ..VerifyReport::default()
+        },
+        chunks: HashMap::new(),
+        trees_seen: HashMap::new(),
+        segments_seen: HashMap::new(),
+    };
+    let a_packs = v.check_packs().await;
+    for (spath, snap) in &snapshots {
+        for conv in &snap.conversations {
+            v.check_conversation(spath, conv).await;
         }
-        if read_data {
+    }
+    v.check_chunks(a_packs).await;
+    Ok(v.report)
+}
+
+/// What verify carries from step to step.
+struct Verifier<'a> {
+    repo: &'a Repo,
+    index: &'a super::Index,
+    table: &'a KeyTable,
+    read_data: bool,
+    report: VerifyReport,
+    /// The chunks reachable from the snapshots, with their keys (`--read-data`).
+    chunks: HashMap<BlobId, ConvKeys>,
+    /// Most snapshots share most trees and segments with the one before: each is checked once
+    /// (a blob's id is a keyed hash of its content, so one id is one content). A tree maps to
+    /// its message total...
+    trees_seen: HashMap<BlobId, u64>,
+    /// ...a segment to its message count.
+    segments_seen: HashMap<BlobId, u32>,
+}
+
+impl<'a> Verifier<'a> {
+    /// Step 1: every indexed pack is there with its indexed length. With --read-data, every
+    /// pack is downloaded whole, once: class-S packs now (into the cache, so the walk reads
+    /// trees and segments locally), class-A packs (returned) after the walk has found which
+    /// chunks are reachable. No blob is read by a ranged GET (FORMAT.md §13).
+    async fn check_packs(&mut self) -> Vec<&'a Name> {
+        let (repo, index) = (self.repo, self.index);
+        let mut a_packs: Vec<&Name> = Vec::new();
+        for (name, p) in &index.packs {
+            self.report.packs += 1;
+            let path = pack_path(name);
+            match repo.operator().stat(&path).await {
+                Ok(meta) if meta.content_length() == p.len => {}
+                Ok(meta) => self.report.errors.push(format!(
+                    "{path}: {}: {} bytes, the index says {}",
+                    if meta.content_length() < p.len {
+                        "repo_truncated"
+                    } else {
+                        "repo_corrupt"
+                    },
+                    meta.content_length(),
+                    p.len
+                )),
+                Err(_) => self.report.errors.push(format!(
+                    "{path}: repo_object_missing: listed in the index but not on the target"
+                )),
+            }
+            if !self.read_data {
+                continue;
+            }
             if p.class == CLASS_S {
-                if let Some(bytes) = download_pack(repo, name, p, &mut report).await {
+                if let Some(bytes) = download_pack(repo, name, p, &mut self.report).await {
                     if let Some(c) = repo.cache() {
                         c.put(&path, &bytes);
                     }
@@ -100,164 +142,170 @@ async fn run_verify(repo: &Repo, read_data: bool) -> Result<VerifyReport> {
                 a_packs.push(name);
             }
         }
+        a_packs
     }
 
-    // 2. Snapshots, trees, segments; the chunks reachable from them, with their keys.
-    let mut chunks: HashMap<BlobId, ConvKeys> = HashMap::new();
-    // Most snapshots share most trees and segments with the one before: each is checked once
-    // (a blob's id is a keyed hash of its content, so one id is one content). A tree maps to
-    // its message total, a segment to its message count.
-    let mut trees_seen: HashMap<BlobId, u64> = HashMap::new();
-    let mut segments_seen: HashMap<BlobId, u32> = HashMap::new();
-    for (spath, snap) in &snapshots {
-        for conv in &snap.conversations {
-            report.conversations += 1;
-            if let Some(&messages) = trees_seen.get(&conv.tree) {
-                if messages != conv.messages {
-                    report.errors.push(format!(
-                        "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
-                    ));
-                }
-                continue;
-            }
-            let errors_before = report.errors.len();
-            let Some(keys) = keys_for(&table, &conv.ctok) else {
-                report.errors.push(format!(
-                    "{spath}: repo_corrupt: a conversation key is missing from the key table"
-                ));
-                continue;
-            };
-            let tree: Tree = match repo
-                .read_blob(&index, &conv.tree, &keys)
-                .await
-                .and_then(|b| format::decode(&b, "tree"))
-            {
-                Ok(t) => t,
-                Err(e) => {
-                    problem(&mut report, &e);
-                    continue;
-                }
-            };
-            report.blobs_read += 1;
-            let mut messages = 0u64;
-            for seg in &tree.segments {
-                messages += seg.messages as u64;
-                if !index.blobs.contains_key(&seg.id) {
-                    report.errors.push(format!(
-                        "{spath}: repo_object_missing: segment {} is in no index",
-                        hex::encode(seg.id)
-                    ));
-                    continue;
-                }
-                if let Some(&count) = segments_seen.get(&seg.id) {
-                    if count != seg.messages {
-                        report.errors.push(format!(
-                            "{spath}: repo_corrupt: segment message count differs from its tree"
-                        ));
-                    }
-                    continue;
-                }
-                if read_data {
-                    match repo
-                        .read_blob(&index, &seg.id, &keys)
-                        .await
-                        .and_then(|b| format::decode::<format::Segment>(&b, "segment"))
-                    {
-                        Ok(s) if s.messages.len() as u32 == seg.messages => {
-                            segments_seen.insert(seg.id, seg.messages);
-                            report.blobs_read += 1;
-                            for c in s
-                                .messages
-                                .iter()
-                                .flat_map(|m| &m.attachments)
-                                .filter(|a| a.state == 0)
-                                .flat_map(|a| &a.chunks)
-                            {
-                                if index.blobs.contains_key(c) {
-                                    chunks.insert(*c, keys.clone());
-                                } else {
-                                    report.errors.push(format!(
-                                        "{spath}: repo_object_missing: chunk {} is in no index",
-                                        hex::encode(c)
-                                    ));
-                                }
-                            }
-                        }
-                        Ok(_) => report.errors.push(format!(
-                            "{spath}: repo_corrupt: segment message count differs from its tree"
-                        )),
-                        Err(e) => problem(&mut report, &e),
-                    }
-                }
-            }
+    /// Step 2, for one conversation of a snapshot: its tree, its segments and the chunks
+    /// reachable from them.
+    async fn check_conversation(&mut self, spath: &str, conv: &format::ConvRef) {
+        self.report.conversations += 1;
+        if let Some(&messages) = self.trees_seen.get(&conv.tree) {
             if messages != conv.messages {
-                report.errors.push(format!(
+                self.report.errors.push(format!(
                     "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
                 ));
             }
-            // A tree with a problem is checked again in every snapshot that holds it, so that
-            // each affected snapshot is named.
-            if report.errors.len() == errors_before {
-                trees_seen.insert(conv.tree, messages);
+            return;
+        }
+        let errors_before = self.report.errors.len();
+        let Some(keys) = keys_for(self.table, &conv.ctok) else {
+            self.report.errors.push(format!(
+                "{spath}: repo_corrupt: a conversation key is missing from the key table"
+            ));
+            return;
+        };
+        let tree: Tree = match self
+            .repo
+            .read_blob(self.index, &conv.tree, &keys)
+            .await
+            .and_then(|b| format::decode(&b, "tree"))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                problem(&mut self.report, &e);
+                return;
             }
+        };
+        self.report.blobs_read += 1;
+        let mut messages = 0u64;
+        for seg in &tree.segments {
+            messages += seg.messages as u64;
+            self.check_segment(spath, seg, &keys).await;
+        }
+        if messages != conv.messages {
+            self.report.errors.push(format!(
+                "{spath}: repo_corrupt: tree and snapshot disagree on the message count"
+            ));
+        }
+        // A tree with a problem is checked again in every snapshot that holds it, so that
+        // each affected snapshot is named.
+        if self.report.errors.len() == errors_before {
+            self.trees_seen.insert(conv.tree, messages);
         }
     }
 
-    // 3. Class-A packs whole: every reachable chunk in them opens and matches its id.
-    let mut opened: HashSet<BlobId> = HashSet::new();
-    for name in a_packs {
-        let p = &index.packs[name];
-        let Some(bytes) = download_pack(repo, name, p, &mut report).await else {
-            continue;
-        };
-        let path = pack_path(name);
-        for &IndexBlob {
-            id,
-            kind,
-            offset,
-            length,
-            ..
-        } in &p.blobs
+    async fn check_segment(&mut self, spath: &str, seg: &SegRef, keys: &ConvKeys) {
+        if !self.index.blobs.contains_key(&seg.id) {
+            self.report.errors.push(format!(
+                "{spath}: repo_object_missing: segment {} is in no index",
+                hex::encode(seg.id)
+            ));
+            return;
+        }
+        if let Some(&count) = self.segments_seen.get(&seg.id) {
+            if count != seg.messages {
+                self.report.errors.push(format!(
+                    "{spath}: repo_corrupt: segment message count differs from its tree"
+                ));
+            }
+            return;
+        }
+        if !self.read_data {
+            return;
+        }
+        match self
+            .repo
+            .read_blob(self.index, &seg.id, keys)
+            .await
+            .and_then(|b| format::decode::<format::Segment>(&b, "segment"))
         {
-            let Some(keys) = chunks.get(&id) else {
+            Ok(s) if s.messages.len() as u32 == seg.messages => {
+                self.segments_seen.insert(seg.id, seg.messages);
+                self.report.blobs_read += 1;
+                for c in s
+                    .messages
+                    .iter()
+                    .flat_map(|m| &m.attachments)
+                    .filter(|a| a.state == AttachState::Stored)
+                    .flat_map(|a| &a.chunks)
+                {
+                    if self.index.blobs.contains_key(c) {
+                        self.chunks.insert(*c, keys.clone());
+                    } else {
+                        self.report.errors.push(format!(
+                            "{spath}: repo_object_missing: chunk {} is in no index",
+                            hex::encode(c)
+                        ));
+                    }
+                }
+            }
+            Ok(_) => self.report.errors.push(format!(
+                "{spath}: repo_corrupt: segment message count differs from its tree"
+            )),
+            Err(e) => problem(&mut self.report, &e),
+        }
+    }
+
+    /// Step 3: class-A packs whole: every reachable chunk in them opens and matches its id.
+    async fn check_chunks(&mut self, a_packs: Vec<&Name>) {
+        let mut opened: HashSet<BlobId> = HashSet::new();
+        for name in a_packs {
+            let p = &self.index.packs[name];
+            let Some(bytes) = download_pack(self.repo, name, p, &mut self.report).await else {
                 continue;
             };
-            if opened.contains(&id) {
-                continue;
-            }
-            let identity = format!("blob/{}", hex::encode(id));
-            let checked = bytes
-                .get(offset as usize..offset as usize + length as usize)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorCode::RepoTruncated,
-                        format!("{path}: a blob lies past its end"),
-                    )
-                })
-                .and_then(|raw| {
-                    envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
-                        .open(raw, super::blob_max_out(kind))
-                })
-                .and_then(|body| {
-                    if keys.blob_id(kind, &body) == id {
-                        Ok(())
-                    } else {
-                        Err(Error::new(
-                            ErrorCode::RepoTampered,
-                            format!("{identity}: content does not match its id"),
-                        ))
-                    }
-                });
-            match checked {
-                Ok(()) => {
-                    opened.insert(id);
-                    report.blobs_read += 1;
+            for blob in &p.blobs {
+                let Some(keys) = self.chunks.get(&blob.id) else {
+                    continue;
+                };
+                if opened.contains(&blob.id) {
+                    continue;
                 }
-                Err(e) => problem(&mut report, &e.context(&path)),
+                match open_in_pack(self.repo, name, &bytes, blob, keys) {
+                    Ok(()) => {
+                        opened.insert(blob.id);
+                        self.report.blobs_read += 1;
+                    }
+                    Err(e) => problem(&mut self.report, &e.context(pack_path(name))),
+                }
             }
         }
     }
-    Ok(report)
+}
+
+/// Opens a blob of a downloaded pack and checks that its content matches its id.
+fn open_in_pack(
+    repo: &Repo,
+    name: &Name,
+    bytes: &[u8],
+    blob: &IndexBlob,
+    keys: &ConvKeys,
+) -> Result<()> {
+    let IndexBlob {
+        id,
+        kind,
+        offset,
+        length,
+        ..
+    } = *blob;
+    let identity = format!("blob/{}", hex::encode(id));
+    let raw = bytes
+        .get(offset as usize..offset as usize + length as usize)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::RepoTruncated,
+                format!("{}: a blob lies past its end", pack_path(name)),
+            )
+        })?;
+    let body = envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
+        .open(raw, super::blob_max_out(kind))?;
+    if keys.blob_id(kind, &body) != id {
+        return Err(Error::new(
+            ErrorCode::RepoTampered,
+            format!("{identity}: content does not match its id"),
+        ));
+    }
+    Ok(())
 }
 
 /// Downloads a whole pack and checks its trailer against the index (`--read-data`).
@@ -384,7 +432,7 @@ pub async fn forgotten_in(
         .conversations()?
         .into_iter()
         .filter_map(|c| {
-            let e = list.get(&repo.ctok(kind, &account, &c.id))?;
+            let e = list.get(&repo.ctok(kind.into(), &account, &c.id))?;
             Some(ForgottenConversation {
                 id: c.id,
                 title: c.title,
@@ -404,7 +452,10 @@ pub async fn include_again_in(
 ) -> Result<u32> {
     let kind = super::backup::source_kind(store.variant());
     let account = store.account_id().unwrap_or("").to_string();
-    let ctoks: Vec<Ctok> = ids.iter().map(|id| repo.ctok(kind, &account, id)).collect();
+    let ctoks: Vec<Ctok> = ids
+        .iter()
+        .map(|id| repo.ctok(kind.into(), &account, id))
+        .collect();
     include_again(repo, &ctoks).await
 }
 
@@ -448,22 +499,11 @@ async fn forget_range(
     let mut index = repo.load_index().await?;
     let mut uploader = Uploader::new(repo);
     let mut rewritten: HashMap<BlobId, (BlobId, u64, i64, i64)> = HashMap::new();
-    let holders: HashSet<Ctok> = current
-        .iter()
-        .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
-        .filter(|c| {
-            current
-                .iter()
-                .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
-        })
-        .collect();
-    if holders.is_empty() {
-        return Err(no_such_conversation(native_id));
-    }
+    let holders = holders(repo, &current, native_id)?;
     record_forgotten(repo, &holders, Some((since, until))).await?;
     let mut any = false;
     for (_, snap) in &current {
-        let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
+        let ctok = ctok_in(repo, snap, native_id);
         let Some(pos) = snap.conversations.iter().position(|c| c.ctok == ctok) else {
             continue;
         };
@@ -577,23 +617,12 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
             }
         }
         Forget::Conversation(native_id) => {
-            let holders: HashSet<Ctok> = current
-                .iter()
-                .map(|(_, snap)| repo.ctok(snap.source.kind, &snap.source.account, native_id))
-                .filter(|c| {
-                    current
-                        .iter()
-                        .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
-                })
-                .collect();
-            if holders.is_empty() {
-                return Err(no_such_conversation(native_id));
-            }
+            let holders = holders(repo, &current, native_id)?;
             record_forgotten(repo, &holders, None).await?;
             let mut gone: HashSet<Ctok> = HashSet::new();
             // References first: rewrite every snapshot without the conversation...
             for (_, snap) in &current {
-                let ctok = repo.ctok(snap.source.kind, &snap.source.account, native_id);
+                let ctok = ctok_in(repo, snap, native_id);
                 if !snap.conversations.iter().any(|c| c.ctok == ctok) {
                     continue;
                 }
@@ -634,6 +663,29 @@ async fn run_forget(repo: &Repo, what: &Forget) -> Result<ForgetReport> {
     Ok(report)
 }
 
+/// The token the conversation `native_id` has in the account of `snap`.
+fn ctok_in(repo: &Repo, snap: &Snapshot, native_id: &str) -> Ctok {
+    repo.ctok(snap.source.kind.into(), &snap.source.account, native_id)
+}
+
+/// The tokens of the conversation `native_id` in the accounts of `current` that hold it;
+/// `invalid_input` when none does.
+fn holders(repo: &Repo, current: &[(String, Snapshot)], native_id: &str) -> Result<HashSet<Ctok>> {
+    let holders: HashSet<Ctok> = current
+        .iter()
+        .map(|(_, snap)| ctok_in(repo, snap, native_id))
+        .filter(|c| {
+            current
+                .iter()
+                .any(|(_, s)| s.conversations.iter().any(|r| r.ctok == *c))
+        })
+        .collect();
+    if holders.is_empty() {
+        return Err(no_such_conversation(native_id));
+    }
+    Ok(holders)
+}
+
 pub async fn prune(repo: &Repo) -> Result<PruneReport> {
     Lock::with(repo, Mode::Exclusive, Op::Prune, async || {
         run_prune(repo).await
@@ -654,65 +706,145 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     let index = repo.load_index().await?;
     repo.load_forgotten().await?;
     repo.require_undamaged("prune")?;
-    // 1. Leftovers: superseded snapshot revisions.
+
+    delete_superseded_revisions(repo, &current, objects).await?;
+    let Live { blobs: live, ctoks } = mark(repo, &current, &table, &index).await?;
+    // 3. Keys nobody references go.
+    let before = table.entries.len();
+    table.entries.retain(|e| ctoks.contains(&e.ctok));
+    if table.entries.len() != before {
+        table.generation += 1;
+        repo.write_keytable(&table).await?;
+    }
+    let Sweep { keep, doomed } = sweep(repo, &index, &live, &mut report).await?;
+
+    // 5.-8. New index over what remains, then delete old tables, old indexes, dead packs.
+    let remaining: HashSet<Name> = keep.iter().map(|p| p.name).collect();
+    let reindex = !doomed.is_empty() || index.objects.len() > 1;
+    if reindex {
+        repo.write_index(keep, index.objects.clone()).await?;
+    }
+    for (path, generation) in tables {
+        if generation < table.generation {
+            repo.delete(&path).await?;
+        }
+    }
+    if reindex {
+        for name in &index.objects {
+            repo.delete(&format!("index/{}", hex::encode(name))).await?;
+        }
+    }
+    for name in doomed {
+        repo.delete(&pack_path(&name)).await?;
+    }
+    delete_old_unindexed_packs(repo, &index, &remaining, &mut report).await?;
+    Ok(report)
+}
+
+/// Prune step 1: the leftovers of superseded snapshot revisions.
+async fn delete_superseded_revisions(
+    repo: &Repo,
+    current: &[(String, Snapshot)],
+    objects: Vec<(String, [u8; 16], u32)>,
+) -> Result<()> {
     let current_paths: HashSet<&str> = current.iter().map(|(p, _)| p.as_str()).collect();
     for (path, _, _) in objects {
         if !current_paths.contains(path.as_str()) {
             repo.delete(&path).await?;
         }
     }
+    Ok(())
+}
 
-    // 2. Mark: every tree of every snapshot, and its segments, with the key that opens it.
-    let mut live: HashMap<BlobId, ConvKeys> = HashMap::new();
-    let mut used: HashSet<Ctok> = HashSet::new();
-    for (spath, snap) in &current {
+/// What the snapshots reach.
+struct Live {
+    /// Every reachable blob, with the key that opens it.
+    blobs: HashMap<BlobId, ConvKeys>,
+    /// The conversations whose keys are still needed.
+    ctoks: HashSet<Ctok>,
+}
+
+/// Prune step 2, mark: every tree of every snapshot, its segments and their attachment chunks.
+async fn mark(
+    repo: &Repo,
+    current: &[(String, Snapshot)],
+    table: &KeyTable,
+    index: &super::Index,
+) -> Result<Live> {
+    let mut live = Live {
+        blobs: HashMap::new(),
+        ctoks: HashSet::new(),
+    };
+    for (spath, snap) in current {
         for conv in &snap.conversations {
-            let keys = keys_for(&table, &conv.ctok).ok_or_else(|| {
+            let keys = keys_for(table, &conv.ctok).ok_or_else(|| {
                 Error::new(ErrorCode::RepoCorrupt, format!("{spath}: a conversation key is missing; prune stopped before deleting anything"))
                     .with_hint("Run `chatvault verify`.")
             })?;
-            used.insert(conv.ctok);
+            live.ctoks.insert(conv.ctok);
             let tree: Tree =
-                format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
-            live.insert(conv.tree, keys.clone());
+                format::decode(&repo.read_blob(index, &conv.tree, &keys).await?, "tree")?;
+            live.blobs.insert(conv.tree, keys.clone());
             for seg in tree.segments {
-                if !index.blobs.contains_key(&seg.id) {
-                    return Err(Error::new(
-                        ErrorCode::RepoObjectMissing,
-                        "a segment is missing; prune stopped before deleting anything",
-                    )
-                    .with_hint("Run `chatvault verify`."));
-                }
-                live.insert(seg.id, keys.clone());
-                // Attachment chunks are live through the segments that reference them.
-                if seg.attachments > 0 {
-                    let body = repo.read_blob(&index, &seg.id, &keys).await?;
-                    let segment: format::Segment = format::decode(&body, "segment")?;
-                    for m in segment.messages {
-                        for a in m.attachments.into_iter().filter(|a| a.state == 0) {
-                            for c in a.chunks {
-                                live.insert(c, keys.clone());
-                            }
-                        }
-                    }
-                }
+                mark_segment(repo, index, &seg, &keys, &mut live.blobs).await?;
             }
         }
     }
+    Ok(live)
+}
 
-    // 3. Keys nobody references go.
-    let before = table.entries.len();
-    table.entries.retain(|e| used.contains(&e.ctok));
-    let keys_changed = table.entries.len() != before;
-    if keys_changed {
-        table.generation += 1;
-        repo.write_keytable(&table).await?;
+/// A segment is live, and so are the attachment chunks it references.
+async fn mark_segment(
+    repo: &Repo,
+    index: &super::Index,
+    seg: &SegRef,
+    keys: &ConvKeys,
+    live: &mut HashMap<BlobId, ConvKeys>,
+) -> Result<()> {
+    if !index.blobs.contains_key(&seg.id) {
+        return Err(Error::new(
+            ErrorCode::RepoObjectMissing,
+            "a segment is missing; prune stopped before deleting anything",
+        )
+        .with_hint("Run `chatvault verify`."));
     }
+    live.insert(seg.id, keys.clone());
+    if seg.attachments == 0 {
+        return Ok(());
+    }
+    let body = repo.read_blob(index, &seg.id, keys).await?;
+    let segment: format::Segment = format::decode(&body, "segment")?;
+    for a in segment
+        .messages
+        .into_iter()
+        .flat_map(|m| m.attachments)
+        .filter(|a| a.state == AttachState::Stored)
+    {
+        for c in a.chunks {
+            live.insert(c, keys.clone());
+        }
+    }
+    Ok(())
+}
 
-    // 4. Sweep: keep whole packs that are all live; rewrite mixed ones with fresh nonces.
+/// What the sweep leaves: the packs of the new index, and the packs to delete.
+struct Sweep {
+    keep: Vec<IndexPack>,
+    doomed: Vec<Name>,
+}
+
+/// Prune step 4, sweep: keeps whole packs that are all live; rewrites mixed ones with fresh
+/// nonces.
+async fn sweep(
+    repo: &Repo,
+    index: &super::Index,
+    live: &HashMap<BlobId, ConvKeys>,
+    report: &mut PruneReport,
+) -> Result<Sweep> {
+    let new_writer = || PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize);
     let mut keep: Vec<IndexPack> = Vec::new();
     let mut doomed: Vec<Name> = Vec::new();
-    let mut writer = PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize);
+    let mut writer = new_writer();
     let mut written: HashSet<BlobId> = HashSet::new();
     for (name, pack) in &index.packs {
         let live_here: Vec<_> = pack
@@ -732,45 +864,17 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             continue;
         }
         report.packs_rewritten += 1;
-        let path = pack_path(name);
-        for &&IndexBlob {
-            id,
-            kind,
-            offset,
-            length,
-            raw_len,
-        } in &live_here
-        {
+        for &&blob in &live_here {
+            let id = blob.id;
             if written.contains(&id) && keep.iter().any(|p| p.blobs.iter().any(|b| b.id == id)) {
                 continue;
             }
-            let keys = &live[&id];
-            let identity = format!("blob/{}", hex::encode(id));
-            // Through the cache (whole packs): which blobs survive is not read off the target.
-            let loc = super::BlobLoc {
-                pack: *name,
-                kind,
-                offset,
-                length,
-                raw_len,
-            };
-            let body = repo
-                .open_blob_at(&index, &loc, |raw| {
-                    envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
-                        .open(raw, super::blob_max_out(kind))
-                        .map_err(|e| e.context(&path))
-                })
-                .await?;
-            let sealed = envelope::Binding::new(&keys.aead, repo.key_id(), kind, &identity)
-                .seal(&body, Padding::Padme);
+            let sealed = reseal(repo, index, name, blob, &live[&id]).await?;
             if writer.would_overflow(sealed.len()) {
-                let full = std::mem::replace(
-                    &mut writer,
-                    PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
-                );
+                let full = std::mem::replace(&mut writer, new_writer());
                 keep.push(full.upload(repo).await?);
             }
-            writer.add(id, kind, &sealed, raw_len as usize);
+            writer.add(id, blob.kind, &sealed, blob.raw_len as usize);
             written.insert(id);
             report.blobs_kept += 1;
         }
@@ -778,29 +882,42 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     if !writer.is_empty() {
         keep.push(writer.upload(repo).await?);
     }
+    Ok(Sweep { keep, doomed })
+}
 
-    // 5.-8. New index over what remains, then delete old tables, old indexes, dead packs.
-    let remaining: HashSet<Name> = keep.iter().map(|p| p.name).collect();
-    if !doomed.is_empty() || index.objects.len() > 1 {
-        repo.write_index(keep, index.objects.clone()).await?;
-    }
-    for (path, generation) in tables {
-        if generation < table.generation {
-            repo.delete(&path).await?;
-        }
-    }
-    if !doomed.is_empty() || index.objects.len() > 1 {
-        for name in &index.objects {
-            repo.delete(&format!("index/{}", hex::encode(name))).await?;
-        }
-    }
-    for name in doomed {
-        repo.delete(&pack_path(&name)).await?;
-    }
-    // Packs no index lists (a run killed before indexing them) are garbage too, once they are
-    // older than any live lease: a writer indexes each pack right after it lands, so a younger
-    // one may belong to a run this prune cannot see (one whose lease it took for expired).
-    // Judged from the index this prune holds in memory, never from a re-listing.
+/// A live blob of a pack being rewritten, opened and sealed again with a fresh nonce.
+async fn reseal(
+    repo: &Repo,
+    index: &super::Index,
+    pack: &Name,
+    blob: IndexBlob,
+    keys: &ConvKeys,
+) -> Result<Vec<u8>> {
+    let path = pack_path(pack);
+    let identity = format!("blob/{}", hex::encode(blob.id));
+    let binding = envelope::Binding::new(&keys.aead, repo.key_id(), blob.kind, &identity);
+    // Through the cache (whole packs): which blobs survive is not read off the target.
+    let loc = super::BlobLoc::of(*pack, &blob);
+    let body = repo
+        .open_blob_at(index, &loc, |raw| {
+            binding
+                .open(raw, super::blob_max_out(blob.kind))
+                .map_err(|e| e.context(&path))
+        })
+        .await?;
+    Ok(binding.seal(&body, Padding::Padme))
+}
+
+/// Packs no index lists (a run killed before indexing them) are garbage too, once they are
+/// older than any live lease: a writer indexes each pack right after it lands, so a younger
+/// one may belong to a run this prune cannot see (one whose lease it took for expired).
+/// Judged from the index this prune holds in memory, never from a re-listing.
+async fn delete_old_unindexed_packs(
+    repo: &Repo,
+    index: &super::Index,
+    remaining: &HashSet<Name>,
+    report: &mut PruneReport,
+) -> Result<()> {
     let times = repo.lease_times;
     let now = repo.storage_now().await;
     for (path, name) in repo.list_names("data/").await? {
@@ -821,7 +938,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
             report.packs_young_unindexed += 1;
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Which snapshots of a selection to keep, like restic's `forget --keep-*`.
@@ -965,45 +1082,33 @@ mod retention_tests {
         .map(|(i, s)| ([i as u8; 16], t(s)))
         .collect();
         let utc = jiff::tz::TimeZone::UTC;
-        let ids = |k: HashSet<[u8; 16]>| {
-            let mut v: Vec<u8> = k.into_iter().map(|id| id[0]).collect();
+        let kept = |policy: Retention| {
+            let mut v: Vec<u8> = policy
+                .keep(&snaps, &utc)
+                .into_iter()
+                .map(|id| id[0])
+                .collect();
             v.sort();
             v
         };
+        // (last, daily, weekly, monthly) and the snapshots kept.
+        let cases: [([Option<u32>; 4], Vec<u8>); 4] = [
+            ([None, Some(2), None, None], vec![0, 2]),
+            ([None, None, Some(2), None], vec![0, 3]),
+            ([None, None, None, Some(3)], vec![0, 4, 5]),
+            ([Some(1), None, None, None], vec![0]),
+        ];
+        for ([last, daily, weekly, monthly], ids) in cases {
+            let policy = Retention {
+                last,
+                daily,
+                weekly,
+                monthly,
+            };
+            assert_eq!(kept(policy), ids, "{policy:?}");
+        }
         assert_eq!(
-            ids(Retention {
-                daily: Some(2),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 2]
-        );
-        assert_eq!(
-            ids(Retention {
-                weekly: Some(2),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 3]
-        );
-        assert_eq!(
-            ids(Retention {
-                monthly: Some(3),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0, 4, 5]
-        );
-        assert_eq!(
-            ids(Retention {
-                last: Some(1),
-                ..Default::default()
-            }
-            .keep(&snaps, &utc)),
-            vec![0]
-        );
-        assert_eq!(
-            ids(Retention::default().keep(&snaps, &utc)),
+            kept(Retention::default()),
             vec![0],
             "the newest survives any policy"
         );

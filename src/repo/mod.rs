@@ -22,7 +22,8 @@ use crate::crypto::{KeyId, MasterKey, SubKey};
 use crate::error::{Error, ErrorCode, Result};
 use crate::target::map_opendal_error;
 use format::{
-    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, Snapshot,
+    kind, BlobId, Config, Ctok, IndexBlob, IndexBody, IndexPack, KeyTable, Name, ObjectKind,
+    Snapshot,
 };
 use opendal::Operator;
 use std::collections::{BTreeMap, HashMap};
@@ -35,7 +36,7 @@ const MAX_META: usize = envelope::MAX_OUT_OTHER;
 
 /// The decoder output cap for a blob of this kind (FORMAT.md §4): 4 MiB for attachment chunks,
 /// 64 MiB for trees and segments.
-pub(crate) fn blob_max_out(kind: u8) -> usize {
+pub(crate) fn blob_max_out(kind: ObjectKind) -> usize {
     if kind == kind::CHUNK {
         envelope::MAX_OUT_CHUNK
     } else {
@@ -104,7 +105,7 @@ impl IoStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobLoc {
     pub pack: Name,
-    pub kind: u8,
+    pub kind: ObjectKind,
     pub offset: u32,
     pub length: u32,
     pub raw_len: u32,
@@ -119,25 +120,30 @@ pub struct Index {
     pub blobs: HashMap<BlobId, BlobLoc>,
 }
 
+impl BlobLoc {
+    /// Where `blob` of the pack `pack` lives.
+    pub fn of(pack: Name, blob: &IndexBlob) -> BlobLoc {
+        BlobLoc {
+            pack,
+            kind: blob.kind,
+            offset: blob.offset,
+            length: blob.length,
+            raw_len: blob.raw_len,
+        }
+    }
+}
+
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
-        for &IndexBlob {
-            id,
-            kind,
-            offset,
-            length,
-            raw_len,
-        } in &p.blobs
-        {
-            self.blobs.entry(id).or_insert(BlobLoc {
-                pack: p.name,
-                kind,
-                offset,
-                length,
-                raw_len,
-            });
-        }
+        add_blobs_of(&mut self.blobs, &p);
         self.packs.insert(p.name, p);
+    }
+}
+
+/// Adds where the blobs of `p` are, for those not already found in another pack.
+fn add_blobs_of(blobs: &mut HashMap<BlobId, BlobLoc>, p: &IndexPack) {
+    for b in &p.blobs {
+        blobs.entry(b.id).or_insert(BlobLoc::of(p.name, b));
     }
 }
 
@@ -191,7 +197,7 @@ pub struct Repo {
 }
 
 pub fn random_name() -> Name {
-    crate::crypto::keys::random_bytes::<32>()
+    Name(crate::crypto::keys::random_bytes::<32>())
 }
 
 pub fn now_ms() -> i64 {
@@ -506,11 +512,15 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
+        self.count_get(&bytes);
+        Ok(bytes)
+    }
+
+    fn count_get(&self, bytes: &[u8]) {
         self.stats.gets.fetch_add(1, Ordering::Relaxed);
         self.stats
             .get_bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        Ok(bytes)
     }
 
     pub async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -529,10 +539,7 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.stats.gets.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .get_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.count_get(&bytes);
         if (bytes.len() as u64) < len {
             return Err(Error::new(
                 ErrorCode::RepoTruncated,
@@ -586,7 +593,13 @@ impl Repo {
         Ok(out)
     }
 
-    pub fn seal_meta(&self, kind: u8, identity: &str, body: &[u8], padding: Padding) -> Vec<u8> {
+    pub fn seal_meta(
+        &self,
+        kind: ObjectKind,
+        identity: &str,
+        body: &[u8],
+        padding: Padding,
+    ) -> Vec<u8> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).seal(body, padding)
     }
 
@@ -599,7 +612,7 @@ impl Repo {
         )
     }
 
-    pub fn open_meta(&self, kind: u8, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
+    pub fn open_meta(&self, kind: ObjectKind, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).open(data, MAX_META)
     }
 
@@ -613,7 +626,7 @@ impl Repo {
             &[0],
             native_id.as_bytes(),
         ]);
-        h[..16].try_into().expect("16 bytes")
+        Ctok(h[..16].try_into().expect("16 bytes"))
     }
 
     /// Reads and opens a metadata object of `kind`: `Ok(None)` when it vanished meanwhile or
@@ -664,58 +677,104 @@ impl Repo {
     /// tables are skipped and reported through [`Repo::damage`]; a generation older than this
     /// computer has seen is `repo_rolled_back`.
     pub async fn load_keytable(&self) -> Result<(Vec<(String, u64)>, KeyTable)> {
-        let mut best: Option<KeyTable> = None;
-        let mut all = Vec::new();
-        for (path, _) in self.list_names("keytable/").await? {
-            let open = |raw: &[u8]| {
-                envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
-                    .open(raw, MAX_META)
-            };
-            let Some(t) = self.read_meta::<KeyTable>(&path, open).await? else {
-                continue;
-            };
-            all.push((path, t.generation));
-            if best.as_ref().is_none_or(|b| t.generation > b.generation) {
-                best = Some(t);
-            }
-        }
+        let open = |path: &str, raw: &[u8]| {
+            envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, path)
+                .open(raw, MAX_META)
+        };
+        let (all, best) = self
+            .generations("keytable/", open, |t: &KeyTable| t.generation)
+            .await?;
         let best = best.unwrap_or(KeyTable {
             generation: 0,
             entries: Vec::new(),
         });
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.keytable_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the key table on the target is generation {}, this computer has seen {}",
-                        best.generation, m.keytable_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.keytable_gen {
-                m.keytable_gen = best.generation;
-                marks::save(file, &m)?;
+        self.check_generation("the key table on the target", best.generation, |m| {
+            &mut m.keytable_gen
+        })?;
+        Ok((all, best))
+    }
+
+    /// `repo_corrupt` when an object under `dir` could not be read: a new generation is not
+    /// written over one whose generation is unknown.
+    fn refuse_over_damage(&self, dir: &str, message: &str) -> Result<()> {
+        if self.damage().iter().any(|d| d.object.starts_with(dir)) {
+            return Err(Error::new(ErrorCode::RepoCorrupt, message)
+                .with_hint("Run `chatvault verify` to see which object is damaged."));
+        }
+        Ok(())
+    }
+
+    /// Every readable object under `dir` with its generation, and the one of the highest
+    /// generation. Unreadable objects are skipped and reported through [`Repo::damage`].
+    async fn generations<T: serde::de::DeserializeOwned>(
+        &self,
+        dir: &str,
+        open: impl Fn(&str, &[u8]) -> Result<Vec<u8>>,
+        generation: fn(&T) -> u64,
+    ) -> Result<(Vec<(String, u64)>, Option<T>)> {
+        let mut best: Option<T> = None;
+        let mut all = Vec::new();
+        for (path, _) in self.list_names(dir).await? {
+            let Some(t) = self.read_meta::<T>(&path, |raw| open(&path, raw)).await? else {
+                continue;
+            };
+            let g = generation(&t);
+            all.push((path, g));
+            if best.as_ref().is_none_or(|b| g > generation(b)) {
+                best = Some(t);
             }
         }
         Ok((all, best))
     }
 
+    /// `repo_rolled_back` when `generation` of `what` is older than the one this computer has
+    /// seen (`seen` in its marks); remembers a newer one.
+    fn check_generation(
+        &self,
+        what: &str,
+        generation: u64,
+        seen: fn(&mut marks::Marks) -> &mut u64,
+    ) -> Result<()> {
+        let Some(file) = &self.marks else {
+            return Ok(());
+        };
+        let mut m = marks::load(file);
+        let known = *seen(&mut m);
+        if generation < known {
+            return Err(marks::rolled_back(
+                format!("{what} is generation {generation}, this computer has seen {known}"),
+                file,
+            ));
+        }
+        if generation > known {
+            *seen(&mut m) = generation;
+            marks::save(file, &m)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers that this computer wrote `generation` (`seen` in its marks).
+    fn note_generation(
+        &self,
+        generation: u64,
+        seen: fn(&mut marks::Marks) -> &mut u64,
+    ) -> Result<()> {
+        if let Some(file) = &self.marks {
+            let mut m = marks::load(file);
+            let known = seen(&mut m);
+            *known = (*known).max(generation);
+            marks::save(file, &m)?;
+        }
+        Ok(())
+    }
+
     /// Writes a key table and reads it back (FORMAT.md §8).
     pub async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
-        if self
-            .damage()
-            .iter()
-            .any(|d| d.object.starts_with("keytable/"))
-        {
-            // Its generation is unknown: a new table could reuse it, or drop keys it holds.
-            return Err(Error::new(
-                ErrorCode::RepoCorrupt,
-                "a key table on the target cannot be read; no new key table is written over it",
-            )
-            .with_hint("Run `chatvault verify` to see which object is damaged."));
-        }
+        // Its generation is unknown: a new table could reuse it, or drop keys it holds.
+        self.refuse_over_damage(
+            "keytable/",
+            "a key table on the target cannot be read; no new key table is written over it",
+        )?;
         let path = format!("keytable/{}", hex::encode(random_name()));
         let sealed = envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
             .seal(&Zeroizing::new(format::encode(table)), Padding::Pow2);
@@ -725,11 +784,7 @@ impl Repo {
             envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
                 .open(&back, MAX_META)?,
         ));
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            m.keytable_gen = m.keytable_gen.max(table.generation);
-            marks::save(file, &m)?;
-        }
+        self.note_generation(table.generation, |m| &mut m.keytable_gen)?;
         Ok(path)
     }
 
@@ -794,22 +849,7 @@ impl Repo {
             index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                for &IndexBlob {
-                    id,
-                    kind,
-                    offset,
-                    length,
-                    raw_len,
-                } in &p.blobs
-                {
-                    index.blobs.entry(id).or_insert(BlobLoc {
-                        pack: p.name,
-                        kind,
-                        offset,
-                        length,
-                        raw_len,
-                    });
-                }
+                add_blobs_of(&mut index.blobs, p);
             }
         }
         Ok(gone.len())
@@ -1130,8 +1170,8 @@ impl ConvKeys {
     }
 
     /// `id = HMAC(CK_name, kind ‖ body)` (§6.5).
-    pub fn blob_id(&self, kind: u8, body: &[u8]) -> BlobId {
-        self.name.hmac(&[&[kind], body])
+    pub fn blob_id(&self, kind: ObjectKind, body: &[u8]) -> BlobId {
+        BlobId(self.name.hmac(&[&[kind.into()], body]))
     }
 }
 
@@ -1144,7 +1184,7 @@ fn parse_name(s: &str) -> Option<Name> {
     if s.len() != 64 {
         return None;
     }
-    hex::decode(s).ok()?.try_into().ok()
+    hex::decode(s).ok()?.try_into().ok().map(Name)
 }
 
 fn missing_or(e: opendal::Error, path: &str) -> Error {

@@ -1,16 +1,19 @@
 //! Packs: blobs back to back, then an encrypted trailer and its length (FORMAT.md §7.1).
 
-use super::format::{self, kind, BlobId, IndexBlob, IndexPack, Name, PackTrailer, TrailerBlob};
+use super::format::{
+    self, kind, BlobId, IndexBlob, IndexPack, Name, ObjectKind, PackClass, PackTrailer, TrailerBlob,
+};
 use super::{pack_path, random_name, Repo};
 use crate::error::{Error, ErrorCode, Result};
 
-pub const CLASS_S: u8 = 0;
+/// Packs of trees and segments.
+pub const CLASS_S: PackClass = PackClass::S;
 /// Packs of attachment chunks.
-pub const CLASS_A: u8 = 1;
+pub const CLASS_A: PackClass = PackClass::A;
 
 /// Collects sealed blobs until the pack is full.
 pub struct PackWriter {
-    class: u8,
+    class: PackClass,
     target: usize,
     buf: Vec<u8>,
     blobs: Vec<TrailerBlob>,
@@ -19,7 +22,7 @@ pub struct PackWriter {
 }
 
 impl PackWriter {
-    pub fn new(class: u8, target: usize) -> PackWriter {
+    pub fn new(class: PackClass, target: usize) -> PackWriter {
         PackWriter {
             class,
             target,
@@ -47,7 +50,7 @@ impl PackWriter {
         !self.blobs.is_empty() && self.buf.len() + len > self.target
     }
 
-    pub fn add(&mut self, id: BlobId, kind: u8, sealed: &[u8], raw_len: usize) {
+    pub fn add(&mut self, id: BlobId, kind: ObjectKind, sealed: &[u8], raw_len: usize) {
         if self.buf.capacity() == 0 {
             // One allocation for the whole pack instead of a dozen doublings.
             self.buf.reserve(self.target.max(sealed.len()) + 64 * 1024);

@@ -3,7 +3,7 @@
 //! every pack it lacks (whole); with [`super::ReadMode::Ranged`], only the blobs of the chosen
 //! conversations and months are downloaded, each by a ranged read.
 
-use super::format::{self, Segment, Snapshot, Tree};
+use super::format::{self, AttachState, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
 use crate::error::{Error, ErrorCode, Result};
@@ -64,12 +64,10 @@ pub async fn restore(
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<Vec<RestoredConversation>> {
-    let lock = Lock::acquire(repo, Mode::Shared, Op::Restore).await?;
-    let result = run(repo, req, progress, cancel).await;
-    let released = lock.release(repo).await;
-    let out = result?;
-    released?;
-    Ok(out)
+    Lock::with(repo, Mode::Shared, Op::Restore, async || {
+        run(repo, req, progress, cancel).await
+    })
+    .await
 }
 
 async fn run(
@@ -92,7 +90,7 @@ async fn run(
     let wanted: Option<Vec<format::Ctok>> = (!req.conversations.is_empty()).then(|| {
         req.conversations
             .iter()
-            .map(|id| repo.ctok(source_kind, &account, id))
+            .map(|id| repo.ctok(source_kind.into(), &account, id))
             .collect()
     });
     if let Some(w) = &wanted {
@@ -117,15 +115,7 @@ async fn run(
     let mut out = Vec::new();
     for conv in refs {
         cancel.check()?;
-        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
-            Error::new(
-                ErrorCode::RepoCorrupt,
-                "a snapshot refers to a conversation key that is not in the key table",
-            )
-            .with_hint("Run `chatvault verify`.")
-        })?;
-        let keys = ConvKeys::new(entry.ck.subkey());
-        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        let (keys, tree) = read_tree(repo, &index, &keytable, conv).await?;
         if tree.ctok != conv.ctok {
             return Err(Error::new(
                 ErrorCode::RepoTampered,
@@ -165,7 +155,7 @@ async fn run(
                         originals: &names,
                     };
                     for (i, a) in r.attachments.iter_mut().enumerate() {
-                        if a.state != 0 {
+                        if a.state != AttachState::Stored {
                             continue;
                         }
                         let bytes = read_attachment(repo, &index, &keys, &r.id, a).await?;
@@ -184,11 +174,7 @@ async fn run(
         out.push(RestoredConversation {
             id: tree.native_id.clone(),
             title: tree.title.clone(),
-            kind: if tree.conv_kind == 2 {
-                ConversationKind::Group
-            } else {
-                ConversationKind::Direct
-            },
+            kind: tree.conv_kind.model(),
             messages,
         });
         progress.advance(1, 0);
@@ -233,7 +219,7 @@ fn attachment_rel(conversation: &str, message_id: &str, a: &format::AttachmentRe
     });
     // A thumbnail may share its original's file name (a video's `.jpg` poster does not, a
     // 3.x thumbnail `.dat` does): its own prefix keeps the two apart.
-    let role = match crate::model::AttachmentRole::from_code(a.role) {
+    let role = match a.role.model() {
         crate::model::AttachmentRole::Original => "",
         crate::model::AttachmentRole::Thumbnail => "thumb-",
     };
@@ -277,7 +263,7 @@ fn write_viewable(
 ) -> Option<String> {
     use crate::media::{self, Decoded};
     // A thumbnail is an image whatever its message is.
-    let kind = match crate::model::AttachmentRole::from_code(a.role) {
+    let kind = match a.role.model() {
         crate::model::AttachmentRole::Thumbnail => crate::model::MessageKind::Image,
         crate::model::AttachmentRole::Original => message.kind,
     };
@@ -327,8 +313,8 @@ fn from_record(conversation_id: &str, r: format::MessageRec) -> Message {
                 name: a.name,
                 mime: a.mime,
                 size: (a.size > 0).then_some(a.size),
-                role: crate::model::AttachmentRole::from_code(a.role),
-                missing: a.state != 0,
+                role: a.role.model(),
+                missing: a.state != AttachState::Stored,
                 viewable: None,
             })
             .collect(),
@@ -385,6 +371,25 @@ impl SnapshotInfo {
     }
 }
 
+/// A conversation's keys, from the key table, and its tree.
+async fn read_tree(
+    repo: &Repo,
+    index: &super::Index,
+    keytable: &format::KeyTable,
+    conv: &format::ConvRef,
+) -> Result<(ConvKeys, Tree)> {
+    let entry = keytable.get(&conv.ctok).ok_or_else(|| {
+        Error::new(
+            ErrorCode::RepoCorrupt,
+            "a snapshot refers to a conversation key that is not in the key table",
+        )
+        .with_hint("Run `chatvault verify`.")
+    })?;
+    let keys = ConvKeys::new(entry.ck.subkey());
+    let tree = format::decode(&repo.read_blob(index, &conv.tree, &keys).await?, "tree")?;
+    Ok((keys, tree))
+}
+
 /// The conversations of a snapshot, newest first (reads their trees, not their messages).
 pub async fn snapshot_contents(
     repo: &Repo,
@@ -396,23 +401,11 @@ pub async fn snapshot_contents(
     let index = repo.load_index().await?;
     let mut out = Vec::new();
     for conv in &snap.conversations {
-        let entry = keytable.get(&conv.ctok).ok_or_else(|| {
-            Error::new(
-                ErrorCode::RepoCorrupt,
-                "a conversation key is missing from the key table",
-            )
-            .with_hint("Run `chatvault verify`.")
-        })?;
-        let keys = ConvKeys::new(entry.ck.subkey());
-        let tree: Tree = format::decode(&repo.read_blob(&index, &conv.tree, &keys).await?, "tree")?;
+        let (_, tree) = read_tree(repo, &index, &keytable, conv).await?;
         out.push(SnapshotConversation {
             id: tree.native_id,
             title: tree.title,
-            kind: if tree.conv_kind == 2 {
-                ConversationKind::Group
-            } else {
-                ConversationKind::Direct
-            },
+            kind: tree.conv_kind.model(),
             message_count: conv.messages,
             first_at: (conv.messages > 0)
                 .then(|| Timestamp::from_millisecond(conv.first_ts).ok())

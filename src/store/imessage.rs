@@ -19,7 +19,10 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, ConversationKind, Message, MessageKind};
 use crate::store::sqlite::{sql_error, Cipher, Db};
-use crate::store::{sort_conversations, unknown_conversation, ChatStore, MessageQuery, Variant};
+use crate::store::{
+    rows, sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable,
+    RowsAfter, Variant,
+};
 use jiff::Timestamp;
 use rusqlite::types::ValueRef;
 use std::path::Path;
@@ -86,13 +89,11 @@ impl IMessageStore {
         })
     }
 
-    fn max_rowid(&self) -> Result<i64> {
-        self.db
-            .conn()
-            .query_row("SELECT coalesce(max(ROWID), 0) FROM message", [], |r| {
-                r.get(0)
-            })
-            .map_err(sql_error)
+    fn message_table(&self) -> MessageTable<'_> {
+        MessageTable {
+            db: &self.db,
+            rowid: "ROWID",
+        }
     }
 
     fn has_chat(&self, guid: &str) -> Result<bool> {
@@ -109,27 +110,15 @@ impl IMessageStore {
     /// Conversations of messages outside any chat: one per handle address, one for rows
     /// without a handle (see the module doc).
     fn outside_chats(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
-                 FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
-                 WHERE {OUTSIDE_ANY_CHAT} GROUP BY coalesce(h.id, '')"
-            ))
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = format!(
+            "SELECT coalesce(h.id, ''), count(*), min(m.date), max(m.date) \
+             FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id \
+             WHERE {OUTSIDE_ANY_CHAT} GROUP BY coalesce(h.id, '')"
+        );
         let mut list = Vec::new();
-        for row in rows {
-            let (address, n, first, last) = row.map_err(sql_error)?;
+        for (address, n, first, last) in
+            rows::<(String, i64, Option<i64>, Option<i64>)>(&self.db, &sql, [])?
+        {
             list.push(Conversation {
                 id: format!("{OUTSIDE_CHATS}{address}"),
                 title: if address.is_empty() {
@@ -223,67 +212,39 @@ impl ChatStore for IMessageStore {
             .then_some(crate::model::AttachmentSource::File(p))
     }
 
-    /// `message.ROWID`: the one shard's mark.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        Ok(Some(vec![("message".to_string(), self.max_rowid()?)]))
-    }
-
-    /// `message` rows after the mark, by ROWID, with the chat (or the outside-any-chat
-    /// conversation) each belongs to.
-    fn rows_after(
-        &self,
-        after: &std::collections::HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        let from = after.get("message").copied().unwrap_or(i64::MIN);
-        {
-            let conn = self.db.conn();
-            let sql = format!(
-                "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
-                 JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
-                 UNION ALL \
-                 SELECT '{OUTSIDE_CHATS}' || coalesce(h.id, ''), m.date FROM message m \
-                 LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
-            );
-            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
-            let mut rows = stmt.query([from]).map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let id: String = r.get(0).map_err(sql_error)?;
-                let date: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
-                sink(&id, apple_time(date).as_second());
-            }
-        }
-        Ok(vec![("message".to_string(), self.max_rowid()?)])
+    /// `message.ROWID`: the one shard's mark; the rows after it by ROWID, with the chat (or
+    /// the outside-any-chat conversation) each belongs to.
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        let sql = format!(
+            "SELECT c.guid, m.date FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID \
+             JOIN chat c ON c.ROWID = j.chat_id WHERE m.ROWID > ?1 \
+             UNION ALL \
+             SELECT '{OUTSIDE_CHATS}' || coalesce(h.id, ''), m.date FROM message m \
+             LEFT JOIN handle h ON h.ROWID = m.handle_id WHERE m.ROWID > ?1 AND {OUTSIDE_ANY_CHAT}"
+        );
+        self.message_table()
+            .marks(after, &sql, |date| apple_time(date).as_second())
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare(
-                "SELECT c.guid, c.display_name, c.style, \
-                        (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
-                        count(m.ROWID), min(m.date), max(m.date), c.chat_identifier \
-                 FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
-                 JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID",
-            )
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = "SELECT c.guid, c.display_name, c.style, \
+                          (SELECT count(*) FROM chat_handle_join h WHERE h.chat_id = c.ROWID), \
+                          count(m.ROWID), min(m.date), max(m.date), c.chat_identifier \
+                   FROM chat c JOIN chat_message_join j ON j.chat_id = c.ROWID \
+                   JOIN message m ON m.ROWID = j.message_id GROUP BY c.ROWID";
+        type Row = (
+            String,
+            Option<String>,
+            Option<i64>,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
         let mut list = Vec::new();
-        for row in rows {
-            let (id, display, style, handles, n, first, last, ident) = row.map_err(sql_error)?;
+        for (id, display, style, handles, n, first, last, ident) in rows::<Row>(&self.db, sql, [])?
+        {
             // chat.style: 43 = group, 45 = one-to-one.
             let kind = if style == Some(43) {
                 ConversationKind::Group
@@ -303,9 +264,6 @@ impl ChatStore for IMessageStore {
                 id,
             });
         }
-        // The connection is taken again by `outside_chats`.
-        drop(stmt);
-        drop(conn);
         list.extend(self.outside_chats()?);
         sort_conversations(&mut list);
         Ok(list)

@@ -288,6 +288,12 @@ impl MessageQuery {
     }
 }
 
+/// The marks to read on from and where the rows after them go: (conversation id, time).
+pub(crate) type RowsAfter<'a> = Option<(
+    &'a std::collections::HashMap<String, i64>,
+    &'a mut dyn FnMut(&str, i64),
+)>;
+
 /// An opened store.
 pub trait ChatStore: Send + Sync {
     fn variant(&self) -> Variant;
@@ -316,11 +322,18 @@ pub trait ChatStore: Send + Sync {
         Ok(())
     }
 
+    /// A reader's incremental reads in one, which [`ChatStore::shard_cursors`] and
+    /// [`ChatStore::rows_after`] call unless a reader overrides them: every shard's mark and,
+    /// with `after`, the rows past the marks to the sink. `None`: this reader has none.
+    fn marks(&self, _after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        Ok(None)
+    }
+
     /// Per-shard high-water marks for incremental reads (FORMAT.md §11.2): a name for each
     /// shard (a database file, or a chat table in it) and the largest row id it holds. `None`:
     /// this reader has none, every changed store is read in full.
     fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        Ok(None)
+        self.marks(None)
     }
 
     /// The rows each shard holds after its mark in `after` (a shard not in it is new and read
@@ -328,10 +341,11 @@ pub trait ChatStore: Send + Sync {
     /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would.
     fn rows_after(
         &self,
-        _after: &std::collections::HashMap<String, i64>,
-        _sink: &mut dyn FnMut(&str, i64),
+        after: &std::collections::HashMap<String, i64>,
+        sink: &mut dyn FnMut(&str, i64),
     ) -> Result<Vec<(String, i64)>> {
-        Err(Error::internal("this store has no incremental reads"))
+        self.marks(Some((after, sink)))?
+            .ok_or_else(|| Error::internal("this store has no incremental reads"))
     }
 
     /// The messages of the conversations `ids` from `since` to `until` (Unix seconds,
@@ -465,6 +479,64 @@ pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Box<dyn ChatStore>> {
 /// The error every reader gives for a conversation id it does not hold (a typo, an id from
 /// another store, or a chat deleted since it was listed): never an empty list, which would
 /// look like a conversation with no messages.
+/// Every row of `sql` (a small table: contacts, names, counts), each as a tuple of its
+/// columns.
+pub(crate) fn rows<T>(db: &sqlite::Db, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>>
+where
+    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+{
+    let conn = db.conn();
+    let mut stmt = conn.prepare(sql).map_err(sqlite::sql_error)?;
+    let rows = stmt
+        .query_map(params, |r| T::try_from(r))
+        .map_err(sqlite::sql_error)?;
+    rows.collect::<rusqlite::Result<Vec<T>>>()
+        .map_err(sqlite::sql_error)
+}
+
+/// Incremental reads of a store whose messages are one table, `message` (WeChat for Android,
+/// iMessage): one shard, named `message`, marked by the table's largest row id.
+pub(crate) struct MessageTable<'a> {
+    pub db: &'a sqlite::Db,
+    /// The row id column (`msgId`, `ROWID`).
+    pub rowid: &'static str,
+}
+
+impl MessageTable<'_> {
+    /// The one shard's mark and, with `after`, the rows past it: `sql`, given the mark,
+    /// selects (conversation id, time) and `seconds` turns the store's time into Unix seconds
+    /// for the sink.
+    pub fn marks(
+        &self,
+        after: RowsAfter<'_>,
+        sql: &str,
+        seconds: fn(i64) -> i64,
+    ) -> Result<Option<Vec<(String, i64)>>> {
+        use sqlite::sql_error;
+        if let Some((after, sink)) = after {
+            let from = after.get("message").copied().unwrap_or(i64::MIN);
+            let conn = self.db.conn();
+            let mut stmt = conn.prepare(sql).map_err(sql_error)?;
+            let mut rows = stmt.query([from]).map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                let id: String = r.get(0).map_err(sql_error)?;
+                let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+                sink(&id, seconds(time));
+            }
+        }
+        let end = self
+            .db
+            .conn()
+            .query_row(
+                &format!("SELECT coalesce(max({}), 0) FROM message", self.rowid),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite::sql_error)?;
+        Ok(Some(vec![("message".to_string(), end)]))
+    }
+}
+
 pub(crate) fn unknown_conversation(id: &str) -> Error {
     Error::invalid_input(format!("conversation '{id}' is not in this store"))
         .with_hint("Run `chatvault conversations` with the same store to see the ids.")

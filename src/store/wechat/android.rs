@@ -9,7 +9,10 @@ use crate::model::{Conversation, Message};
 use crate::secret::Secret;
 use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
-use crate::store::{sort_conversations, unknown_conversation, ChatStore, MessageQuery, Variant};
+use crate::store::{
+    rows, sort_conversations, unknown_conversation, ChatStore, MessageQuery, MessageTable,
+    RowsAfter, Variant,
+};
 use jiff::Timestamp;
 use std::path::Path;
 
@@ -67,13 +70,11 @@ impl AndroidStore {
 }
 
 impl AndroidStore {
-    fn max_msg_id(&self) -> Result<i64> {
-        self.db
-            .conn()
-            .query_row("SELECT coalesce(max(msgId), 0) FROM message", [], |r| {
-                r.get(0)
-            })
-            .map_err(sql_error)
+    fn message_table(&self) -> MessageTable<'_> {
+        MessageTable {
+            db: &self.db,
+            rowid: "msgId",
+        }
     }
 }
 
@@ -107,53 +108,21 @@ impl ChatStore for AndroidStore {
         super::android_media::source(&self.dir, a)
     }
 
-    /// `message.msgId` (the rowid): the one shard's mark.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        Ok(Some(vec![("message".to_string(), self.max_msg_id()?)]))
-    }
-
-    /// `message` rows after the mark, by msgId: talker and time only.
-    fn rows_after(
-        &self,
-        after: &std::collections::HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        let from = after.get("message").copied().unwrap_or(i64::MIN);
-        {
-            let conn = self.db.conn();
-            let mut stmt = conn
-                .prepare(
-                    "SELECT talker, createTime FROM message WHERE msgId > ?1 AND talker IS NOT NULL",
-                )
-                .map_err(sql_error)?;
-            let mut rows = stmt.query([from]).map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let talker: String = r.get(0).map_err(sql_error)?;
-                let ms: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
-                sink(&talker, ms.div_euclid(1000));
-            }
-        }
-        Ok(vec![("message".to_string(), self.max_msg_id()?)])
+    /// `message.msgId` (the rowid): the one shard's mark; the rows after it by msgId, talker
+    /// and time only.
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.message_table().marks(
+            after,
+            "SELECT talker, createTime FROM message WHERE msgId > ?1 AND talker IS NOT NULL",
+            |ms| ms.div_euclid(1000),
+        )
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare("SELECT talker, count(*), min(createTime), max(createTime) FROM message WHERE talker IS NOT NULL GROUP BY talker")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .map_err(sql_error)?;
+        let sql = "SELECT talker, count(*), min(createTime), max(createTime) FROM message \
+                   WHERE talker IS NOT NULL GROUP BY talker";
         let mut list = Vec::new();
-        for row in rows {
-            let (id, n, first, last) = row.map_err(sql_error)?;
+        for (id, n, first, last) in rows::<(String, i64, i64, i64)>(&self.db, sql, [])? {
             list.push(Conversation {
                 title: self.contacts.title(&id),
                 kind: conversation_kind(&id),

@@ -4,7 +4,8 @@
 //! used directly (raw key, no KDF). Schema: chat-stores.md §4 (chatlog `message_darwinv3.go`).
 
 use super::{
-    chat_table_marks, content, count_members, normalise, table_hash, Contacts, RawMessage, Tally,
+    chat_tables, content, count_members, file_name, normalise, table_hash, ChatShards, Contacts,
+    RawMessage, RowsAfter,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
@@ -12,8 +13,7 @@ use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
-    Variant,
+    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -79,24 +79,10 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let conn = db.conn();
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\""
-                ))
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (id, remark, nick, list) = row.map_err(sql_error)?;
+            let sql =
+                format!("SELECT m_nsUsrName, m_nsRemark, nickname, {members} FROM \"{table}\"");
+            type Row = (String, Option<String>, Option<String>, Option<String>);
+            for (id, remark, nick, list) in rows::<Row>(db, &sql, [])? {
                 by_hash.insert(md5_hex(&id), id.clone());
                 if let Some(list) = list.filter(|l| !l.is_empty()) {
                     contacts.set_members(id.clone(), count_members(&list));
@@ -124,20 +110,8 @@ impl Mac3Store {
             } else {
                 "NULL"
             };
-            let conn = db.conn();
-            let mut stmt = conn
-                .prepare(&format!("SELECT {column}, {nick} FROM \"{table}\""))
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (name, nickname) = row.map_err(sql_error)?;
+            let sql = format!("SELECT {column}, {nick} FROM \"{table}\"");
+            for (name, nickname) in rows::<(Option<String>, Option<String>)>(&db, &sql, [])? {
                 if let Some(name) = name {
                     if !contacts.knows(&name) {
                         contacts.insert(name.clone(), None, nickname);
@@ -150,11 +124,7 @@ impl Mac3Store {
         let mut shards = Vec::new();
         let mut names = Vec::new();
         for (_, path) in files {
-            names.push(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            names.push(file_name(&path));
             shards.push(Db::open(&path, &cipher(key)).map_err(damaged_not_wrong_key(&path))?);
         }
         // The account folder is md5(own wxid); the own contact row names it.
@@ -164,7 +134,7 @@ impl Mac3Store {
             .unwrap_or(account);
         let tables = shards
             .iter()
-            .map(|db| Self::chat_tables(db).map(|t| t.into_iter().collect()))
+            .map(|db| chat_tables(db, "Chat_"))
             .collect::<Result<Vec<HashMap<String, String>>>>()?;
         Ok(Mac3Store {
             root: root.to_path_buf(),
@@ -179,33 +149,14 @@ impl Mac3Store {
         })
     }
 
-    fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
-        let mut marks = Vec::new();
-        let id_of = |hash: &str| {
-            self.by_hash
-                .get(hash)
-                .cloned()
-                .unwrap_or_else(|| hash.to_string())
-        };
-        for ((db, tables), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
-            let after = after
-                .as_mut()
-                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
-            chat_table_marks(db, name, tables, "msgCreateTime", &id_of, after, &mut marks)?;
+    fn chat_shards(&self) -> ChatShards<'_> {
+        ChatShards {
+            shards: &self.shards,
+            names: &self.names,
+            tables: self.tables.iter().collect(),
+            by_hash: &self.by_hash,
+            time_col: "msgCreateTime",
         }
-        Ok(marks)
-    }
-
-    fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
-        Ok(db
-            .tables()?
-            .into_iter()
-            .filter_map(|t| {
-                t.strip_prefix("Chat_")
-                    .map(|h| (h.to_ascii_lowercase(), t.clone()))
-            })
-            .filter(|(h, _)| h.len() == 32) // skips Chat_<md5>_dels
-            .collect())
     }
 }
 
@@ -228,105 +179,65 @@ impl ChatStore for Mac3Store {
             .then_some(crate::model::AttachmentSource::File(p))
     }
 
-    /// Each `Chat_<md5>` table's largest rowid.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.table_marks(None).map(Some)
-    }
-
-    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
-    fn rows_after(
-        &self,
-        after: &HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.table_marks(Some((after, sink)))
+    /// Each chat table's largest rowid; with `after`, the rows past it (a table without a
+    /// mark is new: read whole).
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.chat_shards().marks(after).map(Some)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut tally = Tally::default();
-        for (shard_no, db) in self.shards.iter().enumerate() {
-            for (hash, table) in &self.tables[shard_no] {
-                let id = self
-                    .by_hash
-                    .get(hash)
-                    .cloned()
-                    .unwrap_or_else(|| hash.clone());
-                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn()
-                    .query_row(&format!("SELECT count(*), min(msgCreateTime), max(msgCreateTime) FROM \"{table}\""), [], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
-                    .map_err(sql_error)?;
-                tally.add(&id, n as u64, first, last);
-            }
-        }
-        Ok(tally.into_conversations(&self.contacts))
+        self.chat_shards().conversations(&self.contacts)
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
-        let (since, until) = query.bounds();
         let hash = table_hash(conversation_id);
         let group = conversation_id.ends_with("@chatroom");
-        let mut out: Vec<(i64, i64, Message)> = Vec::new();
-        let mut known = false;
-        for (shard_no, db) in self.shards.iter().enumerate() {
-            let Some(table) = self.tables[shard_no].get(&hash) else {
-                continue;
-            };
-            known = true;
-            let sql = format!(
+        let sql = |_: usize, table: &str| {
+            format!(
                 "SELECT mesLocalID, mesSvrID, messageType, msgCreateTime, msgContent, mesDes FROM \"{table}\" \
                  WHERE msgCreateTime BETWEEN ?1 AND ?2"
-            );
-            let conn = db.conn();
-            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
-            let mut rows = stmt
-                .query(rusqlite::params![since, until])
-                .map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let local_id: i64 = r.get(0).map_err(sql_error)?;
-                let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
-                let base: i64 = r.get(2).map_err(sql_error)?;
-                let time: i64 = r.get(3).map_err(sql_error)?;
-                let text = String::from_utf8_lossy(&value_bytes(r.get_ref(4).map_err(sql_error)?))
-                    .into_owned();
-                let des: i64 = r.get::<_, Option<i64>>(5).map_err(sql_error)?.unwrap_or(1);
-                let from_me = des == 0;
-                let (sender, body) = if group && !from_me {
-                    let (p, b) = content::split_sender_prefix(&text);
-                    (p.map(str::to_string), b.to_string())
-                } else {
-                    (Some(conversation_id.to_string()), text.clone())
-                };
-                let id = match svr_id {
-                    Some(s) if s != 0 => s.to_string(),
-                    _ => format!("local-{hash}-{local_id}"),
-                };
-                let mut raw = RawMessage {
-                    id,
-                    conversation_id: conversation_id.to_string(),
-                    at: timestamp_from_seconds(time),
-                    base_type: base,
-                    raw_type: base,
-                    from_me,
-                    sender,
-                    content: body,
-                    attachments: Vec::new(),
-                    ext: Vec::new(),
-                };
-                self.media_of(&mut raw, &hash, local_id, time)?;
-                out.push((
-                    time,
-                    local_id,
-                    normalise(raw, &self.account, &self.contacts),
-                ));
-            }
-        }
-        if !known {
-            return Err(unknown_conversation(conversation_id));
-        }
-        out.sort_by_key(|(t, s, _)| (*t, *s));
-        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+            )
+        };
+        let mut row = |r: &rusqlite::Row<'_>| {
+            let local_id: i64 = r.get(0).map_err(sql_error)?;
+            let svr_id: Option<i64> = r.get(1).map_err(sql_error)?;
+            let base: i64 = r.get(2).map_err(sql_error)?;
+            let time: i64 = r.get(3).map_err(sql_error)?;
+            let text = String::from_utf8_lossy(&value_bytes(r.get_ref(4).map_err(sql_error)?))
+                .into_owned();
+            let des: i64 = r.get::<_, Option<i64>>(5).map_err(sql_error)?.unwrap_or(1);
+            let from_me = des == 0;
+            let (sender, body) = if group && !from_me {
+                let (p, b) = content::split_sender_prefix(&text);
+                (p.map(str::to_string), b.to_string())
+            } else {
+                (Some(conversation_id.to_string()), text.clone())
+            };
+            let id = match svr_id {
+                Some(s) if s != 0 => s.to_string(),
+                _ => format!("local-{hash}-{local_id}"),
+            };
+            let mut raw = RawMessage {
+                id,
+                conversation_id: conversation_id.to_string(),
+                at: timestamp_from_seconds(time),
+                base_type: base,
+                raw_type: base,
+                from_me,
+                sender,
+                content: body,
+                attachments: Vec::new(),
+                ext: Vec::new(),
+            };
+            self.media_of(&mut raw, &hash, local_id, time)?;
+            Ok((
+                time,
+                local_id,
+                normalise(raw, &self.account, &self.contacts),
+            ))
+        };
+        self.chat_shards()
+            .messages(conversation_id, query, &sql, &mut row)
     }
 }
 
@@ -433,35 +344,16 @@ impl Mac3Store {
             return Ok(map);
         }
         // Both tables read once and joined here: HlinkMediaDetail has no index on inodeNumber.
-        let conn = db.conn();
         let mut by_inode: HashMap<i64, (String, String)> = HashMap::new();
-        let mut stmt = conn
-            .prepare("SELECT inodeNumber, relativePath, fileName FROM HlinkMediaDetail")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            if let (Some(inode), Some(dir), Some(name)) = row.map_err(sql_error)? {
+        let sql = "SELECT inodeNumber, relativePath, fileName FROM HlinkMediaDetail";
+        for row in rows::<(Option<i64>, Option<String>, Option<String>)>(&db, sql, [])? {
+            if let (Some(inode), Some(dir), Some(name)) = row {
                 by_inode.entry(inode).or_insert((dir, name));
             }
         }
-        let mut stmt = conn
-            .prepare("SELECT mediaMd5, inodeNumber FROM HlinkMediaRecord")
-            .map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<i64>>(1)?))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (Some(md5), Some(inode)) = row.map_err(sql_error)? else {
+        let sql = "SELECT mediaMd5, inodeNumber FROM HlinkMediaRecord";
+        for row in rows::<(Option<String>, Option<i64>)>(&db, sql, [])? {
+            let (Some(md5), Some(inode)) = row else {
                 continue;
             };
             let Some((dir, name)) = by_inode.get(&inode) else {

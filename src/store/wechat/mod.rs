@@ -36,24 +36,13 @@ impl Contacts {
         table: &str,
         sql: &str,
     ) -> crate::Result<Vec<String>> {
-        use crate::store::sqlite::sql_error;
         let mut ids = Vec::new();
         if !db.has_table(table)? {
             return Ok(ids);
         }
-        let conn = db.conn();
-        let mut stmt = conn.prepare(sql).map_err(sql_error)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })
-            .map_err(sql_error)?;
-        for row in rows {
-            let (id, remark, nick) = row.map_err(sql_error)?;
+        for (id, remark, nick) in
+            crate::store::rows::<(String, Option<String>, Option<String>)>(db, sql, [])?
+        {
             ids.push(id.clone());
             self.insert(id, remark, nick);
         }
@@ -260,8 +249,130 @@ fn looks_like_recall(text: &str) -> bool {
     text.contains("撤回了一条消息") || text.contains("recalled a message")
 }
 
-/// The marks to read on from and where the rows after them go: (conversation id, time).
-pub(crate) type RowsAfter<'a> = Option<(&'a HashMap<String, i64>, &'a mut dyn FnMut(&str, i64))>;
+/// A message with its time and its order among messages of that time, for sorting.
+pub(crate) type TimedMessage = (i64, i64, Message);
+
+/// The message shards of a store with a chat table per conversation (WeChat 4.x, macOS 3.x),
+/// as its reader holds them: each shard's file name (which with a table's hash names its
+/// mark) and chat tables (md5 hash → table), and md5(username) → username for every name the
+/// store knows. `time_col` is a chat table's column of Unix seconds.
+pub(crate) struct ChatShards<'a> {
+    pub shards: &'a [crate::store::sqlite::Db],
+    pub names: &'a [String],
+    pub tables: Vec<&'a HashMap<String, String>>,
+    pub by_hash: &'a HashMap<String, String>,
+    pub time_col: &'static str,
+}
+
+impl ChatShards<'_> {
+    /// The conversation of a chat table: the username its hash stands for, else the hash
+    /// (see [`table_hash`]).
+    fn id_of(&self, hash: &str) -> String {
+        self.by_hash
+            .get(hash)
+            .cloned()
+            .unwrap_or_else(|| hash.to_string())
+    }
+
+    /// Every chat table's mark and, with `after`, the rows past it (see [`chat_table_marks`]).
+    pub fn marks(&self, mut after: RowsAfter<'_>) -> crate::Result<Vec<(String, i64)>> {
+        let mut marks = Vec::new();
+        let id_of = |hash: &str| self.id_of(hash);
+        for ((db, tables), name) in self.shards.iter().zip(&self.tables).zip(self.names) {
+            let after = after
+                .as_mut()
+                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
+            chat_table_marks(db, name, tables, self.time_col, &id_of, after, &mut marks)?;
+        }
+        Ok(marks)
+    }
+
+    /// A conversation's messages from `since` to `until` of `query`, from its table in each
+    /// shard: `sql` selects them from a shard's table (its number, the table's name) with the
+    /// bounds as `?1` and `?2`, `row` makes each into (time, order within the time, message).
+    pub fn messages(
+        &self,
+        conversation_id: &str,
+        query: &crate::store::MessageQuery,
+        sql: &dyn Fn(usize, &str) -> String,
+        row: &mut dyn FnMut(&rusqlite::Row<'_>) -> crate::Result<TimedMessage>,
+    ) -> crate::Result<Vec<Message>> {
+        use crate::store::sqlite::sql_error;
+        let (since, until) = query.bounds();
+        let hash = table_hash(conversation_id);
+        let mut out: Vec<TimedMessage> = Vec::new();
+        let mut known = false;
+        for (shard_no, (db, tables)) in self.shards.iter().zip(&self.tables).enumerate() {
+            let Some(table) = tables.get(&hash) else {
+                continue;
+            };
+            known = true;
+            let conn = db.conn();
+            let mut stmt = conn.prepare(&sql(shard_no, table)).map_err(sql_error)?;
+            let mut rows = stmt
+                .query(rusqlite::params![since, until])
+                .map_err(sql_error)?;
+            while let Some(r) = rows.next().map_err(sql_error)? {
+                out.push(row(r)?);
+            }
+        }
+        if !known {
+            return Err(crate::store::unknown_conversation(conversation_id));
+        }
+        out.sort_by_key(|(t, s, _)| (*t, *s));
+        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+    }
+
+    /// Every conversation with messages, counted table by table.
+    pub fn conversations(
+        &self,
+        contacts: &Contacts,
+    ) -> crate::Result<Vec<crate::model::Conversation>> {
+        use crate::store::sqlite::sql_error;
+        let mut tally = Tally::default();
+        let time = self.time_col;
+        for (db, tables) in self.shards.iter().zip(&self.tables) {
+            for (hash, table) in tables.iter() {
+                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
+                    .conn()
+                    .query_row(
+                        &format!("SELECT count(*), min({time}), max({time}) FROM \"{table}\""),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .map_err(sql_error)?;
+                tally.add(&self.id_of(hash), n as u64, first, last);
+            }
+        }
+        Ok(tally.into_conversations(contacts))
+    }
+}
+
+/// The chat tables of a shard, `<prefix><md5>`, by their lowercase md5 (others, such as macOS
+/// `Chat_<md5>_dels`, are not chats).
+pub(crate) fn chat_tables(
+    db: &crate::store::sqlite::Db,
+    prefix: &str,
+) -> crate::Result<HashMap<String, String>> {
+    Ok(db
+        .tables()?
+        .into_iter()
+        .filter_map(|t| {
+            t.strip_prefix(prefix)
+                .map(|h| (h.to_ascii_lowercase(), t.clone()))
+        })
+        .filter(|(h, _)| h.len() == 32)
+        .collect())
+}
+
+/// A shard's file name, which names its marks.
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+pub(crate) use crate::store::RowsAfter;
 
 /// Incremental reads of a store with a chat table per conversation (WeChat 4.x, macOS 3.x):
 /// each table is a shard named `<file>/<hash>`, marked by its largest rowid. With `after`, the

@@ -4,7 +4,10 @@
 //! passphrase. Schema: chat-stores.md §3.2-3.4 (chatlog v4 datasource, 0xlane's table doc).
 
 use super::v4media::MediaRow;
-use super::{chat_table_marks, content, normalise, table_hash, Contacts, RawMessage, Tally};
+use super::{
+    chat_tables, content, file_name, normalise, table_hash, ChatShards, Contacts, RawMessage,
+    RowsAfter,
+};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::secret::Secret;
@@ -14,8 +17,7 @@ use crate::store::sqlite::{
 };
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
-    Variant,
+    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -137,15 +139,9 @@ impl V4Store {
             by_hash.insert(md5_hex(&id), id);
         }
         if contacts_db.has_table("chatroom_member")? && contacts_db.has_table("chat_room")? {
-            let conn = contacts_db.conn();
-            let mut stmt = conn
-                .prepare("SELECT r.username, count(m.member_id) FROM chat_room r JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(sql_error)?;
-            for row in rows {
-                let (room, n) = row.map_err(sql_error)?;
+            let sql = "SELECT r.username, count(m.member_id) FROM chat_room r \
+                       JOIN chatroom_member m ON m.room_id = r.id GROUP BY r.username";
+            for (room, n) in rows::<(String, i64)>(&contacts_db, sql, [])? {
                 contacts.set_members(room, n as u32);
             }
         }
@@ -165,29 +161,14 @@ impl V4Store {
         let mut tables = Vec::new();
         let mut names = Vec::new();
         for ((_, path), db) in files.iter().zip(opened) {
-            names.push(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            names.push(file_name(path));
             let db = db.map_err(damaged_not_wrong_key(path))?;
             if db.has_table("Name2Id")? {
-                let conn = db.conn();
-                let mut stmt = conn
-                    .prepare("SELECT user_name FROM Name2Id")
-                    .map_err(sql_error)?;
-                let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(sql_error)?;
-                for name in rows {
-                    let name = name.map_err(sql_error)?;
+                for (name,) in rows::<(String,)>(&db, "SELECT user_name FROM Name2Id", [])? {
                     by_hash.entry(md5_hex(&name)).or_insert(name);
                 }
             }
-            tables.push((
-                Self::chat_tables(&db)?.into_iter().collect(),
-                db.has_table("Name2Id")?,
-            ));
+            tables.push((chat_tables(&db, "Msg_")?, db.has_table("Name2Id")?));
             shards.push(db);
         }
         Ok(V4Store {
@@ -248,33 +229,14 @@ impl V4Store {
         })
     }
 
-    fn table_marks(&self, mut after: super::RowsAfter<'_>) -> Result<Vec<(String, i64)>> {
-        let mut marks = Vec::new();
-        let id_of = |hash: &str| {
-            self.by_hash
-                .get(hash)
-                .cloned()
-                .unwrap_or_else(|| hash.to_string())
-        };
-        for ((db, (tables, _)), name) in self.shards.iter().zip(&self.tables).zip(&self.names) {
-            let after = after
-                .as_mut()
-                .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
-            chat_table_marks(db, name, tables, "create_time", &id_of, after, &mut marks)?;
+    fn chat_shards(&self) -> ChatShards<'_> {
+        ChatShards {
+            shards: &self.shards,
+            names: &self.names,
+            tables: self.tables.iter().map(|(t, _)| t).collect(),
+            by_hash: &self.by_hash,
+            time_col: "create_time",
         }
-        Ok(marks)
-    }
-
-    fn chat_tables(db: &Db) -> Result<Vec<(String, String)>> {
-        Ok(db
-            .tables()?
-            .into_iter()
-            .filter_map(|t| {
-                t.strip_prefix("Msg_")
-                    .map(|h| (h.to_ascii_lowercase(), t.clone()))
-            })
-            .filter(|(h, _)| h.len() == 32)
-            .collect())
     }
 }
 
@@ -308,150 +270,104 @@ impl ChatStore for V4Store {
         self.media().source(a)
     }
 
-    /// Each chat table's largest rowid (`local_id`), by the primary key.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.table_marks(None).map(Some)
-    }
-
-    /// Rows after each chat table's mark, by rowid (a table without one is new: read whole).
-    fn rows_after(
-        &self,
-        after: &HashMap<String, i64>,
-        sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.table_marks(Some((after, sink)))
+    /// Each chat table's largest rowid; with `after`, the rows past it (a table without a
+    /// mark is new: read whole).
+    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
+        self.chat_shards().marks(after).map(Some)
     }
 
     fn conversations(&self) -> Result<Vec<Conversation>> {
-        let mut tally = Tally::default();
-        for (db, (tables, _)) in self.shards.iter().zip(&self.tables) {
-            for (hash, table) in tables {
-                // Unnamed tables are listed under their hash (see `table_hash`).
-                let id = self
-                    .by_hash
-                    .get(hash)
-                    .cloned()
-                    .unwrap_or_else(|| hash.clone());
-                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn()
-                    .query_row(
-                        &format!(
-                            "SELECT count(*), min(create_time), max(create_time) FROM \"{table}\""
-                        ),
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .map_err(sql_error)?;
-                tally.add(&id, n as u64, first, last);
-            }
-        }
-        Ok(tally.into_conversations(&self.contacts))
+        self.chat_shards().conversations(&self.contacts)
     }
 
     fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
-        let (since, until) = query.bounds();
         let hash = table_hash(conversation_id);
         let group = conversation_id.ends_with("@chatroom");
-        let mut out: Vec<(i64, i64, Message)> = Vec::new();
-        let mut known = false;
-        for (db, (tables, has_name2id)) in self.shards.iter().zip(&self.tables) {
-            let Some(table) = tables.get(&hash) else {
-                continue;
-            };
-            known = true;
-            let has_name2id = *has_name2id;
+        let sql = |shard_no: usize, table: &str| {
+            let has_name2id = self.tables[shard_no].1;
             let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
             let join = if has_name2id {
                 "LEFT JOIN Name2Id n ON m.real_sender_id = n.rowid"
             } else {
                 ""
             };
-            let sql = format!(
+            format!(
                 "SELECT m.local_id, m.server_id, m.local_type, m.create_time, m.status, m.message_content, \
                  {sender_col}, m.sort_seq, m.packed_info_data FROM \"{table}\" m {join} WHERE m.create_time BETWEEN ?1 AND ?2"
-            );
-            let conn = db.conn();
-            let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
-            let mut rows = stmt
-                .query(rusqlite::params![since, until])
-                .map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let local_id: i64 = r.get(0).map_err(sql_error)?;
-                let server_id: Option<i64> = r.get(1).map_err(sql_error)?;
-                let local_type: i64 = r.get(2).map_err(sql_error)?;
-                let time: i64 = r.get(3).map_err(sql_error)?;
-                let status: Option<i64> = r.get(4).map_err(sql_error)?;
-                let raw_content =
-                    content::v4_content(&value_bytes(r.get_ref(5).map_err(sql_error)?));
-                let sender_name: Option<String> = r.get(6).map_err(sql_error)?;
-                let sort_seq: i64 = r
-                    .get::<_, Option<i64>>(7)
-                    .map_err(sql_error)?
-                    .unwrap_or(local_id);
-                let base = local_type & 0xffff_ffff;
-                let packed = r.get_ref(8).map_err(sql_error)?;
-                let packed = match packed {
-                    rusqlite::types::ValueRef::Blob(b) => Some(b),
-                    _ => None,
-                };
-                let (prefix_sender, body) = if group {
-                    let (p, b) = content::split_sender_prefix(&raw_content);
-                    (p.map(str::to_string), b.to_string())
-                } else {
-                    (None, raw_content.clone())
-                };
-                let sender = prefix_sender
-                    .or(sender_name.clone())
-                    .filter(|s| !s.is_empty());
-                let from_me = match sender_name.as_deref() {
-                    Some(s) if !s.is_empty() => s == self.account,
-                    _ => status == Some(2),
-                };
-                let sender = if group {
-                    sender
-                } else {
-                    Some(conversation_id.to_string())
-                };
-                let id = match server_id {
-                    Some(s) if s != 0 => s.to_string(),
-                    _ => format!("local-{hash}-{local_id}"),
-                };
-                let (attachments, v2) = self.media().attachments(&MediaRow {
-                    base_type: base,
-                    server_id,
-                    create_time: time,
-                    conversation_id,
-                    packed_info: packed,
-                    content: &body,
-                });
-                // A V2 image needs the account's key to be shown again (FORMAT.md §6.2 tag 1).
-                let ext = match (&self.media().image_key, v2) {
-                    (Some(k), true) => vec![k.ext()],
-                    _ => Vec::new(),
-                };
-                let raw = RawMessage {
-                    id,
-                    conversation_id: conversation_id.to_string(),
-                    at: timestamp_from_seconds(time),
-                    base_type: base,
-                    raw_type: local_type,
-                    from_me,
-                    sender,
-                    content: body,
-                    attachments,
-                    ext,
-                };
-                out.push((
-                    time,
-                    sort_seq,
-                    normalise(raw, &self.account, &self.contacts),
-                ));
-            }
-        }
-        if !known {
-            return Err(unknown_conversation(conversation_id));
-        }
-        out.sort_by_key(|(t, s, _)| (*t, *s));
-        Ok(query.finish(out.into_iter().map(|(_, _, m)| m).collect()))
+            )
+        };
+        let mut row = |r: &rusqlite::Row<'_>| {
+            let local_id: i64 = r.get(0).map_err(sql_error)?;
+            let server_id: Option<i64> = r.get(1).map_err(sql_error)?;
+            let local_type: i64 = r.get(2).map_err(sql_error)?;
+            let time: i64 = r.get(3).map_err(sql_error)?;
+            let status: Option<i64> = r.get(4).map_err(sql_error)?;
+            let raw_content = content::v4_content(&value_bytes(r.get_ref(5).map_err(sql_error)?));
+            let sender_name: Option<String> = r.get(6).map_err(sql_error)?;
+            let sort_seq: i64 = r
+                .get::<_, Option<i64>>(7)
+                .map_err(sql_error)?
+                .unwrap_or(local_id);
+            let base = local_type & 0xffff_ffff;
+            let packed = r.get_ref(8).map_err(sql_error)?;
+            let packed = match packed {
+                rusqlite::types::ValueRef::Blob(b) => Some(b),
+                _ => None,
+            };
+            let (prefix_sender, body) = if group {
+                let (p, b) = content::split_sender_prefix(&raw_content);
+                (p.map(str::to_string), b.to_string())
+            } else {
+                (None, raw_content.clone())
+            };
+            let sender = prefix_sender
+                .or(sender_name.clone())
+                .filter(|s| !s.is_empty());
+            let from_me = match sender_name.as_deref() {
+                Some(s) if !s.is_empty() => s == self.account,
+                _ => status == Some(2),
+            };
+            let sender = if group {
+                sender
+            } else {
+                Some(conversation_id.to_string())
+            };
+            let id = match server_id {
+                Some(s) if s != 0 => s.to_string(),
+                _ => format!("local-{hash}-{local_id}"),
+            };
+            let (attachments, v2) = self.media().attachments(&MediaRow {
+                base_type: base,
+                server_id,
+                create_time: time,
+                conversation_id,
+                packed_info: packed,
+                content: &body,
+            });
+            // A V2 image needs the account's key to be shown again (FORMAT.md §6.2 tag 1).
+            let ext = match (&self.media().image_key, v2) {
+                (Some(k), true) => vec![k.ext()],
+                _ => Vec::new(),
+            };
+            let raw = RawMessage {
+                id,
+                conversation_id: conversation_id.to_string(),
+                at: timestamp_from_seconds(time),
+                base_type: base,
+                raw_type: local_type,
+                from_me,
+                sender,
+                content: body,
+                attachments,
+                ext,
+            };
+            Ok((
+                time,
+                sort_seq,
+                normalise(raw, &self.account, &self.contacts),
+            ))
+        };
+        self.chat_shards()
+            .messages(conversation_id, query, &sql, &mut row)
     }
 }

@@ -43,17 +43,8 @@ impl Hardlinks {
     pub fn load(db: &Db) -> crate::Result<Hardlinks> {
         let mut dirs: HashMap<i64, String> = HashMap::new();
         if db.has_table("dir2id")? {
-            let conn = db.conn();
-            let mut stmt = conn
-                .prepare("SELECT rowid, username FROM dir2id")
-                .map_err(sql_error)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-                })
-                .map_err(sql_error)?;
-            for row in rows {
-                let (id, name) = row.map_err(sql_error)?;
+            let sql = "SELECT rowid, username FROM dir2id";
+            for (id, name) in crate::store::rows::<(i64, Option<String>)>(db, sql, [])? {
                 if let Some(name) = name {
                     dirs.insert(id, name);
                 }

@@ -840,34 +840,36 @@ impl VoiceShard {
         if let Some(map) = &self.unindexed {
             return Ok(map.get(&svr_id).copied());
         }
+        let size = self.clip_row(svr_id, "length(Buf)", |r| {
+            r.get::<_, Option<i64>>(0).map_err(sql_error)
+        })?;
+        Ok(size.flatten().map(|n| n as u64))
+    }
+
+    /// `column` of the first row of `svr_id` whose clip is not empty.
+    fn clip_row<T>(
+        &self,
+        svr_id: i64,
+        column: &str,
+        get: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
         let conn = self.db.conn();
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT length(Buf) FROM Media WHERE Reserved0 = ?1 AND length(Buf) > 0 LIMIT 1",
-            )
+            .prepare_cached(&format!(
+                "SELECT {column} FROM Media WHERE Reserved0 = ?1 AND length(Buf) > 0 LIMIT 1"
+            ))
             .map_err(sql_error)?;
         let mut rows = stmt.query([svr_id]).map_err(sql_error)?;
         match rows.next().map_err(sql_error)? {
-            Some(r) => Ok(r
-                .get::<_, Option<i64>>(0)
-                .map_err(sql_error)?
-                .map(|n| n as u64)),
+            Some(r) => get(r).map(Some),
             None => Ok(None),
         }
     }
 
     /// The SILK bytes of `svr_id`.
     fn voice(&self, svr_id: i64) -> Result<Option<Vec<u8>>> {
-        let conn = self.db.conn();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT Buf FROM Media WHERE Reserved0 = ?1 AND length(Buf) > 0 LIMIT 1",
-            )
-            .map_err(sql_error)?;
-        let mut rows = stmt.query([svr_id]).map_err(sql_error)?;
-        match rows.next().map_err(sql_error)? {
-            Some(r) => Ok(Some(value_bytes(r.get_ref(0).map_err(sql_error)?))),
-            None => Ok(None),
-        }
+        self.clip_row(svr_id, "Buf", |r| {
+            Ok(value_bytes(r.get_ref(0).map_err(sql_error)?))
+        })
     }
 }
