@@ -31,7 +31,11 @@ fn a_second_run_opens_every_database_with_its_kept_key_and_a_recreated_file_deri
     u.init();
     let (opened, derived, kept) = keyed(&u.backup(&[]));
     assert!(opened >= 2, "contact.db and the message shards: {opened}");
-    assert_eq!((derived, kept), (opened, 0), "the first run derives each key");
+    assert_eq!(
+        (derived, kept),
+        (opened, 0),
+        "the first run derives each key"
+    );
 
     let run = u.backup(&[]);
     let (opened, derived, kept) = keyed(&run);

@@ -72,8 +72,7 @@ impl FileKey {
             .expect("HMAC takes any key length");
         root.update(b"chatvault: derived database keys v1");
         let root: Zeroizing<[u8; 32]> = Zeroizing::new(root.finalize().into_bytes().into());
-        let mut m =
-            <Hmac<Sha256> as Mac>::new_from_slice(root.as_ref()).expect("any key length");
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(root.as_ref()).expect("any key length");
         for p in parts {
             m.update(p);
         }
@@ -180,7 +179,10 @@ impl DerivedKeys {
         let keys = state.entries.entry(entry.clone()).or_default();
         *keys = fresh;
         keys.retain(|(t, _)| *t != tag);
-        keys.insert(0, (tag, Secret::new(raw.expose()[..2 * KEY_LEN].to_string())));
+        keys.insert(
+            0,
+            (tag, Secret::new(raw.expose()[..2 * KEY_LEN].to_string())),
+        );
         keys.truncate(MAX_KEYS);
         let mut text = Zeroizing::new(String::with_capacity(keys.len() * 100));
         for (t, k) in keys.iter() {

@@ -621,7 +621,10 @@ mod tests {
         let open = |kept: &DerivedKeys| Db::open_keeping(&path, &cipher, Some(kept)).unwrap();
         let first = open(&kept);
         assert_eq!(first.keyed(), Keyed::Derived);
-        let v: i64 = first.conn().query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();
+        let v: i64 = first
+            .conn()
+            .query_row("SELECT v FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 42);
         // Another process, the same keychain.
         let second = DerivedKeys::new(Box::new(kc.clone()));
@@ -641,7 +644,12 @@ mod tests {
         let kc = MemoryKeychain::default();
         let hex = "5a".repeat(32);
         let (path, cipher) = v4_db(dir.path(), "m.db", &hex);
-        Db::open_keeping(&path, &cipher, Some(&DerivedKeys::new(Box::new(kc.clone())))).unwrap();
+        Db::open_keeping(
+            &path,
+            &cipher,
+            Some(&DerivedKeys::new(Box::new(kc.clone()))),
+        )
+        .unwrap();
         // Spoil the kept key (same tag).
         for text in kc.entries.lock().unwrap().values_mut() {
             let (tag, _) = text.split_once(' ').unwrap();
