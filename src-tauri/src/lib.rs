@@ -51,6 +51,7 @@ pub struct OpenStore {
 impl AppState {
     /// The app's state, with the OS keychain.
     pub fn new(paths: AppPaths) -> Self {
+        chatvault::store::sqlite::keep_derived_keys_in(Box::new(OsKeychain::default()));
         Self::with_keychain(paths, Arc::new(OsKeychain::default()))
     }
 

@@ -2,6 +2,7 @@
 //! normalised model. One reader per variant behind [`ChatStore`]; each probes its schema once.
 
 pub mod demo;
+pub mod derived_keys;
 pub mod discover;
 pub(crate) mod imessage;
 mod memdb;

@@ -8,12 +8,15 @@
 //! (`temp_store = MEMORY`), and the connection is `query_only`, so nothing we run can write.
 //! The source files are only ever read.
 
+use super::derived_keys::{DerivedKeys, FileKey};
 use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::Keychain;
 use crate::secret::Secret;
 use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use zeroize::Zeroizing;
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -119,10 +122,64 @@ pub struct Db {
     /// encrypts and uploads on another. Each store is read by one thread at a time.
     conn: std::sync::Mutex<Connection>,
     _copy: Option<PrivateCopy>,
+    keyed: Keyed,
+}
+
+/// How a database was keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyed {
+    /// Plain, or with the key as given (SQLCipher derived it, if its form needs that).
+    AsGiven,
+    /// With the key derived here, now kept in the keychain.
+    Derived,
+    /// With the derived key kept in the keychain: no derivation.
+    Kept,
+}
+
+/// What opening databases cost this process so far (`chatvault backup --json` reports it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OpenCounts {
+    /// Encrypted database files opened (each through a private copy).
+    pub opened: u64,
+    /// Of those, files whose key was derived (PBKDF2, here or by SQLCipher).
+    pub keys_derived: u64,
+    /// Of those, files opened with the derived key kept in the keychain (no derivation).
+    pub keys_kept: u64,
+}
+
+static OPENED: AtomicU64 = AtomicU64::new(0);
+static DERIVED: AtomicU64 = AtomicU64::new(0);
+static KEPT: AtomicU64 = AtomicU64::new(0);
+
+/// This process's [`OpenCounts`].
+pub fn open_counts() -> OpenCounts {
+    OpenCounts {
+        opened: OPENED.load(Ordering::Relaxed),
+        keys_derived: DERIVED.load(Ordering::Relaxed),
+        keys_kept: KEPT.load(Ordering::Relaxed),
+    }
+}
+
+static DERIVED_KEYS: std::sync::OnceLock<DerivedKeys> = std::sync::OnceLock::new();
+
+/// From now on, every database this process opens keeps its derived key in `keychain` and
+/// opens with the kept key the next time ([`super::derived_keys`]). Hosts call it once at
+/// start; without it every open derives its key.
+pub fn keep_derived_keys_in(keychain: Box<dyn Keychain>) {
+    let _ = DERIVED_KEYS.set(DerivedKeys::new(keychain));
 }
 
 impl Db {
     pub fn open(source: &Path, cipher: &Cipher) -> Result<Db> {
+        Db::open_keeping(source, cipher, DERIVED_KEYS.get())
+    }
+
+    /// [`Db::open`], with the derived keys kept in `kept` where the cipher allows it.
+    pub(crate) fn open_keeping(
+        source: &Path,
+        cipher: &Cipher,
+        kept: Option<&DerivedKeys>,
+    ) -> Result<Db> {
         let header = read_header(source)?;
         let plain = header.starts_with(SQLITE_MAGIC);
         if let Cipher::Sqlcipher { page_size, .. } = cipher {
@@ -138,40 +195,97 @@ impl Db {
         } else if !plain {
             return Err(not_sqlite(source));
         }
-        let (conn, copy) = if plain {
-            (super::memdb::open(source, unreadable)?, None)
-        } else {
-            let copy = PrivateCopy::of(source)?;
+        if plain {
+            let conn = super::memdb::open(source, unreadable)?;
+            return Db::finish(source, conn, true);
+        }
+        let copy = PrivateCopy::of(source)?;
+        OPENED.fetch_add(1, Ordering::Relaxed);
+        let Cipher::Sqlcipher {
+            key,
+            compatibility,
+            page_size,
+        } = cipher
+        else {
+            unreachable!("a file that is not plain SQLite needs SQLCipher (checked above)");
+        };
+        let file = match (key, kept) {
+            (KeyForm::PassphraseHex(hex), Some(kept)) if kept.available() => {
+                FileKey::new(hex.expose(), *compatibility, &header)
+            }
+            _ => None,
+        };
+        let open = |key: &KeyForm| -> Result<Db> {
             let conn = Connection::open_with_flags(
                 copy.path(),
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map_err(|e| corrupt(source, &e.to_string()))?;
-            (conn, Some(copy))
-        };
-        if let (
-            Cipher::Sqlcipher {
-                key,
-                compatibility,
-                page_size,
-            },
-            false,
-        ) = (cipher, plain)
-        {
             apply_key(&conn, key, *compatibility, *page_size)
                 .map_err(|e| corrupt(source, &e.to_string()))?;
+            Db::finish(source, conn, false)
+        };
+        let as_given = |key: &KeyForm| {
+            if matches!(key, KeyForm::PassphraseHex(_) | KeyForm::Text(_)) {
+                DERIVED.fetch_add(1, Ordering::Relaxed);
+            }
+            open(key)
+        };
+        let (Some(file), Some(kept)) = (file, kept) else {
+            return as_given(key).map(|db| db.with_copy(copy));
+        };
+        // The kept key; one that no longer opens the file is derived again and replaced.
+        if let Some(raw) = kept.lookup(&file) {
+            match open(&KeyForm::RawHex(raw)) {
+                Ok(db) => {
+                    KEPT.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Db {
+                        keyed: Keyed::Kept,
+                        ..db.with_copy(copy)
+                    });
+                }
+                Err(e) if e.code() == ErrorCode::StoreWrongKey => {}
+                Err(e) => return Err(e),
+            }
         }
+        if !kept.available() {
+            // No keychain to keep it in: SQLCipher derives it, as without one.
+            return as_given(key).map(|db| db.with_copy(copy));
+        }
+        let raw = file.derive();
+        DERIVED.fetch_add(1, Ordering::Relaxed);
+        let db = open(&KeyForm::RawHex(raw.clone()))?;
+        kept.remember(&file, &raw);
+        Ok(Db {
+            keyed: Keyed::Derived,
+            ..db.with_copy(copy)
+        })
+    }
+
+    fn with_copy(mut self, copy: PrivateCopy) -> Db {
+        self._copy = Some(copy);
+        self
+    }
+
+    /// Makes the connection read-only and reads page 1, which holds the schema: that checks
+    /// the key (HMAC) before anything else.
+    fn finish(source: &Path, conn: Connection, plain: bool) -> Result<Db> {
         conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA query_only = ON;")
             .map_err(|e| classify(source, e, plain))?;
-        // Page 1 holds the schema: reading it checks the key (HMAC) before anything else.
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         })
         .map_err(|e| classify(source, e, plain))?;
         Ok(Db {
             conn: std::sync::Mutex::new(conn),
-            _copy: copy,
+            _copy: None,
+            keyed: Keyed::AsGiven,
         })
+    }
+
+    /// How this database was keyed.
+    pub fn keyed(&self) -> Keyed {
+        self.keyed
     }
 
     /// The connection (see the field's note).
@@ -477,6 +591,101 @@ mod tests {
             round_trip(KeyForm::Text(Secret::new("it's 7ch".into()))).unwrap(),
             42
         );
+    }
+
+    /// A SQLCipher 4 database keyed with the account key `hex`, as WeChat 4.x writes them.
+    fn v4_db(dir: &Path, name: &str, hex: &str) -> (PathBuf, Cipher) {
+        let path = dir.join(name);
+        let _ = fs::remove_file(&path);
+        let key = KeyForm::PassphraseHex(Secret::new(hex.to_string()));
+        let conn = Connection::open(&path).unwrap();
+        apply_key(&conn, &key, 4, 4096).unwrap();
+        conn.execute_batch("CREATE TABLE t(v); INSERT INTO t VALUES (42);")
+            .unwrap();
+        let cipher = Cipher::Sqlcipher {
+            key,
+            compatibility: 4,
+            page_size: 4096,
+        };
+        (path, cipher)
+    }
+
+    #[test]
+    fn a_kept_derived_key_opens_without_deriving_and_a_new_salt_derives_again() {
+        use super::super::derived_keys::tests::MemoryKeychain;
+        let dir = tempfile::tempdir().unwrap();
+        let kc = MemoryKeychain::default();
+        let kept = DerivedKeys::new(Box::new(kc.clone()));
+        let hex = "5a".repeat(32);
+        let (path, cipher) = v4_db(dir.path(), "m.db", &hex);
+        let open = |kept: &DerivedKeys| Db::open_keeping(&path, &cipher, Some(kept)).unwrap();
+        let first = open(&kept);
+        assert_eq!(first.keyed(), Keyed::Derived);
+        let v: i64 = first
+            .conn()
+            .query_row("SELECT v FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 42);
+        // Another process, the same keychain.
+        let second = DerivedKeys::new(Box::new(kc.clone()));
+        assert_eq!(open(&second).keyed(), Keyed::Kept);
+        // WeChat re-creates the file: a new salt, derived again, and both keys kept.
+        v4_db(dir.path(), "m.db", &hex);
+        assert_eq!(open(&second).keyed(), Keyed::Derived);
+        assert_eq!(open(&second).keyed(), Keyed::Kept);
+        let text = kc.entries.lock().unwrap().values().next().unwrap().clone();
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn a_kept_key_that_no_longer_opens_is_derived_again_and_replaced() {
+        use super::super::derived_keys::tests::MemoryKeychain;
+        let dir = tempfile::tempdir().unwrap();
+        let kc = MemoryKeychain::default();
+        let hex = "5a".repeat(32);
+        let (path, cipher) = v4_db(dir.path(), "m.db", &hex);
+        Db::open_keeping(
+            &path,
+            &cipher,
+            Some(&DerivedKeys::new(Box::new(kc.clone()))),
+        )
+        .unwrap();
+        // Spoil the kept key (same tag).
+        for text in kc.entries.lock().unwrap().values_mut() {
+            let (tag, _) = text.split_once(' ').unwrap();
+            *text = format!("{tag} {}\n", "00".repeat(32));
+        }
+        let kept = DerivedKeys::new(Box::new(kc.clone()));
+        let db = Db::open_keeping(&path, &cipher, Some(&kept)).unwrap();
+        assert_eq!(db.keyed(), Keyed::Derived);
+        let again = DerivedKeys::new(Box::new(kc.clone()));
+        let db = Db::open_keeping(&path, &cipher, Some(&again)).unwrap();
+        assert_eq!(db.keyed(), Keyed::Kept);
+    }
+
+    #[test]
+    fn a_wrong_account_key_is_still_told_and_keeps_nothing() {
+        use super::super::derived_keys::tests::MemoryKeychain;
+        let dir = tempfile::tempdir().unwrap();
+        let kc = MemoryKeychain::default();
+        let kept = DerivedKeys::new(Box::new(kc.clone()));
+        let (path, cipher) = v4_db(dir.path(), "m.db", &"5a".repeat(32));
+        Db::open_keeping(&path, &cipher, Some(&kept)).unwrap();
+        let wrong = Cipher::Sqlcipher {
+            key: KeyForm::PassphraseHex(Secret::new("5b".repeat(32))),
+            compatibility: 4,
+            page_size: 4096,
+        };
+        let e = Db::open_keeping(&path, &wrong, Some(&kept)).err().unwrap();
+        assert_eq!(e.code(), ErrorCode::StoreWrongKey);
+        assert_eq!(kc.entries.lock().unwrap().len(), 1);
+        // Without a keychain, SQLCipher derives as before.
+        let none = DerivedKeys::new(Box::new(MemoryKeychain {
+            broken: true,
+            ..Default::default()
+        }));
+        let db = Db::open_keeping(&path, &cipher, Some(&none)).unwrap();
+        assert_eq!(db.keyed(), Keyed::AsGiven);
     }
 
     #[test]

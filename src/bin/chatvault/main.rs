@@ -155,6 +155,11 @@ fn run(cli: Cli) -> Result<()> {
         // ChatVault's own folders are private before anything is written into them.
         AppPaths::from_os()?.create_private()?;
     }
+    // Each database's derived key is kept in the keychain after its first open, so later
+    // runs skip the key derivation (without a keychain every open derives it, as before).
+    chatvault::store::sqlite::keep_derived_keys_in(Box::new(
+        chatvault::keychain::OsKeychain::default(),
+    ));
     match cli.command {
         Command::Init(a) => repo_cmds::init(a, json),
         Command::Backup(a) => repo_cmds::backup(a, json),

@@ -431,7 +431,10 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
         }
     };
     if json {
-        print_json(&report)?;
+        // With what opening the store's databases cost (FORMAT.md §11.2, BENCHMARKS.md).
+        let mut out = serde_json::to_value(&report).map_err(|e| Error::internal(e.to_string()))?;
+        out["databases"] = serde_json::json!(chatvault::store::sqlite::open_counts());
+        print_json(&out)?;
     } else {
         say!(
             "Snapshot {}: {} conversations, {} messages; {} new and {} unchanged segments; {} bytes uploaded in {} objects{}.",
