@@ -11,9 +11,9 @@
 //! environment). A password is not sent over plain `webdav+http` to another machine, where Basic
 //! auth would carry it in clear text, unless the URL says `?insecure=1`.
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keychain::Keychain;
-use crate::secret::Secret;
+use crate::platform::keychain::Keychain;
 use opendal::layers::{ConcurrentLimitLayer, RetryLayer, ThrottleLayer, TimeoutLayer};
 
 /// Requests in flight per target at most.

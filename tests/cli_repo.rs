@@ -3,7 +3,7 @@
 //! paths, keys that never reach a file, and kill -9 at random points of a backup.
 mod common;
 
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use common::user::User;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -365,13 +365,13 @@ fn local_files_are_private_after_init_backup_and_restore() {
     let repo_id = u.init();
     u.ok(&u.backup_args(&["--save-profile", "daily"]));
     u.ok(&["restore", "--json", "--target", &u.target]);
-    let paths = chatvault::paths::AppPaths {
+    let paths = chatvault::local::paths::AppPaths {
         config_dir: u.path("config/chatvault"),
         data_dir: u.path("data/chatvault"),
         cache_dir: u.path("cache/chatvault"),
     };
     // The app writes settings.toml through the same core function.
-    chatvault::settings::Settings::default()
+    chatvault::local::settings::Settings::default()
         .save(&paths)
         .unwrap();
 

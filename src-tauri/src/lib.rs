@@ -10,9 +10,9 @@ pub mod ipc;
 pub mod media;
 mod tray;
 
-use chatvault::job::Cancel;
-use chatvault::keychain::{Keychain, OsKeychain};
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::{Keychain, OsKeychain};
+use chatvault::run::job::Cancel;
 use chatvault::store::{ChatStore, StoreKey};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -141,7 +141,7 @@ pub fn run() {
         eprintln!("ChatVault cannot start: {e}");
         std::process::exit(1);
     }
-    chatvault::logs::append(
+    chatvault::local::logs::append(
         &paths,
         &format!(
             "{} app started, version {}",
@@ -160,7 +160,7 @@ pub fn run() {
             // A desktop without a tray host still gets the window; the tray is a convenience.
             if let Err(e) = tray::install(app.handle()) {
                 eprintln!("ChatVault: no tray icon ({e})");
-                chatvault::logs::append(
+                chatvault::local::logs::append(
                     &paths,
                     &format!("{} no tray icon: {e}", jiff::Timestamp::now()),
                 );
@@ -172,7 +172,7 @@ pub fn run() {
                 keychain.clone(),
             );
             // Started at login: stay in the tray until the user opens the window.
-            if std::env::args().any(|a| a == chatvault::autostart::HIDDEN_ARG) {
+            if std::env::args().any(|a| a == chatvault::schedule::autostart::HIDDEN_ARG) {
                 if let Some(w) = app.get_webview_window("main") {
                     let _ = w.hide();
                 }
@@ -181,7 +181,7 @@ pub fn run() {
         });
     if let Err(e) = builder.run(tauri::generate_context!()) {
         eprintln!("ChatVault stopped with an error: {e}");
-        chatvault::logs::append(
+        chatvault::local::logs::append(
             &log_paths,
             &format!("{} app stopped with an error: {e}", jiff::Timestamp::now()),
         );

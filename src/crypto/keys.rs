@@ -4,8 +4,8 @@
 //! Key types never print their bytes (`Debug` is redacted), are wiped when dropped and cannot be
 //! serialised. Reading the bytes needs an explicit `expose`.
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

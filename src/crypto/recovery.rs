@@ -8,8 +8,8 @@
 //! The `keys/` object that KEK opens is in [`super::key_object`].
 
 use super::keys::random_bytes;
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};

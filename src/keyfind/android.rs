@@ -4,8 +4,8 @@
 //! types the phone's (dial *#06#). Each combination is checked on page 1.
 
 use super::check::{Page1, ANDROID};
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use quick_xml::events::Event;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;

@@ -95,7 +95,7 @@ impl Cache {
     fn write(&self, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let parent = file.parent().expect("a cache file has a folder");
         if !parent.is_dir() {
-            crate::private_file::create_private_dir_all(parent)
+            crate::local::private_file::create_private_dir_all(parent)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         let mut random = [0u8; 6];

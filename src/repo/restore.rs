@@ -7,8 +7,8 @@ use super::format::{self, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
 use crate::error::{Error, ErrorCode, Result};
-use crate::job::{Cancel, Progress};
 use crate::model::{AttachmentRef, ConversationKind, Message};
+use crate::run::job::{Cancel, Progress};
 use jiff::Timestamp;
 use serde::Serialize;
 

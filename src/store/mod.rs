@@ -8,9 +8,9 @@ mod memdb;
 pub mod sqlite;
 pub mod wechat;
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use jiff::Timestamp;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -228,13 +228,17 @@ impl StoreKey {
     }
 
     /// Remembers the key of the store at `path` in the keychain.
-    pub fn remember(&self, keychain: &dyn crate::keychain::Keychain, path: &Path) -> Result<()> {
+    pub fn remember(
+        &self,
+        keychain: &dyn crate::platform::keychain::Keychain,
+        path: &Path,
+    ) -> Result<()> {
         keychain.set(&Self::keychain_account(path), &self.to_secret_text())
     }
 
     /// The key remembered for the store at `path`, if any.
     pub fn recall(
-        keychain: &dyn crate::keychain::Keychain,
+        keychain: &dyn crate::platform::keychain::Keychain,
         path: &Path,
     ) -> Result<Option<StoreKey>> {
         match keychain.get(&Self::keychain_account(path))? {

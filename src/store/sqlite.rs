@@ -8,8 +8,8 @@
 //! (`temp_store = MEMORY`), and the connection is `query_only`, so nothing we run can write.
 //! The source files are only ever read.
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::io::Read;

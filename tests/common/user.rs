@@ -168,8 +168,8 @@ impl User {
 
     /// The repository's master key, from the keychain this user's runs put it in.
     pub fn master_key(&self, repo_id: &str) -> chatvault::crypto::MasterKey {
-        use chatvault::keychain::Keychain;
-        let hex = chatvault::keychain::OsKeychain::default()
+        use chatvault::platform::keychain::Keychain;
+        let hex = chatvault::platform::keychain::OsKeychain::default()
             .get(&format!("repo:{repo_id}"))
             .unwrap()
             .expect("the master key is in the keychain");

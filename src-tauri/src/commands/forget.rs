@@ -7,7 +7,7 @@ use super::{open_repo, wait};
 use crate::ipc::{ForgetResult, ForgottenInStore};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::library::Library;
+use chatvault::local::library::Library;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, Forget};
 use chatvault::target::TargetSpec;
@@ -39,7 +39,7 @@ pub async fn forget_conversation(
             0
         };
         let export_files_deleted = if purge_exports {
-            chatvault::export_record::purge(&paths, &conversation)?.files_deleted
+            chatvault::export::record::purge(&paths, &conversation)?.files_deleted
         } else {
             0
         };

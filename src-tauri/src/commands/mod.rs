@@ -20,8 +20,8 @@ pub(crate) fn wait<F: std::future::Future>(work: F) -> F::Output {
 
 /// Opens the repository at `url` with the target's credentials and the key from the keychain.
 pub(crate) async fn open_repo(
-    paths: &chatvault::paths::AppPaths,
-    keychain: &dyn chatvault::keychain::Keychain,
+    paths: &chatvault::local::paths::AppPaths,
+    keychain: &dyn chatvault::platform::keychain::Keychain,
     url: &str,
 ) -> Result<chatvault::repo::Repo, Error> {
     use chatvault::target::{TargetCredentials, TargetSpec};
@@ -33,7 +33,7 @@ pub(crate) async fn open_repo(
 use crate::ipc::AppInfo;
 use crate::AppState;
 use chatvault::error::WireError;
-use chatvault::settings::{Language, Settings};
+use chatvault::local::settings::{Language, Settings};
 use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
@@ -65,7 +65,7 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult
     if before.autostart != settings.autostart {
         let exe = std::env::current_exe()
             .map_err(|e| WireError::from(chatvault::Error::io("finding this program", &e)))?;
-        chatvault::autostart::set(settings.autostart, &exe)?;
+        chatvault::schedule::autostart::set(settings.autostart, &exe)?;
     }
     Ok(settings)
 }
@@ -76,7 +76,7 @@ mod repo_tests;
 #[cfg(test)]
 mod tests {
     use crate::{with_commands, AppState};
-    use chatvault::paths::AppPaths;
+    use chatvault::local::paths::AppPaths;
     use serde_json::json;
     use tauri::ipc::{CallbackFn, InvokeBody};
     use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
@@ -238,7 +238,7 @@ mod tests {
         // conversation: a failure there leaves the local copies alone.
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::under(dir.path());
-        let mut lib = chatvault::library::Library::open(&paths).unwrap();
+        let mut lib = chatvault::local::library::Library::open(&paths).unwrap();
         lib.add(&[chatvault::repo::restore::RestoredConversation {
             id: "wxid_a".into(),
             title: "A".into(),
@@ -256,7 +256,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err["code"].is_string() && err["message"].is_string());
-        let lib = chatvault::library::Library::open(&paths).unwrap();
+        let lib = chatvault::local::library::Library::open(&paths).unwrap();
         assert_eq!(lib.conversations().unwrap().len(), 1);
     }
 

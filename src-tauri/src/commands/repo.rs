@@ -5,15 +5,15 @@ use crate::ipc::{
     BackupProgress, CreatedRepo, CredentialsInput, ExposedPlace, RecoveryFileChoice, RepoStatus,
 };
 use crate::AppState;
+use chatvault::crypto::secret::Secret;
 use chatvault::error::{Error, WireError};
-use chatvault::job::{Cancel, Progress};
-use chatvault::keychain::Keychain;
+use chatvault::local::private_file;
+use chatvault::local::sync_folder::{self, Exposure};
 use chatvault::model::Selection;
-use chatvault::private_file;
+use chatvault::platform::keychain::Keychain;
 use chatvault::repo::access;
 use chatvault::repo::backup::BackupReport;
-use chatvault::secret::Secret;
-use chatvault::sync_folder::{self, Exposure};
+use chatvault::run::job::{Cancel, Progress};
 use chatvault::target::{self, ProbeReport, TargetCredentials, TargetSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tauri::{AppHandle, Emitter, State};
@@ -52,7 +52,8 @@ pub async fn test_target(
 ) -> CmdResult<ProbeReport> {
     let result = probe_target(state.keychain.as_ref(), &url, credentials, remember).await;
     // The home page shows a saved profile whose target fails its test.
-    let _ = chatvault::status::record_target_test(&state.paths, &url, result.as_ref().map(|_| ()));
+    let _ =
+        chatvault::run::status::record_target_test(&state.paths, &url, result.as_ref().map(|_| ()));
     Ok(result?)
 }
 
@@ -214,9 +215,9 @@ pub async fn start_backup<R: tauri::Runtime>(
             started: std::time::Instant::now(),
             bytes: AtomicU64::new(0),
         };
-        let req = chatvault::runner::RunRequest {
+        let req = chatvault::run::RunRequest {
             profile_name: None,
-            store: chatvault::runner::StoreInput::Open {
+            store: chatvault::run::StoreInput::Open {
                 store: opened.store.as_ref(),
                 path: &opened.path,
             },
@@ -227,9 +228,9 @@ pub async fn start_backup<R: tauri::Runtime>(
             skip_on_battery: false,
             skip_on_metered: false,
             paused: false,
-            origin: chatvault::runner::Origin::App,
+            origin: chatvault::run::Origin::App,
         };
-        done(chatvault::runner::run(
+        done(chatvault::run::run(
             &paths,
             keychain.as_ref(),
             req,
@@ -245,10 +246,10 @@ pub async fn start_backup<R: tauri::Runtime>(
 }
 
 /// The report of a run the user started (only scheduled runs are ever postponed).
-fn done(outcome: chatvault::runner::RunOutcome) -> Result<BackupReport, Error> {
+fn done(outcome: chatvault::run::RunOutcome) -> Result<BackupReport, Error> {
     match outcome {
-        chatvault::runner::RunOutcome::Done(r) => Ok(r),
-        chatvault::runner::RunOutcome::Postponed(why) => Err(Error::internal(format!(
+        chatvault::run::RunOutcome::Done(r) => Ok(r),
+        chatvault::run::RunOutcome::Postponed(why) => Err(Error::internal(format!(
             "a run the user started was postponed ({why})"
         ))),
     }
@@ -257,16 +258,16 @@ fn done(outcome: chatvault::runner::RunOutcome) -> Result<BackupReport, Error> {
 #[tauri::command]
 pub async fn run_history(
     state: State<'_, AppState>,
-) -> CmdResult<Vec<chatvault::history::RunRecord>> {
+) -> CmdResult<Vec<chatvault::run::history::RunRecord>> {
     let paths = state.paths.clone();
-    blocking(move || chatvault::history::list(&paths)).await
+    blocking(move || chatvault::run::history::list(&paths)).await
 }
 
 #[tauri::command]
 pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<crate::ipc::NamedProfile>> {
     let paths = state.paths.clone();
     blocking(move || {
-        Ok(chatvault::profile::list(&paths)?
+        Ok(chatvault::local::profile::list(&paths)?
             .into_iter()
             .map(|(name, profile)| crate::ipc::NamedProfile { name, profile })
             .collect())
@@ -285,17 +286,17 @@ pub async fn run_profile<R: tauri::Runtime>(
     let keychain = state.keychain.clone();
     crate::tray::set_status(&app, "running");
     let result = blocking(move || {
-        let profile = chatvault::profile::get(&paths, &name)?;
-        let req = chatvault::runner::RunRequest::for_profile(
+        let profile = chatvault::local::profile::get(&paths, &name)?;
+        let req = chatvault::run::RunRequest::for_profile(
             Some(&name),
             &profile,
-            chatvault::runner::Origin::App,
+            chatvault::run::Origin::App,
         );
-        done(chatvault::runner::run(
+        done(chatvault::run::run(
             &paths,
             keychain.as_ref(),
             req,
-            &chatvault::job::NoProgress,
+            &chatvault::run::job::NoProgress,
             &Cancel::new(),
         )?)
     })
@@ -421,7 +422,7 @@ pub async fn save_profile(
         let opened = guard
             .as_ref()
             .ok_or_else(|| Error::invalid_input("no chat store is open"))?;
-        let profile = chatvault::profile::Profile {
+        let profile = chatvault::local::profile::Profile {
             store: opened.path.clone(),
             target: url,
             // "Everything" stays everything: conversations that appear later are kept too.
@@ -450,7 +451,7 @@ pub async fn save_profile(
         if let Some(k) = &opened.key {
             k.remember(keychain.as_ref(), &opened.path)?;
         }
-        chatvault::profile::save(&paths, &name, &profile)
+        chatvault::local::profile::save(&paths, &name, &profile)
     })
     .await
 }

@@ -6,11 +6,11 @@ use crate::ipc::RestoreResult;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::export::{self, Format};
-use chatvault::job::{Cancel, NoProgress};
-use chatvault::library::Library;
+use chatvault::local::library::Library;
 use chatvault::model::{Conversation, Message};
 use chatvault::repo::access;
 use chatvault::repo::restore::{self, RestoreRequest, SnapshotConversation, SnapshotInfo};
+use chatvault::run::job::{Cancel, NoProgress};
 use jiff::Timestamp;
 use std::path::PathBuf;
 use tauri::State;
@@ -25,7 +25,7 @@ pub async fn known_targets(state: State<'_, AppState>) -> CmdResult<Vec<String>>
     let paths = state.paths.clone();
     blocking(move || {
         let mut urls = access::known_urls(&paths)?;
-        for p in chatvault::profile::list(&paths)?.into_values() {
+        for p in chatvault::local::profile::list(&paths)?.into_values() {
             if !urls.contains(&p.target) {
                 urls.push(p.target);
             }
@@ -80,7 +80,7 @@ pub async fn preview_backup(
         std::fs::remove_dir_all(&dir)
             .map_err(|e| Error::io(format!("emptying {}", dir.display()), &e))?;
     }
-    chatvault::private_file::create_private_dir_all(&dir)?;
+    chatvault::local::private_file::create_private_dir_all(&dir)?;
     let req = RestoreRequest {
         snapshot: Some(snapshot),
         conversations: vec![conversation],
@@ -123,7 +123,7 @@ pub async fn restore_selection(
         // library's media folder; with both, they are copied from the first to the second.
         let library_media = crate::media::library_dir(&paths);
         if to_library {
-            chatvault::private_file::create_private_dir_all(&library_media)?;
+            chatvault::local::private_file::create_private_dir_all(&library_media)?;
         }
         let attachments_dir = export_dir
             .clone()
@@ -142,7 +142,7 @@ pub async fn restore_selection(
         if let Some(dir) = export_dir {
             let written = export::export(&dir, &convs, &formats)?;
             // So that forgetting a conversation can delete its exports, also in a later session.
-            chatvault::export_record::record(&paths, &dir, &convs, &written)?;
+            chatvault::export::record::record(&paths, &dir, &convs, &written)?;
             if formats.contains(&Format::Html) {
                 index_html = Some(dir.join("index.html").display().to_string());
             }

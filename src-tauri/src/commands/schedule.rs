@@ -5,11 +5,11 @@ use super::store::blocking;
 use crate::ipc::{ScheduleEntry, ScheduleRun, ScheduleRunState};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::history;
-use chatvault::job::{Cancel, NoProgress};
-use chatvault::keychain::Keychain;
-use chatvault::paths::AppPaths;
-use chatvault::profile;
+use chatvault::local::paths::AppPaths;
+use chatvault::local::profile;
+use chatvault::platform::keychain::Keychain;
+use chatvault::run::history;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::schedule::{decide, state_from_history, Rule};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -155,14 +155,14 @@ pub fn spawn_loop<R: Runtime>(
             emit_run(&app, &name, ScheduleRunState::Started, None);
             // The one run path applies the profile's guards (battery, metered network),
             // retention and prune, history and log.
-            let req = chatvault::runner::RunRequest::for_profile(
+            let req = chatvault::run::RunRequest::for_profile(
                 Some(&name),
                 &p,
-                chatvault::runner::Origin::Schedule,
+                chatvault::run::Origin::Schedule,
             );
             let result =
-                chatvault::runner::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
-            if let Ok(chatvault::runner::RunOutcome::Postponed(why)) = &result {
+                chatvault::run::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
+            if let Ok(chatvault::run::RunOutcome::Postponed(why)) = &result {
                 crate::tray::set_status(&app, "idle");
                 emit_run(&app, &name, ScheduleRunState::Postponed, Some(why));
                 continue;

@@ -5,7 +5,7 @@ use super::store::blocking;
 use crate::ipc::RepoOverview;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, VerifyReport};
 use chatvault::target::{TargetCredentials, TargetSpec};
@@ -184,7 +184,7 @@ pub async fn verify_repository(
         });
         // The home page shows a repository that failed its last verify.
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
-        let _ = chatvault::status::record_verify(&paths, &url, outcome);
+        let _ = chatvault::run::status::record_verify(&paths, &url, outcome);
         report
     })
     .await

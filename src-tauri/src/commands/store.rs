@@ -3,8 +3,8 @@
 use crate::ipc::{DemoStoreInfo, FoundStoreKey, KeyProgress, MessageRequest, OpenedStore};
 use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::Keychain;
 use chatvault::model::{Message, Selection};
+use chatvault::platform::keychain::Keychain;
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
 use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! `{"error": {code, message, hint}}` object on stdout. Exit codes: 0 success, 1 failure,
 //! 2 usage error (from clap), 130 cancelled.
 
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
 

@@ -4,13 +4,13 @@ use crate::output::print_json;
 use crate::{parse_time, runtime};
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::export::{self, Format};
-use chatvault::job::{Cancel, Progress};
-use chatvault::keychain::{Keychain, OsKeychain};
-use chatvault::library::Library;
-use chatvault::paths::AppPaths;
+use chatvault::local::library::Library;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use chatvault::repo::{access, maintenance, restore, ReadMode, Repo};
+use chatvault::run::job::{Cancel, Progress};
 use chatvault::target::{TargetCredentials, TargetSpec};
-use chatvault::{private_file, sync_folder};
+use chatvault::{local::private_file, local::sync_folder};
 use chatvault::{Error, Result};
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
@@ -367,8 +367,8 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     let cancel = cancel_on_ctrl_c(&rt);
     let paths = AppPaths::from_os()?;
     let profile = match &a.profile {
-        Some(name) => chatvault::profile::get(&paths, name)?,
-        None => chatvault::profile::Profile {
+        Some(name) => chatvault::local::profile::get(&paths, name)?,
+        None => chatvault::local::profile::Profile {
             store: a.store.clone().expect("clap requires --store"),
             target: a.target.clone().expect("clap requires --target"),
             conversations: a.conversations.clone(),
@@ -402,26 +402,26 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
         None => None,
     };
     if let Some(name) = &a.save_profile {
-        chatvault::profile::save(&paths, name, &profile)?;
+        chatvault::local::profile::save(&paths, name, &profile)?;
     }
     let origin = if a.origin == "schedule" {
-        chatvault::runner::Origin::Schedule
+        chatvault::run::Origin::Schedule
     } else {
-        chatvault::runner::Origin::Cli
+        chatvault::run::Origin::Cli
     };
     let name = a.profile.as_deref().or(a.save_profile.as_deref());
-    let mut req = chatvault::runner::RunRequest::for_profile(name, &profile, origin);
-    req.store = chatvault::runner::StoreInput::Path {
+    let mut req = chatvault::run::RunRequest::for_profile(name, &profile, origin);
+    req.store = chatvault::run::StoreInput::Path {
         path: profile.store.clone(),
         key: store_key,
         // A saved profile must run without a key file later: remember the key.
         remember_key: a.save_profile.is_some(),
     };
     let progress = CliProgress::new();
-    let outcome = chatvault::runner::run(&paths, &OsKeychain::default(), req, &progress, &cancel)?;
+    let outcome = chatvault::run::run(&paths, &OsKeychain::default(), req, &progress, &cancel)?;
     let report = match outcome {
-        chatvault::runner::RunOutcome::Done(r) => r,
-        chatvault::runner::RunOutcome::Postponed(why) => {
+        chatvault::run::RunOutcome::Done(r) => r,
+        chatvault::run::RunOutcome::Postponed(why) => {
             if json {
                 print_json(&serde_json::json!({ "postponed": why }))?;
             } else {
@@ -560,7 +560,7 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
     if let Some(dir) = &a.into {
         files = export::export(dir, &convs, &formats)?;
         // So that forgetting a conversation can delete its exports later.
-        chatvault::export_record::record(&AppPaths::from_os()?, dir, &convs, &files)?;
+        chatvault::export::record::record(&AppPaths::from_os()?, dir, &convs, &files)?;
     }
     let mut in_library = 0;
     if a.into.is_none() || a.library {
@@ -597,7 +597,7 @@ pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
     // The app's home page shows a repository that failed its last verify.
     if let Ok(paths) = AppPaths::from_os() {
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
-        let _ = chatvault::status::record_verify(&paths, &a.target.target, outcome);
+        let _ = chatvault::run::status::record_verify(&paths, &a.target.target, outcome);
     }
     let report = report?;
     if json {

@@ -2,8 +2,8 @@
 
 use crate::output::{human_bytes, print_json};
 use crate::parse_time;
-use chatvault::keychain::OsKeychain;
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::OsKeychain;
 use chatvault::store::discover::{self, SearchRoots};
 use chatvault::store::{self as stores, MessageQuery, StoreKey};
 use chatvault::{Error, Result};

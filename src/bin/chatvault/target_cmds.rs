@@ -2,7 +2,7 @@
 
 use crate::output::print_json;
 use crate::{repo_cmds, runtime};
-use chatvault::keychain::OsKeychain;
+use chatvault::platform::keychain::OsKeychain;
 use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, Result};
 use clap::Subcommand;

@@ -6,9 +6,9 @@
 use super::{
     chat_table_marks, content, count_members, normalise, table_hash, Contacts, RawMessage, Tally,
 };
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{

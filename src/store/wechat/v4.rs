@@ -5,9 +5,9 @@
 
 use super::v4media::MediaRow;
 use super::{chat_table_marks, content, normalise, table_hash, Contacts, RawMessage, Tally};
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use crate::store::discover::strip_v4_suffix;
 use crate::store::sqlite::{
     damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,

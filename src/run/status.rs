@@ -15,9 +15,9 @@
 //! per check, with counts and the error's code, never content or secrets.
 
 use crate::error::{Error, ErrorCode, Result, WireError};
-use crate::history::RunRecord;
-use crate::paths::AppPaths;
-use crate::profile::Profile;
+use crate::local::paths::AppPaths;
+use crate::local::profile::Profile;
+use crate::run::history::RunRecord;
 use crate::schedule::{decide, state_from_history, Rule};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -60,9 +60,9 @@ fn checks_file(paths: &AppPaths) -> std::path::PathBuf {
 
 /// Records a check (a failure to record is not the check's failure: callers may ignore it).
 pub fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
-    crate::private_file::create_private_dir_all(&paths.data_dir)?;
+    crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
     let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
-    crate::private_file::append_private(&checks_file(paths), format!("{line}\n").as_bytes())
+    crate::local::private_file::append_private(&checks_file(paths), format!("{line}\n").as_bytes())
 }
 
 /// Every recorded check, newest first; torn lines are skipped.
@@ -235,7 +235,7 @@ fn is_damage(code: ErrorCode) -> bool {
 }
 
 /// The status of each profile (in the order given). `runs` and `checks` are newest first, as
-/// [`crate::history::list`] and [`list_checks`] return them.
+/// [`crate::run::history::list`] and [`list_checks`] return them.
 pub fn status(
     profiles: &[ProfileFacts<'_>],
     runs: &[RunRecord],

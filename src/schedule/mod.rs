@@ -4,6 +4,14 @@
 //! Rules (the `schedule` field of a profile): `every 6h`, `daily 02:30`,
 //! `weekly mon,thu 20:00`. A missed run (the computer was asleep or off) is caught up once,
 //! not once per missed slot. After failures the next attempt backs off exponentially.
+//!
+//! Beside the rules: the OS timers that run a profile when the app is closed ([`timer`]), the
+//! guards that hold a scheduled run back ([`power`]: battery, metered network) and starting the
+//! app at login ([`autostart`]).
+
+pub mod autostart;
+pub mod power;
+pub mod timer;
 
 use crate::error::{Error, Result};
 use jiff::civil::{Time, Weekday};
@@ -222,7 +230,7 @@ pub fn backoff(failures: u32) -> SignedDuration {
 }
 
 /// The run state of a profile from the run history (newest first).
-pub fn state_from_history(runs: &[crate::history::RunRecord], profile: &str) -> RunState {
+pub fn state_from_history(runs: &[crate::run::history::RunRecord], profile: &str) -> RunState {
     let mut state = RunState::default();
     for r in runs
         .iter()

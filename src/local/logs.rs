@@ -5,7 +5,7 @@
 //! `chatvault.log.KEEP`, the oldest is deleted), so the log never takes more than about
 //! `(KEEP + 1) * MAX_BYTES`.
 
-use crate::paths::AppPaths;
+use crate::local::paths::AppPaths;
 use std::path::{Path, PathBuf};
 
 /// Size after which the log is rotated.
@@ -26,7 +26,7 @@ pub fn append(paths: &AppPaths, line: &str) {
 
 fn append_with_limit(paths: &AppPaths, line: &str, max: u64) {
     let dir = paths.logs_dir();
-    if crate::private_file::create_private_dir_all(&dir).is_err() {
+    if crate::local::private_file::create_private_dir_all(&dir).is_err() {
         return;
     }
     let file = log_file(paths);
@@ -37,7 +37,7 @@ fn append_with_limit(paths: &AppPaths, line: &str, max: u64) {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    let _ = crate::private_file::append_private(&file, text.as_bytes());
+    let _ = crate::local::private_file::append_private(&file, text.as_bytes());
 }
 
 fn numbered(file: &Path, n: u32) -> PathBuf {

@@ -16,8 +16,8 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::export::remove_from_index;
-use crate::paths::AppPaths;
-use crate::private_file;
+use crate::local::paths::AppPaths;
+use crate::local::private_file;
 use crate::repo::restore::RestoredConversation;
 use crate::safe_text::{conversation_stem, file_name};
 use serde::{Deserialize, Serialize};

@@ -70,7 +70,7 @@ impl AppPaths {
             &self.cache_dir,
             &self.repos_cache_dir(),
         ] {
-            crate::private_file::create_private_dir_all(dir)?;
+            crate::local::private_file::create_private_dir_all(dir)?;
         }
         Ok(())
     }

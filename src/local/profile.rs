@@ -3,8 +3,8 @@
 //! in the OS keychain, target credentials too (or the environment).
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::paths::AppPaths;
-use crate::private_file;
+use crate::local::paths::AppPaths;
+use crate::local::private_file;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! Stored as TOML in the config folder; holds no secrets.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::paths::AppPaths;
+use crate::local::paths::AppPaths;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use ts_rs::TS;
@@ -67,9 +67,9 @@ impl Settings {
     /// Writes the settings atomically (temp file, then rename).
     pub fn save(&self, paths: &AppPaths) -> Result<()> {
         let file = paths.settings_file();
-        crate::private_file::create_private_dir_all(&paths.config_dir)?;
+        crate::local::private_file::create_private_dir_all(&paths.config_dir)?;
         let text = toml::to_string(self).map_err(|e| Error::internal(e.to_string()))?;
-        crate::private_file::write_private_atomic(&file, text.as_bytes())
+        crate::local::private_file::write_private_atomic(&file, text.as_bytes())
     }
 }
 

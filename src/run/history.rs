@@ -3,7 +3,7 @@
 //! content, no secrets.
 
 use crate::error::{Error, Result, WireError};
-use crate::paths::AppPaths;
+use crate::local::paths::AppPaths;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -46,10 +46,10 @@ fn file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 pub fn append(paths: &AppPaths, record: &RunRecord) -> Result<()> {
-    crate::private_file::create_private_dir_all(&paths.data_dir)?;
+    crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
     let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
     // One write per line, so concurrent runs do not interleave within a line.
-    crate::private_file::append_private(&file(paths), format!("{line}\n").as_bytes())
+    crate::local::private_file::append_private(&file(paths), format!("{line}\n").as_bytes())
 }
 
 /// Every run, newest first. Lines that do not parse (a torn write) are skipped.

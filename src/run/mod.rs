@@ -4,19 +4,26 @@
 //! and the repository, backs up, applies the retention policy and prunes after a successful
 //! run, and records the run in the history and the log. Hosts only build the request and show
 //! the outcome.
+//!
+//! Beside it: the run history ([`history`]), what every long job shares (progress and
+//! cancellation, [`job`]) and "am I backed up?" derived from the history ([`status`]).
+
+pub mod history;
+pub mod job;
+pub mod status;
 
 use crate::error::{Error, Result};
-use crate::history::{self, RunRecord};
-use crate::job::{Cancel, Progress};
-use crate::keychain::Keychain;
+use crate::local::paths::AppPaths;
+use crate::local::profile::Profile;
 use crate::model::{SelectedConversation, Selection};
-use crate::paths::AppPaths;
-use crate::profile::Profile;
+use crate::platform::keychain::Keychain;
 use crate::repo::access;
 use crate::repo::backup::{self, BackupReport};
 use crate::repo::maintenance::{self, Retention};
 use crate::store::{self, ChatStore, StoreKey};
 use crate::target::{TargetCredentials, TargetSpec};
+use history::RunRecord;
+use job::{Cancel, Progress};
 use std::path::{Path, PathBuf};
 
 /// Who started a run (kept in the history; scheduled runs obey the profile's guards).
@@ -150,7 +157,7 @@ pub fn run(
             postponed(req.skip_on_battery, req.skip_on_metered)
         };
         if let Some(why) = why {
-            crate::logs::append(
+            crate::local::logs::append(
                 paths,
                 &format!(
                     "{} {} profile={} target={} postponed: {why}\n",
@@ -184,7 +191,7 @@ pub fn run(
     };
     // A history that cannot be written must not turn a good backup into a failure.
     let _ = history::append(paths, &record);
-    crate::logs::append(paths, &log_text(&record));
+    crate::local::logs::append(paths, &log_text(&record));
     result.map(RunOutcome::Done)
 }
 
@@ -219,10 +226,11 @@ fn log_text(r: &RunRecord) -> String {
 
 /// Why a scheduled run should wait, if it should.
 fn postponed(skip_on_battery: bool, skip_on_metered: bool) -> Option<&'static str> {
-    if skip_on_battery && crate::power::on_battery() {
+    if skip_on_battery && crate::schedule::power::on_battery() {
         return Some("on battery");
     }
-    (skip_on_metered && crate::power::on_metered_network()).then_some("on a metered connection")
+    (skip_on_metered && crate::schedule::power::on_metered_network())
+        .then_some("on a metered connection")
 }
 
 fn run_backup(

@@ -4,8 +4,8 @@
 //! Keychain; on Windows the Credential Manager. Every entry is filed under one service name
 //! so that tests can use their own (and the user's real entries are never touched).
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 
 /// The service name entries are filed under in the real app.
 pub const SERVICE: &str = "app.chatvault";

@@ -3,8 +3,8 @@
 //! them, so the library never holds duplicates.
 
 use crate::error::{Error, Result};
+use crate::local::paths::AppPaths;
 use crate::model::{Conversation, ConversationKind, Message};
-use crate::paths::AppPaths;
 use crate::repo::restore::RestoredConversation;
 use rusqlite::{params, Connection};
 
@@ -18,11 +18,11 @@ fn sql(e: rusqlite::Error) -> Error {
 
 impl Library {
     pub fn open(paths: &AppPaths) -> Result<Library> {
-        crate::private_file::create_private_dir_all(&paths.data_dir)?;
+        crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
         let file = paths.data_dir.join("library.sqlite");
         // SQLite creates its files 0644 and gives its journal the database's mode: start the
         // database 0600 (an empty file is a new database to SQLite).
-        crate::private_file::ensure_private_file(&file)?;
+        crate::local::private_file::ensure_private_file(&file)?;
         let conn = Connection::open(file).map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS conversations(id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL);

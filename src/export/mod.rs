@@ -2,6 +2,8 @@
 //! HTML (one page per conversation, chat bubbles, an index page; no scripts, no network),
 //! JSON (the model as `chatvault messages --json` prints it) and plain text.
 
+pub mod record;
+
 use crate::error::{Error, Result};
 use crate::media;
 use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
