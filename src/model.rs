@@ -219,7 +219,36 @@ pub struct SelectedConversation {
     pub until: Option<Timestamp>,
 }
 
+impl SelectedConversation {
+    /// The conversation with no range of its own.
+    pub fn whole(id: String) -> SelectedConversation {
+        SelectedConversation {
+            id,
+            since: None,
+            until: None,
+        }
+    }
+}
+
 impl Selection {
+    /// Every conversation of the store, also those that appear later.
+    pub fn everything() -> Selection {
+        Selection {
+            all: true,
+            ..Selection::default()
+        }
+    }
+
+    /// These conversations, each whole, and no others.
+    pub fn of(ids: impl IntoIterator<Item = String>) -> Selection {
+        Selection {
+            all: false,
+            conversations: ids.into_iter().map(SelectedConversation::whole).collect(),
+            since: None,
+            until: None,
+        }
+    }
+
     /// The effective range of one conversation: the later start and the earlier end of the
     /// overall and the conversation's own range.
     pub fn range_of(&self, c: &SelectedConversation) -> (Option<Timestamp>, Option<Timestamp>) {

@@ -122,6 +122,22 @@ impl TargetCredentials {
             _ => Self::from_env(var),
         }
     }
+
+    /// The credentials saved for the target: the keychain's, else the process environment's.
+    pub fn saved(keychain: &dyn Keychain, spec: &TargetSpec) -> TargetCredentials {
+        Self::resolve(keychain, spec, |k| std::env::var(k).ok())
+    }
+}
+
+/// The operator for the target at `url` with its saved credentials ([`TargetCredentials::saved`])
+/// and an optional upload limit in KiB/s: how every host reaches a target it already knows.
+pub fn operator_for(
+    url: &str,
+    keychain: &dyn Keychain,
+    limit_kib: Option<u32>,
+) -> Result<Operator> {
+    let spec: TargetSpec = url.parse()?;
+    spec.operator_with(&TargetCredentials::saved(keychain, &spec), limit_kib)
 }
 
 fn bad_url(input: &str, why: impl fmt::Display) -> Error {

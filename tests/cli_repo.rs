@@ -186,7 +186,12 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
     );
 
     // A typo, then another repository's code, then the right one.
-    let code = std::fs::read_to_string(u.path("recovery.txt")).unwrap();
+    // The file is the app's too: a title, the code on a line of its own, a line on keeping it.
+    let file = std::fs::read_to_string(u.path("recovery.txt")).unwrap();
+    let code = file
+        .lines()
+        .find(|l| chatvault::crypto::recovery::RecoveryCode::parse(l).is_ok())
+        .unwrap();
     let mut typo = code.trim().to_string();
     let last = typo.pop().unwrap();
     typo.push(if last == 'Z' { 'Y' } else { 'Z' });

@@ -11,7 +11,7 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::model::{ext_tag, AttachmentRole, SelectedConversation, Selection};
+use chatvault::model::{ext_tag, AttachmentRole, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
@@ -354,21 +354,7 @@ fn v2_images_carry_the_derived_image_key_through_backup_and_restore() {
     let target = tempfile::tempdir().unwrap();
     let spec: chatvault::target::TargetSpec = target.path().display().to_string().parse().unwrap();
     let op = spec.operator(&Default::default()).unwrap();
-    let sel = Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    };
+    let sel = Selection::of(store.conversations().unwrap().into_iter().map(|c| c.id));
     let restored = common::runtime().block_on(async {
         let repo = Repo::init(
             op,
@@ -467,12 +453,7 @@ fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
     let target = tempfile::tempdir().unwrap();
     let spec: chatvault::target::TargetSpec = target.path().display().to_string().parse().unwrap();
     let op = spec.operator(&Default::default()).unwrap();
-    let sel = Selection {
-        all: true,
-        conversations: vec![],
-        since: None,
-        until: None,
-    };
+    let sel = Selection::everything();
     let report = common::runtime().block_on(async {
         let repo = Repo::init(
             op,

@@ -94,12 +94,7 @@ impl Side {
     async fn backup(&self) -> chatvault::repo::backup::BackupReport {
         let repo = self.open().await;
         let store = store::open(&self.root, Some(&self.key)).unwrap();
-        let selection = Selection {
-            all: true,
-            conversations: Vec::new(),
-            since: None,
-            until: None,
-        };
+        let selection = Selection::everything();
         let req = BackupRequest {
             store: store.as_ref(),
             store_root: &self.root,

@@ -6,7 +6,7 @@ mod common;
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::secret::Secret;
 use chatvault::crypto::MasterKey;
-use chatvault::model::{Message, SelectedConversation, Selection};
+use chatvault::model::{Message, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::format::{kind, IndexBlob, KeyTable};
 use chatvault::repo::maintenance::{forget, verify, Forget};
@@ -47,21 +47,7 @@ fn fixture(variant: &str) -> (PathBuf, Box<dyn ChatStore>, serde_json::Value) {
 }
 
 fn select_all(store: &dyn ChatStore) -> Selection {
-    Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    }
+    Selection::of(store.conversations().unwrap().into_iter().map(|c| c.id))
 }
 
 fn rt() -> tokio::runtime::Runtime {

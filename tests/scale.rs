@@ -69,10 +69,7 @@ fn a_conversation_whose_rows_are_out_of_time_order_is_backed_up_whole() {
         )
         .await
         .unwrap();
-        let selection = Selection {
-            all: true,
-            ..Default::default()
-        };
+        let selection = Selection::everything();
         let req = BackupRequest {
             store: s.as_ref(),
             store_root: &demo.path,

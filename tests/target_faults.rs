@@ -6,7 +6,7 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::model::{SelectedConversation, Selection};
+use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::verify;
 use chatvault::repo::restore::{restore, RestoreRequest};
@@ -49,21 +49,7 @@ fn demo_store(messages: usize) -> Demo {
     let dir = tempfile::tempdir().unwrap();
     let d = demo::write(dir.path(), Variant::WechatWin3, messages).unwrap();
     let store = store::open(&d.path, Some(&StoreKey::parse(&d.key.unwrap()).unwrap())).unwrap();
-    let selection = Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    };
+    let selection = Selection::of(store.conversations().unwrap().into_iter().map(|c| c.id));
     Demo {
         root: d.path,
         store,

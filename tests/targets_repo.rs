@@ -6,7 +6,7 @@ mod common;
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::secret::Secret;
 use chatvault::crypto::MasterKey;
-use chatvault::model::{SelectedConversation, Selection};
+use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest};
@@ -80,21 +80,7 @@ fn the_repository_works_the_same_on_s3_and_webdav() {
     let root = fixtures.join(e["store_root"].as_str().unwrap());
     let key = StoreKey::parse(e["key"]["hex"].as_str().unwrap()).unwrap();
     let store = store::open(&root, Some(&key)).unwrap();
-    let sel = Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    };
+    let sel = Selection::of(store.conversations().unwrap().into_iter().map(|c| c.id));
     let needles: Vec<String> = e["messages"]
         .as_array()
         .unwrap()

@@ -61,6 +61,29 @@ pub struct Profile {
     pub paused: bool,
 }
 
+impl Profile {
+    /// A profile of every conversation of `store` to `target`, run by hand, keeping every
+    /// snapshot: what the fields say when nobody chose otherwise.
+    pub fn new(store: PathBuf, target: String) -> Profile {
+        Profile {
+            store,
+            target,
+            conversations: Vec::new(),
+            since: None,
+            until: None,
+            schedule: None,
+            keep_last: None,
+            upload_limit_kib: None,
+            skip_on_battery: false,
+            skip_on_metered: false,
+            keep_daily: None,
+            keep_weekly: None,
+            keep_monthly: None,
+            paused: false,
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ProfileFile {
     #[serde(default)]

@@ -160,6 +160,18 @@ pub fn local_target_folders<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<
         .collect()
 }
 
+/// Where a recovery code for the repository at `url`, saved at `path`, would be copied to: the
+/// folder of a local target (this one or another this computer knows) or a synced folder.
+pub fn exposure_of_recovery_file(
+    paths: &crate::local::paths::AppPaths,
+    url: &str,
+    path: &Path,
+) -> Option<Exposure> {
+    let mut urls = vec![url.to_string()];
+    urls.extend(crate::repo::access::known_urls(paths).unwrap_or_default());
+    exposure_on_disk(path, &local_target_folders(urls.iter().map(String::as_str)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@ use opendal::Operator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
+use std::path::Path;
+use zeroize::Zeroizing;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct KnownRepos {
@@ -147,6 +149,43 @@ pub async fn open(
             .with_hint("Unlock it with its own recovery code: chatvault key unlock --target URL --recovery-code-file FILE"));
     }
     Ok(repo)
+}
+
+/// Opens the repository at `url`: the target with its saved credentials, the master key from
+/// the keychain.
+pub async fn open_url(url: &str, keychain: &dyn Keychain, paths: &AppPaths) -> Result<Repo> {
+    open(
+        crate::target::operator_for(url, keychain, None)?,
+        url,
+        keychain,
+        paths,
+    )
+    .await
+}
+
+/// Writes the recovery code to a new file only this user can read (never over an existing
+/// file, never through a symlink), with a line saying what it is; [`read_recovery_code`]
+/// reads it back.
+pub fn save_recovery_code(path: &Path, code: &RecoveryCode) -> Result<()> {
+    let text = Zeroizing::new(format!(
+        "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
+        code.display().expose()
+    ));
+    private_file::write_new_private(path, text.as_bytes())
+}
+
+/// The recovery code in a file: one [`save_recovery_code`] wrote, or one that holds only the
+/// code (as typed or printed).
+pub fn read_recovery_code(path: &Path) -> Result<RecoveryCode> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?,
+    );
+    RecoveryCode::parse(&text).or_else(|whole| {
+        text.lines()
+            .find_map(|line| RecoveryCode::parse(line).ok())
+            .ok_or(whole)
+    })
 }
 
 /// Finds the master key with the recovery code and stores it (and the code) in the keychain.
@@ -294,4 +333,36 @@ pub async fn rotate(
     }
     finish_rotation(repo, keychain, &pending).await?;
     Ok(pending.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_recovery_code_file_and_a_bare_code_read_back_as_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = RecoveryCode::generate();
+        let saved = dir.path().join("code.txt");
+        save_recovery_code(&saved, &code).unwrap();
+        let text = fs::read_to_string(&saved).unwrap();
+        assert!(text.starts_with("ChatVault recovery code\n"), "{text}");
+        let read = read_recovery_code(&saved).unwrap();
+        assert_eq!(read.display().expose(), code.display().expose());
+
+        let bare = dir.path().join("bare.txt");
+        fs::write(&bare, format!("{}\n", code.display().expose())).unwrap();
+        let read = read_recovery_code(&bare).unwrap();
+        assert_eq!(read.display().expose(), code.display().expose());
+
+        // Never over an existing file.
+        assert!(save_recovery_code(&saved, &RecoveryCode::generate()).is_err());
+        assert_eq!(fs::read_to_string(&saved).unwrap(), text);
+        let junk = dir.path().join("junk.txt");
+        fs::write(&junk, "no code here\n").unwrap();
+        assert_eq!(
+            read_recovery_code(&junk).unwrap_err().code(),
+            ErrorCode::RecoveryCodeInvalid
+        );
+    }
 }

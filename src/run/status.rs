@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorCode, Result, WireError};
 use crate::local::paths::AppPaths;
 use crate::local::profile::Profile;
 use crate::run::history::RunRecord;
-use crate::schedule::{decide, state_from_history, Rule};
+use crate::schedule::{active_rule, state_from_history};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -260,20 +260,15 @@ fn profile_status(
         .filter(|r| r.profile.as_deref() == Some(f.name))
         .collect();
     let state = state_from_history(runs, f.name);
-    let rule = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok());
-    let next_run = match (&rule, p.paused) {
-        (Some(r), false) => {
-            let d = decide(r, &state, clock.now, &clock.tz);
-            let next = if d.run_now { clock.now } else { d.next };
-            Some(clock.paused_until.map_or(next, |until| next.max(until)))
-        }
-        _ => None,
-    };
+    let rule = active_rule(p);
+    let next_run = rule
+        .as_ref()
+        .map(|r| crate::schedule::next_run(r, &state, clock.now, &clock.tz, clock.paused_until));
     let last = mine.first().map(|r| (*r).clone());
     let mut attention = Vec::new();
 
     // Overdue: measured from the last success, or from the first attempt if none succeeded.
-    if let (Some(r), false) = (&rule, p.paused) {
+    if let Some(r) = &rule {
         let since = state
             .last_success
             .or_else(|| mine.last().map(|r| r.started));

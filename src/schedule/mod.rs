@@ -248,6 +248,28 @@ pub fn state_from_history(runs: &[crate::run::history::RunRecord], profile: &str
     state
 }
 
+/// The rule a profile runs by: its schedule, when it has a valid one and is not paused.
+pub fn active_rule(profile: &crate::local::profile::Profile) -> Option<Rule> {
+    if profile.paused {
+        return None;
+    }
+    profile.schedule.as_deref().and_then(|s| s.parse().ok())
+}
+
+/// When a profile with `rule` runs next: `now` when a run is due, else the next slot or the
+/// end of a back-off, and never before a pause of all schedules (`paused_until`) ends.
+pub fn next_run(
+    rule: &Rule,
+    state: &RunState,
+    now: Timestamp,
+    tz: &TimeZone,
+    paused_until: Option<Timestamp>,
+) -> Timestamp {
+    let d = decide(rule, state, now, tz);
+    let next = if d.run_now { now } else { d.next };
+    paused_until.map_or(next, |until| next.max(until))
+}
+
 /// Whether a run is due at `now`. A slot that passed since the last success (however many
 /// slots were missed) makes one run due; failures delay the retry by [`backoff`].
 pub fn decide(rule: &Rule, state: &RunState, now: Timestamp, tz: &TimeZone) -> Decision {

@@ -246,6 +246,35 @@ impl StoreKey {
             None => Ok(None),
         }
     }
+
+    /// The key in a key file: 64 hex digits, an Android password, `imei=`/`uin=` lines, or
+    /// WeChat 4.x raw keys.
+    pub fn read_file(file: &Path) -> Result<StoreKey> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(file)
+                .map_err(|e| Error::io(format!("reading {}", file.display()), &e))?,
+        );
+        StoreKey::parse(&text)
+    }
+}
+
+/// Opens the store at `path` with `key`, or without one with the key remembered in the
+/// keychain, and remembers the key there when asked. Every host opens a store this way (the
+/// CLI with a key file, the app with a typed or found key, a profile's run with neither).
+/// Returns the store and the key that opened it.
+pub fn open_with_keychain(
+    path: &Path,
+    key: Option<StoreKey>,
+    keychain: &dyn crate::platform::keychain::Keychain,
+    remember: bool,
+) -> Result<(Box<dyn ChatStore>, Option<StoreKey>)> {
+    // No keychain (a headless box without Secret Service) just means no remembered key.
+    let key = key.or_else(|| StoreKey::recall(keychain, path).ok().flatten());
+    let opened = open(path, key.as_ref())?;
+    if let (true, Some(k)) = (remember, &key) {
+        k.remember(keychain, path)?;
+    }
+    Ok((opened, key))
 }
 
 /// Which messages to read.

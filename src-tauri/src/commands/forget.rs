@@ -3,7 +3,7 @@
 //! wizard's open store are forgotten, and including one again.
 
 use super::store::blocking;
-use super::{open_repo, wait};
+use super::wait;
 use crate::ipc::{ForgetResult, ForgottenInStore};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
@@ -29,7 +29,7 @@ pub async fn forget_conversation(
     let paths = state.paths.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
+        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
         let what = Forget::Conversation(conversation.clone());
         let report = wait(maintenance::forget(&repo, &what, true))?;
         let library_messages_deleted = if purge_library {
@@ -81,7 +81,7 @@ pub async fn forgotten_conversations(
             .into_iter()
             .filter(|url| folder_present(url))
             .filter_map(|url| {
-                wait(open_repo(&paths, keychain.as_ref(), &url))
+                wait(access::open_url(&url, keychain.as_ref(), &paths))
                     .ok()
                     .map(|r| (url, r))
             })
@@ -145,7 +145,7 @@ pub async fn include_again(
         })?;
         let mut included = 0;
         for url in targets {
-            let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
+            let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
             included += wait(maintenance::include_again_in(
                 &repo,
                 opened.store.as_ref(),

@@ -1,7 +1,6 @@
 //! The home page: every profile's status (computed by `chatvault::run::status`), what its backup
 //! holds, pausing one profile, and the schedule picker's preview of the next runs.
 
-use super::open_repo;
 use super::store::blocking;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
@@ -67,7 +66,7 @@ pub async fn home_status(state: State<'_, AppState>) -> CmdResult<Vec<ProfileSta
 /// What the repository at `url` holds (reads snapshots, index and trees; writes nothing).
 #[tauri::command]
 pub async fn backup_contents(state: State<'_, AppState>, url: String) -> CmdResult<BackupContents> {
-    let repo = open_repo(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     Ok(chatvault::repo::stats::contents(&repo).await?)
 }
 

@@ -9,25 +9,11 @@ pub mod schedule;
 pub mod settings;
 pub mod store;
 
-use chatvault::error::Error;
-
 /// Waits for async core work from blocking work (`store::blocking`), on the app's runtime.
 /// For commands that must stay off the async workers: a key derivation, a long verify, or a
 /// chat store held locked while the repository answers.
 pub(crate) fn wait<F: std::future::Future>(work: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(work)
-}
-
-/// Opens the repository at `url` with the target's credentials and the key from the keychain.
-pub(crate) async fn open_repo(
-    paths: &chatvault::local::paths::AppPaths,
-    keychain: &dyn chatvault::platform::keychain::Keychain,
-    url: &str,
-) -> Result<chatvault::repo::Repo, Error> {
-    use chatvault::target::{TargetCredentials, TargetSpec};
-    let spec: TargetSpec = url.parse()?;
-    let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
-    chatvault::repo::access::open(spec.operator(&creds)?, url, keychain, paths).await
 }
 
 use crate::ipc::AppInfo;

@@ -7,7 +7,6 @@ use crate::ipc::{
 use crate::AppState;
 use chatvault::crypto::secret::Secret;
 use chatvault::error::{Error, WireError};
-use chatvault::local::private_file;
 use chatvault::local::sync_folder::{self, Exposure};
 use chatvault::model::Selection;
 use chatvault::platform::keychain::Keychain;
@@ -36,7 +35,7 @@ fn credentials(
     });
     match given {
         Some(c) if !c.is_empty() => c,
-        _ => TargetCredentials::resolve(keychain, spec, |k| std::env::var(k).ok()),
+        _ => TargetCredentials::saved(keychain, spec),
     }
 }
 
@@ -81,8 +80,7 @@ async fn probe_target(
 #[tauri::command]
 pub async fn repo_status(state: State<'_, AppState>, url: String) -> CmdResult<RepoStatus> {
     let keychain = state.keychain.as_ref();
-    let spec: TargetSpec = url.parse()?;
-    let op = spec.operator(&credentials(keychain, &spec, None))?;
+    let op = target::operator_for(&url, keychain, None)?;
     let exists = op
         .exists("config")
         .await
@@ -98,8 +96,7 @@ pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<C
     let paths = state.paths.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        let op = target::operator_for(&url, keychain.as_ref(), None)?;
         let (repo, code) = wait(access::init(
             op,
             &url,
@@ -122,8 +119,7 @@ pub async fn unlock_repo(state: State<'_, AppState>, url: String, code: String) 
     let keychain = state.keychain.clone();
     blocking(move || {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        let op = target::operator_for(&url, keychain.as_ref(), None)?;
         wait(access::unlock(op, &url, &code, keychain.as_ref(), &paths))?;
         Ok(())
     })
@@ -368,17 +364,15 @@ pub async fn choose_recovery_code_file<R: tauri::Runtime>(
                 exposed: None,
             });
         };
-        let mut urls = access::known_urls(&paths).unwrap_or_default();
-        urls.push(url);
-        let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
-        let exposed = sync_folder::exposure_on_disk(&path, &targets).map(|e| match e {
-            Exposure::BackupTarget(folder) => ExposedPlace::BackupTarget {
-                folder: folder.display().to_string(),
-            },
-            Exposure::SyncFolder(client) => ExposedPlace::SyncFolder {
-                client: client.to_string(),
-            },
-        });
+        let exposed =
+            sync_folder::exposure_of_recovery_file(&paths, &url, &path).map(|e| match e {
+                Exposure::BackupTarget(folder) => ExposedPlace::BackupTarget {
+                    folder: folder.display().to_string(),
+                },
+                Exposure::SyncFolder(client) => ExposedPlace::SyncFolder {
+                    client: client.to_string(),
+                },
+            });
         Ok(RecoveryFileChoice {
             path: Some(path.display().to_string()),
             exposed,
@@ -394,11 +388,7 @@ pub async fn save_recovery_code(code: String, path: String) -> CmdResult<String>
     blocking(move || {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
         let path = std::path::PathBuf::from(path);
-        let text = format!(
-            "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
-            code.display().expose()
-        );
-        private_file::write_new_private(&path, text.as_bytes())?;
+        access::save_recovery_code(&path, &code)?;
         Ok(path.display().to_string())
     })
     .await
@@ -423,8 +413,6 @@ pub async fn save_profile(
             .as_ref()
             .ok_or_else(|| Error::invalid_input("no chat store is open"))?;
         let profile = chatvault::local::profile::Profile {
-            store: opened.path.clone(),
-            target: url,
             // "Everything" stays everything: conversations that appear later are kept too.
             conversations: if selection.all {
                 Vec::new()
@@ -437,15 +425,7 @@ pub async fn save_profile(
             },
             since: selection.since,
             until: selection.until,
-            schedule: None,
-            keep_last: None,
-            upload_limit_kib: None,
-            skip_on_battery: false,
-            skip_on_metered: false,
-            keep_daily: None,
-            keep_weekly: None,
-            keep_monthly: None,
-            paused: false,
+            ..chatvault::local::profile::Profile::new(opened.path.clone(), url)
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {

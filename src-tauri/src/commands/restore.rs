@@ -17,7 +17,7 @@ use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-use super::{open_repo as open, wait};
+use super::wait;
 
 /// Targets this computer has backed up to (for the restore page's picker).
 #[tauri::command]
@@ -40,7 +40,7 @@ pub async fn list_snapshots(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<Vec<SnapshotInfo>> {
-    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     let mut list: Vec<SnapshotInfo> = repo
         .snapshots()
         .await?
@@ -57,7 +57,7 @@ pub async fn snapshot_conversations(
     url: String,
     snapshot: String,
 ) -> CmdResult<Vec<SnapshotConversation>> {
-    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     Ok(restore::snapshot_contents(&repo, Some(&snapshot)).await?)
 }
 
@@ -72,7 +72,7 @@ pub async fn preview_backup(
     until: Option<Timestamp>,
 ) -> CmdResult<Vec<Message>> {
     let paths = &state.paths;
-    let repo = open(paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), paths).await?;
     // The previewed conversation's attachments go to a private folder in the cache (only
     // the last preview's), from which `chatvault-media:` serves them.
     let dir = crate::media::preview_dir(paths);
@@ -115,7 +115,7 @@ pub async fn restore_selection(
             .iter()
             .map(|f| f.parse())
             .collect::<Result<_, _>>()?;
-        let repo = wait(open(&paths, keychain.as_ref(), &url))?;
+        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
         let export_dir = export_dir
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);

@@ -56,16 +56,17 @@ pub async fn open_store(
             m.clear();
         }
         let path = PathBuf::from(path);
-        let key = match key.filter(|k| !k.trim().is_empty()) {
-            Some(k) => Some(StoreKey::parse(&k)?),
-            None => StoreKey::recall(keychain.as_ref(), &path).ok().flatten(),
-        };
+        let key = key
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| StoreKey::parse(&k))
+            .transpose()?;
         open_into(&slot, keychain.as_ref(), path, key, remember)
     })
     .await
 }
 
-/// Opens the store with `key`, remembers the key if asked, and makes it the wizard's store.
+/// Opens the store with `key` (else the remembered one), remembers the key if asked, and makes
+/// it the wizard's store.
 fn open_into(
     slot: &std::sync::Mutex<Option<OpenStore>>,
     keychain: &dyn Keychain,
@@ -73,10 +74,7 @@ fn open_into(
     key: Option<StoreKey>,
     remember: bool,
 ) -> Result<OpenedStore, Error> {
-    let opened = store::open(&path, key.as_ref())?;
-    if let (true, Some(k)) = (remember, &key) {
-        k.remember(keychain, &path)?;
-    }
+    let (opened, key) = store::open_with_keychain(&path, key, keychain, remember)?;
     let conversations = opened.conversations()?;
     let info = OpenedStore {
         variant: opened.variant(),

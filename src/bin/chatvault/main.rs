@@ -204,10 +204,3 @@ pub(crate) fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp
         .to_timestamp(date.to_datetime(time))
         .map_err(|e| Error::invalid_input(e.to_string()))
 }
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))
-}

@@ -1,22 +1,21 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
 use crate::output::print_json;
-use crate::{parse_time, runtime};
-use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use crate::parse_time;
+use chatvault::crypto::recovery::KdfParams;
 use chatvault::export::{self, Format};
 use chatvault::local::library::Library;
 use chatvault::local::paths::AppPaths;
+use chatvault::local::sync_folder;
 use chatvault::platform::keychain::{Keychain, OsKeychain};
 use chatvault::repo::{access, maintenance, restore, ReadMode, Repo};
 use chatvault::run::job::{Cancel, Progress};
-use chatvault::target::{TargetCredentials, TargetSpec};
-use chatvault::{local::private_file, local::sync_folder};
+use chatvault::run::runtime;
 use chatvault::{Error, Result};
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use zeroize::Zeroizing;
 
 #[derive(Args)]
 pub struct TargetArg {
@@ -176,10 +175,7 @@ pub enum KeyCommand {
 
 /// The target's operator, with credentials from the keychain or else the environment.
 pub(crate) fn operator(url: &str) -> Result<opendal::Operator> {
-    let spec: TargetSpec = url.parse()?;
-    let creds =
-        TargetCredentials::resolve(&OsKeychain::default(), &spec, |k| std::env::var(k).ok());
-    spec.operator(&creds)
+    chatvault::target::operator_for(url, &OsKeychain::default(), None)
 }
 
 fn params() -> KdfParams {
@@ -187,13 +183,7 @@ fn params() -> KdfParams {
 }
 
 async fn open_repo(url: &str) -> Result<Repo> {
-    access::open(
-        operator(url)?,
-        url,
-        &OsKeychain::default(),
-        &AppPaths::from_os()?,
-    )
-    .await
+    access::open_url(url, &OsKeychain::default(), &AppPaths::from_os()?).await
 }
 
 /// Ctrl-C sets the flag; the job stops at its next step and leaves the repository consistent.
@@ -295,7 +285,7 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
     ))?;
     let code_text = code.display();
     if let Some(f) = &a.recovery_code_file {
-        write_code(f, &code)?;
+        access::save_recovery_code(f, &code)?;
     }
     if json {
         print_json(
@@ -334,10 +324,7 @@ fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
             ),
         );
     }
-    let mut urls = vec![url.to_string()];
-    urls.extend(access::known_urls(&AppPaths::from_os()?).unwrap_or_default());
-    let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
-    match sync_folder::exposure_on_disk(path, &targets) {
+    match sync_folder::exposure_of_recovery_file(&AppPaths::from_os()?, url, path) {
         Some(place) if !allow_synced => Err(Error::invalid_input(format!(
             "{} is {place}: the recovery code would be copied to the same place as the backup",
             path.display()
@@ -347,21 +334,6 @@ fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
     }
 }
 
-/// Writes the recovery code to a new file readable only by the user.
-fn write_code(path: &Path, code: &RecoveryCode) -> Result<()> {
-    let shown = code.display();
-    let mut line = Zeroizing::new(String::with_capacity(shown.expose().len() + 1));
-    line.push_str(shown.expose());
-    line.push('\n');
-    private_file::write_new_private(path, line.as_bytes())
-}
-
-fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
-    RecoveryCode::parse(&text)
-}
-
 pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let cancel = cancel_on_ctrl_c(&rt);
@@ -369,8 +341,6 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     let profile = match &a.profile {
         Some(name) => chatvault::local::profile::get(&paths, name)?,
         None => chatvault::local::profile::Profile {
-            store: a.store.clone().expect("clap requires --store"),
-            target: a.target.clone().expect("clap requires --target"),
             conversations: a.conversations.clone(),
             since: a
                 .since
@@ -382,25 +352,22 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
                 .as_deref()
                 .map(|t| parse_time(t, true))
                 .transpose()?,
-            schedule: None,
             keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
-            skip_on_battery: false,
-            skip_on_metered: false,
             keep_daily: a.keep_daily,
             keep_weekly: a.keep_weekly,
             keep_monthly: a.keep_monthly,
-            paused: false,
+            ..chatvault::local::profile::Profile::new(
+                a.store.clone().expect("clap requires --store"),
+                a.target.clone().expect("clap requires --target"),
+            )
         },
     };
-    let store_key = match &a.key_file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
-            Some(chatvault::store::StoreKey::parse(&text)?)
-        }
-        None => None,
-    };
+    let store_key = a
+        .key_file
+        .as_deref()
+        .map(chatvault::store::StoreKey::read_file)
+        .transpose()?;
     if let Some(name) = &a.save_profile {
         chatvault::local::profile::save(&paths, name, &profile)?;
     }
@@ -763,7 +730,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
             target,
             recovery_code_file,
         } => {
-            let code = read_code(&recovery_code_file)?;
+            let code = access::read_recovery_code(&recovery_code_file)?;
             let url = &target.target;
             let repo = rt.block_on(access::unlock(
                 operator(url)?,
@@ -795,7 +762,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
             // rotation is abandoned and the old code keeps working.
             rt.block_on(access::rotate(&repo, &keychain, params(), |code| {
                 match &recovery_code_file {
-                    Some(f) => write_code(f, code),
+                    Some(f) => access::save_recovery_code(f, code),
                     None if json => print_json(&serde_json::json!({
                         "repository": repository,
                         "recovery_code_file": null,

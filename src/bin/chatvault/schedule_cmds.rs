@@ -102,24 +102,15 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
             let (files, os) = chatvault::schedule::timer::status(&profile, &timer_home()?);
             let runs = chatvault::run::history::list(&paths)?;
             let state = chatvault::schedule::state_from_history(&runs, &profile);
-            let next = p
-                .schedule
-                .as_deref()
-                .and_then(|s| s.parse::<Rule>().ok())
-                .filter(|_| !p.paused)
-                .map(|r| {
-                    let d = chatvault::schedule::decide(
-                        &r,
-                        &state,
-                        jiff::Timestamp::now(),
-                        &jiff::tz::TimeZone::system(),
-                    );
-                    if d.run_now {
-                        jiff::Timestamp::now()
-                    } else {
-                        d.next
-                    }
-                });
+            let next = chatvault::schedule::active_rule(&p).map(|r| {
+                chatvault::schedule::next_run(
+                    &r,
+                    &state,
+                    jiff::Timestamp::now(),
+                    &jiff::tz::TimeZone::system(),
+                    None,
+                )
+            });
             let value = serde_json::json!({
                 "profile": profile,
                 "schedule": p.schedule,

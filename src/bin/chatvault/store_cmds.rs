@@ -6,7 +6,7 @@ use chatvault::local::paths::AppPaths;
 use chatvault::platform::keychain::OsKeychain;
 use chatvault::store::discover::{self, SearchRoots};
 use chatvault::store::{self as stores, MessageQuery, StoreKey};
-use chatvault::{Error, Result};
+use chatvault::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -24,32 +24,16 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Opens the store with the key from `--key-file`, else the one remembered in the keychain.
     pub fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
-        open_store_with_key(&self.store, self.key_file.as_ref(), self.remember_key)
+        let key = self
+            .key_file
+            .as_deref()
+            .map(StoreKey::read_file)
+            .transpose()?;
+        let keychain = OsKeychain::default();
+        Ok(stores::open_with_keychain(&self.store, key, &keychain, self.remember_key)?.0)
     }
-}
-
-/// Opens a store with the key from `key_file`, else the one remembered in the keychain.
-fn open_store_with_key(
-    store: &std::path::Path,
-    key_file: Option<&PathBuf>,
-    remember: bool,
-) -> Result<Box<dyn stores::ChatStore>> {
-    let keychain = OsKeychain::default();
-    let key = match key_file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
-            Some(StoreKey::parse(&text)?)
-        }
-        // No keychain (a headless box without Secret Service) just means no remembered key.
-        None => StoreKey::recall(&keychain, store).ok().flatten(),
-    };
-    let opened = stores::open(store, key.as_ref())?;
-    if let (true, Some(k)) = (remember, &key) {
-        k.remember(&keychain, store)?;
-    }
-    Ok(opened)
 }
 
 /// Where ChatVault keeps its settings and data.
