@@ -102,7 +102,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The storage could not be reached or refused the request (as opposed to bad content).
-    pub fn is_target_problem(self) -> bool {
+    pub(crate) fn is_target_problem(self) -> bool {
         matches!(
             self,
             ErrorCode::TargetUnreachable
@@ -117,7 +117,8 @@ impl ErrorCode {
     }
 
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 40] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [ErrorCode; 40] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,

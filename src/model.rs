@@ -73,7 +73,7 @@ impl AttachmentRole {
     }
 
     /// Unknown codes (2 avatar, or a newer writer's) read as originals: shown, never dropped.
-    pub fn from_code(code: u8) -> AttachmentRole {
+    pub(crate) fn from_code(code: u8) -> AttachmentRole {
         match code {
             1 => AttachmentRole::Thumbnail,
             _ => AttachmentRole::Original,
@@ -251,7 +251,10 @@ impl Selection {
 
     /// The effective range of one conversation: the later start and the earlier end of the
     /// overall and the conversation's own range.
-    pub fn range_of(&self, c: &SelectedConversation) -> (Option<Timestamp>, Option<Timestamp>) {
+    pub(crate) fn range_of(
+        &self,
+        c: &SelectedConversation,
+    ) -> (Option<Timestamp>, Option<Timestamp>) {
         let since = match (self.since, c.since) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),

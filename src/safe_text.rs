@@ -80,7 +80,7 @@ fn keep_in_file_name(c: char) -> bool {
 
 /// The longest file name made here, in UTF-8 bytes: ext4 and APFS take 255 bytes, NTFS 255
 /// UTF-16 units; this leaves room for a folder's own prefix and a collision suffix.
-pub const MAX_NAME_BYTES: usize = 120;
+pub(crate) const MAX_NAME_BYTES: usize = 120;
 
 /// The first 8 hex digits of SHA-256 of `s`: tells apart names that the mapping below made
 /// equal (`a/b` and `a_b`; `Wxid` and `wxid` on a case-insensitive disk).
@@ -139,7 +139,7 @@ pub fn file_name(name: &str) -> String {
 
 /// The file stem for a conversation's exported files: its title, readable, and a hash of its
 /// id so that two chats with one name (or one renamed since) never share a file.
-pub fn conversation_stem(id: &str, title: &str) -> String {
+pub(crate) fn conversation_stem(id: &str, title: &str) -> String {
     let title = if title.trim().is_empty() { id } else { title };
     let mapped = file_name(title);
     // Drop the suffix file_name may have added: this one is keyed on the id.

@@ -17,7 +17,7 @@ use crate::platform::keychain::Keychain;
 use opendal::layers::{ConcurrentLimitLayer, RetryLayer, ThrottleLayer, TimeoutLayer};
 
 /// Requests in flight per target at most.
-pub const MAX_CONCURRENT: usize = 8;
+pub(crate) const MAX_CONCURRENT: usize = 8;
 use opendal::{services, Operator};
 use std::fmt;
 use std::path::PathBuf;
@@ -357,7 +357,7 @@ impl TargetSpec {
     }
 
     /// Like [`TargetSpec::operator`], with an optional upload bandwidth limit in KiB/s.
-    pub fn operator_with(
+    pub(crate) fn operator_with(
         &self,
         creds: &TargetCredentials,
         limit_kib: Option<u32>,

@@ -93,7 +93,7 @@ pub fn export(
 /// Writes `bytes` to `path` whole or not at all: into a hidden sibling first, renamed into place
 /// once complete, so a full disk or a failed write never leaves a truncated file under the real
 /// name (no fsync: a power cut may still lose the newest files, as with any copy).
-pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let name = path
         .file_name()
@@ -151,7 +151,7 @@ fn line(m: &Message) -> String {
     parts.join(" ")
 }
 
-pub fn to_text(c: &RestoredConversation) -> String {
+pub(crate) fn to_text(c: &RestoredConversation) -> String {
     let mut out = format!(
         "{}\n{}\n\n",
         c.title,
@@ -198,7 +198,7 @@ ul{list-style:none;padding:0}img.att,video.att{max-width:240px;max-height:240px;
 
 /// The page of a conversation exported into `dir`, where the restore wrote its attachments
 /// (their notes, saying why one has no viewable form, are read from there).
-pub fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
+pub(crate) fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -471,7 +471,7 @@ fn index_key(id: &str) -> String {
 
 /// `index.html` as [`index_html`] wrote it, without the entry of conversation `id` (its
 /// conversation purged); None when no entry is left, and the page can go.
-pub fn remove_from_index(html: &str, id: &str) -> Option<String> {
+pub(crate) fn remove_from_index(html: &str, id: &str) -> Option<String> {
     let entry = format!("<li id=\"c-{}\">", index_key(id));
     let mut out = html.to_string();
     while let Some(start) = out.find(&entry) {

@@ -27,7 +27,7 @@ use std::path::{Component, Path, PathBuf};
 const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportRecord {
+pub(crate) struct ExportRecord {
     pub version: u32,
     pub folders: Vec<ExportFolder>,
 }

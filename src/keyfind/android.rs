@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// The IMEI WeChat uses when it cannot read the phone's.
-pub const PLACEHOLDER_IMEI: &str = "1234567890ABCDEF";
+pub(crate) const PLACEHOLDER_IMEI: &str = "1234567890ABCDEF";
 
 /// Preference files and the entries that hold the uin (wechat-dump, chat-stores.md §5, §7.1).
 const UIN_ENTRIES: [(&str, &str); 3] = [

@@ -11,9 +11,9 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 /// SQLCipher's salt: the first 16 bytes of the file.
-pub const SALT_LEN: usize = 16;
+pub(crate) const SALT_LEN: usize = 16;
 /// Key length of every variant (AES-256).
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// The page-1 parameters of one store variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,24 +62,24 @@ pub const WECHAT4: Params = Params {
     hmac: HmacKind::Sha512,
 };
 /// A WCDB raw key of a 4.x database: the derived key, so no KDF.
-pub const WECHAT4_RAW: Params = Params {
+pub(crate) const WECHAT4_RAW: Params = Params {
     kdf: Kdf::Raw,
     ..WECHAT4
 };
 /// WeChat for Windows 3.x: SQLCipher 3 parameters with 4096-byte pages.
-pub const WIN3: Params = Params {
+pub(crate) const WIN3: Params = Params {
     page_size: 4096,
     kdf: Kdf::Sha1(64_000),
     hmac: HmacKind::Sha1,
 };
 /// WeChat for macOS 3.x: raw key, 1024-byte pages, HMAC-SHA1.
-pub const MAC3: Params = Params {
+pub(crate) const MAC3: Params = Params {
     page_size: 1024,
     kdf: Kdf::Raw,
     hmac: HmacKind::Sha1,
 };
 /// WeChat for Android: SQLCipher 1 (PBKDF2-SHA1 × 4000, 1024-byte pages, no HMAC).
-pub const ANDROID: Params = Params {
+pub(crate) const ANDROID: Params = Params {
     page_size: 1024,
     kdf: Kdf::Sha1(4000),
     hmac: HmacKind::None,
@@ -134,7 +134,7 @@ impl Page1 {
     }
 
     /// Android: the 7-character text passphrase.
-    pub fn opens_with_password(&self, params: &Params, password: &[u8]) -> bool {
+    pub(crate) fn opens_with_password(&self, params: &Params, password: &[u8]) -> bool {
         let mut enc = Zeroizing::new([0u8; KEY_LEN]);
         match params.kdf {
             Kdf::Sha1(iter) => {

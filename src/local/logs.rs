@@ -9,12 +9,12 @@ use crate::local::paths::AppPaths;
 use std::path::{Path, PathBuf};
 
 /// Size after which the log is rotated.
-pub const MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_BYTES: u64 = 1024 * 1024;
 /// How many rotated files are kept.
-pub const KEEP: u32 = 3;
+pub(crate) const KEEP: u32 = 3;
 
 /// The current log file.
-pub fn log_file(paths: &AppPaths) -> PathBuf {
+pub(crate) fn log_file(paths: &AppPaths) -> PathBuf {
     paths.logs_dir().join("chatvault.log")
 }
 

@@ -8,7 +8,7 @@ use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The service name entries are filed under in the real app.
-pub const SERVICE: &str = "app.chatvault";
+pub(crate) const SERVICE: &str = "app.chatvault";
 
 /// Where secrets are kept. The core takes a `&dyn Keychain` so hosts and tests choose the store.
 pub trait Keychain: Send + Sync {

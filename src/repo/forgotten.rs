@@ -37,7 +37,7 @@ impl Forgotten {
     }
 
     /// True when the whole conversation is forgotten.
-    pub fn is_whole(&self, ctok: &Ctok) -> bool {
+    pub(crate) fn is_whole(&self, ctok: &Ctok) -> bool {
         self.get(ctok).is_some_and(|e| e.whole)
     }
 
@@ -89,7 +89,7 @@ impl Repo {
     /// The current forgotten list (the highest readable generation; empty when none).
     /// Unreadable objects are skipped and reported through [`Repo::damage`]; one older than
     /// this computer has seen is `repo_rolled_back`.
-    pub async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
+    pub(crate) async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
         let mut best: Option<Forgotten> = None;
         let mut all = Vec::new();
         for (path, _) in self.list_names("forgotten/").await? {
@@ -124,7 +124,11 @@ impl Repo {
 
     /// Writes `list` as its generation and reads it back; then deletes the older generations
     /// in `old` (the caller holds an exclusive lease).
-    pub async fn write_forgotten(&self, list: &Forgotten, old: &[(String, u64)]) -> Result<()> {
+    pub(crate) async fn write_forgotten(
+        &self,
+        list: &Forgotten,
+        old: &[(String, u64)],
+    ) -> Result<()> {
         if self
             .damage()
             .iter()

@@ -43,7 +43,7 @@ pub fn save(path: &Path, marks: &Marks) -> Result<()> {
     crate::local::private_file::write_private_atomic(path, text.as_bytes())
 }
 
-pub fn rolled_back(what: String, path: &Path) -> Error {
+pub(crate) fn rolled_back(what: String, path: &Path) -> Error {
     Error::new(ErrorCode::RepoRolledBack, what).with_hint(format!(
         "The storage serves an older state than this computer saw: an old copy was put back, or \
          the storage lost recent changes. ChatVault writes nothing to it until you check. If you \

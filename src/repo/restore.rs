@@ -34,7 +34,7 @@ pub struct RestoredConversation {
 }
 
 /// The snapshot a request names.
-pub fn pick_snapshot(list: &[(String, Snapshot)], wanted: Option<&str>) -> Result<Snapshot> {
+pub(crate) fn pick_snapshot(list: &[(String, Snapshot)], wanted: Option<&str>) -> Result<Snapshot> {
     let found = match wanted.filter(|w| *w != "latest") {
         None => list.last(),
         Some(prefix) => {

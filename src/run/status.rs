@@ -26,7 +26,7 @@ use std::fs;
 use ts_rs::TS;
 
 /// No successful run for longer than this many schedule intervals needs the user.
-pub const OVERDUE_INTERVALS: i32 = 3;
+pub(crate) const OVERDUE_INTERVALS: i32 = 3;
 
 /// What kind of check a [`CheckRecord`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -59,7 +59,7 @@ fn checks_file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 /// Records a check (a failure to record is not the check's failure: callers may ignore it).
-pub fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
+pub(crate) fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
     crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
     let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
     crate::local::private_file::append_private(&checks_file(paths), format!("{line}\n").as_bytes())

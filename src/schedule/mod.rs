@@ -127,7 +127,7 @@ impl Rule {
     /// The first slot strictly after `after`, in `tz`'s wall-clock time. A wall time that a
     /// DST change skips runs at the first moment after the gap; one that occurs twice runs once,
     /// at its first occurrence.
-    pub fn next_slot(&self, after: Timestamp, tz: &TimeZone) -> Timestamp {
+    pub(crate) fn next_slot(&self, after: Timestamp, tz: &TimeZone) -> Timestamp {
         match self {
             Rule::EveryMinutes(m) => after + SignedDuration::from_mins(*m as i64),
             Rule::EveryHours(h) => after + SignedDuration::from_hours(*h as i64),
@@ -162,7 +162,7 @@ impl Rule {
 impl Rule {
     /// The longest time between two slots (a weekly rule on Monday and Thursday: four days).
     /// "Overdue" is measured in these.
-    pub fn longest_gap(&self) -> SignedDuration {
+    pub(crate) fn longest_gap(&self) -> SignedDuration {
         match self {
             Rule::EveryMinutes(m) => SignedDuration::from_mins(*m as i64),
             Rule::EveryHours(h) => SignedDuration::from_hours(*h as i64),
@@ -224,7 +224,7 @@ pub struct Decision {
 }
 
 /// Back-off after `failures` failures: 5 min, 10, 20, … capped at 6 h.
-pub fn backoff(failures: u32) -> SignedDuration {
+pub(crate) fn backoff(failures: u32) -> SignedDuration {
     let minutes = 5i64.saturating_mul(1i64 << failures.saturating_sub(1).min(10));
     SignedDuration::from_mins(minutes.min(6 * 60))
 }

@@ -22,12 +22,12 @@ fn args(profile: &str) -> [String; 5] {
     ]
 }
 
-pub fn unit_name(profile: &str) -> String {
+pub(crate) fn unit_name(profile: &str) -> String {
     format!("chatvault-backup-{profile}")
 }
 
 /// `(service, timer)` for a systemd user timer.
-pub fn systemd_units(profile: &str, rule: &Rule, exe: &Path) -> (String, String) {
+pub(crate) fn systemd_units(profile: &str, rule: &Rule, exe: &Path) -> (String, String) {
     let service = format!(
         "[Unit]\nDescription=ChatVault backup of profile {profile}\nAfter=network-online.target\n\n\
          [Service]\nType=oneshot\nExecStart=\"{}\" {}\nNice=10\nIOSchedulingClass=idle\n",
@@ -76,12 +76,12 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn launchd_label(profile: &str) -> String {
+pub(crate) fn launchd_label(profile: &str) -> String {
     format!("app.chatvault.backup.{profile}")
 }
 
 /// A launchd agent (`~/Library/LaunchAgents/<label>.plist`).
-pub fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
+pub(crate) fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
     let mut argv = vec![format!(
         "<string>{}</string>",
         xml_escape(&exe.display().to_string())
@@ -123,12 +123,12 @@ pub fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
     )
 }
 
-pub fn task_name(profile: &str) -> String {
+pub(crate) fn task_name(profile: &str) -> String {
     format!("\\ChatVault\\Backup {profile}")
 }
 
 /// A Task Scheduler task definition (`schtasks /Create /XML`).
-pub fn task_xml(profile: &str, rule: &Rule, exe: &Path) -> String {
+pub(crate) fn task_xml(profile: &str, rule: &Rule, exe: &Path) -> String {
     let start = "2026-01-01T00:00:00";
     let trigger = match rule {
         Rule::EveryMinutes(m) => format!(

@@ -39,7 +39,7 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 5] = [
+    pub(crate) const ALL: [Variant; 5] = [
         Variant::WechatWin3,
         Variant::Wechat4,
         Variant::WechatMac3,

@@ -363,7 +363,10 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
     );
     assert_eq!(call("home_status", json!({}))[0]["paused"], true);
     // A paused profile runs on no schedule, so the Schedule page shows no next run for it.
-    assert_eq!(call("schedule_overview", json!({}))[0]["next_run"], json!(null));
+    assert_eq!(
+        call("schedule_overview", json!({}))[0]["next_run"],
+        json!(null)
+    );
 }
 
 #[test]
