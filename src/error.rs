@@ -103,6 +103,11 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// The storage could not be reached or refused the request (as opposed to bad content).
     pub(crate) fn is_target_problem(self) -> bool {
+        self.is_target() || self == ErrorCode::Io
+    }
+
+    /// A code the target itself caused: unreachable, refused, missing, full, or out of step.
+    pub(crate) fn is_target(self) -> bool {
         matches!(
             self,
             ErrorCode::TargetUnreachable
@@ -112,7 +117,6 @@ impl ErrorCode {
                 | ErrorCode::TargetTls
                 | ErrorCode::TargetClockSkew
                 | ErrorCode::TargetQuota
-                | ErrorCode::Io
         )
     }
 

@@ -179,6 +179,34 @@ pub struct Message {
     pub ext: Vec<MessageExt>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// A text message `wxid_a` ("A") sent, for unit tests: a test overrides what it is about.
+    pub(crate) fn text_for_test(
+        id: &str,
+        conversation_id: &str,
+        at: Timestamp,
+        text: &str,
+    ) -> Message {
+        Message {
+            id: id.into(),
+            conversation_id: conversation_id.into(),
+            at,
+            sender: Some("wxid_a".into()),
+            sender_name: Some("A".into()),
+            from_me: false,
+            kind: MessageKind::Text,
+            text: text.into(),
+            reply_to: None,
+            quoted_text: None,
+            url: None,
+            attachments: vec![],
+            raw_type: 1,
+            ext: Vec::new(),
+        }
+    }
+}
+
 /// One reader-specific extra of a message; tags are listed in FORMAT.md §6.2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageExt {

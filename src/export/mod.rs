@@ -501,21 +501,12 @@ mod tests {
     use jiff::Timestamp;
 
     fn conv() -> RestoredConversation {
+        let at = "2024-02-10T08:00:00Z".parse::<Timestamp>().unwrap();
         let m = |id: &str, kind, text: &str, me: bool| Message {
-            id: id.into(),
-            conversation_id: "g@chatroom".into(),
-            at: "2024-02-10T08:00:00Z".parse::<Timestamp>().unwrap(),
-            sender: Some("wxid_a".into()),
             sender_name: Some("张三 <Zhang>".into()),
             from_me: me,
             kind,
-            text: text.into(),
-            reply_to: None,
-            quoted_text: None,
-            url: None,
-            attachments: vec![],
-            raw_type: 1,
-            ext: Vec::new(),
+            ..Message::text_for_test(id, "g@chatroom", at, text)
         };
         RestoredConversation {
             id: "g@chatroom".into(),

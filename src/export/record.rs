@@ -220,7 +220,7 @@ pub fn purge(paths: &AppPaths, id: &str) -> Result<PurgedExports> {
 mod tests {
     use super::*;
     use crate::export::{export, Format};
-    use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
+    use crate::model::{AttachmentRef, ConversationKind, Message};
 
     /// The name an export gives conversation `id`'s file (titles are `title <id>` here).
     fn stem(id: &str, ext: &str) -> String {
@@ -233,17 +233,9 @@ mod tests {
             title: format!("title {id}"),
             kind: ConversationKind::Direct,
             messages: vec![Message {
-                id: "1".into(),
-                conversation_id: id.into(),
-                at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
                 sender: None,
                 sender_name: None,
                 from_me: true,
-                kind: MessageKind::Text,
-                text: text.into(),
-                reply_to: None,
-                quoted_text: None,
-                url: None,
                 attachments: attachment
                     .map(|p| AttachmentRef {
                         name: None,
@@ -251,8 +243,12 @@ mod tests {
                     })
                     .into_iter()
                     .collect(),
-                raw_type: 1,
-                ext: Vec::new(),
+                ..Message::text_for_test(
+                    "1",
+                    id,
+                    jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+                    text,
+                )
             }],
         }
     }

@@ -147,7 +147,6 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MessageKind;
 
     fn conv(id: &str, texts: &[&str]) -> RestoredConversation {
         RestoredConversation {
@@ -157,21 +156,9 @@ mod tests {
             messages: texts
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Message {
-                    id: format!("{id}-{i}"),
-                    conversation_id: id.into(),
-                    at: jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
-                    sender: Some("wxid_a".into()),
-                    sender_name: Some("A".into()),
-                    from_me: false,
-                    kind: MessageKind::Text,
-                    text: (*t).into(),
-                    reply_to: None,
-                    quoted_text: None,
-                    url: None,
-                    attachments: vec![],
-                    raw_type: 1,
-                    ext: Vec::new(),
+                .map(|(i, t)| {
+                    let at = jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap();
+                    Message::text_for_test(&format!("{id}-{i}"), id, at, t)
                 })
                 .collect(),
         }

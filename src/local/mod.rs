@@ -3,6 +3,7 @@
 //! saved backups ([`profile`]), preferences ([`settings`]), the log ([`logs`]), the Restored
 //! library ([`library`]), and whether a folder is quietly mirrored to a cloud ([`sync_folder`]).
 
+pub(crate) mod jsonl;
 pub mod library;
 pub mod logs;
 pub mod paths;
@@ -10,3 +11,4 @@ pub mod private_file;
 pub mod profile;
 pub mod settings;
 pub mod sync_folder;
+pub(crate) mod toml_file;

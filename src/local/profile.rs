@@ -2,13 +2,12 @@
 //! `profiles.toml` in the config folder. No secrets: the store key and the repository key are
 //! in the OS keychain, target credentials too (or the environment).
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::local::paths::AppPaths;
-use crate::local::private_file;
+use crate::local::toml_file;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -95,17 +94,10 @@ fn file(paths: &AppPaths) -> PathBuf {
 }
 
 fn load_file(paths: &AppPaths) -> Result<ProfileFile> {
-    match fs::read_to_string(file(paths)) {
-        Ok(t) => toml::from_str(&t).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("{}: {e}", file(paths).display()),
-            )
-            .with_hint("Fix the file by hand, or delete the broken profile from it.")
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfileFile::default()),
-        Err(e) => Err(Error::io("reading profiles.toml", &e)),
-    }
+    toml_file::load(
+        &file(paths),
+        "Fix the file by hand, or delete the broken profile from it.",
+    )
 }
 
 pub fn list(paths: &AppPaths) -> Result<BTreeMap<String, Profile>> {
@@ -139,9 +131,7 @@ pub fn save(paths: &AppPaths, name: &str, profile: &Profile) -> Result<()> {
     }
     let mut f = load_file(paths)?;
     f.profiles.insert(name.to_string(), profile.clone());
-    private_file::create_private_dir_all(&paths.config_dir)?;
-    let text = toml::to_string(&f).map_err(|e| Error::internal(e.to_string()))?;
-    private_file::write_private_atomic(&file(paths), text.as_bytes())
+    toml_file::save(&file(paths), &f)
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use crate::platform::keychain::Keychain;
 use opendal::Operator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -28,27 +27,18 @@ fn known_file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 fn load_known(paths: &AppPaths) -> Result<KnownRepos> {
-    match fs::read_to_string(known_file(paths)) {
-        Ok(t) => toml::from_str(&t).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("{}: {e}", known_file(paths).display()),
-            )
-            .with_hint("Delete the file; unlock each repository again with its recovery code.")
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KnownRepos::default()),
-        Err(e) => Err(Error::io("reading repositories.toml", &e)),
-    }
+    crate::local::toml_file::load(
+        &known_file(paths),
+        "Delete the file; unlock each repository again with its recovery code.",
+    )
 }
 
 pub fn remember_repo(paths: &AppPaths, url: &str, repo_id: [u8; 16]) -> Result<()> {
     let mut known = load_known(paths)?;
     known.repos.insert(url.to_string(), hex::encode(repo_id));
-    private_file::create_private_dir_all(&paths.config_dir)?;
     // This machine's notes about the repository (lock holders) go under the cache: private too.
     private_file::create_private_dir_all(&paths.repos_cache_dir().join(hex::encode(repo_id)))?;
-    let text = toml::to_string(&known).map_err(|e| Error::internal(e.to_string()))?;
-    private_file::write_private_atomic(&known_file(paths), text.as_bytes())
+    crate::local::toml_file::save(&known_file(paths), &known)
 }
 
 /// Every target URL this computer has used a repository at.
@@ -345,21 +335,21 @@ mod tests {
         let code = RecoveryCode::generate();
         let saved = dir.path().join("code.txt");
         save_recovery_code(&saved, &code).unwrap();
-        let text = fs::read_to_string(&saved).unwrap();
+        let text = std::fs::read_to_string(&saved).unwrap();
         assert!(text.starts_with("ChatVault recovery code\n"), "{text}");
         let read = read_recovery_code(&saved).unwrap();
         assert_eq!(read.display().expose(), code.display().expose());
 
         let bare = dir.path().join("bare.txt");
-        fs::write(&bare, format!("{}\n", code.display().expose())).unwrap();
+        std::fs::write(&bare, format!("{}\n", code.display().expose())).unwrap();
         let read = read_recovery_code(&bare).unwrap();
         assert_eq!(read.display().expose(), code.display().expose());
 
         // Never over an existing file.
         assert!(save_recovery_code(&saved, &RecoveryCode::generate()).is_err());
-        assert_eq!(fs::read_to_string(&saved).unwrap(), text);
+        assert_eq!(std::fs::read_to_string(&saved).unwrap(), text);
         let junk = dir.path().join("junk.txt");
-        fs::write(&junk, "no code here\n").unwrap();
+        std::fs::write(&junk, "no code here\n").unwrap();
         assert_eq!(
             read_recovery_code(&junk).unwrap_err().code(),
             ErrorCode::RecoveryCodeInvalid

@@ -103,22 +103,12 @@ impl Repo {
             }
         }
         let best = best.unwrap_or_default();
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.forgotten_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the list of forgotten conversations is generation {}, this computer has seen {}",
-                        best.generation, m.forgotten_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.forgotten_gen {
-                m.forgotten_gen = best.generation;
-                marks::save(file, &m)?;
-            }
-        }
+        marks::check_generation(
+            self.marks.as_deref(),
+            |m| &mut m.forgotten_gen,
+            best.generation,
+            "the list of forgotten conversations",
+        )?;
         Ok((all, best))
     }
 

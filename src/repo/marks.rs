@@ -43,6 +43,33 @@ pub fn save(path: &Path, marks: &Marks) -> Result<()> {
     crate::local::private_file::write_private_atomic(path, text.as_bytes())
 }
 
+/// Checks a `generation` read from the target against the highest this computer has seen
+/// (the mark `seen` of `file`, when the repository keeps marks) and records a newer one. An
+/// older one is `repo_rolled_back`; `what` names the object in that error.
+pub(crate) fn check_generation(
+    file: Option<&Path>,
+    seen: fn(&mut Marks) -> &mut u64,
+    generation: u64,
+    what: &str,
+) -> Result<()> {
+    let Some(file) = file else {
+        return Ok(());
+    };
+    let mut m = load(file);
+    let mark = seen(&mut m);
+    if generation < *mark {
+        return Err(rolled_back(
+            format!("{what} is generation {generation}, this computer has seen {mark}"),
+            file,
+        ));
+    }
+    if generation > *mark {
+        *mark = generation;
+        save(file, &m)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn rolled_back(what: String, path: &Path) -> Error {
     Error::new(ErrorCode::RepoRolledBack, what).with_hint(format!(
         "The storage serves an older state than this computer saw: an old copy was put back, or \

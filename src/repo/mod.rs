@@ -689,22 +689,12 @@ impl Repo {
             generation: 0,
             entries: Vec::new(),
         });
-        if let Some(file) = &self.marks {
-            let mut m = marks::load(file);
-            if best.generation < m.keytable_gen {
-                return Err(marks::rolled_back(
-                    format!(
-                        "the key table on the target is generation {}, this computer has seen {}",
-                        best.generation, m.keytable_gen
-                    ),
-                    file,
-                ));
-            }
-            if best.generation > m.keytable_gen {
-                m.keytable_gen = best.generation;
-                marks::save(file, &m)?;
-            }
-        }
+        marks::check_generation(
+            self.marks.as_deref(),
+            |m| &mut m.keytable_gen,
+            best.generation,
+            "the key table on the target",
+        )?;
         Ok((all, best))
     }
 

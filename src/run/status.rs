@@ -22,7 +22,6 @@ use crate::schedule::{active_rule, state_from_history};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fs;
 use ts_rs::TS;
 
 /// No successful run for longer than this many schedule intervals needs the user.
@@ -60,24 +59,12 @@ fn checks_file(paths: &AppPaths) -> std::path::PathBuf {
 
 /// Records a check (a failure to record is not the check's failure: callers may ignore it).
 pub(crate) fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
-    crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
-    let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
-    crate::local::private_file::append_private(&checks_file(paths), format!("{line}\n").as_bytes())
+    crate::local::jsonl::append(&checks_file(paths), record)
 }
 
 /// Every recorded check, newest first; torn lines are skipped.
 pub fn list_checks(paths: &AppPaths) -> Result<Vec<CheckRecord>> {
-    let text = match fs::read_to_string(checks_file(paths)) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading checks.jsonl", &e)),
-    };
-    let mut out: Vec<CheckRecord> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    out.reverse();
-    Ok(out)
+    crate::local::jsonl::newest_first(&checks_file(paths))
 }
 
 /// Records a verify's outcome: its problems, or an error that says the repository is damaged
@@ -210,17 +197,7 @@ fn is_store_key(code: ErrorCode) -> bool {
 }
 
 fn is_target(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::TargetUnreachable
-            | ErrorCode::TargetAuth
-            | ErrorCode::TargetNotFound
-            | ErrorCode::TargetFailed
-            | ErrorCode::TargetTls
-            | ErrorCode::TargetClockSkew
-            | ErrorCode::TargetQuota
-            | ErrorCode::RepoNotFound
-    )
+    code.is_target() || code == ErrorCode::RepoNotFound
 }
 
 fn is_damage(code: ErrorCode) -> bool {
@@ -362,20 +339,11 @@ mod tests {
 
     fn profile(rule: Option<&str>) -> Profile {
         Profile {
-            store: "/home/me/WeChat Files/wxid_a".into(),
-            target: "file:///backups".into(),
-            conversations: Vec::new(),
-            since: None,
-            until: None,
             schedule: rule.map(str::to_string),
-            keep_last: None,
-            upload_limit_kib: None,
-            skip_on_battery: false,
-            skip_on_metered: false,
-            keep_daily: None,
-            keep_weekly: None,
-            keep_monthly: None,
-            paused: false,
+            ..Profile::new(
+                "/home/me/WeChat Files/wxid_a".into(),
+                "file:///backups".into(),
+            )
         }
     }
 
