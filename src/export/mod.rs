@@ -151,6 +151,14 @@ fn line(m: &Message) -> String {
     parts.join(" ")
 }
 
+/// Who sent `m`, as the export names them: the name the store shows, else the sender's id.
+fn sender_label(m: &Message) -> String {
+    m.sender_name
+        .clone()
+        .or(m.sender.clone())
+        .unwrap_or_default()
+}
+
 pub(crate) fn to_text(c: &RestoredConversation) -> String {
     let mut out = format!(
         "{}\n{}\n\n",
@@ -161,10 +169,7 @@ pub(crate) fn to_text(c: &RestoredConversation) -> String {
         let who = if m.kind == MessageKind::System {
             "--".to_string()
         } else {
-            m.sender_name
-                .clone()
-                .or(m.sender.clone())
-                .unwrap_or_default()
+            sender_label(m)
         };
         let _ = writeln!(
             out,
@@ -230,10 +235,7 @@ pub(crate) fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String
         let who = if m.from_me {
             String::new()
         } else {
-            m.sender_name
-                .clone()
-                .or(m.sender.clone())
-                .unwrap_or_default()
+            sender_label(m)
         };
         let _ = write!(
             out,

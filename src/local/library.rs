@@ -166,8 +166,7 @@ mod tests {
 
     #[test]
     fn removing_a_conversation_deletes_it_and_its_messages_and_keeps_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let mut lib = Library::open(&paths).unwrap();
         lib.add(&[
             conv("wxid_forget", &["the secret plan", "more secrets"]),

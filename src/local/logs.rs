@@ -60,8 +60,7 @@ mod tests {
 
     #[test]
     fn the_log_rotates_and_keeps_a_bounded_number_of_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         for i in 0..40 {
             append_with_limit(&paths, &format!("line {i:02} {}", "x".repeat(90)), 1000);
         }
@@ -106,8 +105,7 @@ mod tests {
 
     #[test]
     fn a_line_gets_its_newline() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         append(&paths, "one");
         append(&paths, "two\n");
         assert_eq!(

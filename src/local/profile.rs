@@ -140,8 +140,7 @@ mod tests {
 
     #[test]
     fn profiles_round_trip_and_unknown_names_list_the_known_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let p = Profile {
             store: "/home/me/WeChat Files/wxid_a".into(),
             target: "s3://b/p?endpoint=https%3A%2F%2Fcos.example".into(),

@@ -81,8 +81,7 @@ mod tests {
 
     #[test]
     fn settings_round_trip_and_default_when_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         assert_eq!(Settings::load(&paths).unwrap(), Settings::default());
         let s = Settings {
             language: Some(Language::ZhCn),
@@ -96,8 +95,7 @@ mod tests {
 
     #[test]
     fn broken_settings_file_is_a_config_error_with_hint() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         std::fs::create_dir_all(&paths.config_dir).unwrap();
         std::fs::write(paths.settings_file(), "theme = 42").unwrap();
         let err = Settings::load(&paths).unwrap_err();

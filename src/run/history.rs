@@ -61,8 +61,7 @@ mod tests {
 
     #[test]
     fn runs_are_listed_newest_first_and_torn_lines_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let rec = |n: u64| RunRecord {
             started: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
             finished: Timestamp::from_second(1_700_000_010 + n as i64).unwrap(),
@@ -84,13 +83,7 @@ mod tests {
             .append(true)
             .open(file(&paths))
             .unwrap()
-            .write_all(b"{\"torn\":")
-            .unwrap();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(file(&paths))
-            .unwrap()
-            .write_all(b"\n")
+            .write_all(b"{\"torn\":\n")
             .unwrap();
         append(&paths, &rec(2)).unwrap();
         let runs = list(&paths).unwrap();

@@ -569,8 +569,7 @@ mod tests {
 
     #[test]
     fn checks_are_listed_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         record_check(
             &paths,
             &check("2026-11-30T09:00:00Z", CheckKind::Verify, false),

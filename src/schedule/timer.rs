@@ -355,17 +355,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn launchd_plists_are_well_formed_and_use_sunday_zero_weekdays() {
-        let plist = launchd_plist("family", &"weekly sun,wed 07:00".parse().unwrap(), &exe());
-        let mut reader = quick_xml::Reader::from_str(&plist);
+    /// Reads `text` to the end as XML; `what` names it in the failure.
+    fn assert_xml(text: &str, what: &str) {
+        let mut reader = quick_xml::Reader::from_str(text);
         loop {
             match reader.read_event() {
                 Ok(quick_xml::events::Event::Eof) => break,
                 Ok(_) => {}
-                Err(e) => panic!("plist is not XML: {e}"),
+                Err(e) => panic!("{what} is not XML: {e}"),
             }
         }
+    }
+
+    #[test]
+    fn launchd_plists_are_well_formed_and_use_sunday_zero_weekdays() {
+        let plist = launchd_plist("family", &"weekly sun,wed 07:00".parse().unwrap(), &exe());
+        assert_xml(&plist, "plist");
         assert!(plist.contains("<string>app.chatvault.backup.family</string>"));
         assert!(
             plist.contains("<key>Weekday</key><integer>0</integer>"),
@@ -387,14 +392,7 @@ mod tests {
             &"weekly mon,fri 21:15".parse().unwrap(),
             &PathBuf::from("C:\\Program Files\\ChatVault\\chatvault.exe"),
         );
-        let mut reader = quick_xml::Reader::from_str(&xml);
-        loop {
-            match reader.read_event() {
-                Ok(quick_xml::events::Event::Eof) => break,
-                Ok(_) => {}
-                Err(e) => panic!("task XML is not XML: {e}"),
-            }
-        }
+        assert_xml(&xml, "task XML");
         assert!(xml.contains("<DaysOfWeek><Monday/><Friday/></DaysOfWeek>"));
         assert!(xml.contains("<StartBoundary>2026-01-01T21:15:00</StartBoundary>"));
         assert!(

@@ -186,6 +186,16 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `--since`: a time, or a date meaning the start of that day (UTC).
+pub(crate) fn parse_since(text: Option<&str>) -> Result<Option<jiff::Timestamp>> {
+    text.map(|t| parse_time(t, false)).transpose()
+}
+
+/// `--until`: a time, or a date meaning the end of that day (UTC).
+pub(crate) fn parse_until(text: Option<&str>) -> Result<Option<jiff::Timestamp>> {
+    text.map(|t| parse_time(t, true)).transpose()
+}
+
 /// RFC 3339, or a plain date (start of day, or end of day for `--until`), in UTC.
 pub(crate) fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {

@@ -1,7 +1,7 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
 use crate::output::print_json;
-use crate::parse_time;
+use crate::{parse_since, parse_time, parse_until};
 use chatvault::crypto::recovery::KdfParams;
 use chatvault::export::{self, Format};
 use chatvault::local::library::Library;
@@ -342,16 +342,8 @@ pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
         Some(name) => chatvault::local::profile::get(&paths, name)?,
         None => chatvault::local::profile::Profile {
             conversations: a.conversations.clone(),
-            since: a
-                .since
-                .as_deref()
-                .map(|t| parse_time(t, false))
-                .transpose()?,
-            until: a
-                .until
-                .as_deref()
-                .map(|t| parse_time(t, true))
-                .transpose()?,
+            since: parse_since(a.since.as_deref())?,
+            until: parse_until(a.until.as_deref())?,
             keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
             keep_daily: a.keep_daily,
@@ -501,16 +493,8 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
         attachments_dir: a.into.clone(),
         snapshot: Some(a.snapshot.clone()),
         conversations: a.conversations.clone(),
-        since: a
-            .since
-            .as_deref()
-            .map(|t| parse_time(t, false))
-            .transpose()?,
-        until: a
-            .until
-            .as_deref()
-            .map(|t| parse_time(t, true))
-            .transpose()?,
+        since: parse_since(a.since.as_deref())?,
+        until: parse_until(a.until.as_deref())?,
     };
     let progress = CliProgress::new();
     let convs = rt.block_on(async {

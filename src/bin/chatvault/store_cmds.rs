@@ -1,7 +1,7 @@
 //! Commands that read a chat store: paths, stores, demo, conversations, messages.
 
 use crate::output::{human_bytes, print_json};
-use crate::parse_time;
+use crate::{parse_since, parse_until};
 use chatvault::local::paths::AppPaths;
 use chatvault::platform::keychain::OsKeychain;
 use chatvault::store::discover::{self, SearchRoots};
@@ -177,8 +177,8 @@ pub fn messages(a: MessagesArgs, json: bool) -> Result<()> {
         limit,
     } = a;
     let query = MessageQuery {
-        since: since.as_deref().map(|t| parse_time(t, false)).transpose()?,
-        until: until.as_deref().map(|t| parse_time(t, true)).transpose()?,
+        since: parse_since(since.as_deref())?,
+        until: parse_until(until.as_deref())?,
         search,
         limit,
     };
