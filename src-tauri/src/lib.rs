@@ -48,6 +48,21 @@ pub struct OpenStore {
     pub key: Option<StoreKey>,
 }
 
+impl OpenStore {
+    /// The wizard's store slot, locked.
+    pub(crate) fn lock(
+        slot: &Mutex<Option<OpenStore>>,
+    ) -> Result<std::sync::MutexGuard<'_, Option<OpenStore>>, chatvault::Error> {
+        slot.lock()
+            .map_err(|_| chatvault::Error::internal("store lock poisoned"))
+    }
+
+    /// The error of a command that needs an open store when none is.
+    pub(crate) fn none_open() -> chatvault::Error {
+        chatvault::Error::invalid_input("no chat store is open").with_hint("Open a store first.")
+    }
+}
+
 impl AppState {
     /// The app's state, with the OS keychain.
     pub fn new(paths: AppPaths) -> Self {

@@ -9,7 +9,7 @@
 use super::format::{self, kind, Ctok, TimeRange};
 use super::{marks, Repo};
 use crate::crypto::envelope::{self, Padding};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 
 /// One forgotten conversation, or forgotten ranges of one.
@@ -119,17 +119,10 @@ impl Repo {
         list: &Forgotten,
         old: &[(String, u64)],
     ) -> Result<()> {
-        if self
-            .damage()
-            .iter()
-            .any(|d| d.object.starts_with("forgotten/"))
-        {
-            return Err(Error::new(
-                ErrorCode::RepoCorrupt,
-                "a list of forgotten conversations on the target cannot be read; it is not replaced",
-            )
-            .with_hint("Run `chatvault verify` to see which object is damaged."));
-        }
+        self.refuse_over_damage(
+            "forgotten/",
+            "a list of forgotten conversations on the target cannot be read; it is not replaced",
+        )?;
         let path = format!("forgotten/{}", hex::encode(super::random_name()));
         let sealed = envelope::Binding::new(&self.k_meta, self.key_id, kind::FORGOTTEN, &path)
             .seal(&format::encode(list), Padding::Pow2);

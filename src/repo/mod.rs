@@ -121,6 +121,12 @@ pub struct Index {
 
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
+        Self::locate_blobs(&mut self.blobs, &p);
+        self.packs.insert(p.name, p);
+    }
+
+    /// Adds where the blobs of `p` are to `blobs`, keeping a location known already.
+    fn locate_blobs(blobs: &mut HashMap<BlobId, BlobLoc>, p: &IndexPack) {
         for &IndexBlob {
             id,
             kind,
@@ -129,7 +135,7 @@ impl Index {
             raw_len,
         } in &p.blobs
         {
-            self.blobs.entry(id).or_insert(BlobLoc {
+            blobs.entry(id).or_insert(BlobLoc {
                 pack: p.name,
                 kind,
                 offset,
@@ -137,7 +143,6 @@ impl Index {
                 raw_len,
             });
         }
-        self.packs.insert(p.name, p);
     }
 }
 
@@ -698,20 +703,23 @@ impl Repo {
         Ok((all, best))
     }
 
+    /// Refuses to write under `prefix` while an object there could not be read (what it holds is
+    /// unknown): `repo_corrupt` with `message`.
+    pub(crate) fn refuse_over_damage(&self, prefix: &str, message: &str) -> Result<()> {
+        if self.damage().iter().any(|d| d.object.starts_with(prefix)) {
+            return Err(Error::new(ErrorCode::RepoCorrupt, message.to_string())
+                .with_hint("Run `chatvault verify` to see which object is damaged."));
+        }
+        Ok(())
+    }
+
     /// Writes a key table and reads it back (FORMAT.md §8).
     pub(crate) async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
-        if self
-            .damage()
-            .iter()
-            .any(|d| d.object.starts_with("keytable/"))
-        {
-            // Its generation is unknown: a new table could reuse it, or drop keys it holds.
-            return Err(Error::new(
-                ErrorCode::RepoCorrupt,
-                "a key table on the target cannot be read; no new key table is written over it",
-            )
-            .with_hint("Run `chatvault verify` to see which object is damaged."));
-        }
+        // Its generation is unknown: a new table could reuse it, or drop keys it holds.
+        self.refuse_over_damage(
+            "keytable/",
+            "a key table on the target cannot be read; no new key table is written over it",
+        )?;
         let path = format!("keytable/{}", hex::encode(random_name()));
         let sealed = envelope::Binding::new(&self.k_keytable, self.key_id, kind::KEYTABLE, &path)
             .seal(&Zeroizing::new(format::encode(table)), Padding::Pow2);
@@ -790,22 +798,7 @@ impl Repo {
             index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                for &IndexBlob {
-                    id,
-                    kind,
-                    offset,
-                    length,
-                    raw_len,
-                } in &p.blobs
-                {
-                    index.blobs.entry(id).or_insert(BlobLoc {
-                        pack: p.name,
-                        kind,
-                        offset,
-                        length,
-                        raw_len,
-                    });
-                }
+                Index::locate_blobs(&mut index.blobs, p);
             }
         }
         Ok(gone.len())

@@ -5,8 +5,8 @@
 use super::store::blocking;
 use super::wait;
 use crate::ipc::{ForgetResult, ForgottenInStore};
-use crate::AppState;
-use chatvault::error::{Error, WireError};
+use crate::{AppState, OpenStore};
+use chatvault::error::WireError;
 use chatvault::local::library::Library;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, Forget};
@@ -66,14 +66,8 @@ pub async fn forgotten_conversations(
     let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let no_store =
-            || Error::invalid_input("no chat store is open").with_hint("Open a store first.");
-        if slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?
-            .is_none()
-        {
-            return Err(no_store());
+        if OpenStore::lock(&slot)?.is_none() {
+            return Err(OpenStore::none_open());
         }
         // Open the repositories (network round trips) before taking the store, so that the
         // step's previews are not kept waiting.
@@ -86,10 +80,8 @@ pub async fn forgotten_conversations(
                     .map(|r| (url, r))
             })
             .collect();
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(no_store)?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut out: Vec<ForgottenInStore> = Vec::new();
         for (url, repo) in repos {
             let Ok(list) = wait(maintenance::forgotten_in(&repo, opened.store.as_ref())) else {
@@ -137,12 +129,8 @@ pub async fn include_again(
     let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut included = 0;
         for url in targets {
             let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;

@@ -4,7 +4,7 @@ use super::store::blocking;
 use crate::ipc::{
     BackupProgress, CreatedRepo, CredentialsInput, ExposedPlace, RecoveryFileChoice, RepoStatus,
 };
-use crate::AppState;
+use crate::{AppState, OpenStore};
 use chatvault::crypto::secret::Secret;
 use chatvault::error::{Error, WireError};
 use chatvault::local::sync_folder::{self, Exposure};
@@ -195,13 +195,8 @@ pub async fn start_backup<R: tauri::Runtime>(
     let jobs = state.jobs.clone();
     let id = job_id.clone();
     let result = blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open")
-                .with_hint("Go back to step 1 and open it.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let progress = EventProgress {
             app,
             job_id: id,
@@ -406,12 +401,8 @@ pub async fn save_profile(
     let slot = state.store.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard
-            .as_ref()
-            .ok_or_else(|| Error::invalid_input("no chat store is open"))?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let profile = chatvault::local::profile::Profile {
             // "Everything" stays everything: conversations that appear later are kept too.
             conversations: if selection.all {

@@ -52,23 +52,21 @@ pub async fn open_store(
     let media = state.media.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        if let Ok(mut m) = media.lock() {
-            m.clear();
-        }
         let path = PathBuf::from(path);
         let key = key
             .filter(|k| !k.trim().is_empty())
             .map(|k| StoreKey::parse(&k))
             .transpose()?;
-        open_into(&slot, keychain.as_ref(), path, key, remember)
+        open_into(&slot, &media, keychain.as_ref(), path, key, remember)
     })
     .await
 }
 
 /// Opens the store with `key` (else the remembered one), remembers the key if asked, and makes
-/// it the wizard's store.
+/// it the wizard's store; the page may no longer ask for the previous store's media.
 fn open_into(
     slot: &std::sync::Mutex<Option<OpenStore>>,
+    media: &std::sync::Mutex<crate::media::MediaIndex>,
     keychain: &dyn Keychain,
     path: PathBuf,
     key: Option<StoreKey>,
@@ -82,9 +80,10 @@ fn open_into(
         path: path.display().to_string(),
         conversations,
     };
-    *slot
-        .lock()
-        .map_err(|_| Error::internal("store lock poisoned"))? = Some(OpenStore {
+    if let Ok(mut m) = media.lock() {
+        m.clear();
+    }
+    *OpenStore::lock(slot)? = Some(OpenStore {
         store: opened,
         path,
         key,
@@ -107,9 +106,6 @@ pub async fn find_store_key<R: tauri::Runtime>(
     let media = state.media.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        if let Ok(mut m) = media.lock() {
-            m.clear();
-        }
         let path = PathBuf::from(path);
         let progress = |p: chatvault::keyfind::FindProgress| {
             let _ = app.emit(
@@ -127,7 +123,14 @@ pub async fn find_store_key<R: tauri::Runtime>(
             &chatvault::keyfind::Options::default(),
             &progress,
         )?;
-        let store = open_into(&slot, keychain.as_ref(), path, Some(found.key), remember)?;
+        let store = open_into(
+            &slot,
+            &media,
+            keychain.as_ref(),
+            path,
+            Some(found.key),
+            remember,
+        )?;
         Ok(FoundStoreKey {
             found: found.report,
             store,
@@ -144,12 +147,8 @@ pub async fn load_messages(
     let slot = state.store.clone();
     let media = state.media.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let query = MessageQuery {
             since: request.since,
             until: request.until,
@@ -174,12 +173,8 @@ pub async fn count_selection(
 ) -> CmdResult<SelectionCount> {
     let slot = state.store.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         store::count_selection(opened.store.as_ref(), &selection)
     })
     .await

@@ -28,6 +28,13 @@ pub struct TargetArg {
 pub struct InitArgs {
     #[command(flatten)]
     target: TargetArg,
+    #[command(flatten)]
+    code: NewCodeFile,
+}
+
+/// Where a new recovery code goes (`init`, `key rotate`): a new file, else the terminal.
+#[derive(Args)]
+pub struct NewCodeFile {
     /// Write the recovery code to this new file (mode 0600) instead of printing it.
     #[arg(long)]
     recovery_code_file: Option<PathBuf>,
@@ -164,12 +171,8 @@ pub enum KeyCommand {
     Rotate {
         #[command(flatten)]
         target: TargetArg,
-        /// Write the new code to this new file (mode 0600) instead of printing it.
-        #[arg(long)]
-        recovery_code_file: Option<PathBuf>,
-        /// Allow --recovery-code-file inside the backup target or a cloud-synced folder.
-        #[arg(long, requires = "recovery_code_file")]
-        allow_synced_folder: bool,
+        #[command(flatten)]
+        code: NewCodeFile,
     },
 }
 
@@ -273,9 +276,7 @@ impl Progress for CliProgress {
 pub fn init(a: InitArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let url = &a.target.target;
-    if let Some(f) = &a.recovery_code_file {
-        check_code_file(f, url, a.allow_synced_folder)?;
-    }
+    a.code.check(url)?;
     let (repo, code) = rt.block_on(access::init(
         operator(url)?,
         url,
@@ -284,12 +285,12 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
         params(),
     ))?;
     let code_text = code.display();
-    if let Some(f) = &a.recovery_code_file {
+    if let Some(f) = &a.code.recovery_code_file {
         access::save_recovery_code(f, &code)?;
     }
     if json {
         print_json(
-            &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.recovery_code_file}),
+            &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.code.recovery_code_file}),
         )?;
     } else {
         say!(
@@ -297,7 +298,7 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
             &hex::encode(repo.repo_id())[..8]
         );
         say!("The master key is in this computer's keychain.");
-        match &a.recovery_code_file {
+        match &a.code.recovery_code_file {
             Some(f) => say!(
                 "The recovery code is in {} — print it, keep it safe, then delete the file.",
                 f.display()
@@ -314,8 +315,18 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, before anything is created, a recovery code file that exists already (it is never
-/// overwritten) or that would sit where a cloud gets a copy, unless the user allowed it.
+impl NewCodeFile {
+    /// Refuses, before anything is created, a recovery code file for the repository at `url`
+    /// that exists already (it is never overwritten) or that would sit where a cloud gets a
+    /// copy, unless the user allowed it.
+    fn check(&self, url: &str) -> Result<()> {
+        match &self.recovery_code_file {
+            Some(path) => check_code_file(path, url, self.allow_synced_folder),
+            None => Ok(()),
+        }
+    }
+}
+
 fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
     if path.symlink_metadata().is_ok() {
         return Err(
@@ -732,14 +743,9 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
                 );
             }
         }
-        KeyCommand::Rotate {
-            target,
-            recovery_code_file,
-            allow_synced_folder,
-        } => {
-            if let Some(f) = &recovery_code_file {
-                check_code_file(f, &target.target, allow_synced_folder)?;
-            }
+        KeyCommand::Rotate { target, code } => {
+            code.check(&target.target)?;
+            let recovery_code_file = code.recovery_code_file;
             let repo = rt.block_on(open_repo(&target.target))?;
             let repository = hex::encode(repo.repo_id());
             // The new code is saved or shown before the old one is deleted: if that fails, the
