@@ -30,15 +30,9 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_terminal_unsafe) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_terminal_unsafe(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(escape_unsafe(s, |out, c| {
+        write!(out, "\\u{{{:x}}}", c as u32)
+    }))
 }
 
 /// JSON text (as serde_json writes it) made safe for a terminal: serde_json escapes the C0
@@ -48,10 +42,15 @@ pub fn json_for_terminal(json: String) -> String {
     if !json.chars().any(is_terminal_unsafe) {
         return json;
     }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
+    escape_unsafe(&json, |out, c| write!(out, "\\u{:04x}", c as u32))
+}
+
+/// `s` with every character a terminal would act on written by `escape`.
+fn escape_unsafe(s: &str, escape: fn(&mut String, char) -> std::fmt::Result) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
         if is_terminal_unsafe(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            let _ = escape(&mut out, c);
         } else {
             out.push(c);
         }

@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// One conversation as the text of one export file.
+type Render<'a> = &'a dyn Fn(&RestoredConversation) -> Result<String>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Html,
@@ -50,41 +53,23 @@ pub fn export(
         Ok(())
     };
     for f in formats {
-        match f {
-            Format::Json => {
-                for c in conversations {
-                    let text = serde_json::to_string_pretty(c)
-                        .map_err(|e| Error::internal(e.to_string()))?;
-                    write(
-                        dir.join(format!("{}.json", conversation_stem(&c.id, &c.title))),
-                        text,
-                        &mut written,
-                    )?;
-                }
-            }
-            Format::Txt => {
-                for c in conversations {
-                    write(
-                        dir.join(format!("{}.txt", conversation_stem(&c.id, &c.title))),
-                        to_text(c),
-                        &mut written,
-                    )?;
-                }
-            }
-            Format::Html => {
-                for c in conversations {
-                    write(
-                        dir.join(format!("{}.html", conversation_stem(&c.id, &c.title))),
-                        to_html_in(c, Some(dir)),
-                        &mut written,
-                    )?;
-                }
-                write(
-                    dir.join("index.html"),
-                    index_html(conversations),
-                    &mut written,
-                )?;
-            }
+        let (ext, render): (&str, Render<'_>) = match f {
+            Format::Json => ("json", &|c| {
+                serde_json::to_string_pretty(c).map_err(|e| Error::internal(e.to_string()))
+            }),
+            Format::Txt => ("txt", &|c| Ok(to_text(c))),
+            Format::Html => ("html", &|c| Ok(to_html_in(c, Some(dir)))),
+        };
+        for c in conversations {
+            let name = format!("{}.{ext}", conversation_stem(&c.id, &c.title));
+            write(dir.join(name), render(c)?, &mut written)?;
+        }
+        if *f == Format::Html {
+            write(
+                dir.join("index.html"),
+                index_html(conversations),
+                &mut written,
+            )?;
         }
     }
     Ok(written)

@@ -90,6 +90,11 @@ pub struct IoStats {
 }
 
 impl IoStats {
+    fn count_get(&self, bytes: usize) {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+        self.get_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> (u64, u64, u64, u64) {
         (
             self.puts.load(Ordering::Relaxed),
@@ -511,10 +516,7 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.stats.gets.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .get_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.stats.count_get(bytes.len());
         Ok(bytes)
     }
 
@@ -534,10 +536,7 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.stats.gets.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .get_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.stats.count_get(bytes.len());
         if (bytes.len() as u64) < len {
             return Err(Error::new(
                 ErrorCode::RepoTruncated,
