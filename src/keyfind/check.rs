@@ -246,6 +246,12 @@ mod tests {
         key_from_hex(expected(variant)["key"]["hex"].as_str().unwrap()).unwrap()
     }
 
+    /// `key` opens `p` with `params`, and the same key with one bit flipped does not.
+    fn assert_opens_only_with(p: &Page1, params: &Params, key: &[u8; KEY_LEN]) {
+        assert!(p.opens(params, key));
+        assert!(!p.opens(params, &flipped(key)));
+    }
+
     fn flipped(key: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
         let mut k = *key;
         k[31] ^= 1;
@@ -256,8 +262,7 @@ mod tests {
     fn wechat4_passphrase_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat4", "db_storage/message/message_0.db", 4096);
         let key = fixture_key("wechat4");
-        assert!(p.opens(&WECHAT4, &key));
-        assert!(!p.opens(&WECHAT4, &flipped(&key)));
+        assert_opens_only_with(&p, &WECHAT4, &key);
     }
 
     #[test]
@@ -270,8 +275,7 @@ mod tests {
         let key = key_from_hex(&hex[..64]).unwrap();
         let p = page1("wechat4", "db_storage/message/message_0.db", 4096);
         assert_eq!(hex::encode(p.salt()), &hex[64..]);
-        assert!(p.opens(&WECHAT4_RAW, &key));
-        assert!(!p.opens(&WECHAT4_RAW, &flipped(&key)));
+        assert_opens_only_with(&p, &WECHAT4_RAW, &key);
         let other = page1("wechat4", "db_storage/contact/contact.db", 4096);
         assert!(!other.opens(&WECHAT4_RAW, &key));
     }
@@ -280,8 +284,7 @@ mod tests {
     fn win3_passphrase_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat-win3", "Msg/Multi/MSG0.db", 4096);
         let key = fixture_key("wechat-win3");
-        assert!(p.opens(&WIN3, &key));
-        assert!(!p.opens(&WIN3, &flipped(&key)));
+        assert_opens_only_with(&p, &WIN3, &key);
         // The 4.x parameters do not accept a 3.x file even with its right key.
         assert!(!p.opens(&WECHAT4, &key));
     }
@@ -290,8 +293,7 @@ mod tests {
     fn mac3_raw_key_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat-mac3", "Message/msg_0.db", 1024);
         let key = fixture_key("wechat-mac3");
-        assert!(p.opens(&MAC3, &key));
-        assert!(!p.opens(&MAC3, &flipped(&key)));
+        assert_opens_only_with(&p, &MAC3, &key);
     }
 
     #[test]

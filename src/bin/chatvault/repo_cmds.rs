@@ -1,6 +1,6 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
-use crate::output::print_json;
+use crate::output::{print_json, print_list};
 use crate::{parse_since, parse_time, parse_until};
 use chatvault::crypto::recovery::KdfParams;
 use chatvault::export::{self, Format};
@@ -471,23 +471,16 @@ pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
             })
         })
         .collect();
-    if json {
-        print_json(&rows)?;
-    } else if rows.is_empty() {
-        say!("No snapshots yet.");
-    } else {
-        for r in rows {
-            say!(
-                "{}  {}  {:>4} conversations  {:>8} messages  {}",
-                r["short_id"].as_str().unwrap_or(""),
-                r["time"].as_str().unwrap_or(""),
-                r["conversations"],
-                r["messages"],
-                r["account"].as_str().unwrap_or("")
-            );
-        }
-    }
-    Ok(())
+    print_list(json, &rows, "No snapshots yet.", |r| {
+        say!(
+            "{}  {}  {:>4} conversations  {:>8} messages  {}",
+            r["short_id"].as_str().unwrap_or(""),
+            r["time"].as_str().unwrap_or(""),
+            r["conversations"],
+            r["messages"],
+            r["account"].as_str().unwrap_or("")
+        )
+    })
 }
 
 pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {

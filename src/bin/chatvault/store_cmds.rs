@@ -1,6 +1,6 @@
 //! Commands that read a chat store: paths, stores, demo, conversations, messages.
 
-use crate::output::{human_bytes, print_json};
+use crate::output::{human_bytes, print_json, print_list};
 use crate::{parse_since, parse_until};
 use chatvault::local::paths::AppPaths;
 use chatvault::platform::keychain::OsKeychain;
@@ -55,23 +55,17 @@ pub fn stores(paths: Vec<PathBuf>, json: bool) -> Result<()> {
         home: dirs::home_dir(),
         extra: paths,
     });
-    if json {
-        print_json(&found)?;
-    } else if found.is_empty() {
-        say!("No chat stores found. Name a folder to search: chatvault stores PATH");
-    } else {
-        for s in found {
-            say!(
-                "{:<12} {:<24} {:>10}  {}{}",
-                s.variant.as_str(),
-                s.account_id,
-                human_bytes(s.size),
-                s.path.display(),
-                if s.needs_key { "  (needs key)" } else { "" }
-            );
-        }
-    }
-    Ok(())
+    let empty = "No chat stores found. Name a folder to search: chatvault stores PATH";
+    print_list(json, &found, empty, |s| {
+        say!(
+            "{:<12} {:<24} {:>10}  {}{}",
+            s.variant.as_str(),
+            s.account_id,
+            human_bytes(s.size),
+            s.path.display(),
+            if s.needs_key { "  (needs key)" } else { "" }
+        )
+    })
 }
 
 #[derive(clap::Args)]
