@@ -109,6 +109,16 @@ pub struct SearchRoots {
     pub extra: Vec<PathBuf>,
 }
 
+impl SearchRoots {
+    /// The places of this user (their home folder) and the `extra` folders they named.
+    pub fn of_user(extra: Vec<PathBuf>) -> SearchRoots {
+        SearchRoots {
+            home: dirs::home_dir(),
+            extra,
+        }
+    }
+}
+
 /// Every store under the default locations and the extra folders. Never fails: unreadable
 /// places are skipped.
 pub fn discover(roots: &SearchRoots) -> Vec<StoreInfo> {

@@ -25,18 +25,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
 #[tauri::command]
 pub async fn list_stores(extra: Vec<String>) -> CmdResult<Vec<StoreInfo>> {
     blocking(move || {
-        Ok(discover::discover(&SearchRoots {
-            home: dirs_home(),
-            extra: extra.into_iter().map(PathBuf::from).collect(),
-        }))
+        Ok(discover::discover(&SearchRoots::of_user(
+            extra.into_iter().map(PathBuf::from).collect(),
+        )))
     })
     .await
-}
-
-fn dirs_home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
 }
 
 /// Opens the store and lists its conversations. The key is checked at once; with no key given

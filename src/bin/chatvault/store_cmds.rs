@@ -51,10 +51,7 @@ pub fn paths(json: bool) -> Result<()> {
 
 /// The chat stores found on this machine and in `extra` folders.
 pub fn stores(paths: Vec<PathBuf>, json: bool) -> Result<()> {
-    let found = discover::discover(&SearchRoots {
-        home: dirs::home_dir(),
-        extra: paths,
-    });
+    let found = discover::discover(&SearchRoots::of_user(paths));
     let empty = "No chat stores found. Name a folder to search: chatvault stores PATH";
     print_list(json, &found, empty, |s| {
         say!(
