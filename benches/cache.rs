@@ -12,11 +12,11 @@
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::{ReadMode, Repo};
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, StoreKey};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use std::path::{Path, PathBuf};

@@ -102,7 +102,12 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The storage could not be reached or refused the request (as opposed to bad content).
-    pub fn is_target_problem(self) -> bool {
+    pub(crate) fn is_target_problem(self) -> bool {
+        self.is_target() || self == ErrorCode::Io
+    }
+
+    /// A code the target itself caused: unreachable, refused, missing, full, or out of step.
+    pub(crate) fn is_target(self) -> bool {
         matches!(
             self,
             ErrorCode::TargetUnreachable
@@ -112,12 +117,12 @@ impl ErrorCode {
                 | ErrorCode::TargetTls
                 | ErrorCode::TargetClockSkew
                 | ErrorCode::TargetQuota
-                | ErrorCode::Io
         )
     }
 
     /// Every code, for catalogue completeness checks.
-    pub const ALL: [ErrorCode; 40] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [ErrorCode; 40] = [
         ErrorCode::Internal,
         ErrorCode::InvalidInput,
         ErrorCode::Cancelled,

@@ -1,41 +1,27 @@
 //! ChatVault core: find and read chat stores, encrypt the chosen history and keep it on storage
-//! the user owns. This crate knows nothing about Tauri; the CLI (`src/bin/chatvault.rs`) and the
+//! the user owns. This crate knows nothing about Tauri; the CLI (`src/bin/chatvault/`) and the
 //! desktop shell (`src-tauri/`) are thin hosts around it.
 // `deny`, not `forbid`: only the Windows and macOS memory readers of Find my key
 // (src/keyfind/memory.rs, process.rs) call the OS and allow it, each call with its SAFETY note.
 #![deny(unsafe_code)]
 
-pub mod autostart;
 pub mod crypto;
 pub mod error;
 pub mod export;
-pub mod export_record;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod history;
-pub mod job;
-pub mod keychain;
 pub mod keyfind;
-pub mod library;
-pub mod logs;
+pub mod local;
 pub mod media;
 pub mod model;
-pub mod paths;
-pub mod power;
-pub mod private_file;
-pub mod profile;
+pub mod platform;
 pub mod repo;
-pub mod runner;
+pub mod run;
 pub mod safe_text;
 pub mod schedule;
-pub mod secret;
-pub mod settings;
-pub mod status;
 pub mod store;
-pub mod sync_folder;
 pub mod target;
-pub mod timer;
 
 pub use error::{Error, ErrorCode, Result};
 

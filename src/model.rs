@@ -162,6 +162,34 @@ pub struct Message {
     pub ext: Vec<MessageExt>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// A text message `wxid_a` ("A") sent, for unit tests: a test overrides what it is about.
+    pub(crate) fn text_for_test(
+        id: &str,
+        conversation_id: &str,
+        at: Timestamp,
+        text: &str,
+    ) -> Message {
+        Message {
+            id: id.into(),
+            conversation_id: conversation_id.into(),
+            at,
+            sender: Some("wxid_a".into()),
+            sender_name: Some("A".into()),
+            from_me: false,
+            kind: MessageKind::Text,
+            text: text.into(),
+            reply_to: None,
+            quoted_text: None,
+            url: None,
+            attachments: vec![],
+            raw_type: 1,
+            ext: Vec::new(),
+        }
+    }
+}
+
 /// One reader-specific extra of a message; tags are listed in FORMAT.md §6.2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageExt {
@@ -202,10 +230,42 @@ pub struct SelectedConversation {
     pub until: Option<Timestamp>,
 }
 
+impl SelectedConversation {
+    /// The conversation with no range of its own.
+    pub fn whole(id: String) -> SelectedConversation {
+        SelectedConversation {
+            id,
+            since: None,
+            until: None,
+        }
+    }
+}
+
 impl Selection {
+    /// Every conversation of the store, also those that appear later.
+    pub fn everything() -> Selection {
+        Selection {
+            all: true,
+            ..Selection::default()
+        }
+    }
+
+    /// These conversations, each whole, and no others.
+    pub fn of(ids: impl IntoIterator<Item = String>) -> Selection {
+        Selection {
+            all: false,
+            conversations: ids.into_iter().map(SelectedConversation::whole).collect(),
+            since: None,
+            until: None,
+        }
+    }
+
     /// The effective range of one conversation: the later start and the earlier end of the
     /// overall and the conversation's own range.
-    pub fn range_of(&self, c: &SelectedConversation) -> (Option<Timestamp>, Option<Timestamp>) {
+    pub(crate) fn range_of(
+        &self,
+        c: &SelectedConversation,
+    ) -> (Option<Timestamp>, Option<Timestamp>) {
         let since = match (self.since, c.since) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),

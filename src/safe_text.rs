@@ -30,15 +30,9 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_terminal_unsafe) {
         return Cow::Borrowed(s);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_terminal_unsafe(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    Cow::Owned(escape_unsafe(s, |out, c| {
+        write!(out, "\\u{{{:x}}}", c as u32)
+    }))
 }
 
 /// JSON text (as serde_json writes it) made safe for a terminal: serde_json escapes the C0
@@ -48,10 +42,15 @@ pub fn json_for_terminal(json: String) -> String {
     if !json.chars().any(is_terminal_unsafe) {
         return json;
     }
-    let mut out = String::with_capacity(json.len() + 16);
-    for c in json.chars() {
+    escape_unsafe(&json, |out, c| write!(out, "\\u{:04x}", c as u32))
+}
+
+/// `s` with every character a terminal would act on written by `escape`.
+fn escape_unsafe(s: &str, escape: fn(&mut String, char) -> std::fmt::Result) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
         if is_terminal_unsafe(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            let _ = escape(&mut out, c);
         } else {
             out.push(c);
         }
@@ -80,7 +79,7 @@ fn keep_in_file_name(c: char) -> bool {
 
 /// The longest file name made here, in UTF-8 bytes: ext4 and APFS take 255 bytes, NTFS 255
 /// UTF-16 units; this leaves room for a folder's own prefix and a collision suffix.
-pub const MAX_NAME_BYTES: usize = 120;
+pub(crate) const MAX_NAME_BYTES: usize = 120;
 
 /// The first 8 hex digits of SHA-256 of `s`: tells apart names that the mapping below made
 /// equal (`a/b` and `a_b`; `Wxid` and `wxid` on a case-insensitive disk).
@@ -139,7 +138,7 @@ pub fn file_name(name: &str) -> String {
 
 /// The file stem for a conversation's exported files: its title, readable, and a hash of its
 /// id so that two chats with one name (or one renamed since) never share a file.
-pub fn conversation_stem(id: &str, title: &str) -> String {
+pub(crate) fn conversation_stem(id: &str, title: &str) -> String {
     let title = if title.trim().is_empty() { id } else { title };
     let mapped = file_name(title);
     // Drop the suffix file_name may have added: this one is keyed on the id.

@@ -11,13 +11,13 @@
 //! environment). A password is not sent over plain `webdav+http` to another machine, where Basic
 //! auth would carry it in clear text, unless the URL says `?insecure=1`.
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keychain::Keychain;
-use crate::secret::Secret;
+use crate::platform::keychain::Keychain;
 use opendal::layers::{ConcurrentLimitLayer, RetryLayer, ThrottleLayer, TimeoutLayer};
 
 /// Requests in flight per target at most.
-pub const MAX_CONCURRENT: usize = 8;
+pub(crate) const MAX_CONCURRENT: usize = 8;
 use opendal::{services, Operator};
 use std::fmt;
 use std::path::PathBuf;
@@ -122,6 +122,22 @@ impl TargetCredentials {
             _ => Self::from_env(var),
         }
     }
+
+    /// The credentials saved for the target: the keychain's, else the process environment's.
+    pub fn saved(keychain: &dyn Keychain, spec: &TargetSpec) -> TargetCredentials {
+        Self::resolve(keychain, spec, |k| std::env::var(k).ok())
+    }
+}
+
+/// The operator for the target at `url` with its saved credentials ([`TargetCredentials::saved`])
+/// and an optional upload limit in KiB/s: how every host reaches a target it already knows.
+pub fn operator_for(
+    url: &str,
+    keychain: &dyn Keychain,
+    limit_kib: Option<u32>,
+) -> Result<Operator> {
+    let spec: TargetSpec = url.parse()?;
+    spec.operator_with(&TargetCredentials::saved(keychain, &spec), limit_kib)
 }
 
 fn bad_url(input: &str, why: impl fmt::Display) -> Error {
@@ -341,7 +357,7 @@ impl TargetSpec {
     }
 
     /// Like [`TargetSpec::operator`], with an optional upload bandwidth limit in KiB/s.
-    pub fn operator_with(
+    pub(crate) fn operator_with(
         &self,
         creds: &TargetCredentials,
         limit_kib: Option<u32>,

@@ -1,7 +1,7 @@
 //! The `chatvault` binary as a user runs it.
 mod common;
 
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use chatvault::store::StoreKey;
 use std::path::Path;
 use std::process::Command;

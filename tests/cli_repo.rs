@@ -3,7 +3,7 @@
 //! paths, keys that never reach a file, and kill -9 at random points of a backup.
 mod common;
 
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use common::user::User;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -185,7 +185,12 @@ fn a_lost_key_is_recovered_with_the_code_and_never_written_to_disk() {
     );
 
     // A typo, then another repository's code, then the right one.
-    let code = std::fs::read_to_string(u.path("recovery.txt")).unwrap();
+    // The file is the app's too: a title, the code on a line of its own, a line on keeping it.
+    let file = std::fs::read_to_string(u.path("recovery.txt")).unwrap();
+    let code = file
+        .lines()
+        .find(|l| chatvault::crypto::recovery::RecoveryCode::parse(l).is_ok())
+        .unwrap();
     let mut typo = code.trim().to_string();
     let last = typo.pop().unwrap();
     typo.push(if last == 'Z' { 'Y' } else { 'Z' });
@@ -337,13 +342,13 @@ fn local_files_are_private_after_init_backup_and_restore() {
     let repo_id = u.init();
     u.ok(&u.backup_args(&["--save-profile", "daily"]));
     u.ok(&["restore", "--json", "--target", &u.target]);
-    let paths = chatvault::paths::AppPaths {
+    let paths = chatvault::local::paths::AppPaths {
         config_dir: u.path("config/chatvault"),
         data_dir: u.path("data/chatvault"),
         cache_dir: u.path("cache/chatvault"),
     };
     // The app writes settings.toml through the same core function.
-    chatvault::settings::Settings::default()
+    chatvault::local::settings::Settings::default()
         .save(&paths)
         .unwrap();
 

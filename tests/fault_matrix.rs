@@ -115,8 +115,8 @@ fn store_messages(u: &User) -> u64 {
 }
 
 fn forget_repo_keys(repo_id: &str) {
-    use chatvault::keychain::Keychain;
-    let kc = chatvault::keychain::OsKeychain::default();
+    use chatvault::platform::keychain::Keychain;
+    let kc = chatvault::platform::keychain::OsKeychain::default();
     let _ = kc.delete(&format!("repo:{repo_id}"));
     let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
 }

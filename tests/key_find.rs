@@ -385,8 +385,8 @@ fn a_found_key_is_remembered_and_backs_up_the_store_with_messages_and_backup() {
         report["messages"].as_u64().unwrap(),
         expected("wechat4")["messages"].as_array().unwrap().len() as u64
     );
-    use chatvault::keychain::Keychain;
-    assert!(chatvault::keychain::OsKeychain::default()
+    use chatvault::platform::keychain::Keychain;
+    assert!(chatvault::platform::keychain::OsKeychain::default()
         .delete(&chatvault::store::StoreKey::keychain_account(&store))
         .unwrap());
 }

@@ -1,8 +1,8 @@
 //! The OS keychain through the real Secret Service (gnome-keyring in a private session bus).
 mod common;
 
-use chatvault::keychain::{Keychain, OsKeychain};
-use chatvault::secret::Secret;
+use chatvault::crypto::secret::Secret;
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 
 #[test]
 fn stores_reads_replaces_and_deletes_a_secret() {

@@ -11,11 +11,11 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::{ext_tag, AttachmentRole, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, ChatStore, MessageQuery, StoreKey};
 use common::store::select_all;
 use common::user::User;
@@ -316,8 +316,8 @@ fn cli_backup_and_restore_bring_back_every_original_byte_for_byte() {
             before,
             "{variant}: the store changed"
         );
-        let _ = chatvault::keychain::Keychain::delete(
-            &chatvault::keychain::OsKeychain::default(),
+        let _ = chatvault::platform::keychain::Keychain::delete(
+            &chatvault::platform::keychain::OsKeychain::default(),
             &format!("repo:{repo_id}"),
         );
     }
@@ -431,7 +431,8 @@ fn v2_images_carry_the_derived_image_key_through_backup_and_restore() {
 fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
     let home = tempfile::tempdir().unwrap();
     let f = lay_out("wechat4", home.path(), false);
-    let secret = chatvault::secret::Secret::new(f.e["key"]["hex"].as_str().unwrap().to_string());
+    let secret =
+        chatvault::crypto::secret::Secret::new(f.e["key"]["hex"].as_str().unwrap().to_string());
     let v4 = chatvault::store::wechat::v4::V4Store::open(
         &f.store,
         &chatvault::store::wechat::v4::V4Key::Passphrase(&secret),
@@ -453,12 +454,7 @@ fn without_kvcomm_no_image_key_is_given_and_the_reason_is_told() {
     let target = tempfile::tempdir().unwrap();
     let spec: chatvault::target::TargetSpec = target.path().display().to_string().parse().unwrap();
     let op = spec.operator(&Default::default()).unwrap();
-    let sel = Selection {
-        all: true,
-        conversations: vec![],
-        since: None,
-        until: None,
-    };
+    let sel = Selection::everything();
     let report = common::runtime().block_on(async {
         let repo = Repo::init(
             op,

@@ -9,7 +9,7 @@
 //! missing, and the source store is not changed by any of it.
 mod common;
 
-use chatvault::keychain::{Keychain, OsKeychain};
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use common::user::{exported_json, User};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

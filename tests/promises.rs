@@ -5,13 +5,13 @@ mod common;
 
 use chatvault::crypto::MasterKey;
 use chatvault::error::ErrorCode;
-use chatvault::job::{Cancel, NoProgress, Progress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::lock::LeaseTimes;
 use chatvault::repo::maintenance::prune;
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::{ConvKeys, Repo};
+use chatvault::run::job::{Cancel, NoProgress, Progress};
 use chatvault::store;
 use common::user::{files_under, User};
 use opendal::Operator;

@@ -12,12 +12,12 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::{forget, prune, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::{ReadMode, Repo};
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, demo, StoreKey, Variant};
 
 use common::faultproxy::{FaultProxy, Seen};
@@ -69,12 +69,7 @@ impl Side {
     async fn backup(&self) -> chatvault::repo::backup::BackupReport {
         let repo = self.open().await;
         let store = store::open(&self.root, Some(&self.key)).unwrap();
-        let selection = Selection {
-            all: true,
-            conversations: Vec::new(),
-            since: None,
-            until: None,
-        };
+        let selection = Selection::everything();
         let req = BackupRequest {
             store: store.as_ref(),
             store_root: &self.root,

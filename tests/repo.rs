@@ -4,15 +4,15 @@
 mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use chatvault::crypto::secret::Secret;
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::{Message, Selection};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::format::{kind, IndexBlob, KeyTable};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest, RestoredConversation};
 use chatvault::repo::{ConvKeys, Repo};
-use chatvault::secret::Secret;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, ChatStore, MessageQuery, StoreKey};
 use chatvault::ErrorCode;
 use common::store::{demo_win3, local_op, new_repo, select_all, win3_add_message};

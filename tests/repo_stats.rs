@@ -3,11 +3,11 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::stats::contents;
 use chatvault::repo::Repo;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, demo, StoreKey, Variant};
 
 #[test]

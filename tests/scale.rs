@@ -5,11 +5,11 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, MessageQuery, StoreKey, Variant};
 use common::store::{local_op, win3_insert, win3_shard};
 use std::path::Path;
@@ -53,10 +53,7 @@ fn a_conversation_whose_rows_are_out_of_time_order_is_backed_up_whole() {
         )
         .await
         .unwrap();
-        let selection = Selection {
-            all: true,
-            ..Default::default()
-        };
+        let selection = Selection::everything();
         let req = BackupRequest {
             store: s.as_ref(),
             store_root: &demo.path,

@@ -2,8 +2,8 @@
 //! sqlcipher3 package; see tests/fixtures/README.md), compared with the content the fixture
 //! generator recorded in each store's expected.json. Reading must leave every source byte as
 //! it was, and messages that live only in a -wal file must be read too.
+use chatvault::crypto::secret::Secret;
 use chatvault::model::Message;
-use chatvault::secret::Secret;
 use chatvault::store::{self, MessageQuery, StoreKey};
 use chatvault::ErrorCode;
 use serde_json::Value;

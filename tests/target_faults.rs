@@ -6,12 +6,12 @@ mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::model::Selection;
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::verify;
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, demo, StoreKey, Variant};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use chatvault::ErrorCode;

@@ -4,13 +4,13 @@
 mod common;
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use chatvault::crypto::secret::Secret;
 use chatvault::crypto::MasterKey;
-use chatvault::job::{Cancel, NoProgress};
 use chatvault::repo::backup::{backup, BackupRequest};
 use chatvault::repo::maintenance::{forget, verify, Forget};
 use chatvault::repo::restore::{restore, RestoreRequest};
 use chatvault::repo::Repo;
-use chatvault::secret::Secret;
+use chatvault::run::job::{Cancel, NoProgress};
 use chatvault::store::{self, MessageQuery, StoreKey};
 use chatvault::target::{TargetCredentials, TargetSpec};
 use common::store::select_all;

@@ -2,7 +2,7 @@
 //! WebDAV servers (anonymous and with basic auth), all on 127.0.0.1.
 mod common;
 
-use chatvault::secret::Secret;
+use chatvault::crypto::secret::Secret;
 use chatvault::target::{probe, TargetCredentials, TargetSpec};
 use chatvault::ErrorCode;
 use opendal::Operator;

@@ -15,7 +15,7 @@ pub struct AppInfo {
     /// The OS locale as reported by the system, e.g. `zh-CN` or `en-US`.
     pub os_locale: String,
     /// The language the UI should use: the saved choice, else the OS locale's.
-    pub language: chatvault::settings::Language,
+    pub language: chatvault::local::settings::Language,
 }
 
 /// A store opened in the wizard: what it is and its conversations.
@@ -144,7 +144,7 @@ pub struct RestoreResult {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct NamedProfile {
     pub name: String,
-    pub profile: chatvault::profile::Profile,
+    pub profile: chatvault::local::profile::Profile,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -165,7 +165,7 @@ pub struct ScheduleEntry {
     #[ts(optional = nullable, type = "string")]
     pub next_run: Option<jiff::Timestamp>,
     #[ts(optional = nullable)]
-    pub last: Option<chatvault::history::RunRecord>,
+    pub last: Option<chatvault::run::history::RunRecord>,
 }
 
 /// A `schedule-run` event: a profile's scheduled run started, ended, or waits.
@@ -217,11 +217,11 @@ pub struct ForgottenInStore {
 /// Every declaration of `ui/src/ipc/bindings.ts`, in file order.
 pub fn typescript_bindings() -> String {
     use chatvault::error::{ErrorCode, WireError};
+    use chatvault::local::settings::{Language, Settings, Theme};
     use chatvault::model::{
         AttachmentRef, AttachmentRole, Conversation, ConversationKind, Message, MessageKind,
         SelectedConversation, Selection,
     };
-    use chatvault::settings::{Language, Settings, Theme};
     use chatvault::store::discover::StoreInfo;
     use chatvault::store::{SelectionCount, Variant};
     let cfg = ts_rs::Config::default();
@@ -264,21 +264,21 @@ pub fn typescript_bindings() -> String {
         chatvault::repo::restore::SnapshotInfo::decl(&cfg),
         chatvault::repo::restore::SnapshotConversation::decl(&cfg),
         RestoreResult::decl(&cfg),
-        chatvault::history::RunRecord::decl(&cfg),
-        chatvault::profile::Profile::decl(&cfg),
+        chatvault::run::history::RunRecord::decl(&cfg),
+        chatvault::local::profile::Profile::decl(&cfg),
         NamedProfile::decl(&cfg),
         RepoOverview::decl(&cfg),
         ScheduleEntry::decl(&cfg),
         ScheduleRunState::decl(&cfg),
         ScheduleRun::decl(&cfg),
         chatvault::repo::maintenance::VerifyReport::decl(&cfg),
-        chatvault::status::KeyStatus::decl(&cfg),
-        chatvault::status::Attention::decl(&cfg),
-        chatvault::status::ProfileStatus::decl(&cfg),
+        chatvault::run::status::KeyStatus::decl(&cfg),
+        chatvault::run::status::Attention::decl(&cfg),
+        chatvault::run::status::ProfileStatus::decl(&cfg),
         chatvault::repo::stats::MonthCount::decl(&cfg),
         chatvault::repo::stats::ConversationShare::decl(&cfg),
         chatvault::repo::stats::BackupContents::decl(&cfg),
-        chatvault::paths::AppPaths::decl(&cfg),
+        chatvault::local::paths::AppPaths::decl(&cfg),
         ForgetResult::decl(&cfg),
         ForgottenInStore::decl(&cfg),
     ];

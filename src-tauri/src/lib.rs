@@ -10,9 +10,9 @@ pub mod ipc;
 pub mod media;
 mod tray;
 
-use chatvault::job::Cancel;
-use chatvault::keychain::{Keychain, OsKeychain};
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::{Keychain, OsKeychain};
+use chatvault::run::job::Cancel;
 use chatvault::store::{ChatStore, StoreKey};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -46,6 +46,21 @@ pub struct OpenStore {
     pub store: Box<dyn ChatStore>,
     pub path: PathBuf,
     pub key: Option<StoreKey>,
+}
+
+impl OpenStore {
+    /// The wizard's store slot, locked.
+    pub(crate) fn lock(
+        slot: &Mutex<Option<OpenStore>>,
+    ) -> Result<std::sync::MutexGuard<'_, Option<OpenStore>>, chatvault::Error> {
+        slot.lock()
+            .map_err(|_| chatvault::Error::internal("store lock poisoned"))
+    }
+
+    /// The error of a command that needs an open store when none is.
+    pub(crate) fn none_open() -> chatvault::Error {
+        chatvault::Error::invalid_input("no chat store is open").with_hint("Open a store first.")
+    }
 }
 
 impl AppState {
@@ -142,7 +157,7 @@ pub fn run() {
         eprintln!("ChatVault cannot start: {e}");
         std::process::exit(1);
     }
-    chatvault::logs::append(
+    chatvault::local::logs::append(
         &paths,
         &format!(
             "{} app started, version {}",
@@ -161,7 +176,7 @@ pub fn run() {
             // A desktop without a tray host still gets the window; the tray is a convenience.
             if let Err(e) = tray::install(app.handle()) {
                 eprintln!("ChatVault: no tray icon ({e})");
-                chatvault::logs::append(
+                chatvault::local::logs::append(
                     &paths,
                     &format!("{} no tray icon: {e}", jiff::Timestamp::now()),
                 );
@@ -173,7 +188,7 @@ pub fn run() {
                 keychain.clone(),
             );
             // Started at login: stay in the tray until the user opens the window.
-            if std::env::args().any(|a| a == chatvault::autostart::HIDDEN_ARG) {
+            if std::env::args().any(|a| a == chatvault::schedule::autostart::HIDDEN_ARG) {
                 if let Some(w) = app.get_webview_window("main") {
                     let _ = w.hide();
                 }
@@ -182,7 +197,7 @@ pub fn run() {
         });
     if let Err(e) = builder.run(tauri::generate_context!()) {
         eprintln!("ChatVault stopped with an error: {e}");
-        chatvault::logs::append(
+        chatvault::local::logs::append(
             &log_paths,
             &format!("{} app stopped with an error: {e}", jiff::Timestamp::now()),
         );

@@ -26,13 +26,13 @@ use tauri::Manager;
 pub const SCHEME: &str = "chatvault-media";
 
 /// Library restores write their attachments here (inside the app's data folder).
-pub fn library_dir(paths: &chatvault::paths::AppPaths) -> PathBuf {
+pub fn library_dir(paths: &chatvault::local::paths::AppPaths) -> PathBuf {
     paths.data_dir.join("library-media")
 }
 
 /// The restore preview writes the previewed conversation's attachments here; emptied before
 /// each preview.
-pub fn preview_dir(paths: &chatvault::paths::AppPaths) -> PathBuf {
+pub fn preview_dir(paths: &chatvault::local::paths::AppPaths) -> PathBuf {
     paths.cache_dir.join("restore-preview")
 }
 
@@ -411,7 +411,7 @@ pub fn copy_attachments(
             };
             let dst = to.join(rel);
             if let Some(parent) = dst.parent() {
-                chatvault::private_file::create_private_dir_all(parent)?;
+                chatvault::local::private_file::create_private_dir_all(parent)?;
             }
             std::fs::copy(&src, &dst).map_err(|e| {
                 chatvault::Error::io(format!("copying {} to the library", src.display()), &e)
@@ -422,7 +422,7 @@ pub fn copy_attachments(
 }
 
 /// Deletes the library's and the restore preview's copies of a conversation's attachments.
-pub fn remove_conversation(paths: &chatvault::paths::AppPaths, conversation: &str) {
+pub fn remove_conversation(paths: &chatvault::local::paths::AppPaths, conversation: &str) {
     let name = chatvault::safe_text::file_name(conversation);
     for root in [library_dir(paths), preview_dir(paths)] {
         let dir = root.join("attachments").join(&name);
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn requests_outside_the_served_areas_and_non_media_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
-        let paths = chatvault::paths::AppPaths::under(tmp.path());
+        let paths = chatvault::local::paths::AppPaths::under(tmp.path());
         let state = AppState::new(paths.clone());
         let dir = library_dir(&paths).join("attachments/c");
         std::fs::create_dir_all(&dir).unwrap();
@@ -541,7 +541,7 @@ mod tests {
     fn store_media_are_named_by_message_and_decoded_from_the_open_store() {
         use chatvault::store::{self, demo, StoreKey};
         let tmp = tempfile::tempdir().unwrap();
-        let paths = chatvault::paths::AppPaths::under(&tmp.path().join("app"));
+        let paths = chatvault::local::paths::AppPaths::under(&tmp.path().join("app"));
         let state = AppState::new(paths);
         let d = demo::write(&tmp.path().join("demo"), store::Variant::WechatWin3, 300).unwrap();
         let key = StoreKey::parse(d.key.as_deref().unwrap()).unwrap();
@@ -628,7 +628,7 @@ mod tests {
         use chatvault::model::{AttachmentRef, ConversationKind};
         use chatvault::repo::restore::RestoredConversation;
         let tmp = tempfile::tempdir().unwrap();
-        let paths = chatvault::paths::AppPaths::under(&tmp.path().join("app"));
+        let paths = chatvault::local::paths::AppPaths::under(&tmp.path().join("app"));
         let export = tmp.path().join("export");
         std::fs::create_dir_all(export.join("attachments/wxid_a")).unwrap();
         std::fs::write(export.join("attachments/wxid_a/1-a.dat"), b"dat").unwrap();

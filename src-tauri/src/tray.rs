@@ -4,7 +4,7 @@
 //! in the user's language.
 
 use crate::AppState;
-use chatvault::settings::{Language, Settings};
+use chatvault::local::settings::{Language, Settings};
 use jiff::Timestamp;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, TrayIconBuilder, TrayIconEvent};
@@ -301,22 +301,22 @@ fn backup_now<R: Runtime>(app: &AppHandle<R>) {
     std::thread::spawn(move || {
         let paths = app.state::<AppState>().paths.clone();
         let keychain = app.state::<AppState>().keychain.clone();
-        let Ok(profiles) = chatvault::profile::list(&paths) else {
+        let Ok(profiles) = chatvault::local::profile::list(&paths) else {
             return;
         };
         for (name, p) in profiles {
             set_status(&app, "running");
-            let req = chatvault::runner::RunRequest::for_profile(
+            let req = chatvault::run::RunRequest::for_profile(
                 Some(&name),
                 &p,
-                chatvault::runner::Origin::Tray,
+                chatvault::run::Origin::Tray,
             );
-            let result = chatvault::runner::run(
+            let result = chatvault::run::run(
                 &paths,
                 keychain.as_ref(),
                 req,
-                &chatvault::job::NoProgress,
-                &chatvault::job::Cancel::new(),
+                &chatvault::run::job::NoProgress,
+                &chatvault::run::job::Cancel::new(),
             );
             notify_result(
                 &app,

@@ -24,27 +24,27 @@ use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroizing;
 
 /// `"CVLT"`.
-pub const MAGIC: [u8; 4] = *b"CVLT";
+pub(crate) const MAGIC: [u8; 4] = *b"CVLT";
 /// The envelope (format) version this code reads and writes.
 pub const VERSION: u8 = 1;
 /// The header: magic, version, kind, reserved, ct_len, key_id, nonce.
-pub const HEADER_LEN: usize = 32;
+pub(crate) const HEADER_LEN: usize = 32;
 /// The GCM tag.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Header plus tag: an envelope is `OVERHEAD + len(P)` bytes.
-pub const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
+pub(crate) const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 /// The kind of `keys/` objects, whose key_id mismatch means "wrong recovery code" (§4 check 6).
-pub const KIND_KEY: u8 = 0x02;
+pub(crate) const KIND_KEY: u8 = 0x02;
 /// The decoder output cap for attachment chunks (§4).
-pub const MAX_OUT_CHUNK: usize = 4 << 20;
+pub(crate) const MAX_OUT_CHUNK: usize = 4 << 20;
 /// The decoder output cap for everything except chunks (§4).
-pub const MAX_OUT_OTHER: usize = 64 << 20;
+pub(crate) const MAX_OUT_OTHER: usize = 64 << 20;
 
 /// The zstd frame magic number, as it appears on the wire.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
 /// The zstd level of an envelope's frame (FORMAT.md §4 leaves it to the writer).
-pub const ZSTD_LEVEL: i32 = 3;
+pub(crate) const ZSTD_LEVEL: i32 = 3;
 /// The level for attachment chunks: photos, voice and videos are compressed already, and at
 /// level 1 zstd passes incompressible bytes about twice as fast as at 3 for the same size.
 pub const ZSTD_LEVEL_MEDIA: i32 = 1;
@@ -86,7 +86,7 @@ impl<'a> Binding<'a> {
     }
 
     /// Binds `extra_ad` into the associated data too.
-    pub fn with_ad(self, extra_ad: &'a [u8]) -> Binding<'a> {
+    pub(crate) fn with_ad(self, extra_ad: &'a [u8]) -> Binding<'a> {
         Binding { extra_ad, ..self }
     }
 
@@ -111,7 +111,7 @@ impl<'a> Binding<'a> {
     ///
     /// # Panics
     /// As [`Binding::seal`].
-    pub fn seal_within(&self, body: &[u8], padding: Padding, outside: u64) -> Vec<u8> {
+    pub(crate) fn seal_within(&self, body: &[u8], padding: Padding, outside: u64) -> Vec<u8> {
         // The plaintext's copies are wiped: a body may be a key table.
         let z = Zeroizing::new(compress(body, self.level));
         let unpadded = (OVERHEAD + 4 + z.len()) as u64;
@@ -265,7 +265,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    pub fn total_len(&self) -> usize {
+    pub(crate) fn total_len(&self) -> usize {
         OVERHEAD + self.ct_len
     }
 }
@@ -420,7 +420,8 @@ pub(crate) fn decode_plaintext(identity: &str, p: &[u8], max_out: usize) -> Resu
 /// (32 + ct_len + 16), from its header. `data` may continue after the envelope but must hold all
 /// of it: a shorter `data` is `repo_truncated`. Bad magic is `repo_corrupt`; an unknown version
 /// or non-zero reserved bytes is `repo_version_unsupported` (as in [`open`]).
-pub fn envelope_len(data: &[u8]) -> Result<usize> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn envelope_len(data: &[u8]) -> Result<usize> {
     Ok(parse_header("blob", data, false)?.total_len())
 }
 

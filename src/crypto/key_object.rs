@@ -87,7 +87,8 @@ fn parse_kdf_block(identity: &str, object: &[u8]) -> Result<(KdfParams, [u8; 16]
 
 /// The Argon2id parameters of a key object, from its cleartext KDF block (for `key status`).
 /// Errors as [`unwrap_master_key`] for a bad block.
-pub fn kdf_params(name: &str, object: &[u8]) -> Result<KdfParams> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn kdf_params(name: &str, object: &[u8]) -> Result<KdfParams> {
     Ok(parse_kdf_block(&key_identity(name), object)?.0)
 }
 
@@ -108,7 +109,7 @@ fn key_identity(name: &str) -> Cow<'_, str> {
 ///
 /// # Panics
 /// If `params` are outside the bounds readers accept (the object could never be opened).
-pub fn wrap_master_key(
+pub(crate) fn wrap_master_key(
     code: &RecoveryCode,
     params: KdfParams,
     name: &str,
@@ -150,7 +151,7 @@ pub fn wrap_master_key(
 /// it is `recovery_code_wrong`; a bad KDF block or out-of-bounds parameters are `repo_corrupt`
 /// (an unknown KDF algorithm byte is `repo_version_unsupported`); the envelope's own failures
 /// are as in [`envelope::open`]. The envelope header is checked before Argon2 runs.
-pub fn unwrap_master_key(
+pub(crate) fn unwrap_master_key(
     code: &RecoveryCode,
     name: &str,
     object: &[u8],

@@ -4,8 +4,8 @@
 //! Key types never print their bytes (`Debug` is redacted), are wiped when dropped and cannot be
 //! serialised. Reading the bytes needs an explicit `expose`.
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -42,7 +42,7 @@ pub(crate) fn key_id_of(root: &[u8; 32]) -> KeyId {
 ///
 /// # Panics
 /// If the operating system cannot provide random bytes; continuing without them would be unsafe.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).expect("the operating system's random number generator failed");
     out
@@ -83,7 +83,7 @@ impl MasterKey {
     }
 
     /// The keychain form: 64 lowercase hex digits.
-    pub fn to_hex(&self) -> Secret<String> {
+    pub(crate) fn to_hex(&self) -> Secret<String> {
         Secret::new(hex::encode(self.0))
     }
 
@@ -133,7 +133,7 @@ impl SubKey {
     }
 
     /// HMAC-SHA256 under this key over the concatenation of `parts`.
-    pub fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .expect("HMAC-SHA256 accepts keys of any length");
         for part in parts {

@@ -8,8 +8,8 @@
 //! The `keys/` object that KEK opens is in [`super::key_object`].
 
 use super::keys::random_bytes;
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -166,7 +166,7 @@ impl KdfParams {
     };
 
     /// The bounds readers enforce (§5.2): m ∈ [19 456, 4 194 304] KiB, t ∈ [1, 10], p ∈ [1, 16].
-    pub fn in_bounds(&self) -> bool {
+    pub(crate) fn in_bounds(&self) -> bool {
         (19_456..=4_194_304).contains(&self.m_kib)
             && (1..=10).contains(&self.t)
             && (1..=16).contains(&self.p)

@@ -4,14 +4,14 @@
 //! types the phone's (dial *#06#). Each combination is checked on page 1.
 
 use super::check::{Page1, ANDROID};
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use quick_xml::events::Event;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// The IMEI WeChat uses when it cannot read the phone's.
-pub const PLACEHOLDER_IMEI: &str = "1234567890ABCDEF";
+pub(crate) const PLACEHOLDER_IMEI: &str = "1234567890ABCDEF";
 
 /// Preference files and the entries that hold the uin (wechat-dump, chat-stores.md §5, §7.1).
 const UIN_ENTRIES: [(&str, &str); 3] = [

@@ -11,9 +11,9 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 /// SQLCipher's salt: the first 16 bytes of the file.
-pub const SALT_LEN: usize = 16;
+pub(crate) const SALT_LEN: usize = 16;
 /// Key length of every variant (AES-256).
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// The page-1 parameters of one store variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,24 +62,24 @@ pub const WECHAT4: Params = Params {
     hmac: HmacKind::Sha512,
 };
 /// A WCDB raw key of a 4.x database: the derived key, so no KDF.
-pub const WECHAT4_RAW: Params = Params {
+pub(crate) const WECHAT4_RAW: Params = Params {
     kdf: Kdf::Raw,
     ..WECHAT4
 };
 /// WeChat for Windows 3.x: SQLCipher 3 parameters with 4096-byte pages.
-pub const WIN3: Params = Params {
+pub(crate) const WIN3: Params = Params {
     page_size: 4096,
     kdf: Kdf::Sha1(64_000),
     hmac: HmacKind::Sha1,
 };
 /// WeChat for macOS 3.x: raw key, 1024-byte pages, HMAC-SHA1.
-pub const MAC3: Params = Params {
+pub(crate) const MAC3: Params = Params {
     page_size: 1024,
     kdf: Kdf::Raw,
     hmac: HmacKind::Sha1,
 };
 /// WeChat for Android: SQLCipher 1 (PBKDF2-SHA1 × 4000, 1024-byte pages, no HMAC).
-pub const ANDROID: Params = Params {
+pub(crate) const ANDROID: Params = Params {
     page_size: 1024,
     kdf: Kdf::Sha1(4000),
     hmac: HmacKind::None,
@@ -134,7 +134,7 @@ impl Page1 {
     }
 
     /// Android: the 7-character text passphrase.
-    pub fn opens_with_password(&self, params: &Params, password: &[u8]) -> bool {
+    pub(crate) fn opens_with_password(&self, params: &Params, password: &[u8]) -> bool {
         let mut enc = Zeroizing::new([0u8; KEY_LEN]);
         match params.kdf {
             Kdf::Sha1(iter) => {
@@ -246,6 +246,12 @@ mod tests {
         key_from_hex(expected(variant)["key"]["hex"].as_str().unwrap()).unwrap()
     }
 
+    /// `key` opens `p` with `params`, and the same key with one bit flipped does not.
+    fn assert_opens_only_with(p: &Page1, params: &Params, key: &[u8; KEY_LEN]) {
+        assert!(p.opens(params, key));
+        assert!(!p.opens(params, &flipped(key)));
+    }
+
     fn flipped(key: &[u8; KEY_LEN]) -> [u8; KEY_LEN] {
         let mut k = *key;
         k[31] ^= 1;
@@ -256,8 +262,7 @@ mod tests {
     fn wechat4_passphrase_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat4", "db_storage/message/message_0.db", 4096);
         let key = fixture_key("wechat4");
-        assert!(p.opens(&WECHAT4, &key));
-        assert!(!p.opens(&WECHAT4, &flipped(&key)));
+        assert_opens_only_with(&p, &WECHAT4, &key);
     }
 
     #[test]
@@ -270,8 +275,7 @@ mod tests {
         let key = key_from_hex(&hex[..64]).unwrap();
         let p = page1("wechat4", "db_storage/message/message_0.db", 4096);
         assert_eq!(hex::encode(p.salt()), &hex[64..]);
-        assert!(p.opens(&WECHAT4_RAW, &key));
-        assert!(!p.opens(&WECHAT4_RAW, &flipped(&key)));
+        assert_opens_only_with(&p, &WECHAT4_RAW, &key);
         let other = page1("wechat4", "db_storage/contact/contact.db", 4096);
         assert!(!other.opens(&WECHAT4_RAW, &key));
     }
@@ -280,8 +284,7 @@ mod tests {
     fn win3_passphrase_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat-win3", "Msg/Multi/MSG0.db", 4096);
         let key = fixture_key("wechat-win3");
-        assert!(p.opens(&WIN3, &key));
-        assert!(!p.opens(&WIN3, &flipped(&key)));
+        assert_opens_only_with(&p, &WIN3, &key);
         // The 4.x parameters do not accept a 3.x file even with its right key.
         assert!(!p.opens(&WECHAT4, &key));
     }
@@ -290,8 +293,7 @@ mod tests {
     fn mac3_raw_key_opens_page_one_and_a_near_miss_does_not() {
         let p = page1("wechat-mac3", "Message/msg_0.db", 1024);
         let key = fixture_key("wechat-mac3");
-        assert!(p.opens(&MAC3, &key));
-        assert!(!p.opens(&MAC3, &flipped(&key)));
+        assert_opens_only_with(&p, &MAC3, &key);
     }
 
     #[test]

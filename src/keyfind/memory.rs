@@ -121,7 +121,7 @@ mod linux {
     use std::fs::File;
     use std::os::unix::fs::FileExt;
 
-    pub struct LinuxMemory {
+    pub(crate) struct LinuxMemory {
         mem: File,
         regions: Vec<Region>,
     }
@@ -253,7 +253,7 @@ mod windows {
         OpenProcess, PROCESS_QUERY_INFORMATION, PROCESS_VM_READ,
     };
 
-    pub struct WindowsMemory {
+    pub(crate) struct WindowsMemory {
         handle: HANDLE,
         regions: Vec<Region>,
     }
@@ -354,7 +354,7 @@ mod macos {
     use mach2::vm_region::{vm_region_basic_info_data_64_t, VM_REGION_BASIC_INFO_64};
     use mach2::vm_types::{mach_vm_address_t, mach_vm_size_t};
 
-    pub struct MachMemory {
+    pub(crate) struct MachMemory {
         task: mach_port_name_t,
         regions: Vec<Region>,
     }

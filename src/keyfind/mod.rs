@@ -12,8 +12,8 @@ pub mod memory;
 pub mod process;
 pub mod scan;
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 use crate::store::{discover, StoreKey, Variant};
 use check::{Page1, Params, KEY_LEN, SALT_LEN};
 use memory::ProcessMemory;

@@ -6,7 +6,8 @@ use ts_rs::TS;
 
 /// The names WeChat's main process runs under (compared ignoring case). WeChat's helper
 /// processes (`WeChatAppEx`, `WeChatOCR`, ...) hold no database keys and are left alone.
-pub const WECHAT_NAMES: [&str; 5] = ["wechat", "weixin", "wechat.exe", "weixin.exe", "xwechat"];
+pub(crate) const WECHAT_NAMES: [&str; 5] =
+    ["wechat", "weixin", "wechat.exe", "weixin.exe", "xwechat"];
 
 /// A process key finding looked at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -16,7 +17,7 @@ pub struct ProcessInfo {
 }
 
 /// Running processes whose name is one of `names` (ignoring case), lowest id first.
-pub fn find_by_name(names: &[&str]) -> Vec<ProcessInfo> {
+pub(crate) fn find_by_name(names: &[&str]) -> Vec<ProcessInfo> {
     let mut out: Vec<ProcessInfo> = list()
         .into_iter()
         .filter(|p| names.iter().any(|n| p.name.eq_ignore_ascii_case(n)))
@@ -26,7 +27,7 @@ pub fn find_by_name(names: &[&str]) -> Vec<ProcessInfo> {
 }
 
 /// The name of process `pid`, when it exists.
-pub fn name_of(pid: u32) -> Option<String> {
+pub(crate) fn name_of(pid: u32) -> Option<String> {
     #[cfg(target_os = "linux")]
     {
         std::fs::read_to_string(format!("/proc/{pid}/comm"))
@@ -121,7 +122,7 @@ fn list() -> Vec<ProcessInfo> {
 
 /// Whether the process has any database file open (WeChat opens them after login). `None`
 /// when the OS does not tell us (then we do not guess).
-pub fn has_open_databases(pid: u32) -> Option<bool> {
+pub(crate) fn has_open_databases(pid: u32) -> Option<bool> {
     #[cfg(target_os = "linux")]
     {
         let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;

@@ -13,16 +13,16 @@ use super::check::{KEY_LEN, SALT_LEN};
 use zeroize::Zeroizing;
 
 /// Length of `x'` + 96 hex digits + `'`.
-pub const RAW_KEY_TEXT_LEN: usize = 2 + 2 * (KEY_LEN + SALT_LEN) + 1;
+pub(crate) const RAW_KEY_TEXT_LEN: usize = 2 + 2 * (KEY_LEN + SALT_LEN) + 1;
 
 /// A WCDB raw key found in memory.
-pub struct RawKeyHit {
+pub(crate) struct RawKeyHit {
     pub key: Zeroizing<[u8; KEY_LEN]>,
     pub salt: [u8; SALT_LEN],
 }
 
 /// Every `x'<96 hex>'` in `buf` (either case of `x`, hex digits of either case).
-pub fn raw_key_strings(buf: &[u8], mut found: impl FnMut(RawKeyHit)) {
+pub(crate) fn raw_key_strings(buf: &[u8], mut found: impl FnMut(RawKeyHit)) {
     let finder = memchr::memmem::Finder::new(b"'");
     let mut from = 0;
     while let Some(i) = finder.find(&buf[from..]) {
@@ -53,7 +53,7 @@ pub fn raw_key_strings(buf: &[u8], mut found: impl FnMut(RawKeyHit)) {
 
 /// Addresses of 32-byte buffers that string objects in `buf` point at. `buf[0]` must be at an
 /// 8-aligned address (regions are page-aligned).
-pub fn string_pointers(buf: &[u8], mut found: impl FnMut(u64)) {
+pub(crate) fn string_pointers(buf: &[u8], mut found: impl FnMut(u64)) {
     let words = buf.len() / 8;
     let word = |i: usize| u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
     // i: index of the length word; needs the pointer before it and the capacity after it.
@@ -82,7 +82,7 @@ fn plausible_pointer(p: u64) -> bool {
 /// The cheap test a 32-byte candidate passes before any full KDF: a key is random bytes, so
 /// text (20 or more ASCII letters or digits), mostly-empty memory (10 or more zero bytes) and
 /// repeated bytes are dropped.
-pub fn looks_like_key(c: &[u8; KEY_LEN]) -> bool {
+pub(crate) fn looks_like_key(c: &[u8; KEY_LEN]) -> bool {
     let alnum = c.iter().filter(|b| b.is_ascii_alphanumeric()).count();
     let zeros = c.iter().filter(|b| **b == 0).count();
     let mut distinct = [false; 256];

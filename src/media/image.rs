@@ -14,10 +14,10 @@ use crate::model::{ext_tag, MessageExt};
 use aes::cipher::{generic_array::GenericArray, BlockDecrypt, KeyInit};
 
 /// The signatures of WeChat 4.x `.dat` images (chatlog compares the first four bytes only).
-pub const V1_MAGIC: [u8; 6] = [0x07, 0x08, b'V', b'1', 0x08, 0x07];
-pub const V2_MAGIC: [u8; 6] = [0x07, 0x08, b'V', b'2', 0x08, 0x07];
+pub(crate) const V1_MAGIC: [u8; 6] = [0x07, 0x08, b'V', b'1', 0x08, 0x07];
+pub(crate) const V2_MAGIC: [u8; 6] = [0x07, 0x08, b'V', b'2', 0x08, 0x07];
 /// V1's AES key, the same for everyone.
-pub const V1_KEY: &[u8; 16] = b"cfcd208495d565ef";
+pub(crate) const V1_KEY: &[u8; 16] = b"cfcd208495d565ef";
 /// The XOR byte when neither the message nor the image's end tells it (chatlog's default).
 const DEFAULT_XOR: u8 = 0x37;
 /// Length of the 4.x header.
@@ -36,7 +36,7 @@ const OTHER_IMAGE_MAGIC: [(&[u8], &str, &str); 3] = [
 
 /// A WeChat 4.x image key as the reader attached it to the message.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ImageKey {
+pub(crate) struct ImageKey {
     pub aes: [u8; 16],
     /// Absent when the reader knew only the AES key.
     pub xor: Option<u8>,
@@ -50,7 +50,7 @@ impl std::fmt::Debug for ImageKey {
 
 impl ImageKey {
     /// The key among a message's extras (ext tag 1), if it is there and well formed.
-    pub fn from_ext(ext: &[MessageExt]) -> Option<ImageKey> {
+    pub(crate) fn from_ext(ext: &[MessageExt]) -> Option<ImageKey> {
         let data = &ext
             .iter()
             .find(|e| e.tag == ext_tag::WECHAT_IMAGE_KEY)?
@@ -164,7 +164,7 @@ fn heic_xor_dat(bytes: &[u8]) -> Option<Viewable> {
 }
 
 /// A WeChat 4.x `.dat` image (V1 or V2), decrypted with V1's fixed key or the message's.
-pub fn v4_dat(bytes: &[u8], key: Option<ImageKey>) -> Result<Viewable, Note> {
+pub(crate) fn v4_dat(bytes: &[u8], key: Option<ImageKey>) -> Result<Viewable, Note> {
     let plain = v4_plain(bytes, key)?;
     if plain.starts_with(WXGF) {
         return Err(Note::Wxgf);
@@ -246,7 +246,7 @@ pub(crate) mod tests {
     use aes::cipher::BlockEncrypt;
 
     /// A small but well-formed JPEG-looking byte string (SOI, APP0, filler, EOI).
-    pub fn jpeg(len: usize) -> Vec<u8> {
+    pub(crate) fn jpeg(len: usize) -> Vec<u8> {
         let mut j =
             b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00".to_vec();
         j.extend((0..len).map(|i| (i * 7 % 251) as u8));
@@ -256,7 +256,7 @@ pub(crate) mod tests {
 
     /// Encodes `image` as WeChat 4.x does (chat-stores.md §6.2): header, AES-128-ECB over the
     /// first `aes_len` bytes with PKCS#7, the middle plain, the last `xor_len` XOR-ed.
-    pub fn v4_encode(
+    pub(crate) fn v4_encode(
         magic: &[u8; 6],
         key: &[u8; 16],
         xor: u8,

@@ -157,12 +157,12 @@ pub fn viewable(original: &[u8], kind: MessageKind, ext: &[MessageExt]) -> Optio
 
 /// Where the viewable form of the original restored at `original` goes: beside it, same stem,
 /// `.view.<ext>` (`attachments/c/1-abc.dat` → `attachments/c/1-abc.view.jpg`).
-pub fn viewable_name(original: &str, ext: &str) -> String {
+pub(crate) fn viewable_name(original: &str, ext: &str) -> String {
     format!("{}.view.{ext}", stem(original))
 }
 
 /// Where the note saying why the original at `original` has no viewable form goes.
-pub fn note_name(original: &str) -> String {
+pub(crate) fn note_name(original: &str) -> String {
     format!("{}.note.txt", stem(original))
 }
 

@@ -52,7 +52,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
-pub fn is_silk(bytes: &[u8]) -> bool {
+pub(crate) fn is_silk(bytes: &[u8]) -> bool {
     bytes
         .strip_prefix(b"\x02")
         .unwrap_or(bytes)
@@ -60,7 +60,7 @@ pub fn is_silk(bytes: &[u8]) -> bool {
 }
 
 /// A SILK clip as a WAV file; None when it does not decode or holds no sound.
-pub fn silk_to_wav(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn silk_to_wav(bytes: &[u8]) -> Option<Vec<u8>> {
     let clip = frames_the_sdk_reads_safely(bytes)?;
     let pcm = silk_codec::decode_silk(clip, SAMPLE_RATE as i32).ok()?;
     (!pcm.is_empty()).then(|| wav(&pcm, SAMPLE_RATE))

@@ -7,13 +7,14 @@ use super::Repo;
 use crate::crypto::recovery::{KdfParams, RecoveryCode};
 use crate::crypto::MasterKey;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keychain::Keychain;
-use crate::paths::AppPaths;
-use crate::private_file;
+use crate::local::paths::AppPaths;
+use crate::local::private_file;
+use crate::platform::keychain::Keychain;
 use opendal::Operator;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
+use std::path::Path;
+use zeroize::Zeroizing;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct KnownRepos {
@@ -27,27 +28,18 @@ fn known_file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 fn load_known(paths: &AppPaths) -> Result<KnownRepos> {
-    match fs::read_to_string(known_file(paths)) {
-        Ok(t) => toml::from_str(&t).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("{}: {e}", known_file(paths).display()),
-            )
-            .with_hint("Delete the file; unlock each repository again with its recovery code.")
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KnownRepos::default()),
-        Err(e) => Err(Error::io("reading repositories.toml", &e)),
-    }
+    crate::local::toml_file::load(
+        &known_file(paths),
+        "Delete the file; unlock each repository again with its recovery code.",
+    )
 }
 
 pub fn remember_repo(paths: &AppPaths, url: &str, repo_id: [u8; 16]) -> Result<()> {
     let mut known = load_known(paths)?;
     known.repos.insert(url.to_string(), hex::encode(repo_id));
-    private_file::create_private_dir_all(&paths.config_dir)?;
     // This machine's notes about the repository (lock holders) go under the cache: private too.
     private_file::create_private_dir_all(&paths.repos_cache_dir().join(hex::encode(repo_id)))?;
-    let text = toml::to_string(&known).map_err(|e| Error::internal(e.to_string()))?;
-    private_file::write_private_atomic(&known_file(paths), text.as_bytes())
+    crate::local::toml_file::save(&known_file(paths), &known)
 }
 
 /// Every target URL this computer has used a repository at.
@@ -148,6 +140,43 @@ pub async fn open(
             .with_hint("Unlock it with its own recovery code: chatvault key unlock --target URL --recovery-code-file FILE"));
     }
     Ok(repo)
+}
+
+/// Opens the repository at `url`: the target with its saved credentials, the master key from
+/// the keychain.
+pub async fn open_url(url: &str, keychain: &dyn Keychain, paths: &AppPaths) -> Result<Repo> {
+    open(
+        crate::target::operator_for(url, keychain, None)?,
+        url,
+        keychain,
+        paths,
+    )
+    .await
+}
+
+/// Writes the recovery code to a new file only this user can read (never over an existing
+/// file, never through a symlink), with a line saying what it is; [`read_recovery_code`]
+/// reads it back.
+pub fn save_recovery_code(path: &Path, code: &RecoveryCode) -> Result<()> {
+    let text = Zeroizing::new(format!(
+        "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
+        code.display().expose()
+    ));
+    private_file::write_new_private(path, text.as_bytes())
+}
+
+/// The recovery code in a file: one [`save_recovery_code`] wrote, or one that holds only the
+/// code (as typed or printed).
+pub fn read_recovery_code(path: &Path) -> Result<RecoveryCode> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?,
+    );
+    RecoveryCode::parse(&text).or_else(|whole| {
+        text.lines()
+            .find_map(|line| RecoveryCode::parse(line).ok())
+            .ok_or(whole)
+    })
 }
 
 /// Finds the master key with the recovery code and stores it (and the code) in the keychain.
@@ -289,4 +318,36 @@ pub async fn rotate(
     }
     finish_rotation(repo, keychain, &pending).await?;
     Ok(pending.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_recovery_code_file_and_a_bare_code_read_back_as_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = RecoveryCode::generate();
+        let saved = dir.path().join("code.txt");
+        save_recovery_code(&saved, &code).unwrap();
+        let text = std::fs::read_to_string(&saved).unwrap();
+        assert!(text.starts_with("ChatVault recovery code\n"), "{text}");
+        let read = read_recovery_code(&saved).unwrap();
+        assert_eq!(read.display().expose(), code.display().expose());
+
+        let bare = dir.path().join("bare.txt");
+        std::fs::write(&bare, format!("{}\n", code.display().expose())).unwrap();
+        let read = read_recovery_code(&bare).unwrap();
+        assert_eq!(read.display().expose(), code.display().expose());
+
+        // Never over an existing file.
+        assert!(save_recovery_code(&saved, &RecoveryCode::generate()).is_err());
+        assert_eq!(std::fs::read_to_string(&saved).unwrap(), text);
+        let junk = dir.path().join("junk.txt");
+        std::fs::write(&junk, "no code here\n").unwrap();
+        assert_eq!(
+            read_recovery_code(&junk).unwrap_err().code(),
+            ErrorCode::RecoveryCodeInvalid
+        );
+    }
 }

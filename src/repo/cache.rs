@@ -19,7 +19,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Directories whose objects are cached (`data/` holds only class-S packs here).
-pub const CACHED_DIRS: [&str; 5] = ["keytable/", "index/", "snapshots/", "forgotten/", "data/"];
+pub(crate) const CACHED_DIRS: [&str; 5] =
+    ["keytable/", "index/", "snapshots/", "forgotten/", "data/"];
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -62,7 +63,7 @@ impl Cache {
 
     /// Whether objects of this path are kept here at all (not whether a copy is present:
     /// that is [`Cache::len`]).
-    pub fn accepts(&self, path: &str) -> bool {
+    pub(crate) fn accepts(&self, path: &str) -> bool {
         self.file(path).is_some()
     }
 
@@ -77,7 +78,7 @@ impl Cache {
     }
 
     /// `len` bytes at `offset` of a cached object (a blob of a cached pack).
-    pub fn read_at(&self, path: &str, offset: u64, len: u64) -> Option<Vec<u8>> {
+    pub(crate) fn read_at(&self, path: &str, offset: u64, len: u64) -> Option<Vec<u8>> {
         let mut f = fs::File::open(self.file(path)?).ok()?;
         f.seek(SeekFrom::Start(offset)).ok()?;
         let mut buf = vec![0u8; len as usize];
@@ -95,7 +96,7 @@ impl Cache {
     fn write(&self, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let parent = file.parent().expect("a cache file has a folder");
         if !parent.is_dir() {
-            crate::private_file::create_private_dir_all(parent)
+            crate::local::private_file::create_private_dir_all(parent)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         let mut random = [0u8; 6];
@@ -123,7 +124,7 @@ impl Cache {
 
     /// Drops every cached object of `dir` (one of [`CACHED_DIRS`]) whose path is not in
     /// `listed` (the target's listing of `dir`). Returns how many were dropped.
-    pub fn retain_listed(&self, dir: &str, listed: &HashSet<String>) -> usize {
+    pub(crate) fn retain_listed(&self, dir: &str, listed: &HashSet<String>) -> usize {
         let top = dir.trim_end_matches('/');
         if !CACHED_DIRS.contains(&dir) {
             return 0;

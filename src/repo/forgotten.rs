@@ -37,7 +37,7 @@ impl Forgotten {
     }
 
     /// True when the whole conversation is forgotten.
-    pub fn is_whole(&self, ctok: &Ctok) -> bool {
+    pub(crate) fn is_whole(&self, ctok: &Ctok) -> bool {
         self.get(ctok).is_some_and(|e| e.whole)
     }
 
@@ -89,7 +89,7 @@ impl Repo {
     /// The current forgotten list (the highest readable generation; empty when none).
     /// Unreadable objects are skipped and reported through [`Repo::damage`]; one older than
     /// this computer has seen is `repo_rolled_back`.
-    pub async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
+    pub(crate) async fn load_forgotten(&self) -> Result<(Vec<(String, u64)>, Forgotten)> {
         let open = |path: &str, raw: &[u8]| self.open_meta(kind::FORGOTTEN, path, raw);
         let (all, best) = self
             .generations("forgotten/", open, |l: &Forgotten| l.generation)
@@ -105,7 +105,11 @@ impl Repo {
 
     /// Writes `list` as its generation and reads it back; then deletes the older generations
     /// in `old` (the caller holds an exclusive lease).
-    pub async fn write_forgotten(&self, list: &Forgotten, old: &[(String, u64)]) -> Result<()> {
+    pub(crate) async fn write_forgotten(
+        &self,
+        list: &Forgotten,
+        old: &[(String, u64)],
+    ) -> Result<()> {
         self.refuse_over_damage(
             "forgotten/",
             "a list of forgotten conversations on the target cannot be read; it is not replaced",

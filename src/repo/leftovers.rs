@@ -12,7 +12,7 @@ use crate::target::LOCAL_TMP_DIR;
 
 /// What a sweep found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Swept {
+pub(crate) struct Swept {
     /// Part files removed, and their bytes.
     pub removed: u32,
     pub bytes: u64,
@@ -24,7 +24,7 @@ impl Repo {
     /// Removes the part files in the local temporary folder that are older than a lease's
     /// lifetime plus the clock skew allowed (FORMAT.md §10), measured by the storage's clock.
     /// Call it holding a lease. A part file that cannot be listed or stated is left alone.
-    pub async fn sweep_stale_temp(&self) -> Swept {
+    pub(crate) async fn sweep_stale_temp(&self) -> Swept {
         let mut swept = Swept::default();
         // Only a local target has the folder: no request at all to S3 or WebDAV, which are
         // sent no path but the format's (FORMAT.md §3).

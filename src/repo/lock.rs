@@ -351,9 +351,9 @@ fn holder_file(repo: &Repo, holder: &[u8; 16]) -> Option<std::path::PathBuf> {
 fn record_holder(repo: &Repo, holder: &[u8; 16]) {
     if let Some(f) = holder_file(repo, holder) {
         if let Some(parent) = f.parent() {
-            let _ = crate::private_file::create_private_dir_all(parent);
+            let _ = crate::local::private_file::create_private_dir_all(parent);
         }
-        let _ = crate::private_file::write_private_atomic(
+        let _ = crate::local::private_file::write_private_atomic(
             &f,
             std::process::id().to_string().as_bytes(),
         );

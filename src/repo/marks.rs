@@ -38,12 +38,12 @@ pub fn load(path: &Path) -> Marks {
 pub fn save(path: &Path, marks: &Marks) -> Result<()> {
     let text = serde_json::to_string(marks).map_err(|e| Error::internal(e.to_string()))?;
     if let Some(dir) = path.parent() {
-        crate::private_file::create_private_dir_all(dir)?;
+        crate::local::private_file::create_private_dir_all(dir)?;
     }
-    crate::private_file::write_private_atomic(path, text.as_bytes())
+    crate::local::private_file::write_private_atomic(path, text.as_bytes())
 }
 
-pub fn rolled_back(what: String, path: &Path) -> Error {
+pub(crate) fn rolled_back(what: String, path: &Path) -> Error {
     Error::new(ErrorCode::RepoRolledBack, what).with_hint(format!(
         "The storage serves an older state than this computer saw: an old copy was put back, or \
          the storage lost recent changes. ChatVault writes nothing to it until you check. If you \

@@ -46,7 +46,7 @@ pub(crate) fn blob_max_out(kind: ObjectKind) -> usize {
 
 /// No object ChatVault writes is larger than this (packs: 16 MiB target plus one 4 MiB chunk;
 /// metadata: 64 MiB). A larger one is damage or hostility, never read into memory.
-pub const MAX_OBJECT: u64 = 96 << 20;
+pub(crate) const MAX_OBJECT: u64 = 96 << 20;
 
 /// An object that could not be used, and why: skipped and reported, not fatal (§13).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -69,7 +69,7 @@ impl std::fmt::Display for Damage {
 }
 
 /// Errors that say "this object is bad", as opposed to "the storage cannot be reached".
-pub fn is_damage(code: ErrorCode) -> bool {
+pub(crate) fn is_damage(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::RepoCorrupt
@@ -91,6 +91,11 @@ pub struct IoStats {
 }
 
 impl IoStats {
+    fn count_get(&self, bytes: usize) {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+        self.get_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> (u64, u64, u64, u64) {
         (
             self.puts.load(Ordering::Relaxed),
@@ -196,7 +201,7 @@ pub struct Repo {
     last_pack: std::sync::Mutex<Option<(Name, Arc<Vec<u8>>)>>,
 }
 
-pub fn random_name() -> Name {
+pub(crate) fn random_name() -> Name {
     Name(crate::crypto::keys::random_bytes::<32>())
 }
 
@@ -344,7 +349,7 @@ impl Repo {
     }
 
     /// Keeps rollback high-water marks under `data_dir` (FORMAT.md §13).
-    pub fn with_marks_dir(mut self, data_dir: &std::path::Path) -> Repo {
+    pub(crate) fn with_marks_dir(mut self, data_dir: &std::path::Path) -> Repo {
         self.marks = Some(
             data_dir
                 .join("repos")
@@ -375,7 +380,7 @@ impl Repo {
 
     /// Fails unless nothing was found damaged: operations that delete (prune) must see the
     /// whole repository, or they could delete what only a damaged object still references.
-    pub fn require_undamaged(&self, what: &str) -> Result<()> {
+    pub(crate) fn require_undamaged(&self, what: &str) -> Result<()> {
         let d = self.damage();
         if d.is_empty() {
             return Ok(());
@@ -389,7 +394,7 @@ impl Repo {
     }
 
     /// `Err(RepoLockLost)` when this handle's run holds a lease that may have expired.
-    pub fn check_lease(&self) -> Result<()> {
+    pub(crate) fn check_lease(&self) -> Result<()> {
         match self
             .lease
             .lock()
@@ -449,7 +454,7 @@ impl Repo {
     }
 
     /// True when blobs are read through the cache by whole packs ([`ReadMode::Private`]).
-    pub fn private_reads(&self) -> bool {
+    pub(crate) fn private_reads(&self) -> bool {
         self.cache.is_some() && self.reads == ReadMode::Private
     }
 
@@ -512,18 +517,11 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.count_get(&bytes);
+        self.stats.count_get(bytes.len());
         Ok(bytes)
     }
 
-    fn count_get(&self, bytes: &[u8]) {
-        self.stats.gets.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .get_bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-    }
-
-    pub async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    pub(crate) async fn get_range(&self, path: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         if len > MAX_OBJECT {
             return Err(Error::new(
                 ErrorCode::RepoCorrupt,
@@ -539,7 +537,7 @@ impl Repo {
             .await
             .map_err(|e| missing_or(e, path))?
             .to_vec();
-        self.count_get(&bytes);
+        self.stats.count_get(bytes.len());
         if (bytes.len() as u64) < len {
             return Err(Error::new(
                 ErrorCode::RepoTruncated,
@@ -593,7 +591,7 @@ impl Repo {
         Ok(out)
     }
 
-    pub fn seal_meta(
+    pub(crate) fn seal_meta(
         &self,
         kind: ObjectKind,
         identity: &str,
@@ -604,7 +602,7 @@ impl Repo {
     }
 
     /// Seals a pack trailer so that the whole pack (blobs, trailer, its length) is padme-sized.
-    pub fn seal_trailer(&self, identity: &str, body: &[u8], blobs_len: u64) -> Vec<u8> {
+    pub(crate) fn seal_trailer(&self, identity: &str, body: &[u8], blobs_len: u64) -> Vec<u8> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind::PACK_TRAILER, identity).seal_within(
             body,
             Padding::Padme,
@@ -612,14 +610,19 @@ impl Repo {
         )
     }
 
-    pub fn open_meta(&self, kind: ObjectKind, identity: &str, data: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn open_meta(
+        &self,
+        kind: ObjectKind,
+        identity: &str,
+        data: &[u8],
+    ) -> Result<Vec<u8>> {
         envelope::Binding::new(&self.k_meta, self.key_id, kind, identity).open(data, MAX_META)
     }
 
     // ---- conversations and their keys -------------------------------------------------------
 
     /// The conversation token: a keyed hash of where the conversation comes from (§6.1).
-    pub fn ctok(&self, source_kind: u8, account: &str, native_id: &str) -> Ctok {
+    pub(crate) fn ctok(&self, source_kind: u8, account: &str, native_id: &str) -> Ctok {
         let h = self.k_ctok.hmac(&[
             &[source_kind],
             account.as_bytes(),
@@ -769,7 +772,7 @@ impl Repo {
     }
 
     /// Writes a key table and reads it back (FORMAT.md §8).
-    pub async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
+    pub(crate) async fn write_keytable(&self, table: &KeyTable) -> Result<String> {
         // Its generation is unknown: a new table could reuse it, or drop keys it holds.
         self.refuse_over_damage(
             "keytable/",
@@ -829,7 +832,7 @@ impl Repo {
 
     /// Drops from `index` the packs the target no longer has (one LIST of `data/`), so that
     /// dedup never relies on a blob in a pack that is gone. Returns how many were dropped.
-    pub async fn drop_missing_packs(&self, index: &mut Index) -> Result<usize> {
+    pub(crate) async fn drop_missing_packs(&self, index: &mut Index) -> Result<usize> {
         let present: std::collections::HashSet<Name> = self
             .list_names("data/")
             .await?
@@ -943,7 +946,7 @@ impl Repo {
 
     /// Tells the rollback marks that this computer deleted a snapshot on purpose (forget,
     /// retention), so its absence is not taken for a rollback.
-    pub fn note_snapshot_deleted(&self, id: &[u8; 16]) -> Result<()> {
+    pub(crate) fn note_snapshot_deleted(&self, id: &[u8; 16]) -> Result<()> {
         let Some(file) = &self.marks else {
             return Ok(());
         };
@@ -958,7 +961,7 @@ impl Repo {
     }
 
     /// All snapshot objects, including superseded revisions: (path, id, revision).
-    pub async fn snapshot_objects(&self) -> Result<Vec<(String, [u8; 16], u32)>> {
+    pub(crate) async fn snapshot_objects(&self) -> Result<Vec<(String, [u8; 16], u32)>> {
         Ok(self
             .snapshot_bodies()
             .await?
@@ -967,7 +970,7 @@ impl Repo {
             .collect())
     }
 
-    pub async fn write_snapshot(&self, s: &Snapshot) -> Result<String> {
+    pub(crate) async fn write_snapshot(&self, s: &Snapshot) -> Result<String> {
         let path = format!("snapshots/{}", hex::encode(random_name()));
         let sealed = self.seal_meta(kind::SNAPSHOT, &path, &format::encode(s), Padding::Pow2);
         self.put(&path, sealed).await?;
@@ -1017,7 +1020,7 @@ impl Repo {
     /// A backup calls it with all of the parent snapshot's trees before it reads any, so that
     /// what it downloads does not depend on which conversations changed (FORMAT.md §13).
     /// Nothing happens without a cache or with ranged reads.
-    pub async fn cache_packs_of<'a>(
+    pub(crate) async fn cache_packs_of<'a>(
         &self,
         index: &Index,
         ids: impl IntoIterator<Item = &'a BlobId>,
@@ -1125,7 +1128,7 @@ impl Repo {
     /// Downloads every class-S pack of the index that the cache lacks, whole and in name
     /// order, so that what a restore then reads stays on this computer (FORMAT.md §13).
     /// Returns the packs and bytes downloaded.
-    pub async fn fill_cache(&self, index: &Index) -> Result<(u64, u64)> {
+    pub(crate) async fn fill_cache(&self, index: &Index) -> Result<(u64, u64)> {
         let Some(c) = &self.cache else {
             return Ok((0, 0));
         };
@@ -1175,7 +1178,7 @@ impl ConvKeys {
     }
 }
 
-pub fn pack_path(name: &Name) -> String {
+pub(crate) fn pack_path(name: &Name) -> String {
     let hex = hex::encode(name);
     format!("data/{}/{hex}", &hex[..2])
 }

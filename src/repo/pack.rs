@@ -33,7 +33,7 @@ impl PackWriter {
     }
 
     /// An empty writer of the same class and target.
-    pub fn renew(&self) -> PackWriter {
+    pub(crate) fn renew(&self) -> PackWriter {
         PackWriter::new(self.class, self.target)
     }
 
@@ -46,7 +46,7 @@ impl PackWriter {
     }
 
     /// True when adding `len` more bytes would cross the target size.
-    pub fn would_overflow(&self, len: usize) -> bool {
+    pub(crate) fn would_overflow(&self, len: usize) -> bool {
         !self.blobs.is_empty() && self.buf.len() + len > self.target
     }
 
@@ -111,7 +111,7 @@ impl PackWriter {
 }
 
 /// Reads a pack's trailer (for verify and for adopting packs an interrupted run left behind).
-pub fn read_trailer(repo: &Repo, name: &Name, pack: &[u8]) -> Result<PackTrailer> {
+pub(crate) fn read_trailer(repo: &Repo, name: &Name, pack: &[u8]) -> Result<PackTrailer> {
     let path = pack_path(name);
     if pack.len() < 4 {
         return Err(Error::new(

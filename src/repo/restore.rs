@@ -7,8 +7,8 @@ use super::format::{self, AttachState, Segment, Snapshot, Tree};
 use super::lock::{Lock, Mode, Op};
 use super::{ConvKeys, Repo};
 use crate::error::{Error, ErrorCode, Result};
-use crate::job::{Cancel, Progress};
 use crate::model::{AttachmentRef, ConversationKind, Message};
+use crate::run::job::{Cancel, Progress};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -34,7 +34,7 @@ pub struct RestoredConversation {
 }
 
 /// The snapshot a request names.
-pub fn pick_snapshot(list: &[(String, Snapshot)], wanted: Option<&str>) -> Result<Snapshot> {
+pub(crate) fn pick_snapshot(list: &[(String, Snapshot)], wanted: Option<&str>) -> Result<Snapshot> {
     let found = match wanted.filter(|w| *w != "latest") {
         None => list.last(),
         Some(prefix) => {

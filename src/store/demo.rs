@@ -13,7 +13,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The demo key (64 hex digits; Android uses its first 7).
-pub const DEMO_KEY: &str = "c0ffee00d1ce5eed5a1ad0b5e55ed1ce0ddba11c0de5ca1ab1e5eed0ff1cebee";
+pub(crate) const DEMO_KEY: &str =
+    "c0ffee00d1ce5eed5a1ad0b5e55ed1ce0ddba11c0de5ca1ab1e5eed0ff1cebee";
 
 pub struct DemoStore {
     /// What to open: the account folder or the database file.

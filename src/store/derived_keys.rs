@@ -13,8 +13,8 @@
 //! wrong account key finds no entry at all. Nothing here is written to disk or logged. Without a
 //! keychain (a CLI with no Secret Service) SQLCipher derives every time, as before.
 
-use crate::keychain::Keychain;
-use crate::secret::Secret;
+use crate::crypto::secret::Secret;
+use crate::platform::keychain::Keychain;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;

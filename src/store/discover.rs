@@ -26,7 +26,7 @@ pub struct StoreInfo {
 
 /// Says which variant `path` is and returns the store's root (account folder or file).
 /// Accepts the account folder, or a folder inside it (`Msg`, `db_storage`, `Message`).
-pub fn identify(path: &Path) -> Result<(Variant, PathBuf)> {
+pub(crate) fn identify(path: &Path) -> Result<(Variant, PathBuf)> {
     let meta = fs::metadata(path).map_err(|e| {
         Error::new(ErrorCode::StoreNotFound, format!("{}: {e}", path.display()))
             .with_hint("Check the path to the chat app's account folder (or chat.db for iMessage).")
@@ -109,6 +109,16 @@ pub struct SearchRoots {
     pub extra: Vec<PathBuf>,
 }
 
+impl SearchRoots {
+    /// The places of this user (their home folder) and the `extra` folders they named.
+    pub fn of_user(extra: Vec<PathBuf>) -> SearchRoots {
+        SearchRoots {
+            home: dirs::home_dir(),
+            extra,
+        }
+    }
+}
+
 /// Every store under the default locations and the extra folders. Never fails: unreadable
 /// places are skipped.
 pub fn discover(roots: &SearchRoots) -> Vec<StoreInfo> {
@@ -176,7 +186,7 @@ pub fn account_id(variant: Variant, root: &Path) -> String {
 }
 
 /// `wxid_abc_7f3a` → `wxid_abc` (the folder is `<wxid>_<4+ hex>`; ylytdeng's regex).
-pub fn strip_v4_suffix(folder: &str) -> &str {
+pub(crate) fn strip_v4_suffix(folder: &str) -> &str {
     match folder.rsplit_once('_') {
         Some((head, tail))
             if tail.len() >= 4

@@ -28,7 +28,7 @@ use rusqlite::types::ValueRef;
 use std::path::Path;
 
 /// Prefix of the ids of conversations made of messages outside any chat.
-pub const OUTSIDE_CHATS: &str = "outside-chats:";
+pub(crate) const OUTSIDE_CHATS: &str = "outside-chats:";
 
 /// A message in no chat: no join row to a chat that exists.
 const OUTSIDE_ANY_CHAT: &str = "NOT EXISTS (SELECT 1 FROM chat_message_join oj JOIN chat oc \
@@ -37,7 +37,7 @@ const OUTSIDE_ANY_CHAT: &str = "NOT EXISTS (SELECT 1 FROM chat_message_join oj J
 /// Seconds from the Unix epoch to 2001-01-01T00:00:00Z.
 const APPLE_EPOCH: i64 = 978_307_200;
 
-pub struct IMessageStore {
+pub(crate) struct IMessageStore {
     file: std::path::PathBuf,
     db: Db,
     /// Optional columns present in this chat.db, by name (newer macOS adds columns).
@@ -154,7 +154,7 @@ impl IMessageStore {
 }
 
 /// An Apple timestamp (seconds or nanoseconds since 2001) as a [`Timestamp`].
-pub fn apple_time(value: i64) -> Timestamp {
+pub(crate) fn apple_time(value: i64) -> Timestamp {
     let nanos: i128 = if value.abs() >= 1_000_000_000_000 {
         value as i128
     } else {
@@ -167,7 +167,7 @@ pub fn apple_time(value: i64) -> Timestamp {
 /// The plain text inside a typedstream-archived NSAttributedString: the first NSString's
 /// bytes, which follow a `+` (0x2B) type tag and a length (one byte, or 0x81 + u16 LE, or
 /// 0x82 + u32 LE).
-pub fn attributed_body_text(blob: &[u8]) -> Option<String> {
+pub(crate) fn attributed_body_text(blob: &[u8]) -> Option<String> {
     let start = find(blob, b"NSString")?;
     let rest = &blob[start..];
     let plus = find(rest, b"\x01+")? + 2;

@@ -81,7 +81,7 @@ pub fn open(
 
 /// The main file's pages with the WAL's committed frames applied (the file as SQLite would
 /// see it right after opening). A missing, empty or foreign WAL leaves `main` as it is.
-pub fn apply_wal(mut main: Vec<u8>, wal: &[u8]) -> Vec<u8> {
+pub(crate) fn apply_wal(mut main: Vec<u8>, wal: &[u8]) -> Vec<u8> {
     let Some((page_size, frames, db_pages)) = committed_frames(wal) else {
         return main;
     };

@@ -9,9 +9,9 @@ mod memdb;
 pub mod sqlite;
 pub mod wechat;
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use jiff::Timestamp;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,7 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 5] = [
+    pub(crate) const ALL: [Variant; 5] = [
         Variant::WechatWin3,
         Variant::Wechat4,
         Variant::WechatMac3,
@@ -229,13 +229,17 @@ impl StoreKey {
     }
 
     /// Remembers the key of the store at `path` in the keychain.
-    pub fn remember(&self, keychain: &dyn crate::keychain::Keychain, path: &Path) -> Result<()> {
+    pub fn remember(
+        &self,
+        keychain: &dyn crate::platform::keychain::Keychain,
+        path: &Path,
+    ) -> Result<()> {
         keychain.set(&Self::keychain_account(path), &self.to_secret_text())
     }
 
     /// The key remembered for the store at `path`, if any.
     pub fn recall(
-        keychain: &dyn crate::keychain::Keychain,
+        keychain: &dyn crate::platform::keychain::Keychain,
         path: &Path,
     ) -> Result<Option<StoreKey>> {
         match keychain.get(&Self::keychain_account(path))? {
@@ -243,6 +247,35 @@ impl StoreKey {
             None => Ok(None),
         }
     }
+
+    /// The key in a key file: 64 hex digits, an Android password, `imei=`/`uin=` lines, or
+    /// WeChat 4.x raw keys.
+    pub fn read_file(file: &Path) -> Result<StoreKey> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(file)
+                .map_err(|e| Error::io(format!("reading {}", file.display()), &e))?,
+        );
+        StoreKey::parse(&text)
+    }
+}
+
+/// Opens the store at `path` with `key`, or without one with the key remembered in the
+/// keychain, and remembers the key there when asked. Every host opens a store this way (the
+/// CLI with a key file, the app with a typed or found key, a profile's run with neither).
+/// Returns the store and the key that opened it.
+pub fn open_with_keychain(
+    path: &Path,
+    key: Option<StoreKey>,
+    keychain: &dyn crate::platform::keychain::Keychain,
+    remember: bool,
+) -> Result<(Box<dyn ChatStore>, Option<StoreKey>)> {
+    // No keychain (a headless box without Secret Service) just means no remembered key.
+    let key = key.or_else(|| StoreKey::recall(keychain, path).ok().flatten());
+    let opened = open(path, key.as_ref())?;
+    if let (true, Some(k)) = (remember, &key) {
+        k.remember(keychain, path)?;
+    }
+    Ok((opened, key))
 }
 
 /// Which messages to read.

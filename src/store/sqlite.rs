@@ -9,9 +9,9 @@
 //! The source files are only ever read.
 
 use super::derived_keys::{DerivedKeys, FileKey};
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keychain::Keychain;
-use crate::secret::Secret;
+use crate::platform::keychain::Keychain;
 use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::io::Read;

@@ -25,8 +25,5 @@ pub fn service_env(name: &str) -> Option<String> {
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    chatvault::run::runtime().unwrap()
 }

@@ -3,7 +3,7 @@
 
 use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
 use chatvault::crypto::MasterKey;
-use chatvault::model::{SelectedConversation, Selection};
+use chatvault::model::Selection;
 use chatvault::repo::Repo;
 use chatvault::store::{demo, ChatStore, StoreKey, Variant};
 use chatvault::target::{TargetCredentials, TargetSpec};
@@ -13,21 +13,7 @@ use std::path::{Path, PathBuf};
 /// all" in step 2 (a list, unlike `Selection { all: true }`, which also takes conversations
 /// that appear later).
 pub fn select_all(store: &dyn ChatStore) -> Selection {
-    Selection {
-        all: false,
-        conversations: store
-            .conversations()
-            .unwrap()
-            .into_iter()
-            .map(|c| SelectedConversation {
-                id: c.id,
-                since: None,
-                until: None,
-            })
-            .collect(),
-        since: None,
-        until: None,
-    }
+    Selection::of(store.conversations().unwrap().into_iter().map(|c| c.id))
 }
 
 /// A demo WeChat for Windows 3.x store of `messages` messages written into `dir`, with its key.

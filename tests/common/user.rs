@@ -151,8 +151,8 @@ impl User {
     /// The keychain forgets repository `repo_id`'s master key and recovery entry: a lost
     /// laptop, or a test cleaning up after itself in the session's keyring.
     pub fn forget_keys(&self, repo_id: &str) {
-        use chatvault::keychain::Keychain;
-        let kc = chatvault::keychain::OsKeychain::default();
+        use chatvault::platform::keychain::Keychain;
+        let kc = chatvault::platform::keychain::OsKeychain::default();
         let _ = kc.delete(&format!("repo:{repo_id}"));
         let _ = kc.delete(&format!("repo:{repo_id}:recovery"));
     }
@@ -182,8 +182,8 @@ impl User {
 
     /// The repository's master key, from the keychain this user's runs put it in.
     pub fn master_key(&self, repo_id: &str) -> chatvault::crypto::MasterKey {
-        use chatvault::keychain::Keychain;
-        let hex = chatvault::keychain::OsKeychain::default()
+        use chatvault::platform::keychain::Keychain;
+        let hex = chatvault::platform::keychain::OsKeychain::default()
             .get(&format!("repo:{repo_id}"))
             .unwrap()
             .expect("the master key is in the keychain");

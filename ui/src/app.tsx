@@ -4,6 +4,7 @@ import { useAction } from "./action";
 import { I18n, LANGUAGES, languageForLocale, translator, type MessageKey } from "./i18n";
 import { applyTheme } from "./theme";
 import { ErrorBanner } from "./components/error-banner";
+import { Select } from "./components/choice";
 import { HomePage } from "./pages/home";
 import { BackupPage } from "./pages/backup";
 import { RestorePage } from "./pages/restore";
@@ -78,17 +79,7 @@ export function App() {
           </div>
           <label class="lang">
             <span class="sr-only">{t("language.label")}</span>
-            <select
-              data-testid="language-select"
-              value={lang}
-              onChange={(e) => save({ ...settings, language: e.currentTarget.value as Language })}
-            >
-              {LANGUAGES.map((l) => (
-                <option key={l.id} value={l.id}>
-                  {l.label}
-                </option>
-              ))}
-            </select>
+            <Select testId="language-select" value={lang} options={LANGUAGES} onChange={(language) => save({ ...settings, language })} />
           </label>
         </header>
         <nav class="sidebar" aria-label={t("app.name")}>

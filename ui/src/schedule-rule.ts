@@ -1,5 +1,5 @@
 // The schedule picker's model and the text rule it stands for. The rules are the core's
-// (src/schedule.rs): `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`. A rule the picker cannot
+// (src/schedule/mod.rs): `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`. A rule the picker cannot
 // show (`every 30m`, set from the command line) stays as it is, shown as text.
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;

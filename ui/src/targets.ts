@@ -56,15 +56,20 @@ export function localUrl(path: string): Built {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** `text` as an http(s) URL, or null. */
+function httpUrl(text: string): URL | null {
+  try {
+    const u = new URL(text.trim());
+    return u.protocol === "https:" || u.protocol === "http:" ? u : null;
+  } catch {
+    return null;
+  }
+}
+
 export function s3Url(f: S3Form): Built {
   if (!BUCKET.test(f.bucket.trim())) return { url: null, error: "target.error.bucket" };
-  let endpoint: URL;
-  try {
-    endpoint = new URL(f.endpoint.trim());
-  } catch {
-    return { url: null, error: "target.error.endpoint" };
-  }
-  if (endpoint.protocol !== "https:" && endpoint.protocol !== "http:") return { url: null, error: "target.error.endpoint" };
+  const endpoint = httpUrl(f.endpoint);
+  if (!endpoint) return { url: null, error: "target.error.endpoint" };
   if (f.region.trim() === "") return { url: null, error: "target.error.region" };
   const prefix = f.prefix.trim().replace(/^\/+|\/+$/g, "");
   const params = new URLSearchParams({ endpoint: endpoint.toString().replace(/\/$/, ""), region: f.region.trim() });
@@ -73,13 +78,8 @@ export function s3Url(f: S3Form): Built {
 }
 
 export function webdavUrl(f: WebDavForm): Built {
-  let u: URL;
-  try {
-    u = new URL(f.url.trim());
-  } catch {
-    return { url: null, error: "target.error.webdav_url" };
-  }
-  if (u.protocol !== "https:" && u.protocol !== "http:") return { url: null, error: "target.error.webdav_url" };
+  const u = httpUrl(f.url);
+  if (!u) return { url: null, error: "target.error.webdav_url" };
   if (u.username || u.password) return { url: null, error: "target.error.credentials_in_url" };
   const user = f.user.trim() ? `${encodeURIComponent(f.user.trim())}@` : "";
   const scheme = u.protocol === "http:" ? "webdav+http" : "webdav+https";

@@ -3,11 +3,11 @@
 //! wizard's open store are forgotten, and including one again.
 
 use super::store::blocking;
-use super::{open_repo, wait};
+use super::wait;
 use crate::ipc::{ForgetResult, ForgottenInStore};
-use crate::AppState;
-use chatvault::error::{Error, WireError};
-use chatvault::library::Library;
+use crate::{AppState, OpenStore};
+use chatvault::error::WireError;
+use chatvault::local::library::Library;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, Forget};
 use chatvault::target::TargetSpec;
@@ -29,7 +29,7 @@ pub async fn forget_conversation(
     let paths = state.paths.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
+        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
         let what = Forget::Conversation(conversation.clone());
         let report = wait(maintenance::forget(&repo, &what, true))?;
         let library_messages_deleted = if purge_library {
@@ -39,7 +39,7 @@ pub async fn forget_conversation(
             0
         };
         let export_files_deleted = if purge_exports {
-            chatvault::export_record::purge(&paths, &conversation)?.files_deleted
+            chatvault::export::record::purge(&paths, &conversation)?.files_deleted
         } else {
             0
         };
@@ -66,14 +66,8 @@ pub async fn forgotten_conversations(
     let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let no_store =
-            || Error::invalid_input("no chat store is open").with_hint("Open a store first.");
-        if slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?
-            .is_none()
-        {
-            return Err(no_store());
+        if OpenStore::lock(&slot)?.is_none() {
+            return Err(OpenStore::none_open());
         }
         // Open the repositories (network round trips) before taking the store, so that the
         // step's previews are not kept waiting.
@@ -81,15 +75,13 @@ pub async fn forgotten_conversations(
             .into_iter()
             .filter(|url| folder_present(url))
             .filter_map(|url| {
-                wait(open_repo(&paths, keychain.as_ref(), &url))
+                wait(access::open_url(&url, keychain.as_ref(), &paths))
                     .ok()
                     .map(|r| (url, r))
             })
             .collect();
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(no_store)?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut out: Vec<ForgottenInStore> = Vec::new();
         for (url, repo) in repos {
             let Ok(list) = wait(maintenance::forgotten_in(&repo, opened.store.as_ref())) else {
@@ -137,15 +129,11 @@ pub async fn include_again(
     let keychain = state.keychain.clone();
     let slot = state.store.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut included = 0;
         for url in targets {
-            let repo = wait(open_repo(&paths, keychain.as_ref(), &url))?;
+            let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
             included += wait(maintenance::include_again_in(
                 &repo,
                 opened.store.as_ref(),

@@ -1,16 +1,15 @@
-//! The home page: every profile's status (computed by `chatvault::status`), what its backup
+//! The home page: every profile's status (computed by `chatvault::run::status`), what its backup
 //! holds, pausing one profile, and the schedule picker's preview of the next runs.
 
-use super::open_repo;
 use super::store::blocking;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::Keychain;
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::Keychain;
 use chatvault::repo::access;
 use chatvault::repo::stats::BackupContents;
+use chatvault::run::status::{self, Clock, ProfileFacts, ProfileStatus};
 use chatvault::schedule::{state_from_history, upcoming, Rule};
-use chatvault::status::{self, Clock, ProfileFacts, ProfileStatus};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use tauri::State;
@@ -29,8 +28,8 @@ pub(crate) fn statuses(
     paused_until: Option<Timestamp>,
     keychain: Option<&dyn Keychain>,
 ) -> Result<Vec<ProfileStatus>, Error> {
-    let profiles = chatvault::profile::list(paths)?;
-    let runs = chatvault::history::list(paths)?;
+    let profiles = chatvault::local::profile::list(paths)?;
+    let runs = chatvault::run::history::list(paths)?;
     let checks = status::list_checks(paths)?;
     let facts: Vec<ProfileFacts<'_>> = profiles
         .iter()
@@ -67,7 +66,7 @@ pub async fn home_status(state: State<'_, AppState>) -> CmdResult<Vec<ProfileSta
 /// What the repository at `url` holds (reads snapshots, index and trees; writes nothing).
 #[tauri::command]
 pub async fn backup_contents(state: State<'_, AppState>, url: String) -> CmdResult<BackupContents> {
-    let repo = open_repo(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     Ok(chatvault::repo::stats::contents(&repo).await?)
 }
 
@@ -80,9 +79,9 @@ pub async fn pause_profile(
 ) -> CmdResult<()> {
     let paths = state.paths.clone();
     blocking(move || {
-        let mut p = chatvault::profile::get(&paths, &name)?;
+        let mut p = chatvault::local::profile::get(&paths, &name)?;
         p.paused = paused;
-        chatvault::profile::save(&paths, &name, &p)
+        chatvault::local::profile::save(&paths, &name, &p)
     })
     .await
 }
@@ -99,7 +98,7 @@ pub async fn preview_schedule(
     blocking(move || {
         let rule: Rule = rule.parse()?;
         let runs = match &name {
-            Some(_) => chatvault::history::list(&paths)?,
+            Some(_) => chatvault::run::history::list(&paths)?,
             None => Vec::new(),
         };
         let state = name

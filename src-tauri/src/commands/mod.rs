@@ -9,8 +9,6 @@ pub mod schedule;
 pub mod settings;
 pub mod store;
 
-use chatvault::error::Error;
-
 /// Waits for async core work from blocking work (`store::blocking`), on the app's runtime.
 /// For commands that must stay off the async workers: a key derivation, a long verify, or a
 /// chat store held locked while the repository answers.
@@ -18,22 +16,10 @@ pub(crate) fn wait<F: std::future::Future>(work: F) -> F::Output {
     tokio::runtime::Handle::current().block_on(work)
 }
 
-/// Opens the repository at `url` with the target's credentials and the key from the keychain.
-pub(crate) async fn open_repo(
-    paths: &chatvault::paths::AppPaths,
-    keychain: &dyn chatvault::keychain::Keychain,
-    url: &str,
-) -> Result<chatvault::repo::Repo, Error> {
-    use chatvault::target::{TargetCredentials, TargetSpec};
-    let spec: TargetSpec = url.parse()?;
-    let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
-    chatvault::repo::access::open(spec.operator(&creds)?, url, keychain, paths).await
-}
-
 use crate::ipc::AppInfo;
 use crate::AppState;
 use chatvault::error::WireError;
-use chatvault::settings::{Language, Settings};
+use chatvault::local::settings::{Language, Settings};
 use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
@@ -65,7 +51,7 @@ pub fn set_settings(state: State<'_, AppState>, settings: Settings) -> CmdResult
     if before.autostart != settings.autostart {
         let exe = std::env::current_exe()
             .map_err(|e| WireError::from(chatvault::Error::io("finding this program", &e)))?;
-        chatvault::autostart::set(settings.autostart, &exe)?;
+        chatvault::schedule::autostart::set(settings.autostart, &exe)?;
     }
     Ok(settings)
 }
@@ -76,7 +62,7 @@ mod repo_tests;
 #[cfg(test)]
 mod tests {
     use crate::{with_commands, AppState};
-    use chatvault::paths::AppPaths;
+    use chatvault::local::paths::AppPaths;
     use serde_json::json;
     use tauri::ipc::{CallbackFn, InvokeBody};
     use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
@@ -238,7 +224,7 @@ mod tests {
         // conversation: a failure there leaves the local copies alone.
         let dir = tempfile::tempdir().unwrap();
         let paths = AppPaths::under(dir.path());
-        let mut lib = chatvault::library::Library::open(&paths).unwrap();
+        let mut lib = chatvault::local::library::Library::open(&paths).unwrap();
         lib.add(&[chatvault::repo::restore::RestoredConversation {
             id: "wxid_a".into(),
             title: "A".into(),
@@ -256,7 +242,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err["code"].is_string() && err["message"].is_string());
-        let lib = chatvault::library::Library::open(&paths).unwrap();
+        let lib = chatvault::local::library::Library::open(&paths).unwrap();
         assert_eq!(lib.conversations().unwrap().len(), 1);
     }
 

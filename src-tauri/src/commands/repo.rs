@@ -4,16 +4,15 @@ use super::store::blocking;
 use crate::ipc::{
     BackupProgress, CreatedRepo, CredentialsInput, ExposedPlace, RecoveryFileChoice, RepoStatus,
 };
-use crate::AppState;
+use crate::{AppState, OpenStore};
+use chatvault::crypto::secret::Secret;
 use chatvault::error::{Error, WireError};
-use chatvault::job::{Cancel, Progress};
-use chatvault::keychain::Keychain;
+use chatvault::local::sync_folder::{self, Exposure};
 use chatvault::model::Selection;
-use chatvault::private_file;
+use chatvault::platform::keychain::Keychain;
 use chatvault::repo::access;
 use chatvault::repo::backup::BackupReport;
-use chatvault::secret::Secret;
-use chatvault::sync_folder::{self, Exposure};
+use chatvault::run::job::{Cancel, Progress};
 use chatvault::target::{self, ProbeReport, TargetCredentials, TargetSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tauri::{AppHandle, Emitter, State};
@@ -36,7 +35,7 @@ fn credentials(
     });
     match given {
         Some(c) if !c.is_empty() => c,
-        _ => TargetCredentials::resolve(keychain, spec, |k| std::env::var(k).ok()),
+        _ => TargetCredentials::saved(keychain, spec),
     }
 }
 
@@ -52,7 +51,8 @@ pub async fn test_target(
 ) -> CmdResult<ProbeReport> {
     let result = probe_target(state.keychain.as_ref(), &url, credentials, remember).await;
     // The home page shows a saved profile whose target fails its test.
-    let _ = chatvault::status::record_target_test(&state.paths, &url, result.as_ref().map(|_| ()));
+    let _ =
+        chatvault::run::status::record_target_test(&state.paths, &url, result.as_ref().map(|_| ()));
     Ok(result?)
 }
 
@@ -80,8 +80,7 @@ async fn probe_target(
 #[tauri::command]
 pub async fn repo_status(state: State<'_, AppState>, url: String) -> CmdResult<RepoStatus> {
     let keychain = state.keychain.as_ref();
-    let spec: TargetSpec = url.parse()?;
-    let op = spec.operator(&credentials(keychain, &spec, None))?;
+    let op = target::operator_for(&url, keychain, None)?;
     let exists = op
         .exists("config")
         .await
@@ -97,8 +96,7 @@ pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<C
     let paths = state.paths.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        let op = target::operator_for(&url, keychain.as_ref(), None)?;
         let (repo, code) = wait(access::init(
             op,
             &url,
@@ -121,8 +119,7 @@ pub async fn unlock_repo(state: State<'_, AppState>, url: String, code: String) 
     let keychain = state.keychain.clone();
     blocking(move || {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
-        let spec: TargetSpec = url.parse()?;
-        let op = spec.operator(&credentials(keychain.as_ref(), &spec, None))?;
+        let op = target::operator_for(&url, keychain.as_ref(), None)?;
         wait(access::unlock(op, &url, &code, keychain.as_ref(), &paths))?;
         Ok(())
     })
@@ -198,13 +195,8 @@ pub async fn start_backup<R: tauri::Runtime>(
     let jobs = state.jobs.clone();
     let id = job_id.clone();
     let result = blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open")
-                .with_hint("Go back to step 1 and open it.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let progress = EventProgress {
             app,
             job_id: id,
@@ -214,9 +206,9 @@ pub async fn start_backup<R: tauri::Runtime>(
             started: std::time::Instant::now(),
             bytes: AtomicU64::new(0),
         };
-        let req = chatvault::runner::RunRequest {
+        let req = chatvault::run::RunRequest {
             profile_name: None,
-            store: chatvault::runner::StoreInput::Open {
+            store: chatvault::run::StoreInput::Open {
                 store: opened.store.as_ref(),
                 path: &opened.path,
             },
@@ -227,9 +219,9 @@ pub async fn start_backup<R: tauri::Runtime>(
             skip_on_battery: false,
             skip_on_metered: false,
             paused: false,
-            origin: chatvault::runner::Origin::App,
+            origin: chatvault::run::Origin::App,
         };
-        done(chatvault::runner::run(
+        done(chatvault::run::run(
             &paths,
             keychain.as_ref(),
             req,
@@ -245,10 +237,10 @@ pub async fn start_backup<R: tauri::Runtime>(
 }
 
 /// The report of a run the user started (only scheduled runs are ever postponed).
-fn done(outcome: chatvault::runner::RunOutcome) -> Result<BackupReport, Error> {
+fn done(outcome: chatvault::run::RunOutcome) -> Result<BackupReport, Error> {
     match outcome {
-        chatvault::runner::RunOutcome::Done(r) => Ok(r),
-        chatvault::runner::RunOutcome::Postponed(why) => Err(Error::internal(format!(
+        chatvault::run::RunOutcome::Done(r) => Ok(r),
+        chatvault::run::RunOutcome::Postponed(why) => Err(Error::internal(format!(
             "a run the user started was postponed ({why})"
         ))),
     }
@@ -257,16 +249,16 @@ fn done(outcome: chatvault::runner::RunOutcome) -> Result<BackupReport, Error> {
 #[tauri::command]
 pub async fn run_history(
     state: State<'_, AppState>,
-) -> CmdResult<Vec<chatvault::history::RunRecord>> {
+) -> CmdResult<Vec<chatvault::run::history::RunRecord>> {
     let paths = state.paths.clone();
-    blocking(move || chatvault::history::list(&paths)).await
+    blocking(move || chatvault::run::history::list(&paths)).await
 }
 
 #[tauri::command]
 pub async fn list_profiles(state: State<'_, AppState>) -> CmdResult<Vec<crate::ipc::NamedProfile>> {
     let paths = state.paths.clone();
     blocking(move || {
-        Ok(chatvault::profile::list(&paths)?
+        Ok(chatvault::local::profile::list(&paths)?
             .into_iter()
             .map(|(name, profile)| crate::ipc::NamedProfile { name, profile })
             .collect())
@@ -285,17 +277,17 @@ pub async fn run_profile<R: tauri::Runtime>(
     let keychain = state.keychain.clone();
     crate::tray::set_status(&app, "running");
     let result = blocking(move || {
-        let profile = chatvault::profile::get(&paths, &name)?;
-        let req = chatvault::runner::RunRequest::for_profile(
+        let profile = chatvault::local::profile::get(&paths, &name)?;
+        let req = chatvault::run::RunRequest::for_profile(
             Some(&name),
             &profile,
-            chatvault::runner::Origin::App,
+            chatvault::run::Origin::App,
         );
-        done(chatvault::runner::run(
+        done(chatvault::run::run(
             &paths,
             keychain.as_ref(),
             req,
-            &chatvault::job::NoProgress,
+            &chatvault::run::job::NoProgress,
             &Cancel::new(),
         )?)
     })
@@ -367,17 +359,15 @@ pub async fn choose_recovery_code_file<R: tauri::Runtime>(
                 exposed: None,
             });
         };
-        let mut urls = access::known_urls(&paths).unwrap_or_default();
-        urls.push(url);
-        let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
-        let exposed = sync_folder::exposure_on_disk(&path, &targets).map(|e| match e {
-            Exposure::BackupTarget(folder) => ExposedPlace::BackupTarget {
-                folder: folder.display().to_string(),
-            },
-            Exposure::SyncFolder(client) => ExposedPlace::SyncFolder {
-                client: client.to_string(),
-            },
-        });
+        let exposed =
+            sync_folder::exposure_of_recovery_file(&paths, &url, &path).map(|e| match e {
+                Exposure::BackupTarget(folder) => ExposedPlace::BackupTarget {
+                    folder: folder.display().to_string(),
+                },
+                Exposure::SyncFolder(client) => ExposedPlace::SyncFolder {
+                    client: client.to_string(),
+                },
+            });
         Ok(RecoveryFileChoice {
             path: Some(path.display().to_string()),
             exposed,
@@ -393,11 +383,7 @@ pub async fn save_recovery_code(code: String, path: String) -> CmdResult<String>
     blocking(move || {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
         let path = std::path::PathBuf::from(path);
-        let text = format!(
-            "ChatVault recovery code\n\n    {}\n\nKeep it safe and private: with it, anyone can read your backups;\nwithout it, a lost computer means lost backups.\n",
-            code.display().expose()
-        );
-        private_file::write_new_private(&path, text.as_bytes())?;
+        access::save_recovery_code(&path, &code)?;
         Ok(path.display().to_string())
     })
     .await
@@ -415,15 +401,9 @@ pub async fn save_profile(
     let slot = state.store.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard
-            .as_ref()
-            .ok_or_else(|| Error::invalid_input("no chat store is open"))?;
-        let profile = chatvault::profile::Profile {
-            store: opened.path.clone(),
-            target: url,
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
+        let profile = chatvault::local::profile::Profile {
             // "Everything" stays everything: conversations that appear later are kept too.
             conversations: if selection.all {
                 Vec::new()
@@ -436,21 +416,13 @@ pub async fn save_profile(
             },
             since: selection.since,
             until: selection.until,
-            schedule: None,
-            keep_last: None,
-            upload_limit_kib: None,
-            skip_on_battery: false,
-            skip_on_metered: false,
-            keep_daily: None,
-            keep_weekly: None,
-            keep_monthly: None,
-            paused: false,
+            ..chatvault::local::profile::Profile::new(opened.path.clone(), url)
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {
             k.remember(keychain.as_ref(), &opened.path)?;
         }
-        chatvault::profile::save(&paths, &name, &profile)
+        chatvault::local::profile::save(&paths, &name, &profile)
     })
     .await
 }

@@ -5,9 +5,9 @@
 
 use super::tests::{invoke, mock_app_with};
 use crate::AppState;
-use chatvault::keychain::Keychain;
-use chatvault::paths::AppPaths;
-use chatvault::secret::Secret;
+use chatvault::crypto::secret::Secret;
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::Keychain;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -333,7 +333,7 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
         "set_schedule",
         json!({"name": "home", "rule": "daily 02:30"}),
     );
-    let profile = chatvault::profile::get(paths, "home").unwrap();
+    let profile = chatvault::local::profile::get(paths, "home").unwrap();
     assert_eq!(profile.schedule.as_deref(), Some("daily 02:30"));
     assert!(profile.skip_on_battery && !profile.skip_on_metered);
     let overview = call("schedule_overview", json!({}));
@@ -356,8 +356,17 @@ fn a_saved_profile_runs_with_the_store_key_the_state_keychain_remembered_and_its
     assert_eq!(overview[0]["next_run"], until.to_string());
     call("pause_schedules", json!({}));
     call("pause_profile", json!({"name": "home", "paused": true}));
-    assert!(chatvault::profile::get(paths, "home").unwrap().paused);
+    assert!(
+        chatvault::local::profile::get(paths, "home")
+            .unwrap()
+            .paused
+    );
     assert_eq!(call("home_status", json!({}))[0]["paused"], true);
+    // A paused profile runs on no schedule, so the Schedule page shows no next run for it.
+    assert_eq!(
+        call("schedule_overview", json!({}))[0]["next_run"],
+        json!(null)
+    );
 }
 
 #[test]

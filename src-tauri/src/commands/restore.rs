@@ -6,18 +6,18 @@ use crate::ipc::RestoreResult;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::export::{self, Format};
-use chatvault::job::{Cancel, NoProgress};
-use chatvault::library::Library;
+use chatvault::local::library::Library;
 use chatvault::model::{Conversation, Message};
 use chatvault::repo::access;
 use chatvault::repo::restore::{self, RestoreRequest, SnapshotConversation, SnapshotInfo};
+use chatvault::run::job::{Cancel, NoProgress};
 use jiff::Timestamp;
 use std::path::PathBuf;
 use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-use super::{open_repo as open, wait};
+use super::wait;
 
 /// Targets this computer has backed up to (for the restore page's picker).
 #[tauri::command]
@@ -25,7 +25,7 @@ pub async fn known_targets(state: State<'_, AppState>) -> CmdResult<Vec<String>>
     let paths = state.paths.clone();
     blocking(move || {
         let mut urls = access::known_urls(&paths)?;
-        for p in chatvault::profile::list(&paths)?.into_values() {
+        for p in chatvault::local::profile::list(&paths)?.into_values() {
             if !urls.contains(&p.target) {
                 urls.push(p.target);
             }
@@ -40,7 +40,7 @@ pub async fn list_snapshots(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<Vec<SnapshotInfo>> {
-    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     let mut list: Vec<SnapshotInfo> = repo
         .snapshots()
         .await?
@@ -57,7 +57,7 @@ pub async fn snapshot_conversations(
     url: String,
     snapshot: String,
 ) -> CmdResult<Vec<SnapshotConversation>> {
-    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     Ok(restore::snapshot_contents(&repo, Some(&snapshot)).await?)
 }
 
@@ -72,7 +72,7 @@ pub async fn preview_backup(
     until: Option<Timestamp>,
 ) -> CmdResult<Vec<Message>> {
     let paths = &state.paths;
-    let repo = open(paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), paths).await?;
     // The previewed conversation's attachments go to a private folder in the cache (only
     // the last preview's), from which `chatvault-media:` serves them.
     let dir = crate::media::preview_dir(paths);
@@ -80,7 +80,7 @@ pub async fn preview_backup(
         std::fs::remove_dir_all(&dir)
             .map_err(|e| Error::io(format!("emptying {}", dir.display()), &e))?;
     }
-    chatvault::private_file::create_private_dir_all(&dir)?;
+    chatvault::local::private_file::create_private_dir_all(&dir)?;
     let req = RestoreRequest {
         snapshot: Some(snapshot),
         conversations: vec![conversation],
@@ -115,7 +115,7 @@ pub async fn restore_selection(
             .iter()
             .map(|f| f.parse())
             .collect::<Result<_, _>>()?;
-        let repo = wait(open(&paths, keychain.as_ref(), &url))?;
+        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
         let export_dir = export_dir
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
@@ -123,7 +123,7 @@ pub async fn restore_selection(
         // library's media folder; with both, they are copied from the first to the second.
         let library_media = crate::media::library_dir(&paths);
         if to_library {
-            chatvault::private_file::create_private_dir_all(&library_media)?;
+            chatvault::local::private_file::create_private_dir_all(&library_media)?;
         }
         let attachments_dir = export_dir
             .clone()
@@ -142,7 +142,7 @@ pub async fn restore_selection(
         if let Some(dir) = export_dir {
             let written = export::export(&dir, &convs, &formats)?;
             // So that forgetting a conversation can delete its exports, also in a later session.
-            chatvault::export_record::record(&paths, &dir, &convs, &written)?;
+            chatvault::export::record::record(&paths, &dir, &convs, &written)?;
             if formats.contains(&Format::Html) {
                 index_html = Some(dir.join("index.html").display().to_string());
             }

@@ -5,12 +5,12 @@ use super::store::blocking;
 use crate::ipc::{ScheduleEntry, ScheduleRun, ScheduleRunState};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::history;
-use chatvault::job::{Cancel, NoProgress};
-use chatvault::keychain::Keychain;
-use chatvault::paths::AppPaths;
-use chatvault::profile;
-use chatvault::schedule::{decide, state_from_history, Rule};
+use chatvault::local::paths::AppPaths;
+use chatvault::local::profile;
+use chatvault::platform::keychain::Keychain;
+use chatvault::run::history;
+use chatvault::run::job::{Cancel, NoProgress};
+use chatvault::schedule::{active_rule, decide, state_from_history, Rule};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
@@ -24,11 +24,9 @@ fn overview(paths: &AppPaths, paused: Option<Timestamp>) -> Result<Vec<ScheduleE
     let tz = TimeZone::system();
     let mut out = Vec::new();
     for (name, p) in profile::list(paths)? {
-        let rule = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok());
-        let next_run = rule.as_ref().map(|r| {
-            let d = decide(r, &state_from_history(&runs, &name), now, &tz);
-            let next = if d.run_now { now } else { d.next };
-            paused.map_or(next, |until| next.max(until))
+        // A paused profile has no next run (it showed one here until 2026-11-30).
+        let next_run = active_rule(&p).map(|r| {
+            chatvault::schedule::next_run(&r, &state_from_history(&runs, &name), now, &tz, paused)
         });
         out.push(ScheduleEntry {
             last: runs
@@ -135,12 +133,9 @@ pub fn spawn_loop<R: Runtime>(
         };
         let tz = TimeZone::system();
         for (name, p) in profiles {
-            let Some(rule) = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok()) else {
+            let Some(rule) = active_rule(&p) else {
                 continue;
             };
-            if p.paused {
-                continue;
-            }
             if !decide(
                 &rule,
                 &state_from_history(&runs, &name),
@@ -155,14 +150,14 @@ pub fn spawn_loop<R: Runtime>(
             emit_run(&app, &name, ScheduleRunState::Started, None);
             // The one run path applies the profile's guards (battery, metered network),
             // retention and prune, history and log.
-            let req = chatvault::runner::RunRequest::for_profile(
+            let req = chatvault::run::RunRequest::for_profile(
                 Some(&name),
                 &p,
-                chatvault::runner::Origin::Schedule,
+                chatvault::run::Origin::Schedule,
             );
             let result =
-                chatvault::runner::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
-            if let Ok(chatvault::runner::RunOutcome::Postponed(why)) = &result {
+                chatvault::run::run(&paths, keychain.as_ref(), req, &NoProgress, &Cancel::new());
+            if let Ok(chatvault::run::RunOutcome::Postponed(why)) = &result {
                 crate::tray::set_status(&app, "idle");
                 emit_run(&app, &name, ScheduleRunState::Postponed, Some(why));
                 continue;

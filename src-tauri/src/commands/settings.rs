@@ -5,7 +5,7 @@ use super::store::blocking;
 use crate::ipc::RepoOverview;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
 use chatvault::repo::access;
 use chatvault::repo::maintenance::{self, VerifyReport};
 use chatvault::target::{TargetCredentials, TargetSpec};
@@ -13,7 +13,7 @@ use tauri::State;
 
 type CmdResult<T> = Result<T, WireError>;
 
-use super::{open_repo as open, wait};
+use super::wait;
 
 /// The folder the wizard suggests for a first, local backup: "ChatVault Backups" in the
 /// user's documents (or home) folder. Nothing is created until the user tests it.
@@ -97,7 +97,7 @@ pub async fn rotate_recovery_code(state: State<'_, AppState>, url: String) -> Cm
     let keychain = state.keychain.clone();
     let rotations = state.rotations.clone();
     blocking(move || {
-        let repo = wait(open(&paths, keychain.as_ref(), &url))?;
+        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
         // A change left half-way (the window was closed) is dropped first.
         let earlier = rotations
             .lock()
@@ -134,7 +134,7 @@ pub async fn finish_recovery_code_rotation(
 ) -> CmdResult<()> {
     let keychain = state.keychain.as_ref();
     let pending = take_rotation(&state, &url)?;
-    let done = match open(&state.paths, keychain, &url).await {
+    let done = match access::open_url(&url, keychain, &state.paths).await {
         Ok(repo) => access::finish_rotation(&repo, keychain, &pending).await,
         Err(e) => Err(e),
     };
@@ -164,7 +164,7 @@ pub async fn cancel_recovery_code_rotation(
     url: String,
 ) -> CmdResult<()> {
     let pending = take_rotation(&state, &url)?;
-    let repo = open(&state.paths, state.keychain.as_ref(), &url).await?;
+    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
     Ok(access::abandon_rotation(&repo, pending).await?)
 }
 
@@ -179,12 +179,12 @@ pub async fn verify_repository(
     let keychain = state.keychain.clone();
     blocking(move || {
         let report = wait(async {
-            let repo = open(&paths, keychain.as_ref(), &url).await?;
+            let repo = access::open_url(&url, keychain.as_ref(), &paths).await?;
             maintenance::verify(&repo, read_data).await
         });
         // The home page shows a repository that failed its last verify.
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
-        let _ = chatvault::status::record_verify(&paths, &url, outcome);
+        let _ = chatvault::run::status::record_verify(&paths, &url, outcome);
         report
     })
     .await

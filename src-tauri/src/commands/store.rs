@@ -3,8 +3,8 @@
 use crate::ipc::{DemoStoreInfo, FoundStoreKey, KeyProgress, MessageRequest, OpenedStore};
 use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
-use chatvault::keychain::Keychain;
 use chatvault::model::{Message, Selection};
+use chatvault::platform::keychain::Keychain;
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
 use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
 use std::path::PathBuf;
@@ -25,18 +25,11 @@ pub(crate) async fn blocking<T: Send + 'static>(
 #[tauri::command]
 pub async fn list_stores(extra: Vec<String>) -> CmdResult<Vec<StoreInfo>> {
     blocking(move || {
-        Ok(discover::discover(&SearchRoots {
-            home: dirs_home(),
-            extra: extra.into_iter().map(PathBuf::from).collect(),
-        }))
+        Ok(discover::discover(&SearchRoots::of_user(
+            extra.into_iter().map(PathBuf::from).collect(),
+        )))
     })
     .await
-}
-
-fn dirs_home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
 }
 
 /// Opens the store and lists its conversations. The key is checked at once; with no key given
@@ -52,31 +45,27 @@ pub async fn open_store(
     let media = state.media.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        if let Ok(mut m) = media.lock() {
-            m.clear();
-        }
         let path = PathBuf::from(path);
-        let key = match key.filter(|k| !k.trim().is_empty()) {
-            Some(k) => Some(StoreKey::parse(&k)?),
-            None => StoreKey::recall(keychain.as_ref(), &path).ok().flatten(),
-        };
-        open_into(&slot, keychain.as_ref(), path, key, remember)
+        let key = key
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| StoreKey::parse(&k))
+            .transpose()?;
+        open_into(&slot, &media, keychain.as_ref(), path, key, remember)
     })
     .await
 }
 
-/// Opens the store with `key`, remembers the key if asked, and makes it the wizard's store.
+/// Opens the store with `key` (else the remembered one), remembers the key if asked, and makes
+/// it the wizard's store; the page may no longer ask for the previous store's media.
 fn open_into(
     slot: &std::sync::Mutex<Option<OpenStore>>,
+    media: &std::sync::Mutex<crate::media::MediaIndex>,
     keychain: &dyn Keychain,
     path: PathBuf,
     key: Option<StoreKey>,
     remember: bool,
 ) -> Result<OpenedStore, Error> {
-    let opened = store::open(&path, key.as_ref())?;
-    if let (true, Some(k)) = (remember, &key) {
-        k.remember(keychain, &path)?;
-    }
+    let (opened, key) = store::open_with_keychain(&path, key, keychain, remember)?;
     let conversations = opened.conversations()?;
     let info = OpenedStore {
         variant: opened.variant(),
@@ -84,9 +73,10 @@ fn open_into(
         path: path.display().to_string(),
         conversations,
     };
-    *slot
-        .lock()
-        .map_err(|_| Error::internal("store lock poisoned"))? = Some(OpenStore {
+    if let Ok(mut m) = media.lock() {
+        m.clear();
+    }
+    *OpenStore::lock(slot)? = Some(OpenStore {
         store: opened,
         path,
         key,
@@ -109,9 +99,6 @@ pub async fn find_store_key<R: tauri::Runtime>(
     let media = state.media.clone();
     let keychain = state.keychain.clone();
     blocking(move || {
-        if let Ok(mut m) = media.lock() {
-            m.clear();
-        }
         let path = PathBuf::from(path);
         let progress = |p: chatvault::keyfind::FindProgress| {
             let _ = app.emit(
@@ -129,7 +116,14 @@ pub async fn find_store_key<R: tauri::Runtime>(
             &chatvault::keyfind::Options::default(),
             &progress,
         )?;
-        let store = open_into(&slot, keychain.as_ref(), path, Some(found.key), remember)?;
+        let store = open_into(
+            &slot,
+            &media,
+            keychain.as_ref(),
+            path,
+            Some(found.key),
+            remember,
+        )?;
         Ok(FoundStoreKey {
             found: found.report,
             store,
@@ -146,12 +140,8 @@ pub async fn load_messages(
     let slot = state.store.clone();
     let media = state.media.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let query = MessageQuery {
             since: request.since,
             until: request.until,
@@ -176,12 +166,8 @@ pub async fn count_selection(
 ) -> CmdResult<SelectionCount> {
     let slot = state.store.clone();
     blocking(move || {
-        let guard = slot
-            .lock()
-            .map_err(|_| Error::internal("store lock poisoned"))?;
-        let opened = guard.as_ref().ok_or_else(|| {
-            Error::invalid_input("no chat store is open").with_hint("Open a store first.")
-        })?;
+        let guard = OpenStore::lock(&slot)?;
+        let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         store::count_selection(opened.store.as_ref(), &selection)
     })
     .await

@@ -1,10 +1,10 @@
 //! `chatvault key find`: the host side of Find my key (the search is `chatvault::keyfind`).
 
 use crate::output::print_json;
-use chatvault::keychain::OsKeychain;
 use chatvault::keyfind::{self, FindProgress, Found, Options};
+use chatvault::platform::keychain::OsKeychain;
 use chatvault::store::discover::{self, SearchRoots};
-use chatvault::{private_file, Error, Result};
+use chatvault::{local::private_file, Error, Result};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;

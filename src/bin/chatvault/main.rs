@@ -4,7 +4,7 @@
 //! `{"error": {code, message, hint}}` object on stdout. Exit codes: 0 success, 1 failure,
 //! 2 usage error (from clap), 130 cancelled.
 
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
 use chatvault::{Error, ErrorCode, Result};
 use clap::{Parser, Subcommand};
 
@@ -158,7 +158,7 @@ fn run(cli: Cli) -> Result<()> {
     // Each database's derived key is kept in the keychain after its first open, so later
     // runs skip the key derivation (without a keychain every open derives it, as before).
     chatvault::store::sqlite::keep_derived_keys_in(Box::new(
-        chatvault::keychain::OsKeychain::default(),
+        chatvault::platform::keychain::OsKeychain::default(),
     ));
     match cli.command {
         Command::Init(a) => repo_cmds::init(a, json),
@@ -191,6 +191,16 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `--since`: a time, or a date meaning the start of that day (UTC).
+pub(crate) fn parse_since(text: Option<&str>) -> Result<Option<jiff::Timestamp>> {
+    text.map(|t| parse_time(t, false)).transpose()
+}
+
+/// `--until`: a time, or a date meaning the end of that day (UTC).
+pub(crate) fn parse_until(text: Option<&str>) -> Result<Option<jiff::Timestamp>> {
+    text.map(|t| parse_time(t, true)).transpose()
+}
+
 /// RFC 3339, or a plain date (start of day, or end of day for `--until`), in UTC.
 pub(crate) fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp> {
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
@@ -208,11 +218,4 @@ pub(crate) fn parse_time(text: &str, end_of_day: bool) -> Result<jiff::Timestamp
     jiff::tz::TimeZone::UTC
         .to_timestamp(date.to_datetime(time))
         .map_err(|e| Error::invalid_input(e.to_string()))
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))
 }

@@ -9,6 +9,24 @@ pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// A list: the JSON array, else one line a row (`line` prints it), else `empty` when there
+/// are no rows.
+pub(crate) fn print_list<T: serde::Serialize>(
+    json: bool,
+    rows: &[T],
+    empty: &str,
+    line: impl Fn(&T),
+) -> Result<()> {
+    if json {
+        print_json(&rows)?;
+    } else if rows.is_empty() {
+        say!("{empty}");
+    } else {
+        rows.iter().for_each(line);
+    }
+    Ok(())
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;

@@ -1,22 +1,21 @@
 //! Repository commands: init, backup, snapshots, restore, verify, forget, prune, key.
 
-use crate::output::print_json;
-use crate::{parse_time, runtime};
-use chatvault::crypto::recovery::{KdfParams, RecoveryCode};
+use crate::output::{print_json, print_list};
+use crate::{parse_since, parse_time, parse_until};
+use chatvault::crypto::recovery::KdfParams;
 use chatvault::export::{self, Format};
-use chatvault::job::{Cancel, Progress};
-use chatvault::keychain::{Keychain, OsKeychain};
-use chatvault::library::Library;
-use chatvault::paths::AppPaths;
+use chatvault::local::library::Library;
+use chatvault::local::paths::AppPaths;
+use chatvault::local::sync_folder;
+use chatvault::platform::keychain::{Keychain, OsKeychain};
 use chatvault::repo::{access, maintenance, restore, ReadMode, Repo};
-use chatvault::target::{TargetCredentials, TargetSpec};
-use chatvault::{private_file, sync_folder};
+use chatvault::run::job::{Cancel, Progress};
+use chatvault::run::runtime;
 use chatvault::{Error, Result};
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use zeroize::Zeroizing;
 
 #[derive(Args)]
 pub struct TargetArg {
@@ -29,6 +28,13 @@ pub struct TargetArg {
 pub struct InitArgs {
     #[command(flatten)]
     target: TargetArg,
+    #[command(flatten)]
+    code: NewCodeFile,
+}
+
+/// Where a new recovery code goes (`init`, `key rotate`): a new file, else the terminal.
+#[derive(Args)]
+pub struct NewCodeFile {
     /// Write the recovery code to this new file (mode 0600) instead of printing it.
     #[arg(long)]
     recovery_code_file: Option<PathBuf>,
@@ -165,21 +171,14 @@ pub enum KeyCommand {
     Rotate {
         #[command(flatten)]
         target: TargetArg,
-        /// Write the new code to this new file (mode 0600) instead of printing it.
-        #[arg(long)]
-        recovery_code_file: Option<PathBuf>,
-        /// Allow --recovery-code-file inside the backup target or a cloud-synced folder.
-        #[arg(long, requires = "recovery_code_file")]
-        allow_synced_folder: bool,
+        #[command(flatten)]
+        code: NewCodeFile,
     },
 }
 
 /// The target's operator, with credentials from the keychain or else the environment.
 pub(crate) fn operator(url: &str) -> Result<opendal::Operator> {
-    let spec: TargetSpec = url.parse()?;
-    let creds =
-        TargetCredentials::resolve(&OsKeychain::default(), &spec, |k| std::env::var(k).ok());
-    spec.operator(&creds)
+    chatvault::target::operator_for(url, &OsKeychain::default(), None)
 }
 
 fn params() -> KdfParams {
@@ -187,13 +186,7 @@ fn params() -> KdfParams {
 }
 
 async fn open_repo(url: &str) -> Result<Repo> {
-    access::open(
-        operator(url)?,
-        url,
-        &OsKeychain::default(),
-        &AppPaths::from_os()?,
-    )
-    .await
+    access::open_url(url, &OsKeychain::default(), &AppPaths::from_os()?).await
 }
 
 /// Ctrl-C sets the flag; the job stops at its next step and leaves the repository consistent.
@@ -283,9 +276,7 @@ impl Progress for CliProgress {
 pub fn init(a: InitArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let url = &a.target.target;
-    if let Some(f) = &a.recovery_code_file {
-        check_code_file(f, url, a.allow_synced_folder)?;
-    }
+    a.code.check(url)?;
     let (repo, code) = rt.block_on(access::init(
         operator(url)?,
         url,
@@ -294,12 +285,12 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
         params(),
     ))?;
     let code_text = code.display();
-    if let Some(f) = &a.recovery_code_file {
-        write_code(f, &code)?;
+    if let Some(f) = &a.code.recovery_code_file {
+        access::save_recovery_code(f, &code)?;
     }
     if json {
         print_json(
-            &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.recovery_code_file}),
+            &serde_json::json!({"repository": hex::encode(repo.repo_id()), "recovery_code_file": a.code.recovery_code_file}),
         )?;
     } else {
         say!(
@@ -307,7 +298,7 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
             &hex::encode(repo.repo_id())[..8]
         );
         say!("The master key is in this computer's keychain.");
-        match &a.recovery_code_file {
+        match &a.code.recovery_code_file {
             Some(f) => say!(
                 "The recovery code is in {} — print it, keep it safe, then delete the file.",
                 f.display()
@@ -324,8 +315,18 @@ pub fn init(a: InitArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, before anything is created, a recovery code file that exists already (it is never
-/// overwritten) or that would sit where a cloud gets a copy, unless the user allowed it.
+impl NewCodeFile {
+    /// Refuses, before anything is created, a recovery code file for the repository at `url`
+    /// that exists already (it is never overwritten) or that would sit where a cloud gets a
+    /// copy, unless the user allowed it.
+    fn check(&self, url: &str) -> Result<()> {
+        match &self.recovery_code_file {
+            Some(path) => check_code_file(path, url, self.allow_synced_folder),
+            None => Ok(()),
+        }
+    }
+}
+
 fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
     if path.symlink_metadata().is_ok() {
         return Err(
@@ -334,10 +335,7 @@ fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
             ),
         );
     }
-    let mut urls = vec![url.to_string()];
-    urls.extend(access::known_urls(&AppPaths::from_os()?).unwrap_or_default());
-    let targets = sync_folder::local_target_folders(urls.iter().map(String::as_str));
-    match sync_folder::exposure_on_disk(path, &targets) {
+    match sync_folder::exposure_of_recovery_file(&AppPaths::from_os()?, url, path) {
         Some(place) if !allow_synced => Err(Error::invalid_input(format!(
             "{} is {place}: the recovery code would be copied to the same place as the backup",
             path.display()
@@ -347,81 +345,53 @@ fn check_code_file(path: &Path, url: &str, allow_synced: bool) -> Result<()> {
     }
 }
 
-/// Writes the recovery code to a new file readable only by the user.
-fn write_code(path: &Path, code: &RecoveryCode) -> Result<()> {
-    let shown = code.display();
-    let mut line = Zeroizing::new(String::with_capacity(shown.expose().len() + 1));
-    line.push_str(shown.expose());
-    line.push('\n');
-    private_file::write_new_private(path, line.as_bytes())
-}
-
-fn read_code(path: &PathBuf) -> Result<RecoveryCode> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
-    RecoveryCode::parse(&text)
-}
-
 pub fn backup(a: BackupArgs, json: bool) -> Result<()> {
     let rt = runtime()?;
     let cancel = cancel_on_ctrl_c(&rt);
     let paths = AppPaths::from_os()?;
     let profile = match &a.profile {
-        Some(name) => chatvault::profile::get(&paths, name)?,
-        None => chatvault::profile::Profile {
-            store: a.store.clone().expect("clap requires --store"),
-            target: a.target.clone().expect("clap requires --target"),
+        Some(name) => chatvault::local::profile::get(&paths, name)?,
+        None => chatvault::local::profile::Profile {
             conversations: a.conversations.clone(),
-            since: a
-                .since
-                .as_deref()
-                .map(|t| parse_time(t, false))
-                .transpose()?,
-            until: a
-                .until
-                .as_deref()
-                .map(|t| parse_time(t, true))
-                .transpose()?,
-            schedule: None,
+            since: parse_since(a.since.as_deref())?,
+            until: parse_until(a.until.as_deref())?,
             keep_last: a.keep_last,
             upload_limit_kib: a.upload_limit,
-            skip_on_battery: false,
-            skip_on_metered: false,
             keep_daily: a.keep_daily,
             keep_weekly: a.keep_weekly,
             keep_monthly: a.keep_monthly,
-            paused: false,
+            ..chatvault::local::profile::Profile::new(
+                a.store.clone().expect("clap requires --store"),
+                a.target.clone().expect("clap requires --target"),
+            )
         },
     };
-    let store_key = match &a.key_file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
-            Some(chatvault::store::StoreKey::parse(&text)?)
-        }
-        None => None,
-    };
+    let store_key = a
+        .key_file
+        .as_deref()
+        .map(chatvault::store::StoreKey::read_file)
+        .transpose()?;
     if let Some(name) = &a.save_profile {
-        chatvault::profile::save(&paths, name, &profile)?;
+        chatvault::local::profile::save(&paths, name, &profile)?;
     }
     let origin = if a.origin == "schedule" {
-        chatvault::runner::Origin::Schedule
+        chatvault::run::Origin::Schedule
     } else {
-        chatvault::runner::Origin::Cli
+        chatvault::run::Origin::Cli
     };
     let name = a.profile.as_deref().or(a.save_profile.as_deref());
-    let mut req = chatvault::runner::RunRequest::for_profile(name, &profile, origin);
-    req.store = chatvault::runner::StoreInput::Path {
+    let mut req = chatvault::run::RunRequest::for_profile(name, &profile, origin);
+    req.store = chatvault::run::StoreInput::Path {
         path: profile.store.clone(),
         key: store_key,
         // A saved profile must run without a key file later: remember the key.
         remember_key: a.save_profile.is_some(),
     };
     let progress = CliProgress::new();
-    let outcome = chatvault::runner::run(&paths, &OsKeychain::default(), req, &progress, &cancel)?;
+    let outcome = chatvault::run::run(&paths, &OsKeychain::default(), req, &progress, &cancel)?;
     let report = match outcome {
-        chatvault::runner::RunOutcome::Done(r) => r,
-        chatvault::runner::RunOutcome::Postponed(why) => {
+        chatvault::run::RunOutcome::Done(r) => r,
+        chatvault::run::RunOutcome::Postponed(why) => {
             if json {
                 print_json(&serde_json::json!({ "postponed": why }))?;
             } else {
@@ -504,23 +474,16 @@ pub fn snapshots(a: TargetArg, json: bool) -> Result<()> {
             })
         })
         .collect();
-    if json {
-        print_json(&rows)?;
-    } else if rows.is_empty() {
-        say!("No snapshots yet.");
-    } else {
-        for r in rows {
-            say!(
-                "{}  {}  {:>4} conversations  {:>8} messages  {}",
-                r["short_id"].as_str().unwrap_or(""),
-                r["time"].as_str().unwrap_or(""),
-                r["conversations"],
-                r["messages"],
-                r["account"].as_str().unwrap_or("")
-            );
-        }
-    }
-    Ok(())
+    print_list(json, &rows, "No snapshots yet.", |r| {
+        say!(
+            "{}  {}  {:>4} conversations  {:>8} messages  {}",
+            r["short_id"].as_str().unwrap_or(""),
+            r["time"].as_str().unwrap_or(""),
+            r["conversations"],
+            r["messages"],
+            r["account"].as_str().unwrap_or("")
+        )
+    })
 }
 
 pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
@@ -537,16 +500,8 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
         attachments_dir: a.into.clone(),
         snapshot: Some(a.snapshot.clone()),
         conversations: a.conversations.clone(),
-        since: a
-            .since
-            .as_deref()
-            .map(|t| parse_time(t, false))
-            .transpose()?,
-        until: a
-            .until
-            .as_deref()
-            .map(|t| parse_time(t, true))
-            .transpose()?,
+        since: parse_since(a.since.as_deref())?,
+        until: parse_until(a.until.as_deref())?,
     };
     let progress = CliProgress::new();
     let convs = rt.block_on(async {
@@ -563,7 +518,7 @@ pub fn restore(a: RestoreArgs, json: bool) -> Result<()> {
     if let Some(dir) = &a.into {
         files = export::export(dir, &convs, &formats)?;
         // So that forgetting a conversation can delete its exports later.
-        chatvault::export_record::record(&AppPaths::from_os()?, dir, &convs, &files)?;
+        chatvault::export::record::record(&AppPaths::from_os()?, dir, &convs, &files)?;
     }
     let mut in_library = 0;
     if a.into.is_none() || a.library {
@@ -600,7 +555,7 @@ pub fn verify(a: VerifyArgs, json: bool) -> Result<bool> {
     // The app's home page shows a repository that failed its last verify.
     if let Ok(paths) = AppPaths::from_os() {
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
-        let _ = chatvault::status::record_verify(&paths, &a.target.target, outcome);
+        let _ = chatvault::run::status::record_verify(&paths, &a.target.target, outcome);
     }
     let report = report?;
     if json {
@@ -766,7 +721,7 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
             target,
             recovery_code_file,
         } => {
-            let code = read_code(&recovery_code_file)?;
+            let code = access::read_recovery_code(&recovery_code_file)?;
             let url = &target.target;
             let repo = rt.block_on(access::unlock(
                 operator(url)?,
@@ -784,21 +739,16 @@ pub fn key(cmd: KeyCommand, json: bool) -> Result<()> {
                 );
             }
         }
-        KeyCommand::Rotate {
-            target,
-            recovery_code_file,
-            allow_synced_folder,
-        } => {
-            if let Some(f) = &recovery_code_file {
-                check_code_file(f, &target.target, allow_synced_folder)?;
-            }
+        KeyCommand::Rotate { target, code } => {
+            code.check(&target.target)?;
+            let recovery_code_file = code.recovery_code_file;
             let repo = rt.block_on(open_repo(&target.target))?;
             let repository = hex::encode(repo.repo_id());
             // The new code is saved or shown before the old one is deleted: if that fails, the
             // rotation is abandoned and the old code keeps working.
             rt.block_on(access::rotate(&repo, &keychain, params(), |code| {
                 match &recovery_code_file {
-                    Some(f) => write_code(f, code),
+                    Some(f) => access::save_recovery_code(f, code),
                     None if json => print_json(&serde_json::json!({
                         "repository": repository,
                         "recovery_code_file": null,

@@ -1,7 +1,7 @@
 //! `chatvault schedule`: a profile's schedule and its OS timer.
 
 use crate::output::print_json;
-use chatvault::paths::AppPaths;
+use chatvault::local::paths::AppPaths;
 use chatvault::{Error, Result};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
     use chatvault::schedule::Rule;
     let paths = AppPaths::from_os()?;
     let rule_of = |name: &str| -> Result<Rule> {
-        let p = chatvault::profile::get(&paths, name)?;
+        let p = chatvault::local::profile::get(&paths, name)?;
         p.schedule
             .as_deref()
             .ok_or_else(|| {
@@ -58,13 +58,13 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
     };
     match cmd {
         ScheduleCommand::Set { profile, rule } => {
-            let mut p = chatvault::profile::get(&paths, &profile)?;
+            let mut p = chatvault::local::profile::get(&paths, &profile)?;
             p.schedule = if rule == "off" {
                 None
             } else {
                 Some(rule.parse::<Rule>()?.to_string())
             };
-            chatvault::profile::save(&paths, &profile, &p)?;
+            chatvault::local::profile::save(&paths, &profile, &p)?;
             if !json {
                 say!(
                     "{profile}: {}",
@@ -75,7 +75,8 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
         ScheduleCommand::Install { profile } => {
             let rule = rule_of(&profile)?;
             let exe = std::env::current_exe().map_err(|e| Error::io("finding this program", &e))?;
-            let installed = chatvault::timer::install(&profile, &rule, &exe, &timer_home()?)?;
+            let installed =
+                chatvault::schedule::timer::install(&profile, &rule, &exe, &timer_home()?)?;
             if json {
                 print_json(&installed)?;
             } else {
@@ -89,7 +90,7 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
             }
         }
         ScheduleCommand::Remove { profile } => {
-            let removed = chatvault::timer::remove(&profile, &timer_home()?)?;
+            let removed = chatvault::schedule::timer::remove(&profile, &timer_home()?)?;
             if json {
                 print_json(&removed)?;
             } else {
@@ -97,28 +98,19 @@ pub fn run(cmd: ScheduleCommand, json: bool) -> Result<()> {
             }
         }
         ScheduleCommand::Status { profile } => {
-            let p = chatvault::profile::get(&paths, &profile)?;
-            let (files, os) = chatvault::timer::status(&profile, &timer_home()?);
-            let runs = chatvault::history::list(&paths)?;
+            let p = chatvault::local::profile::get(&paths, &profile)?;
+            let (files, os) = chatvault::schedule::timer::status(&profile, &timer_home()?);
+            let runs = chatvault::run::history::list(&paths)?;
             let state = chatvault::schedule::state_from_history(&runs, &profile);
-            let next = p
-                .schedule
-                .as_deref()
-                .and_then(|s| s.parse::<Rule>().ok())
-                .filter(|_| !p.paused)
-                .map(|r| {
-                    let d = chatvault::schedule::decide(
-                        &r,
-                        &state,
-                        jiff::Timestamp::now(),
-                        &jiff::tz::TimeZone::system(),
-                    );
-                    if d.run_now {
-                        jiff::Timestamp::now()
-                    } else {
-                        d.next
-                    }
-                });
+            let next = chatvault::schedule::active_rule(&p).map(|r| {
+                chatvault::schedule::next_run(
+                    &r,
+                    &state,
+                    jiff::Timestamp::now(),
+                    &jiff::tz::TimeZone::system(),
+                    None,
+                )
+            });
             let value = serde_json::json!({
                 "profile": profile,
                 "schedule": p.schedule,

@@ -1,12 +1,12 @@
 //! Commands that read a chat store: paths, stores, demo, conversations, messages.
 
-use crate::output::{human_bytes, print_json};
-use crate::parse_time;
-use chatvault::keychain::OsKeychain;
-use chatvault::paths::AppPaths;
+use crate::output::{human_bytes, print_json, print_list};
+use crate::{parse_since, parse_until};
+use chatvault::local::paths::AppPaths;
+use chatvault::platform::keychain::OsKeychain;
 use chatvault::store::discover::{self, SearchRoots};
 use chatvault::store::{self as stores, MessageQuery, StoreKey};
-use chatvault::{Error, Result};
+use chatvault::Result;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -24,32 +24,16 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// Opens the store with the key from `--key-file`, else the one remembered in the keychain.
     pub fn open(&self) -> Result<Box<dyn stores::ChatStore>> {
-        open_store_with_key(&self.store, self.key_file.as_ref(), self.remember_key)
+        let key = self
+            .key_file
+            .as_deref()
+            .map(StoreKey::read_file)
+            .transpose()?;
+        let keychain = OsKeychain::default();
+        Ok(stores::open_with_keychain(&self.store, key, &keychain, self.remember_key)?.0)
     }
-}
-
-/// Opens a store with the key from `key_file`, else the one remembered in the keychain.
-fn open_store_with_key(
-    store: &std::path::Path,
-    key_file: Option<&PathBuf>,
-    remember: bool,
-) -> Result<Box<dyn stores::ChatStore>> {
-    let keychain = OsKeychain::default();
-    let key = match key_file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| Error::io(format!("reading {}", f.display()), &e))?;
-            Some(StoreKey::parse(&text)?)
-        }
-        // No keychain (a headless box without Secret Service) just means no remembered key.
-        None => StoreKey::recall(&keychain, store).ok().flatten(),
-    };
-    let opened = stores::open(store, key.as_ref())?;
-    if let (true, Some(k)) = (remember, &key) {
-        k.remember(&keychain, store)?;
-    }
-    Ok(opened)
 }
 
 /// Where ChatVault keeps its settings and data.
@@ -67,27 +51,18 @@ pub fn paths(json: bool) -> Result<()> {
 
 /// The chat stores found on this machine and in `extra` folders.
 pub fn stores(paths: Vec<PathBuf>, json: bool) -> Result<()> {
-    let found = discover::discover(&SearchRoots {
-        home: dirs::home_dir(),
-        extra: paths,
-    });
-    if json {
-        print_json(&found)?;
-    } else if found.is_empty() {
-        say!("No chat stores found. Name a folder to search: chatvault stores PATH");
-    } else {
-        for s in found {
-            say!(
-                "{:<12} {:<24} {:>10}  {}{}",
-                s.variant.as_str(),
-                s.account_id,
-                human_bytes(s.size),
-                s.path.display(),
-                if s.needs_key { "  (needs key)" } else { "" }
-            );
-        }
-    }
-    Ok(())
+    let found = discover::discover(&SearchRoots::of_user(paths));
+    let empty = "No chat stores found. Name a folder to search: chatvault stores PATH";
+    print_list(json, &found, empty, |s| {
+        say!(
+            "{:<12} {:<24} {:>10}  {}{}",
+            s.variant.as_str(),
+            s.account_id,
+            human_bytes(s.size),
+            s.path.display(),
+            if s.needs_key { "  (needs key)" } else { "" }
+        )
+    })
 }
 
 #[derive(clap::Args)]
@@ -193,8 +168,8 @@ pub fn messages(a: MessagesArgs, json: bool) -> Result<()> {
         limit,
     } = a;
     let query = MessageQuery {
-        since: since.as_deref().map(|t| parse_time(t, false)).transpose()?,
-        until: until.as_deref().map(|t| parse_time(t, true)).transpose()?,
+        since: parse_since(since.as_deref())?,
+        until: parse_until(until.as_deref())?,
         search,
         limit,
     };

@@ -1,8 +1,9 @@
 //! `chatvault target`: check a target, keep its credentials in the OS keychain.
 
 use crate::output::print_json;
-use crate::{repo_cmds, runtime};
-use chatvault::keychain::OsKeychain;
+use crate::repo_cmds;
+use chatvault::platform::keychain::OsKeychain;
+use chatvault::run::runtime;
 use chatvault::target::{self, TargetCredentials, TargetSpec};
 use chatvault::{Error, Result};
 use clap::Subcommand;

@@ -5,13 +5,13 @@
 
 use super::{month_of, parent_tree, BackupReport, ConvBuild, Counts, Sink, Uploader};
 use crate::error::Result;
-use crate::job::{Cancel, Progress};
 use crate::model::Message;
 use crate::repo::forgotten::Forgotten;
 use crate::repo::format::{
     self, kind, ConvRef, Ctok, KeyTable, SegRef, ShardMark, Snapshot, StoreMarks, Tree,
 };
 use crate::repo::{ConvKeys, Index, Repo};
+use crate::run::job::{Cancel, Progress};
 use crate::store::ChatStore;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -4,9 +4,9 @@
 //! milliseconds. Schema: chat-stores.md §5 (wechat-dump `wechat/parser.py`, `msg.py`).
 
 use super::{content, conversation_kind, normalise, Contacts, RawMessage};
+use crate::crypto::secret::Secret;
 use crate::error::Result;
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use crate::store::sqlite::{require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{

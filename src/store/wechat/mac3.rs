@@ -7,9 +7,9 @@ use super::{
     chat_tables, content, count_members, file_name, normalise, table_hash, ChatShards, Contacts,
     RawMessage, RowsAfter,
 };
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use crate::store::sqlite::{damaged_not_wrong_key, require_table, sql_error, Cipher, Db, KeyForm};
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{

@@ -8,9 +8,9 @@ use super::{
     chat_tables, content, file_name, normalise, table_hash, ChatShards, Contacts, RawMessage,
     RowsAfter,
 };
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
-use crate::secret::Secret;
 use crate::store::discover::strip_v4_suffix;
 use crate::store::sqlite::{
     damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,

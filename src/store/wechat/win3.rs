@@ -3,9 +3,9 @@
 //! is the passphrase. Schema: chat-stores.md §2.2-2.4 (chatlog `message_v3.go`, `contact.go`).
 
 use super::{content, normalise, Contacts, RawMessage, Tally};
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
-use crate::secret::Secret;
 use crate::store::sqlite::{
     damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
 };

@@ -19,24 +19,17 @@ export function RangeFields(props: {
   return (
     <fieldset class="range">
       <legend>{t(props.legend)}</legend>
-      <label>
-        {t("select.from")}
-        <input
-          type="date"
-          data-testid={props.testIds[0]}
-          value={value && timestampToDay(value.since)}
-          onInput={(e) => onChange("since", dayToTimestamp(e.currentTarget.value, false))}
-        />
-      </label>
-      <label>
-        {t("select.to")}
-        <input
-          type="date"
-          data-testid={props.testIds[1]}
-          value={value && timestampToDay(value.until)}
-          onInput={(e) => onChange("until", dayToTimestamp(e.currentTarget.value, true))}
-        />
-      </label>
+      {(["since", "until"] as const).map((field, i) => (
+        <label key={field}>
+          {t(field === "since" ? "select.from" : "select.to")}
+          <input
+            type="date"
+            data-testid={props.testIds[i]}
+            value={value && timestampToDay(value[field])}
+            onInput={(e) => onChange(field, dayToTimestamp(e.currentTarget.value, field === "until"))}
+          />
+        </label>
+      ))}
     </fieldset>
   );
 }

@@ -149,22 +149,19 @@ function ProfileCard({ status: p, onChanged, onError }: { status: ProfileStatus;
       {contents && (
         <div class="contents" data-testid="home-contents" data-snapshots={contents.snapshots} data-conversations={contents.conversations} data-messages={contents.messages} data-size={contents.size_bytes}>
           <div class="stats">
-            <div>
-              <span class="stat">{humanBytes(contents.size_bytes)}</span>
-              <span class="muted small">{t("home.size")}</span>
-            </div>
-            <div>
-              <span class="stat">{contents.conversations}</span>
-              <span class="muted small">{t("home.conversations")}</span>
-            </div>
-            <div>
-              <span class="stat">{contents.messages}</span>
-              <span class="muted small">{t("home.messages")}</span>
-            </div>
-            <div>
-              <span class="stat">{contents.snapshots}</span>
-              <span class="muted small">{t("home.snapshots")}</span>
-            </div>
+            {(
+              [
+                [humanBytes(contents.size_bytes), "home.size"],
+                [contents.conversations, "home.conversations"],
+                [contents.messages, "home.messages"],
+                [contents.snapshots, "home.snapshots"],
+              ] as const
+            ).map(([value, label]) => (
+              <div key={label}>
+                <span class="stat">{value}</span>
+                <span class="muted small">{t(label)}</span>
+              </div>
+            ))}
           </div>
           {contents.months.length > 0 && (
             <figure>

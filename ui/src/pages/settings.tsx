@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, type AppPaths, type RepoOverview, type Settings, type Theme } from "../ipc";
 import { RepoSettings } from "../components/repo-settings";
+import { Checkbox, Select } from "../components/choice";
 import { LANGUAGES, useI18n, type MessageKey } from "../i18n";
-import type { Language } from "../ipc";
 
 const THEMES: readonly { id: Theme; label: MessageKey }[] = [
   { id: "system", label: "theme.system" },
@@ -29,52 +29,24 @@ export function SettingsPage(props: { settings: Settings; about: About; onChange
       <h2>{t("settings.general")}</h2>
       <div class="form-row">
         <label for="settings-language">{t("language.label")}</label>
-        <select
-          id="settings-language"
-          data-testid="settings-language"
-          value={lang}
-          onChange={(e) => onChange({ ...settings, language: e.currentTarget.value as Language })}
-        >
-          {LANGUAGES.map((l) => (
-            <option key={l.id} value={l.id}>
-              {l.label}
-            </option>
-          ))}
-        </select>
+        <Select id="settings-language" testId="settings-language" value={lang} options={LANGUAGES} onChange={(language) => onChange({ ...settings, language })} />
       </div>
       <div class="form-row">
         <label for="settings-theme">{t("theme.label")}</label>
-        <select
+        <Select
           id="settings-theme"
-          data-testid="settings-theme"
+          testId="settings-theme"
           value={settings.theme}
-          onChange={(e) => onChange({ ...settings, theme: e.currentTarget.value as Theme })}
-        >
-          {THEMES.map((th) => (
-            <option key={th.id} value={th.id}>
-              {t(th.label)}
-            </option>
-          ))}
-        </select>
+          options={THEMES.map((th) => ({ id: th.id, label: t(th.label) }))}
+          onChange={(theme) => onChange({ ...settings, theme })}
+        />
       </div>
-      <label class="inline form-row">
-        <input
-          type="checkbox"
-          data-testid="settings-notify-success"
-          checked={settings.notify_on_success}
-          onChange={(e) => onChange({ ...settings, notify_on_success: e.currentTarget.checked })}
-        />
+      <Checkbox class="inline form-row" testId="settings-notify-success" checked={settings.notify_on_success} onChange={(on) => onChange({ ...settings, notify_on_success: on })}>
         {t("settings.notify_success")}
-      </label>
-      <label class="inline form-row">
-        <input
-          type="checkbox"
-          data-testid="settings-autostart"
-          checked={settings.autostart}
-          onChange={(e) => onChange({ ...settings, autostart: e.currentTarget.checked })}
-        />
+      </Checkbox>
+      <Checkbox class="inline form-row" testId="settings-autostart" checked={settings.autostart} onChange={(on) => onChange({ ...settings, autostart: on })}>
         {t("settings.autostart")}
-      </label>
+      </Checkbox>
       <h2>{t("settings.backups")}</h2>
       {repos !== null && repos.length === 0 && <p class="muted">{t("settings.no_backups")}</p>}
       <ul class="store-list">

@@ -4,6 +4,7 @@ import { useAction } from "../action";
 import { useI18n, type MessageKey } from "../i18n";
 import { ErrorBanner } from "../components/error-banner";
 import { BrowseButton } from "../components/browse-button";
+import { Select } from "../components/choice";
 import { localUrl, s3Url, S3_PRESETS, webdavUrl, WEBDAV_PRESETS, type S3Form, type TargetKind, type WebDavForm } from "../targets";
 
 /** Step 3: where the encrypted backup goes; "Test connection" must pass before going on. */
@@ -80,20 +81,15 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
           <>
             <label>
               {t("target.preset")}
-              <select
-                data-testid="s3-preset"
+              <Select
+                testId="s3-preset"
                 value={s3.preset}
-                onChange={(e) => {
-                  const p = S3_PRESETS.find((x) => x.id === e.currentTarget.value)!;
+                options={S3_PRESETS}
+                onChange={(id) => {
+                  const p = S3_PRESETS.find((x) => x.id === id)!;
                   dirty(() => setS3({ ...s3, preset: p.id, endpoint: p.endpoint(p.region), region: p.region, virtualHost: p.virtualHost }));
                 }}
-              >
-                {S3_PRESETS.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.label}
-                  </option>
-                ))}
-              </select>
+              />
             </label>
             {field("target.endpoint", "s3-endpoint", s3.endpoint, (v) => setS3({ ...s3, endpoint: v }))}
             {field("target.region", "s3-region", s3.region, (v) => setS3({ ...s3, region: v }))}
@@ -111,20 +107,15 @@ export function TargetStep({ onReady }: { onReady: (url: string) => void }) {
           <>
             <label>
               {t("target.preset")}
-              <select
-                data-testid="webdav-preset"
+              <Select
+                testId="webdav-preset"
                 value={dav.preset}
-                onChange={(e) => {
-                  const p = WEBDAV_PRESETS.find((x) => x.id === e.currentTarget.value)!;
+                options={WEBDAV_PRESETS}
+                onChange={(id) => {
+                  const p = WEBDAV_PRESETS.find((x) => x.id === id)!;
                   dirty(() => setDav({ ...dav, preset: p.id, url: p.url }));
                 }}
-              >
-                {WEBDAV_PRESETS.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.label}
-                  </option>
-                ))}
-              </select>
+              />
             </label>
             {field("target.webdav_url", "webdav-url", dav.url, (v) => setDav({ ...dav, url: v }))}
             {field("target.user", "webdav-user", dav.user, (v) => setDav({ ...dav, user: v }))}

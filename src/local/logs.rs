@@ -5,16 +5,16 @@
 //! `chatvault.log.KEEP`, the oldest is deleted), so the log never takes more than about
 //! `(KEEP + 1) * MAX_BYTES`.
 
-use crate::paths::AppPaths;
+use crate::local::paths::AppPaths;
 use std::path::{Path, PathBuf};
 
 /// Size after which the log is rotated.
-pub const MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_BYTES: u64 = 1024 * 1024;
 /// How many rotated files are kept.
-pub const KEEP: u32 = 3;
+pub(crate) const KEEP: u32 = 3;
 
 /// The current log file.
-pub fn log_file(paths: &AppPaths) -> PathBuf {
+pub(crate) fn log_file(paths: &AppPaths) -> PathBuf {
     paths.logs_dir().join("chatvault.log")
 }
 
@@ -26,7 +26,7 @@ pub fn append(paths: &AppPaths, line: &str) {
 
 fn append_with_limit(paths: &AppPaths, line: &str, max: u64) {
     let dir = paths.logs_dir();
-    if crate::private_file::create_private_dir_all(&dir).is_err() {
+    if crate::local::private_file::create_private_dir_all(&dir).is_err() {
         return;
     }
     let file = log_file(paths);
@@ -37,7 +37,7 @@ fn append_with_limit(paths: &AppPaths, line: &str, max: u64) {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    let _ = crate::private_file::append_private(&file, text.as_bytes());
+    let _ = crate::local::private_file::append_private(&file, text.as_bytes());
 }
 
 fn numbered(file: &Path, n: u32) -> PathBuf {
@@ -60,8 +60,7 @@ mod tests {
 
     #[test]
     fn the_log_rotates_and_keeps_a_bounded_number_of_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         for i in 0..40 {
             append_with_limit(&paths, &format!("line {i:02} {}", "x".repeat(90)), 1000);
         }
@@ -106,8 +105,7 @@ mod tests {
 
     #[test]
     fn a_line_gets_its_newline() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         append(&paths, "one");
         append(&paths, "two\n");
         assert_eq!(

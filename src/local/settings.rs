@@ -1,10 +1,10 @@
 //! User preferences that are not tied to a backup profile: language and theme.
 //! Stored as TOML in the config folder; holds no secrets.
 
-use crate::error::{Error, ErrorCode, Result};
-use crate::paths::AppPaths;
+use crate::error::Result;
+use crate::local::paths::AppPaths;
+use crate::local::toml_file;
 use serde::{Deserialize, Serialize};
-use std::fs;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -53,23 +53,15 @@ pub struct Settings {
 impl Settings {
     /// Reads the settings; a missing file gives the defaults.
     pub fn load(paths: &AppPaths) -> Result<Settings> {
-        let file = paths.settings_file();
-        match fs::read_to_string(&file) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                Error::new(ErrorCode::ConfigInvalid, format!("{}: {e}", file.display()))
-                    .with_hint("Fix the file by hand or delete it to return to the defaults.")
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(Error::io(format!("reading {}", file.display()), &e)),
-        }
+        toml_file::load(
+            &paths.settings_file(),
+            "Fix the file by hand or delete it to return to the defaults.",
+        )
     }
 
     /// Writes the settings atomically (temp file, then rename).
     pub fn save(&self, paths: &AppPaths) -> Result<()> {
-        let file = paths.settings_file();
-        crate::private_file::create_private_dir_all(&paths.config_dir)?;
-        let text = toml::to_string(self).map_err(|e| Error::internal(e.to_string()))?;
-        crate::private_file::write_private_atomic(&file, text.as_bytes())
+        toml_file::save(&paths.settings_file(), self)
     }
 }
 
@@ -89,8 +81,7 @@ mod tests {
 
     #[test]
     fn settings_round_trip_and_default_when_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         assert_eq!(Settings::load(&paths).unwrap(), Settings::default());
         let s = Settings {
             language: Some(Language::ZhCn),
@@ -104,12 +95,11 @@ mod tests {
 
     #[test]
     fn broken_settings_file_is_a_config_error_with_hint() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
-        fs::create_dir_all(&paths.config_dir).unwrap();
-        fs::write(paths.settings_file(), "theme = 42").unwrap();
+        let (_dir, paths) = AppPaths::temp();
+        std::fs::create_dir_all(&paths.config_dir).unwrap();
+        std::fs::write(paths.settings_file(), "theme = 42").unwrap();
         let err = Settings::load(&paths).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+        assert_eq!(err.code(), crate::error::ErrorCode::ConfigInvalid);
         assert!(err.hint().is_some());
     }
 }

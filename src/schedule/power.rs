@@ -5,11 +5,11 @@ use std::path::Path;
 
 /// True when a battery is present and no mains supply is online. Unknown means false, so a
 /// machine that cannot tell never skips its backups.
-pub fn on_battery() -> bool {
+pub(crate) fn on_battery() -> bool {
     on_battery_in(Path::new("/sys/class/power_supply"))
 }
 
-pub fn on_battery_in(dir: &Path) -> bool {
+pub(crate) fn on_battery_in(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
@@ -32,7 +32,7 @@ pub fn on_battery_in(dir: &Path) -> bool {
 
 /// True when the OS says the network connection is metered (NetworkManager's `Metered`
 /// property: 1 yes, 3 guessed yes). Unknown means false.
-pub fn on_metered_network() -> bool {
+pub(crate) fn on_metered_network() -> bool {
     let out = std::process::Command::new("gdbus")
         .args([
             "call",
@@ -54,7 +54,7 @@ pub fn on_metered_network() -> bool {
 }
 
 /// Parses gdbus's `(<uint32 4>,)`.
-pub fn metered_from_gdbus(text: &str) -> bool {
+pub(crate) fn metered_from_gdbus(text: &str) -> bool {
     let digits: String = text
         .split("uint32")
         .nth(1)

@@ -79,7 +79,7 @@ fn components(path: &str) -> Vec<String> {
 }
 
 /// The sync client whose folder holds `path`, if its folders follow the client's defaults.
-pub fn sync_client(path: &Path) -> Option<&'static str> {
+pub(crate) fn sync_client(path: &Path) -> Option<&'static str> {
     let text = path.to_string_lossy();
     let parts = components(&text);
     // Folders above the file only: a file merely *named* "Dropbox.txt" is not synced.
@@ -132,7 +132,7 @@ fn inside(path: &Path, folder: &Path) -> bool {
 /// Whether saving a secret at `path` would hand it to a cloud: inside one of the local
 /// backup target folders, or inside a sync client's folder. Pure: callers pass canonical
 /// paths where they can (see [`exposure_on_disk`]).
-pub fn exposure(path: &Path, local_targets: &[PathBuf]) -> Option<Exposure> {
+pub(crate) fn exposure(path: &Path, local_targets: &[PathBuf]) -> Option<Exposure> {
     if let Some(t) = local_targets.iter().find(|t| inside(path, t)) {
         return Some(Exposure::BackupTarget(t.clone()));
     }
@@ -141,7 +141,7 @@ pub fn exposure(path: &Path, local_targets: &[PathBuf]) -> Option<Exposure> {
 
 /// [`exposure`] of `path` as given and with symlinks resolved (its folder and the targets,
 /// where they exist), so a link into a synced folder does not hide it.
-pub fn exposure_on_disk(path: &Path, local_targets: &[PathBuf]) -> Option<Exposure> {
+pub(crate) fn exposure_on_disk(path: &Path, local_targets: &[PathBuf]) -> Option<Exposure> {
     let mut targets: Vec<PathBuf> = local_targets.to_vec();
     targets.extend(local_targets.iter().filter_map(|t| t.canonicalize().ok()));
     exposure(path, &targets).or_else(|| {
@@ -151,13 +151,25 @@ pub fn exposure_on_disk(path: &Path, local_targets: &[PathBuf]) -> Option<Exposu
 }
 
 /// The local folders among target URLs (file:// or plain paths); others are ignored.
-pub fn local_target_folders<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<PathBuf> {
+pub(crate) fn local_target_folders<'a>(urls: impl IntoIterator<Item = &'a str>) -> Vec<PathBuf> {
     urls.into_iter()
         .filter_map(|u| match u.parse::<crate::target::TargetSpec>() {
             Ok(crate::target::TargetSpec::Local { path }) => Some(path),
             _ => None,
         })
         .collect()
+}
+
+/// Where a recovery code for the repository at `url`, saved at `path`, would be copied to: the
+/// folder of a local target (this one or another this computer knows) or a synced folder.
+pub fn exposure_of_recovery_file(
+    paths: &crate::local::paths::AppPaths,
+    url: &str,
+    path: &Path,
+) -> Option<Exposure> {
+    let mut urls = vec![url.to_string()];
+    urls.extend(crate::repo::access::known_urls(paths).unwrap_or_default());
+    exposure_on_disk(path, &local_target_folders(urls.iter().map(String::as_str)))
 }
 
 #[cfg(test)]

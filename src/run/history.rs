@@ -2,11 +2,11 @@
 //! by the CLI, the app and scheduled runs alike. It holds counts and outcomes, no message
 //! content, no secrets.
 
-use crate::error::{Error, Result, WireError};
-use crate::paths::AppPaths;
+use crate::error::{Result, WireError};
+use crate::local::jsonl;
+use crate::local::paths::AppPaths;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fs;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -46,25 +46,12 @@ fn file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 pub fn append(paths: &AppPaths, record: &RunRecord) -> Result<()> {
-    crate::private_file::create_private_dir_all(&paths.data_dir)?;
-    let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
-    // One write per line, so concurrent runs do not interleave within a line.
-    crate::private_file::append_private(&file(paths), format!("{line}\n").as_bytes())
+    jsonl::append(&file(paths), record)
 }
 
 /// Every run, newest first. Lines that do not parse (a torn write) are skipped.
 pub fn list(paths: &AppPaths) -> Result<Vec<RunRecord>> {
-    let text = match fs::read_to_string(file(paths)) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading history.jsonl", &e)),
-    };
-    let mut out: Vec<RunRecord> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    out.reverse();
-    Ok(out)
+    jsonl::newest_first(&file(paths))
 }
 
 #[cfg(test)]
@@ -74,8 +61,7 @@ mod tests {
 
     #[test]
     fn runs_are_listed_newest_first_and_torn_lines_are_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let rec = |n: u64| RunRecord {
             started: Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
             finished: Timestamp::from_second(1_700_000_010 + n as i64).unwrap(),
@@ -93,17 +79,11 @@ mod tests {
             warnings: Vec::new(),
         };
         append(&paths, &rec(1)).unwrap();
-        fs::OpenOptions::new()
+        std::fs::OpenOptions::new()
             .append(true)
             .open(file(&paths))
             .unwrap()
-            .write_all(b"{\"torn\":")
-            .unwrap();
-        fs::OpenOptions::new()
-            .append(true)
-            .open(file(&paths))
-            .unwrap()
-            .write_all(b"\n")
+            .write_all(b"{\"torn\":\n")
             .unwrap();
         append(&paths, &rec(2)).unwrap();
         let runs = list(&paths).unwrap();

@@ -22,12 +22,12 @@ fn args(profile: &str) -> [String; 5] {
     ]
 }
 
-pub fn unit_name(profile: &str) -> String {
+pub(crate) fn unit_name(profile: &str) -> String {
     format!("chatvault-backup-{profile}")
 }
 
 /// `(service, timer)` for a systemd user timer.
-pub fn systemd_units(profile: &str, rule: &Rule, exe: &Path) -> (String, String) {
+pub(crate) fn systemd_units(profile: &str, rule: &Rule, exe: &Path) -> (String, String) {
     let service = format!(
         "[Unit]\nDescription=ChatVault backup of profile {profile}\nAfter=network-online.target\n\n\
          [Service]\nType=oneshot\nExecStart=\"{}\" {}\nNice=10\nIOSchedulingClass=idle\n",
@@ -76,12 +76,12 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn launchd_label(profile: &str) -> String {
+pub(crate) fn launchd_label(profile: &str) -> String {
     format!("app.chatvault.backup.{profile}")
 }
 
 /// A launchd agent (`~/Library/LaunchAgents/<label>.plist`).
-pub fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
+pub(crate) fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
     let mut argv = vec![format!(
         "<string>{}</string>",
         xml_escape(&exe.display().to_string())
@@ -123,12 +123,12 @@ pub fn launchd_plist(profile: &str, rule: &Rule, exe: &Path) -> String {
     )
 }
 
-pub fn task_name(profile: &str) -> String {
+pub(crate) fn task_name(profile: &str) -> String {
     format!("\\ChatVault\\Backup {profile}")
 }
 
 /// A Task Scheduler task definition (`schtasks /Create /XML`).
-pub fn task_xml(profile: &str, rule: &Rule, exe: &Path) -> String {
+pub(crate) fn task_xml(profile: &str, rule: &Rule, exe: &Path) -> String {
     let start = "2026-01-01T00:00:00";
     let trigger = match rule {
         Rule::EveryMinutes(m) => format!(
@@ -355,17 +355,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn launchd_plists_are_well_formed_and_use_sunday_zero_weekdays() {
-        let plist = launchd_plist("family", &"weekly sun,wed 07:00".parse().unwrap(), &exe());
-        let mut reader = quick_xml::Reader::from_str(&plist);
+    /// Reads `text` to the end as XML; `what` names it in the failure.
+    fn assert_xml(text: &str, what: &str) {
+        let mut reader = quick_xml::Reader::from_str(text);
         loop {
             match reader.read_event() {
                 Ok(quick_xml::events::Event::Eof) => break,
                 Ok(_) => {}
-                Err(e) => panic!("plist is not XML: {e}"),
+                Err(e) => panic!("{what} is not XML: {e}"),
             }
         }
+    }
+
+    #[test]
+    fn launchd_plists_are_well_formed_and_use_sunday_zero_weekdays() {
+        let plist = launchd_plist("family", &"weekly sun,wed 07:00".parse().unwrap(), &exe());
+        assert_xml(&plist, "plist");
         assert!(plist.contains("<string>app.chatvault.backup.family</string>"));
         assert!(
             plist.contains("<key>Weekday</key><integer>0</integer>"),
@@ -387,14 +392,7 @@ mod tests {
             &"weekly mon,fri 21:15".parse().unwrap(),
             &PathBuf::from("C:\\Program Files\\ChatVault\\chatvault.exe"),
         );
-        let mut reader = quick_xml::Reader::from_str(&xml);
-        loop {
-            match reader.read_event() {
-                Ok(quick_xml::events::Event::Eof) => break,
-                Ok(_) => {}
-                Err(e) => panic!("task XML is not XML: {e}"),
-            }
-        }
+        assert_xml(&xml, "task XML");
         assert!(xml.contains("<DaysOfWeek><Monday/><Friday/></DaysOfWeek>"));
         assert!(xml.contains("<StartBoundary>2026-01-01T21:15:00</StartBoundary>"));
         assert!(

@@ -84,7 +84,7 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Replaces (or creates) `path` atomically with a file readable only by the user: a new
 /// temporary file in the same folder, synced, then renamed over `path`.
-pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::internal(format!("{} names no file", path.display())))?;
@@ -113,7 +113,7 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Opens `path` for appending (creating it 0600), never through a symlink. A file created
 /// earlier with wider permissions is narrowed to 0600.
-pub fn open_private_append(path: &Path) -> Result<File> {
+pub(crate) fn open_private_append(path: &Path) -> Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).append(true);
     #[cfg(unix)]
@@ -127,7 +127,7 @@ pub fn open_private_append(path: &Path) -> Result<File> {
 }
 
 /// Appends `bytes` to `path` (see [`open_private_append`]): history lines, log lines.
-pub fn append_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn append_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = open_private_append(path)?;
     f.write_all(bytes).map_err(|e| io("writing", path, &e))
 }
@@ -135,7 +135,7 @@ pub fn append_private(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Makes sure a file that another library creates (SQLite's database) starts out 0600: an
 /// empty new file if there is none, else the existing one narrowed to 0600. Never follows a
 /// symlink.
-pub fn ensure_private_file(path: &Path) -> Result<()> {
+pub(crate) fn ensure_private_file(path: &Path) -> Result<()> {
     match new_file_options().open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

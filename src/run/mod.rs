@@ -4,19 +4,25 @@
 //! and the repository, backs up, applies the retention policy and prunes after a successful
 //! run, and records the run in the history and the log. Hosts only build the request and show
 //! the outcome.
+//!
+//! Beside it: the run history ([`history`]), what every long job shares (progress and
+//! cancellation, [`job`]) and "am I backed up?" derived from the history ([`status`]).
+
+pub mod history;
+pub mod job;
+pub mod status;
 
 use crate::error::{Error, Result};
-use crate::history::{self, RunRecord};
-use crate::job::{Cancel, Progress};
-use crate::keychain::Keychain;
-use crate::model::{SelectedConversation, Selection};
-use crate::paths::AppPaths;
-use crate::profile::Profile;
+use crate::local::paths::AppPaths;
+use crate::local::profile::Profile;
+use crate::model::Selection;
+use crate::platform::keychain::Keychain;
 use crate::repo::access;
 use crate::repo::backup::{self, BackupReport};
 use crate::repo::maintenance::{self, Retention};
 use crate::store::{self, ChatStore, StoreKey};
-use crate::target::{TargetCredentials, TargetSpec};
+use history::RunRecord;
+use job::{Cancel, Progress};
 use std::path::{Path, PathBuf};
 
 /// Who started a run (kept in the history; scheduled runs obey the profile's guards).
@@ -103,17 +109,9 @@ impl Profile {
     pub fn selection(&self) -> Selection {
         Selection {
             all: self.conversations.is_empty(),
-            conversations: self
-                .conversations
-                .iter()
-                .map(|id| SelectedConversation {
-                    id: id.clone(),
-                    since: None,
-                    until: None,
-                })
-                .collect(),
             since: self.since,
             until: self.until,
+            ..Selection::of(self.conversations.iter().cloned())
         }
     }
 
@@ -150,7 +148,7 @@ pub fn run(
             postponed(req.skip_on_battery, req.skip_on_metered)
         };
         if let Some(why) = why {
-            crate::logs::append(
+            crate::local::logs::append(
                 paths,
                 &format!(
                     "{} {} profile={} target={} postponed: {why}\n",
@@ -184,7 +182,7 @@ pub fn run(
     };
     // A history that cannot be written must not turn a good backup into a failure.
     let _ = history::append(paths, &record);
-    crate::logs::append(paths, &log_text(&record));
+    crate::local::logs::append(paths, &log_text(&record));
     result.map(RunOutcome::Done)
 }
 
@@ -219,10 +217,11 @@ fn log_text(r: &RunRecord) -> String {
 
 /// Why a scheduled run should wait, if it should.
 fn postponed(skip_on_battery: bool, skip_on_metered: bool) -> Option<&'static str> {
-    if skip_on_battery && crate::power::on_battery() {
+    if skip_on_battery && crate::schedule::power::on_battery() {
         return Some("on battery");
     }
-    (skip_on_metered && crate::power::on_metered_network()).then_some("on a metered connection")
+    (skip_on_metered && crate::schedule::power::on_metered_network())
+        .then_some("on a metered connection")
 }
 
 fn run_backup(
@@ -240,26 +239,13 @@ fn run_backup(
             key,
             remember_key,
         } => {
-            let key = match key {
-                Some(k) => Some(k.clone()),
-                None => StoreKey::recall(keychain, path).ok().flatten(),
-            };
-            opened = store::open(path, key.as_ref())?;
-            if let (true, Some(k)) = (*remember_key, &key) {
-                k.remember(keychain, path)?;
-            }
+            opened = store::open_with_keychain(path, key.clone(), keychain, *remember_key)?.0;
             (opened.as_ref(), path.as_path())
         }
     };
-    let spec: TargetSpec = req.target.parse()?;
-    let creds = TargetCredentials::resolve(keychain, &spec, |k| std::env::var(k).ok());
-    let op = spec.operator_with(&creds, req.upload_limit_kib)?;
+    let op = crate::target::operator_for(&req.target, keychain, req.upload_limit_kib)?;
     // A worker thread keeps the lease refreshed while this thread reads the store.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(format!("runtime: {e}")))?;
+    let rt = runtime_with(Some(1))?;
     rt.block_on(async {
         let repo = access::open(op, &req.target, keychain, paths).await?;
         let breq = backup::BackupRequest {
@@ -284,4 +270,20 @@ fn run_backup(
         }
         Ok(report)
     })
+}
+
+/// A tokio runtime for a host that has none (the CLI, a test) to drive the async core.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    runtime_with(None)
+}
+
+fn runtime_with(workers: Option<usize>) -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        builder.worker_threads(n);
+    }
+    builder
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("starting the async runtime: {e}")))
 }

@@ -4,11 +4,11 @@
 //! Keychain; on Windows the Credential Manager. Every entry is filed under one service name
 //! so that tests can use their own (and the user's real entries are never touched).
 
+use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::Secret;
 
 /// The service name entries are filed under in the real app.
-pub const SERVICE: &str = "app.chatvault";
+pub(crate) const SERVICE: &str = "app.chatvault";
 
 /// Where secrets are kept. The core takes a `&dyn Keychain` so hosts and tests choose the store.
 pub trait Keychain: Send + Sync {

@@ -2,6 +2,8 @@
 //! HTML (one page per conversation, chat bubbles, an index page; no scripts, no network),
 //! JSON (the model as `chatvault messages --json` prints it) and plain text.
 
+pub mod record;
+
 use crate::error::{Error, Result};
 use crate::media;
 use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
@@ -10,6 +12,9 @@ use crate::safe_text::{conversation_stem, short_hash};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// One conversation as the text of one export file.
+type Render<'a> = &'a dyn Fn(&RestoredConversation) -> Result<String>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,41 +53,23 @@ pub fn export(
         Ok(())
     };
     for f in formats {
-        match f {
-            Format::Json => {
-                for c in conversations {
-                    let text = serde_json::to_string_pretty(c)
-                        .map_err(|e| Error::internal(e.to_string()))?;
-                    write(
-                        dir.join(format!("{}.json", conversation_stem(&c.id, &c.title))),
-                        text,
-                        &mut written,
-                    )?;
-                }
-            }
-            Format::Txt => {
-                for c in conversations {
-                    write(
-                        dir.join(format!("{}.txt", conversation_stem(&c.id, &c.title))),
-                        to_text(c),
-                        &mut written,
-                    )?;
-                }
-            }
-            Format::Html => {
-                for c in conversations {
-                    write(
-                        dir.join(format!("{}.html", conversation_stem(&c.id, &c.title))),
-                        to_html_in(c, Some(dir)),
-                        &mut written,
-                    )?;
-                }
-                write(
-                    dir.join("index.html"),
-                    index_html(conversations),
-                    &mut written,
-                )?;
-            }
+        let (ext, render): (&str, Render<'_>) = match f {
+            Format::Json => ("json", &|c| {
+                serde_json::to_string_pretty(c).map_err(|e| Error::internal(e.to_string()))
+            }),
+            Format::Txt => ("txt", &|c| Ok(to_text(c))),
+            Format::Html => ("html", &|c| Ok(to_html_in(c, Some(dir)))),
+        };
+        for c in conversations {
+            let name = format!("{}.{ext}", conversation_stem(&c.id, &c.title));
+            write(dir.join(name), render(c)?, &mut written)?;
+        }
+        if *f == Format::Html {
+            write(
+                dir.join("index.html"),
+                index_html(conversations),
+                &mut written,
+            )?;
         }
     }
     Ok(written)
@@ -91,7 +78,7 @@ pub fn export(
 /// Writes `bytes` to `path` whole or not at all: into a hidden sibling first, renamed into place
 /// once complete, so a full disk or a failed write never leaves a truncated file under the real
 /// name (no fsync: a power cut may still lose the newest files, as with any copy).
-pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let name = path
         .file_name()
@@ -149,7 +136,15 @@ fn line(m: &Message) -> String {
     parts.join(" ")
 }
 
-pub fn to_text(c: &RestoredConversation) -> String {
+/// Who sent `m`, as the export names them: the name the store shows, else the sender's id.
+fn sender_label(m: &Message) -> String {
+    m.sender_name
+        .clone()
+        .or(m.sender.clone())
+        .unwrap_or_default()
+}
+
+pub(crate) fn to_text(c: &RestoredConversation) -> String {
     let mut out = format!(
         "{}\n{}\n\n",
         c.title,
@@ -159,10 +154,7 @@ pub fn to_text(c: &RestoredConversation) -> String {
         let who = if m.kind == MessageKind::System {
             "--".to_string()
         } else {
-            m.sender_name
-                .clone()
-                .or(m.sender.clone())
-                .unwrap_or_default()
+            sender_label(m)
         };
         let _ = writeln!(
             out,
@@ -196,7 +188,7 @@ ul{list-style:none;padding:0}img.att,video.att{max-width:240px;max-height:240px;
 
 /// The page of a conversation exported into `dir`, where the restore wrote its attachments
 /// (their notes, saying why one has no viewable form, are read from there).
-pub fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
+pub(crate) fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -228,10 +220,7 @@ pub fn to_html_in(c: &RestoredConversation, dir: Option<&Path>) -> String {
         let who = if m.from_me {
             String::new()
         } else {
-            m.sender_name
-                .clone()
-                .or(m.sender.clone())
-                .unwrap_or_default()
+            sender_label(m)
         };
         let _ = write!(
             out,
@@ -469,7 +458,7 @@ fn index_key(id: &str) -> String {
 
 /// `index.html` as [`index_html`] wrote it, without the entry of conversation `id` (its
 /// conversation purged); None when no entry is left, and the page can go.
-pub fn remove_from_index(html: &str, id: &str) -> Option<String> {
+pub(crate) fn remove_from_index(html: &str, id: &str) -> Option<String> {
     let entry = format!("<li id=\"c-{}\">", index_key(id));
     let mut out = html.to_string();
     while let Some(start) = out.find(&entry) {
@@ -499,21 +488,12 @@ mod tests {
     use jiff::Timestamp;
 
     fn conv() -> RestoredConversation {
+        let at = "2024-02-10T08:00:00Z".parse::<Timestamp>().unwrap();
         let m = |id: &str, kind, text: &str, me: bool| Message {
-            id: id.into(),
-            conversation_id: "g@chatroom".into(),
-            at: "2024-02-10T08:00:00Z".parse::<Timestamp>().unwrap(),
-            sender: Some("wxid_a".into()),
             sender_name: Some("张三 <Zhang>".into()),
             from_me: me,
             kind,
-            text: text.into(),
-            reply_to: None,
-            quoted_text: None,
-            url: None,
-            attachments: vec![],
-            raw_type: 1,
-            ext: Vec::new(),
+            ..Message::text_for_test(id, "g@chatroom", at, text)
         };
         RestoredConversation {
             id: "g@chatroom".into(),

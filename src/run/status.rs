@@ -15,18 +15,17 @@
 //! per check, with counts and the error's code, never content or secrets.
 
 use crate::error::{Error, ErrorCode, Result, WireError};
-use crate::history::RunRecord;
-use crate::paths::AppPaths;
-use crate::profile::Profile;
-use crate::schedule::{decide, state_from_history, Rule};
+use crate::local::paths::AppPaths;
+use crate::local::profile::Profile;
+use crate::run::history::RunRecord;
+use crate::schedule::{active_rule, state_from_history};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::fs;
 use ts_rs::TS;
 
 /// No successful run for longer than this many schedule intervals needs the user.
-pub const OVERDUE_INTERVALS: i32 = 3;
+pub(crate) const OVERDUE_INTERVALS: i32 = 3;
 
 /// What kind of check a [`CheckRecord`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -59,25 +58,13 @@ fn checks_file(paths: &AppPaths) -> std::path::PathBuf {
 }
 
 /// Records a check (a failure to record is not the check's failure: callers may ignore it).
-pub fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
-    crate::private_file::create_private_dir_all(&paths.data_dir)?;
-    let line = serde_json::to_string(record).map_err(|e| Error::internal(e.to_string()))?;
-    crate::private_file::append_private(&checks_file(paths), format!("{line}\n").as_bytes())
+pub(crate) fn record_check(paths: &AppPaths, record: &CheckRecord) -> Result<()> {
+    crate::local::jsonl::append(&checks_file(paths), record)
 }
 
 /// Every recorded check, newest first; torn lines are skipped.
 pub fn list_checks(paths: &AppPaths) -> Result<Vec<CheckRecord>> {
-    let text = match fs::read_to_string(checks_file(paths)) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("reading checks.jsonl", &e)),
-    };
-    let mut out: Vec<CheckRecord> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    out.reverse();
-    Ok(out)
+    crate::local::jsonl::newest_first(&checks_file(paths))
 }
 
 /// Records a verify's outcome: its problems, or an error that says the repository is damaged
@@ -210,17 +197,7 @@ fn is_store_key(code: ErrorCode) -> bool {
 }
 
 fn is_target(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::TargetUnreachable
-            | ErrorCode::TargetAuth
-            | ErrorCode::TargetNotFound
-            | ErrorCode::TargetFailed
-            | ErrorCode::TargetTls
-            | ErrorCode::TargetClockSkew
-            | ErrorCode::TargetQuota
-            | ErrorCode::RepoNotFound
-    )
+    code.is_target() || code == ErrorCode::RepoNotFound
 }
 
 fn is_damage(code: ErrorCode) -> bool {
@@ -235,7 +212,7 @@ fn is_damage(code: ErrorCode) -> bool {
 }
 
 /// The status of each profile (in the order given). `runs` and `checks` are newest first, as
-/// [`crate::history::list`] and [`list_checks`] return them.
+/// [`crate::run::history::list`] and [`list_checks`] return them.
 pub fn status(
     profiles: &[ProfileFacts<'_>],
     runs: &[RunRecord],
@@ -260,20 +237,15 @@ fn profile_status(
         .filter(|r| r.profile.as_deref() == Some(f.name))
         .collect();
     let state = state_from_history(runs, f.name);
-    let rule = p.schedule.as_deref().and_then(|s| s.parse::<Rule>().ok());
-    let next_run = match (&rule, p.paused) {
-        (Some(r), false) => {
-            let d = decide(r, &state, clock.now, &clock.tz);
-            let next = if d.run_now { clock.now } else { d.next };
-            Some(clock.paused_until.map_or(next, |until| next.max(until)))
-        }
-        _ => None,
-    };
+    let rule = active_rule(p);
+    let next_run = rule
+        .as_ref()
+        .map(|r| crate::schedule::next_run(r, &state, clock.now, &clock.tz, clock.paused_until));
     let last = mine.first().map(|r| (*r).clone());
     let mut attention = Vec::new();
 
     // Overdue: measured from the last success, or from the first attempt if none succeeded.
-    if let (Some(r), false) = (&rule, p.paused) {
+    if let Some(r) = &rule {
         let since = state
             .last_success
             .or_else(|| mine.last().map(|r| r.started));
@@ -367,20 +339,11 @@ mod tests {
 
     fn profile(rule: Option<&str>) -> Profile {
         Profile {
-            store: "/home/me/WeChat Files/wxid_a".into(),
-            target: "file:///backups".into(),
-            conversations: Vec::new(),
-            since: None,
-            until: None,
             schedule: rule.map(str::to_string),
-            keep_last: None,
-            upload_limit_kib: None,
-            skip_on_battery: false,
-            skip_on_metered: false,
-            keep_daily: None,
-            keep_weekly: None,
-            keep_monthly: None,
-            paused: false,
+            ..Profile::new(
+                "/home/me/WeChat Files/wxid_a".into(),
+                "file:///backups".into(),
+            )
         }
     }
 
@@ -606,8 +569,7 @@ mod tests {
 
     #[test]
     fn checks_are_listed_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         record_check(
             &paths,
             &check("2026-11-30T09:00:00Z", CheckKind::Verify, false),

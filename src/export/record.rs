@@ -16,8 +16,8 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::export::remove_from_index;
-use crate::paths::AppPaths;
-use crate::private_file;
+use crate::local::paths::AppPaths;
+use crate::local::private_file;
 use crate::repo::restore::RestoredConversation;
 use crate::safe_text::{conversation_stem, file_name};
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ use std::path::{Component, Path, PathBuf};
 const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportRecord {
+pub(crate) struct ExportRecord {
     pub version: u32,
     pub folders: Vec<ExportFolder>,
 }
@@ -220,7 +220,7 @@ pub fn purge(paths: &AppPaths, id: &str) -> Result<PurgedExports> {
 mod tests {
     use super::*;
     use crate::export::{export, Format};
-    use crate::model::{AttachmentRef, ConversationKind, Message, MessageKind};
+    use crate::model::{AttachmentRef, ConversationKind, Message};
 
     /// The name an export gives conversation `id`'s file (titles are `title <id>` here).
     fn stem(id: &str, ext: &str) -> String {
@@ -233,17 +233,9 @@ mod tests {
             title: format!("title {id}"),
             kind: ConversationKind::Direct,
             messages: vec![Message {
-                id: "1".into(),
-                conversation_id: id.into(),
-                at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
                 sender: None,
                 sender_name: None,
                 from_me: true,
-                kind: MessageKind::Text,
-                text: text.into(),
-                reply_to: None,
-                quoted_text: None,
-                url: None,
                 attachments: attachment
                     .map(|p| AttachmentRef {
                         name: None,
@@ -251,8 +243,12 @@ mod tests {
                     })
                     .into_iter()
                     .collect(),
-                raw_type: 1,
-                ext: Vec::new(),
+                ..Message::text_for_test(
+                    "1",
+                    id,
+                    jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+                    text,
+                )
             }],
         }
     }

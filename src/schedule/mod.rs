@@ -4,6 +4,14 @@
 //! Rules (the `schedule` field of a profile): `every 6h`, `daily 02:30`,
 //! `weekly mon,thu 20:00`. A missed run (the computer was asleep or off) is caught up once,
 //! not once per missed slot. After failures the next attempt backs off exponentially.
+//!
+//! Beside the rules: the OS timers that run a profile when the app is closed ([`timer`]), the
+//! guards that hold a scheduled run back ([`power`]: battery, metered network) and starting the
+//! app at login ([`autostart`]).
+
+pub mod autostart;
+pub mod power;
+pub mod timer;
 
 use crate::error::{Error, Result};
 use jiff::civil::{Time, Weekday};
@@ -119,7 +127,7 @@ impl Rule {
     /// The first slot strictly after `after`, in `tz`'s wall-clock time. A wall time that a
     /// DST change skips runs at the first moment after the gap; one that occurs twice runs once,
     /// at its first occurrence.
-    pub fn next_slot(&self, after: Timestamp, tz: &TimeZone) -> Timestamp {
+    pub(crate) fn next_slot(&self, after: Timestamp, tz: &TimeZone) -> Timestamp {
         match self {
             Rule::EveryMinutes(m) => after + SignedDuration::from_mins(*m as i64),
             Rule::EveryHours(h) => after + SignedDuration::from_hours(*h as i64),
@@ -154,7 +162,7 @@ impl Rule {
 impl Rule {
     /// The longest time between two slots (a weekly rule on Monday and Thursday: four days).
     /// "Overdue" is measured in these.
-    pub fn longest_gap(&self) -> SignedDuration {
+    pub(crate) fn longest_gap(&self) -> SignedDuration {
         match self {
             Rule::EveryMinutes(m) => SignedDuration::from_mins(*m as i64),
             Rule::EveryHours(h) => SignedDuration::from_hours(*h as i64),
@@ -216,13 +224,13 @@ pub struct Decision {
 }
 
 /// Back-off after `failures` failures: 5 min, 10, 20, … capped at 6 h.
-pub fn backoff(failures: u32) -> SignedDuration {
+pub(crate) fn backoff(failures: u32) -> SignedDuration {
     let minutes = 5i64.saturating_mul(1i64 << failures.saturating_sub(1).min(10));
     SignedDuration::from_mins(minutes.min(6 * 60))
 }
 
 /// The run state of a profile from the run history (newest first).
-pub fn state_from_history(runs: &[crate::history::RunRecord], profile: &str) -> RunState {
+pub fn state_from_history(runs: &[crate::run::history::RunRecord], profile: &str) -> RunState {
     let mut state = RunState::default();
     for r in runs
         .iter()
@@ -238,6 +246,28 @@ pub fn state_from_history(runs: &[crate::history::RunRecord], profile: &str) -> 
         state.failures += 1;
     }
     state
+}
+
+/// The rule a profile runs by: its schedule, when it has a valid one and is not paused.
+pub fn active_rule(profile: &crate::local::profile::Profile) -> Option<Rule> {
+    if profile.paused {
+        return None;
+    }
+    profile.schedule.as_deref().and_then(|s| s.parse().ok())
+}
+
+/// When a profile with `rule` runs next: `now` when a run is due, else the next slot or the
+/// end of a back-off, and never before a pause of all schedules (`paused_until`) ends.
+pub fn next_run(
+    rule: &Rule,
+    state: &RunState,
+    now: Timestamp,
+    tz: &TimeZone,
+    paused_until: Option<Timestamp>,
+) -> Timestamp {
+    let d = decide(rule, state, now, tz);
+    let next = if d.run_now { now } else { d.next };
+    paused_until.map_or(next, |until| next.max(until))
 }
 
 /// Whether a run is due at `now`. A slot that passed since the last success (however many

@@ -45,6 +45,14 @@ impl AppPaths {
         }
     }
 
+    /// Paths under a new temporary folder, for unit tests (the folder goes when it is dropped).
+    #[cfg(test)]
+    pub(crate) fn temp() -> (tempfile::TempDir, AppPaths) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = AppPaths::under(dir.path());
+        (dir, paths)
+    }
+
     pub fn settings_file(&self) -> PathBuf {
         self.config_dir.join("settings.toml")
     }
@@ -70,7 +78,7 @@ impl AppPaths {
             &self.cache_dir,
             &self.repos_cache_dir(),
         ] {
-            crate::private_file::create_private_dir_all(dir)?;
+            crate::local::private_file::create_private_dir_all(dir)?;
         }
         Ok(())
     }

@@ -2,13 +2,12 @@
 //! `profiles.toml` in the config folder. No secrets: the store key and the repository key are
 //! in the OS keychain, target credentials too (or the environment).
 
-use crate::error::{Error, ErrorCode, Result};
-use crate::paths::AppPaths;
-use crate::private_file;
+use crate::error::{Error, Result};
+use crate::local::paths::AppPaths;
+use crate::local::toml_file;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::PathBuf;
 use ts_rs::TS;
 
@@ -61,6 +60,29 @@ pub struct Profile {
     pub paused: bool,
 }
 
+impl Profile {
+    /// A profile of every conversation of `store` to `target`, run by hand, keeping every
+    /// snapshot: what the fields say when nobody chose otherwise.
+    pub fn new(store: PathBuf, target: String) -> Profile {
+        Profile {
+            store,
+            target,
+            conversations: Vec::new(),
+            since: None,
+            until: None,
+            schedule: None,
+            keep_last: None,
+            upload_limit_kib: None,
+            skip_on_battery: false,
+            skip_on_metered: false,
+            keep_daily: None,
+            keep_weekly: None,
+            keep_monthly: None,
+            paused: false,
+        }
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ProfileFile {
     #[serde(default)]
@@ -72,17 +94,10 @@ fn file(paths: &AppPaths) -> PathBuf {
 }
 
 fn load_file(paths: &AppPaths) -> Result<ProfileFile> {
-    match fs::read_to_string(file(paths)) {
-        Ok(t) => toml::from_str(&t).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("{}: {e}", file(paths).display()),
-            )
-            .with_hint("Fix the file by hand, or delete the broken profile from it.")
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfileFile::default()),
-        Err(e) => Err(Error::io("reading profiles.toml", &e)),
-    }
+    toml_file::load(
+        &file(paths),
+        "Fix the file by hand, or delete the broken profile from it.",
+    )
 }
 
 pub fn list(paths: &AppPaths) -> Result<BTreeMap<String, Profile>> {
@@ -116,9 +131,7 @@ pub fn save(paths: &AppPaths, name: &str, profile: &Profile) -> Result<()> {
     }
     let mut f = load_file(paths)?;
     f.profiles.insert(name.to_string(), profile.clone());
-    private_file::create_private_dir_all(&paths.config_dir)?;
-    let text = toml::to_string(&f).map_err(|e| Error::internal(e.to_string()))?;
-    private_file::write_private_atomic(&file(paths), text.as_bytes())
+    toml_file::save(&file(paths), &f)
 }
 
 #[cfg(test)]
@@ -127,8 +140,7 @@ mod tests {
 
     #[test]
     fn profiles_round_trip_and_unknown_names_list_the_known_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let p = Profile {
             store: "/home/me/WeChat Files/wxid_a".into(),
             target: "s3://b/p?endpoint=https%3A%2F%2Fcos.example".into(),

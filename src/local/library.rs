@@ -3,8 +3,8 @@
 //! them, so the library never holds duplicates.
 
 use crate::error::{Error, Result};
+use crate::local::paths::AppPaths;
 use crate::model::{Conversation, ConversationKind, Message};
-use crate::paths::AppPaths;
 use crate::repo::restore::RestoredConversation;
 use rusqlite::{params, Connection};
 
@@ -18,11 +18,11 @@ fn sql(e: rusqlite::Error) -> Error {
 
 impl Library {
     pub fn open(paths: &AppPaths) -> Result<Library> {
-        crate::private_file::create_private_dir_all(&paths.data_dir)?;
+        crate::local::private_file::create_private_dir_all(&paths.data_dir)?;
         let file = paths.data_dir.join("library.sqlite");
         // SQLite creates its files 0644 and gives its journal the database's mode: start the
         // database 0600 (an empty file is a new database to SQLite).
-        crate::private_file::ensure_private_file(&file)?;
+        crate::local::private_file::ensure_private_file(&file)?;
         let conn = Connection::open(file).map_err(sql)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS conversations(id TEXT PRIMARY KEY, title TEXT NOT NULL, kind TEXT NOT NULL);
@@ -147,7 +147,6 @@ impl Library {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MessageKind;
 
     fn conv(id: &str, texts: &[&str]) -> RestoredConversation {
         RestoredConversation {
@@ -157,21 +156,9 @@ mod tests {
             messages: texts
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Message {
-                    id: format!("{id}-{i}"),
-                    conversation_id: id.into(),
-                    at: jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
-                    sender: Some("wxid_a".into()),
-                    sender_name: Some("A".into()),
-                    from_me: false,
-                    kind: MessageKind::Text,
-                    text: (*t).into(),
-                    reply_to: None,
-                    quoted_text: None,
-                    url: None,
-                    attachments: vec![],
-                    raw_type: 1,
-                    ext: Vec::new(),
+                .map(|(i, t)| {
+                    let at = jiff::Timestamp::from_second(1_700_000_000 + i as i64).unwrap();
+                    Message::text_for_test(&format!("{id}-{i}"), id, at, t)
                 })
                 .collect(),
         }
@@ -179,8 +166,7 @@ mod tests {
 
     #[test]
     fn removing_a_conversation_deletes_it_and_its_messages_and_keeps_the_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = AppPaths::under(dir.path());
+        let (_dir, paths) = AppPaths::temp();
         let mut lib = Library::open(&paths).unwrap();
         lib.add(&[
             conv("wxid_forget", &["the secret plan", "more secrets"]),

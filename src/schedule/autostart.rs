@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub const HIDDEN_ARG: &str = "--hidden";
 
 /// Where the login entry lives for the current OS.
-pub fn entry_path() -> Result<PathBuf> {
+pub(crate) fn entry_path() -> Result<PathBuf> {
     let missing =
         || Error::internal("cannot find the home folder").with_hint("Set HOME and try again.");
     Ok(if cfg!(target_os = "macos") {
