@@ -21,7 +21,7 @@ heading "Building (release)"
 cargo build --release --quiet --bin chatvault
 cargo bench --bench throughput --no-run --quiet 2>/dev/null
 THROUGHPUT=$(ls -t target/release/deps/throughput-* | grep -v '\.d$' | head -1)
-CV=$ROOT/target/release/chatvault
+CV=${CV:-$ROOT/target/release/chatvault}
 
 BENCH_TMP=$(mktemp -d -t chatvault-media.XXXXXX)
 export BENCH_TMP CV THROUGHPUT GB RUNS

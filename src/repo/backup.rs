@@ -922,9 +922,19 @@ pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
         .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
 }
 
+/// Chunks cut ahead of the workers: the reader thread keeps cutting while the window before
+/// is identified and sealed, and memory holds at most this many chunks per stage (each at most
+/// the 4 MiB cap of FORMAT.md §4).
+const WINDOW_CHUNKS: usize = 8;
+
 /// Chunks an attachment's bytes with the repository's seeded FastCDC and uploads the chunks it
 /// lacks. The bytes are kept exactly as the store has them (a `.dat` image stays obfuscated, a
 /// voice clip stays SILK): a decoder that is wrong later loses nothing.
+///
+/// A pipeline over both cores: a thread reads and cuts the file into chunks while the chunks
+/// cut before it are identified (keyed chunk id) and sealed (zstd, AES-256-GCM) by the workers,
+/// a window at a time; this thread then packs them in file order. Dedup stays exact: a chunk
+/// the index, the open pack or an earlier chunk of the window has is not sealed again.
 async fn store_attachment(
     repo: &Repo,
     index: &mut Index,
@@ -933,8 +943,7 @@ async fn store_attachment(
     a: &crate::model::AttachmentRef,
     source: crate::model::AttachmentSource,
 ) -> Result<AttachmentRec> {
-    let format::CdcParams { min, avg, max, .. } = repo.config.cdc;
-    let (reader, what): (Box<dyn std::io::Read>, String) = match source {
+    let (reader, path): (Box<dyn std::io::Read + Send>, String) = match source {
         crate::model::AttachmentSource::File(path) => {
             let file = std::fs::File::open(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
@@ -944,25 +953,41 @@ async fn store_attachment(
             (Box::new(std::io::Cursor::new(bytes)), a.path.clone())
         }
     };
-    let path = what;
-    let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
-        reader,
-        min as usize,
-        avg as usize,
-        max as usize,
-        fastcdc::v2020::Normalization::Level1,
-        repo.cdc_seed,
-    );
+    let rx = cut_chunks(repo, reader);
     let mut ids = Vec::new();
     let mut size = 0u64;
-    for chunk in cdc {
-        let chunk = chunk.map_err(|e| Error::internal(format!("reading {path}: {e}")))?;
-        let id = ck.blob_id(kind::CHUNK, &chunk.data);
-        chunks
-            .add(repo, index, ck, kind::CHUNK, id, &chunk.data)
-            .await?;
-        size += chunk.length as u64;
-        ids.push(id);
+    loop {
+        let mut window: Vec<Vec<u8>> = Vec::with_capacity(WINDOW_CHUNKS);
+        while window.len() < WINDOW_CHUNKS {
+            match rx.recv() {
+                Ok(Ok(data)) => window.push(data),
+                Ok(Err(e)) => return Err(Error::internal(format!("reading {path}: {e}"))),
+                Err(_) => break, // the file is cut to its end
+            }
+        }
+        if window.is_empty() {
+            break;
+        }
+        let sealed = {
+            let (index, uploader) = (&*index, &*chunks);
+            let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
+            par_map(&window, |data| {
+                let id = ck.blob_id(kind::CHUNK, data);
+                let fresh =
+                    !uploader.has(index, &id) && claimed.lock().expect("the claim set").insert(id);
+                let sealed = fresh.then(|| Uploader::seal(repo, ck, kind::CHUNK, &id, data));
+                (id, sealed)
+            })
+        };
+        for (data, (id, sealed)) in window.iter().zip(sealed) {
+            if let Some(sealed) = sealed {
+                chunks
+                    .add_sealed(repo, index, id, kind::CHUNK, &sealed, data.len())
+                    .await?;
+            }
+            size += data.len() as u64;
+            ids.push(id);
+        }
     }
     Ok(AttachmentRec {
         role: a.role.code(),
@@ -973,6 +998,163 @@ async fn store_attachment(
         state: 0,
         chunks: ids,
     })
+}
+
+/// Reads and cuts `reader` on a thread of its own; its chunks come through the channel in
+/// order, at most [`WINDOW_CHUNKS`] ahead. The thread ends at the end of the file, at an error
+/// (sent as the last item), or when the receiver is dropped.
+fn cut_chunks(
+    repo: &Repo,
+    reader: Box<dyn std::io::Read + Send>,
+) -> std::sync::mpsc::Receiver<std::result::Result<Vec<u8>, String>> {
+    let mut cutter = Cutter::new(repo.config.cdc, repo.cdc_seed, reader);
+    let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
+    std::thread::Builder::new()
+        .name("chatvault-cut".into())
+        .spawn(move || loop {
+            let item = cutter.next_chunk().map_err(|e| e.to_string());
+            let last = !matches!(item, Ok(Some(_)));
+            let sent = match item {
+                Ok(Some(data)) => tx.send(Ok(data)),
+                Ok(None) => Ok(()),
+                Err(e) => tx.send(Err(e)),
+            };
+            if last || sent.is_err() {
+                break;
+            }
+        })
+        .map_or_else(
+            |e| {
+                // No thread to spare: an error the caller reports.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(format!("could not start a reader thread: {e}")));
+                rx
+            },
+            |_| rx,
+        )
+}
+
+/// FastCDC v2020 over a stream, cutting exactly where `fastcdc::v2020::StreamCDC` does (the
+/// same `cut_gear` over at least `max` bytes, or all that is left) but reading into a buffer of
+/// several chunks: `StreamCDC` shifts its buffer of one max-size chunk after every cut, which
+/// moves each byte about three times more than the chunk itself.
+struct Cutter {
+    reader: Box<dyn std::io::Read + Send>,
+    buf: Vec<u8>,
+    /// The bytes not cut yet are `buf[pos..len]`.
+    pos: usize,
+    len: usize,
+    eof: bool,
+    min: usize,
+    avg: usize,
+    max: usize,
+    masks: (u64, u64),
+    gear: (
+        std::borrow::Cow<'static, [u64]>,
+        std::borrow::Cow<'static, [u64]>,
+    ),
+}
+
+impl Cutter {
+    fn new(cdc: format::CdcParams, seed: u64, reader: Box<dyn std::io::Read + Send>) -> Cutter {
+        let (min, avg, max) = (cdc.min as usize, cdc.avg as usize, cdc.max as usize);
+        Cutter {
+            reader,
+            buf: Vec::new(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            min,
+            avg,
+            max,
+            masks: fastcdc::v2020::select_masks(avg, fastcdc::v2020::Normalization::Level1),
+            gear: fastcdc::v2020::get_gear_with_seed(seed),
+        }
+    }
+
+    /// The next chunk, or `None` at the end.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.len - self.pos < self.max && !self.eof {
+            self.refill()?;
+        }
+        let (mask_s, mask_l) = self.masks;
+        let (_, count) = fastcdc::v2020::cut_gear(
+            &self.buf[self.pos..self.len],
+            self.min,
+            self.avg,
+            self.max,
+            mask_s,
+            mask_l,
+            mask_s << 1,
+            mask_l << 1,
+            &self.gear.0,
+            &self.gear.1,
+        );
+        if count == 0 {
+            return Ok(None);
+        }
+        let chunk = self.buf[self.pos..self.pos + count].to_vec();
+        self.pos += count;
+        Ok(Some(chunk))
+    }
+
+    /// Moves what is left to the front and reads until the buffer is full or the file ends.
+    fn refill(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; 4 * self.max];
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        while self.len < self.buf.len() {
+            match self.reader.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The threads [`par_map`] uses: the cores, at most 4 (a backup also has its store reader).
+fn workers() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
+/// `items.iter().map(f)` on [`workers`] threads (this one included), results in `items` order.
+/// Items are handed out one at a time, so a big chunk does not hold up a small one's thread.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = workers().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return out;
+            };
+            out.push((i, f(item)));
+        }
+    };
+    let mut all = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The record of a message (taken, not copied: a big store has millions), with the attachment
@@ -1056,23 +1238,48 @@ impl Uploader {
         id: format::BlobId,
         body: &[u8],
     ) -> Result<bool> {
-        if index.blobs.contains_key(&id) || self.pack.contains(&id) {
+        if self.has(index, &id) {
             return Ok(false);
         }
+        let sealed = Self::seal(repo, ck, kind, &id, body);
+        self.add_sealed(repo, index, id, kind, &sealed, body.len())
+            .await?;
+        Ok(true)
+    }
+
+    /// The index or the open pack has this blob.
+    fn has(&self, index: &Index, id: &format::BlobId) -> bool {
+        index.blobs.contains_key(id) || self.pack.contains(id)
+    }
+
+    /// The blob's envelope (FORMAT.md §4), chunks at the media zstd level.
+    fn seal(repo: &Repo, ck: &ConvKeys, kind: u8, id: &format::BlobId, body: &[u8]) -> Vec<u8> {
         let identity = format!("blob/{}", hex::encode(id));
         let level = if kind == format::kind::CHUNK {
             envelope::ZSTD_LEVEL_MEDIA
         } else {
             envelope::ZSTD_LEVEL
         };
-        let sealed = envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
+        envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
             .with_level(level)
-            .seal(body, Padding::Padme);
+            .seal(body, Padding::Padme)
+    }
+
+    /// Packs a sealed blob, uploading the open pack first when it would overflow.
+    async fn add_sealed(
+        &mut self,
+        repo: &Repo,
+        index: &mut Index,
+        id: format::BlobId,
+        kind: u8,
+        sealed: &[u8],
+        raw_len: usize,
+    ) -> Result<()> {
         if self.pack.would_overflow(sealed.len()) {
             self.flush(repo, index).await?;
         }
-        self.pack.add(id, kind, &sealed, body.len());
-        Ok(true)
+        self.pack.add(id, kind, sealed, raw_len);
+        Ok(())
     }
 
     pub(crate) async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
@@ -1103,4 +1310,82 @@ pub async fn compact_index(repo: &Repo, index: &Index, force: bool) -> Result<()
         repo.delete(&format!("index/{}", hex::encode(name))).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out at most `step` bytes a read, as pipes and some files do.
+    struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn noise(len: usize, mut x: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_cutter_cuts_where_stream_cdc_does() {
+        let cdc = format::CdcParams {
+            min: 16 << 10,
+            avg: 64 << 10,
+            max: 256 << 10,
+            level: 1,
+        };
+        let seed = 0x5eed_1234_u64;
+        // Sizes around the edges: empty, below min, one max, and several buffers' worth, with
+        // a repeated stretch so that equal chunks occur.
+        let mut long = noise(3 << 20, 7);
+        long.extend_from_within(100_000..900_000);
+        for data in [
+            Vec::new(),
+            noise(1000, 1),
+            noise(256 << 10, 2),
+            noise((4 * 256 << 10) + 1, 3),
+            long,
+        ] {
+            let want: Vec<Vec<u8>> = fastcdc::v2020::StreamCDC::with_level_and_seed(
+                std::io::Cursor::new(data.clone()),
+                cdc.min as usize,
+                cdc.avg as usize,
+                cdc.max as usize,
+                fastcdc::v2020::Normalization::Level1,
+                seed,
+            )
+            .map(|c| c.unwrap().data)
+            .collect();
+            for step in [usize::MAX, 7_777] {
+                let reader = Box::new(Trickle(std::io::Cursor::new(data.clone()), step));
+                let mut cutter = Cutter::new(cdc, seed, reader);
+                let mut got = Vec::new();
+                while let Some(c) = cutter.next_chunk().unwrap() {
+                    got.push(c);
+                }
+                assert_eq!(got, want, "{} bytes, reads of {step}", data.len());
+            }
+        }
+    }
+
+    #[test]
+    fn par_map_keeps_the_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        assert_eq!(
+            par_map(&items, |x| x * 2),
+            items.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
+        assert!(par_map(&[] as &[u8], |x| *x).is_empty());
+    }
 }
