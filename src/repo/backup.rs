@@ -206,46 +206,221 @@ pub fn store_fingerprint(root: &Path) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// One backup run, step by step: [`plan`](Run::plan) what to read, find the conversation
+/// keys, back up each conversation (reusing the parent's tree, reading only what is new, or
+/// reading the store), and write the snapshot.
 async fn run(
     repo: &Repo,
     req: &BackupRequest<'_>,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<BackupReport> {
-    let started = now_ms();
-    let before = repo.stats.snapshot();
-    let store = req.store;
-    let sel = req.selection;
-    let kind_byte = source_kind(store.variant());
-    let account = store.account_id().unwrap_or("").to_string();
+    let mut run = Run::plan(repo, req, progress, cancel).await?;
+    let (_, mut keytable) = repo.load_keytable().await?;
+    let mut snapshot = run.new_snapshot(keytable.generation);
 
-    // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
-    let (_, forgotten) = repo.load_forgotten().await?;
-    // The chosen ids; "everything" is listed from the store only when a full read needs it.
-    let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let mut skipped_forgotten = 0;
-    if !sel.all {
-        let selected = ids.len();
-        ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
-        skipped_forgotten = (selected - ids.len()) as u32;
-        if ids.is_empty() {
-            return Err(nothing_selected(skipped_forgotten));
+    let mut index = repo.load_index().await?;
+    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
+    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
+    let dropped = repo.drop_missing_packs(&mut index).await?;
+    if dropped > 0 {
+        run.report.warnings.push(format!(
+            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
+        ));
+    }
+    let reuse = dropped == 0;
+    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
+    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
+    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
+    if let Some(p) = &run.parent {
+        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
+            .await?;
+    }
+    // The parent's marks, when it has them and they were taken with these settings.
+    let parent_marks = run
+        .parent
+        .as_ref()
+        .and_then(|p| store_marks(&p.source.cursor))
+        .filter(|m| m.settings == run.settings);
+    let full_read_due = parent_marks
+        .as_ref()
+        .is_none_or(|m| run.started - m.full_read >= full_read_every_ms());
+    if let Some(p) = run
+        .parent
+        .as_ref()
+        .filter(|p| reuse && p.source.cursor.get(..32) == Some(&run.fingerprint[..]))
+    {
+        // The store has not changed since the parent: reuse every tree without reading.
+        run.report.unchanged = true;
+        snapshot.selection.ctoks = p.selection.ctoks.clone();
+        snapshot.conversations = p.conversations.clone();
+        snapshot.keytable_gen = keytable.generation;
+        snapshot.source.cursor = p.source.cursor.clone();
+    } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
+        // Only what is new since the parent: rows after each shard's mark, and the months
+        // they land in read again (FORMAT.md §11.2).
+        let mut report = std::mem::take(&mut run.report);
+        let parent = run.parent.as_ref().expect("marks come from a parent");
+        let range_of = |id: &str| run.range_of(id);
+        let inc = Incremental {
+            repo,
+            store: req.store,
+            parent,
+            marks: &marks,
+            keytable: &keytable,
+            forgotten: &run.forgotten,
+            ids: (!req.selection.all).then_some(&run.ids[..]),
+            range_of: &range_of,
+            kind_byte: run.kind_byte,
+            account: &run.account,
+        };
+        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
+        run.report = report;
+        index = back;
+        if let Some((convs, marks)) = done {
+            run.report.incremental = true;
+            snapshot.selection.ctoks = convs.iter().map(|c| c.ctok).collect();
+            snapshot.selection.ctoks.sort();
+            snapshot.conversations = convs;
+            snapshot.source.cursor.extend(format::encode(&marks));
         }
     }
-    // A keyed id for "this account with this selection", so runs of one selection chain up.
-    // "Everything" is one lineage however many conversations come, go or are forgotten.
-    let lineage = if sel.all {
-        repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
-    } else {
-        repo.ctok(
-            0,
-            &format!("lineage\0{kind_byte}\0{account}"),
-            &ids.join("\n"),
-        )
-    };
-    let range_of = |id: &str| {
+    if !run.report.unchanged && !run.report.incremental {
+        run.read_store(index, &mut keytable, &mut snapshot, reuse, dropped)
+            .await?;
+    }
+    run.write_snapshot(snapshot).await
+}
+
+/// What a run works from: the selection resolved against the forgotten list, its lineage and
+/// parent, and the fingerprints that tell whether anything changed.
+struct Run<'a> {
+    repo: &'a Repo,
+    req: &'a BackupRequest<'a>,
+    progress: &'a dyn Progress,
+    cancel: &'a Cancel,
+    started: i64,
+    /// The repository's upload counters at the start.
+    before: (u64, u64, u64, u64),
+    kind_byte: u8,
+    account: String,
+    forgotten: super::forgotten::Forgotten,
+    /// The chosen conversation ids, sorted ("everything": filled in by a full read).
+    ids: Vec<String>,
+    lineage: format::Ctok,
+    /// What the parent's trees depend on besides the store (FORMAT.md §11.2).
+    settings: Vec<u8>,
+    /// The store's files and the settings.
+    fingerprint: Vec<u8>,
+    parent: Option<Snapshot>,
+    report: BackupReport,
+}
+
+impl<'a> Run<'a> {
+    /// Planning: the selection minus what was forgotten, its lineage, fingerprints and parent.
+    async fn plan(
+        repo: &'a Repo,
+        req: &'a BackupRequest<'a>,
+        progress: &'a dyn Progress,
+        cancel: &'a Cancel,
+    ) -> Result<Run<'a>> {
+        let started = now_ms();
+        let before = repo.stats.snapshot();
+        let sel = req.selection;
+        let kind_byte = source_kind(req.store.variant());
+        let account = req.store.account_id().unwrap_or("").to_string();
+
+        // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
+        let (_, forgotten) = repo.load_forgotten().await?;
+        // The chosen ids; "everything" is listed from the store only when a full read needs it.
+        let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut skipped_forgotten = 0;
+        if !sel.all {
+            let selected = ids.len();
+            ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
+            skipped_forgotten = (selected - ids.len()) as u32;
+            if ids.is_empty() {
+                return Err(nothing_selected(skipped_forgotten));
+            }
+        }
+        // A keyed id for "this account with this selection", so runs of one selection chain
+        // up. "Everything" is one lineage however many conversations come, go or are forgotten.
+        let lineage = if sel.all {
+            repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+        } else {
+            repo.ctok(
+                0,
+                &format!("lineage\0{kind_byte}\0{account}"),
+                &ids.join("\n"),
+            )
+        };
+        // What the parent's trees depend on besides the store: the selection with its ranges
+        // and the forgotten list (a change to it is a change: the parent's trees may hold
+        // forgotten data).
+        let settings = {
+            let mut chosen: Vec<(String, Option<i64>, Option<i64>)> = sel
+                .conversations
+                .iter()
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        c.since.map(|t| t.as_millisecond()),
+                        c.until.map(|t| t.as_millisecond()),
+                    )
+                })
+                .collect();
+            chosen.sort();
+            let mut h = Sha256::new();
+            h.update(format::encode(&(
+                sel.all,
+                sel.since.map(|t| t.as_millisecond()),
+                sel.until.map(|t| t.as_millisecond()),
+                chosen,
+                &ids,
+                forgotten.generation,
+            )));
+            h.finalize().to_vec()
+        };
+        let fingerprint = {
+            let mut h = Sha256::new();
+            h.update(store_fingerprint(req.store_root));
+            h.update(&settings);
+            h.finalize().to_vec()
+        };
+        let parent = repo
+            .snapshots()
+            .await?
+            .iter()
+            .rev()
+            .find(|(_, s)| s.lineage == lineage)
+            .map(|(_, s)| s.clone());
+        Ok(Run {
+            repo,
+            req,
+            progress,
+            cancel,
+            started,
+            before,
+            kind_byte,
+            account,
+            forgotten,
+            ids,
+            lineage,
+            settings,
+            fingerprint,
+            parent,
+            report: BackupReport {
+                skipped_forgotten,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The selected range of a conversation.
+    fn range_of(&self, id: &str) -> (Option<jiff::Timestamp>, Option<jiff::Timestamp>) {
+        let sel = self.req.selection;
         let c = sel
             .conversations
             .iter()
@@ -257,176 +432,55 @@ async fn run(
                 until: None,
             });
         sel.range_of(&c)
-    };
-    // What the parent's trees depend on besides the store: the selection with its ranges and
-    // the forgotten list (a change to it is a change: the parent's trees may hold forgotten data).
-    let settings = {
-        let mut chosen: Vec<(String, Option<i64>, Option<i64>)> = sel
-            .conversations
-            .iter()
-            .map(|c| {
-                (
-                    c.id.clone(),
-                    c.since.map(|t| t.as_millisecond()),
-                    c.until.map(|t| t.as_millisecond()),
-                )
-            })
-            .collect();
-        chosen.sort();
-        let mut h = Sha256::new();
-        h.update(format::encode(&(
-            sel.all,
-            sel.since.map(|t| t.as_millisecond()),
-            sel.until.map(|t| t.as_millisecond()),
-            chosen,
-            &ids,
-            forgotten.generation,
-        )));
-        h.finalize().to_vec()
-    };
-    let fingerprint = {
-        let mut h = Sha256::new();
-        h.update(store_fingerprint(req.store_root));
-        h.update(&settings);
-        h.finalize().to_vec()
-    };
-
-    let snapshots = repo.snapshots().await?;
-    let parent = snapshots
-        .iter()
-        .rev()
-        .find(|(_, s)| s.lineage == lineage)
-        .map(|(_, s)| s.clone());
-    let (_, mut keytable) = repo.load_keytable().await?;
-
-    let mut report = BackupReport {
-        skipped_forgotten,
-        ..Default::default()
-    };
-    let mut snapshot = Snapshot {
-        id: crate::crypto::keys::random_bytes::<16>(),
-        revision: 0,
-        lineage,
-        parent: parent.as_ref().map(|p| p.id),
-        started,
-        finished: 0,
-        source: SnapSource {
-            kind: kind_byte,
-            account: account.clone(),
-            account_name: None,
-            cursor: fingerprint.clone(),
-        },
-        selection: SnapSelection {
-            all: sel.all,
-            ctoks: Vec::new(),
-            since: sel.since.map(|t| t.as_millisecond()),
-            until: sel.until.map(|t| t.as_millisecond()),
-        },
-        keytable_gen: keytable.generation,
-        conversations: Vec::new(),
-        totals: Totals::of(&[]),
-        run: RunCounts {
-            new_segments: 0,
-            reused_segments: 0,
-            new_chunks: 0,
-            bytes_uploaded: 0,
-            warnings: 0,
-        },
-        complete: true,
-        app: format!("chatvault {}", crate::VERSION),
-    };
-
-    let mut index = repo.load_index().await?;
-    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
-    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
-    let dropped = repo.drop_missing_packs(&mut index).await?;
-    if dropped > 0 {
-        report.warnings.push(format!(
-            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
-        ));
     }
-    let reuse = dropped == 0;
-    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
-    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
-    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
-    if let Some(p) = &parent {
-        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
-            .await?;
-    }
-    // The parent's marks, when it has them and they were taken with these settings.
-    let parent_marks = parent
-        .as_ref()
-        .and_then(|p| store_marks(&p.source.cursor))
-        .filter(|m| m.settings == settings);
-    let full_read_due = parent_marks
-        .as_ref()
-        .is_none_or(|m| started - m.full_read >= full_read_every_ms());
-    if let Some(p) = parent
-        .as_ref()
-        .filter(|p| reuse && p.source.cursor.get(..32) == Some(&fingerprint[..]))
-    {
-        // The store has not changed since the parent: reuse every tree without reading.
-        report.unchanged = true;
-        snapshot.selection.ctoks = p.selection.ctoks.clone();
-        snapshot.conversations = p.conversations.clone();
-        snapshot.keytable_gen = keytable.generation;
-        snapshot.source.cursor = p.source.cursor.clone();
-    } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
-        // Only what is new since the parent: rows after each shard's mark, and the months
-        // they land in read again (FORMAT.md §11.2).
-        let parent = parent.as_ref().expect("marks come from a parent");
-        let inc = Incremental {
-            repo,
-            store,
-            parent,
-            marks: &marks,
-            keytable: &keytable,
-            forgotten: &forgotten,
-            ids: (!sel.all).then_some(&ids[..]),
-            range_of: &range_of,
-            kind_byte,
-            account: &account,
-        };
-        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
-        index = back;
-        if let Some((convs, marks)) = done {
-            report.incremental = true;
-            snapshot.selection.ctoks = convs.iter().map(|c| c.ctok).collect();
-            snapshot.selection.ctoks.sort();
-            snapshot.conversations = convs;
-            snapshot.source.cursor.extend(format::encode(&marks));
+
+    /// The snapshot this run fills in, before anything is read.
+    fn new_snapshot(&self, keytable_gen: u64) -> Snapshot {
+        let sel = self.req.selection;
+        Snapshot {
+            id: crate::crypto::keys::random_bytes::<16>(),
+            revision: 0,
+            lineage: self.lineage,
+            parent: self.parent.as_ref().map(|p| p.id),
+            started: self.started,
+            finished: 0,
+            source: SnapSource {
+                kind: self.kind_byte,
+                account: self.account.clone(),
+                account_name: None,
+                cursor: self.fingerprint.clone(),
+            },
+            selection: SnapSelection {
+                all: sel.all,
+                ctoks: Vec::new(),
+                since: sel.since.map(|t| t.as_millisecond()),
+                until: sel.until.map(|t| t.as_millisecond()),
+            },
+            keytable_gen,
+            conversations: Vec::new(),
+            totals: Totals::of(&[]),
+            run: RunCounts {
+                new_segments: 0,
+                reused_segments: 0,
+                new_chunks: 0,
+                bytes_uploaded: 0,
+                warnings: 0,
+            },
+            complete: true,
+            app: format!("chatvault {}", crate::VERSION),
         }
     }
-    if !report.unchanged && !report.incremental {
-        let marks_before = store.shard_cursors()?;
-        let convs: HashMap<String, Conversation> = store
-            .conversations()?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        if sel.all {
-            ids = convs.keys().cloned().collect();
-            ids.sort();
-            let selected = ids.len();
-            ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
-            report.skipped_forgotten = (selected - ids.len()) as u32;
-            if ids.is_empty() {
-                return Err(nothing_selected(report.skipped_forgotten));
-            }
-        }
-        for id in &ids {
-            if !convs.contains_key(id) {
-                return Err(Error::invalid_input(format!(
-                    "conversation '{id}' is not in this store"
-                ))
-                .with_hint("Run `chatvault conversations` to see the ids."));
-            }
-        }
-        // New conversation keys go to a new key table before anything is encrypted under them.
-        let mut keys: HashMap<String, (format::Ctok, ConvKeys)> = HashMap::new();
+
+    /// Conversation keys: each conversation's from the key table, new ones generated and
+    /// written to a new key table before anything is encrypted under them.
+    async fn conversation_keys(
+        &self,
+        keytable: &mut KeyTable,
+    ) -> Result<HashMap<String, (format::Ctok, ConvKeys)>> {
+        let mut keys = HashMap::new();
         let mut added = false;
-        for id in &ids {
-            let ctok = repo.ctok(kind_byte, &account, id);
+        for id in &self.ids {
+            let ctok = self.repo.ctok(self.kind_byte, &self.account, id);
             let ck = match keytable.get(&ctok) {
                 Some(e) => e.ck.subkey(),
                 None => {
@@ -445,34 +499,117 @@ async fn run(
         if added {
             keytable.entries.sort_by_key(|e| e.ctok);
             keytable.generation += 1;
-            repo.write_keytable(&KeyTable {
-                generation: keytable.generation,
-                entries: keytable.entries.clone(),
-            })
-            .await?;
+            self.repo
+                .write_keytable(&KeyTable {
+                    generation: keytable.generation,
+                    entries: keytable.entries.clone(),
+                })
+                .await?;
         }
+        Ok(keys)
+    }
+
+    /// A full read: conversations unchanged since the parent reuse its tree unread, the others
+    /// are read from the store in one pass and get new trees; the marks of this read go into the
+    /// snapshot's cursor.
+    async fn read_store(
+        &mut self,
+        index: Index,
+        keytable: &mut KeyTable,
+        snapshot: &mut Snapshot,
+        reuse: bool,
+        dropped: usize,
+    ) -> Result<()> {
+        let (repo, store, progress) = (self.repo, self.req.store, self.progress);
+        let marks_before = store.shard_cursors()?;
+        let convs: HashMap<String, Conversation> = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        if self.req.selection.all {
+            let mut ids: Vec<String> = convs.keys().cloned().collect();
+            ids.sort();
+            let selected = ids.len();
+            ids.retain(|id| {
+                !self
+                    .forgotten
+                    .is_whole(&repo.ctok(self.kind_byte, &self.account, id))
+            });
+            self.report.skipped_forgotten = (selected - ids.len()) as u32;
+            if ids.is_empty() {
+                return Err(nothing_selected(self.report.skipped_forgotten));
+            }
+            self.ids = ids;
+        }
+        for id in &self.ids {
+            if !convs.contains_key(id) {
+                return Err(Error::invalid_input(format!(
+                    "conversation '{id}' is not in this store"
+                ))
+                .with_hint("Run `chatvault conversations` to see the ids."));
+            }
+        }
+        let keys = self.conversation_keys(keytable).await?;
         snapshot.keytable_gen = keytable.generation;
 
-        let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
+        progress.phase("conversations", Some(self.ids.len() as u64));
+        // For the marks: segments the snapshot lists, the oldest full read of a tree.
+        let mut totals = (0u64, self.started);
+        let builds = self
+            .plan_conversations(&index, &convs, &keys, snapshot, reuse, &mut totals)
+            .await?;
+        self.report.conversations_read = builds.len() as u32;
+        let (sink, builds) = self.scan(index, builds).await?;
+        let read = self
+            .write_trees(sink, builds, snapshot, &mut totals, dropped)
+            .await?;
+        snapshot.selection.ctoks.sort();
+        snapshot.conversations.sort_by_key(|c| c.ctok);
+        self.report.messages_read = read;
+        if let Some(shards) = marks_before {
+            snapshot
+                .source
+                .cursor
+                .extend(format::encode(&format::StoreMarks {
+                    version: 1,
+                    settings: self.settings.clone(),
+                    full_read: totals.1,
+                    segments: totals.0,
+                    shards: format::ShardMark::all(shards),
+                }));
+        }
+        Ok(())
+    }
+
+    /// Per conversation: unchanged since the parent, its tree is reused unread (and listed in
+    /// the snapshot now); else it is to be read, and its new tree starts here.
+    /// `totals`: segments listed so far, the oldest full read.
+    async fn plan_conversations(
+        &mut self,
+        index: &Index,
+        convs: &HashMap<String, Conversation>,
+        keys: &HashMap<String, (format::Ctok, ConvKeys)>,
+        snapshot: &mut Snapshot,
+        reuse: bool,
+        totals: &mut (u64, i64),
+    ) -> Result<Vec<ConvBuild>> {
+        let (repo, progress) = (self.repo, self.progress);
+        let parent_trees: HashMap<format::Ctok, format::BlobId> = self
+            .parent
             .iter()
             .flat_map(|p| p.conversations.iter().map(|c| (c.ctok, c.tree)))
             .collect();
-        progress.phase("conversations", Some(ids.len() as u64));
-        // 1. Plan: conversations unchanged since the parent reuse its tree unread; the others
-        //    are read, all in one pass over the store.
         let mut builds: Vec<ConvBuild> = Vec::new();
-        // For the marks: segments the snapshot lists, the oldest full read of a tree.
-        let mut total_segments = 0u64;
-        let mut oldest_read = started;
-        for id in &ids {
-            cancel.check()?;
+        for id in &self.ids {
+            self.cancel.check()?;
             let conv = &convs[id];
             let (ctok, ck) = &keys[id];
-            let (since, until) = range_of(id);
+            let (since, until) = self.range_of(id);
             // The parent's tree: ranges the user forgot stay forgotten, and its cursor says
             // whether this conversation changed at all.
             let parent_tree = match parent_trees.get(ctok) {
-                Some(tree_id) => parent_tree(repo, &index, tree_id, ck, &mut report).await?,
+                Some(tree_id) => parent_tree(repo, index, tree_id, ck, &mut self.report).await?,
                 None => None,
             };
             let mut excluded = parent_tree
@@ -480,7 +617,7 @@ async fn run(
                 .map(|t| t.excluded.clone())
                 .unwrap_or_default();
             // Ranges the user forgot, also when this lineage never saw them forgotten.
-            for r in forgotten.ranges(ctok) {
+            for r in self.forgotten.ranges(ctok) {
                 if !excluded.contains(r) {
                     excluded.push(*r);
                 }
@@ -497,7 +634,7 @@ async fn run(
             ));
             if let (Some(pt), Some(parent_ref)) = (
                 &parent_tree,
-                parent
+                self.parent
                     .as_ref()
                     .and_then(|p| p.conversations.iter().find(|c| c.ctok == *ctok)),
             ) {
@@ -505,16 +642,16 @@ async fn run(
                 if reuse
                     && pt.cursor == cursor
                     && pt.excluded == excluded
-                    && started - pt.rescanned < full_read_every_ms()
+                    && self.started - pt.rescanned < full_read_every_ms()
                 {
-                    report.reused_segments += pt.segments.len() as u64;
-                    total_segments += pt.segments.len() as u64;
-                    oldest_read = oldest_read.min(pt.rescanned);
+                    self.report.reused_segments += pt.segments.len() as u64;
+                    totals.0 += pt.segments.len() as u64;
+                    totals.1 = totals.1.min(pt.rescanned);
                     progress.messages(parent_ref.messages);
                     snapshot.selection.ctoks.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
                     progress.advance(1, 0);
-                    progress.uploaded(repo.stats.snapshot().1 - before.1);
+                    progress.uploaded(repo.stats.snapshot().1 - self.before.1);
                     continue;
                 }
             }
@@ -534,16 +671,24 @@ async fn run(
                     members: Vec::new(),
                     avatar: None,
                     cursor,
-                    rescanned: started,
+                    rescanned: self.started,
                     excluded,
                     segments: Vec::new(),
                 },
             ));
         }
-        report.conversations_read = builds.len() as u32;
+        Ok(builds)
+    }
 
-        // 2. Read: the store streams messages on this thread while another one cuts them into
-        //    month segments, compresses, encrypts and uploads (both cores busy).
+    /// Reads the conversations to read in one pass: the store streams messages on this thread
+    /// while another one cuts them into month segments, compresses, encrypts and uploads (both
+    /// cores busy).
+    async fn scan(
+        &self,
+        index: Index,
+        builds: Vec<ConvBuild>,
+    ) -> Result<(Sink<'a>, Vec<ConvBuild>)> {
+        let (repo, store, cancel) = (self.repo, self.req.store, self.cancel);
         let sink = Sink {
             repo,
             store,
@@ -551,7 +696,7 @@ async fn run(
             writer: Uploader::new(repo),
             chunks: Uploader::for_chunks(repo),
             counts: Counts::default(),
-            progress,
+            progress: self.progress,
         };
         let to_read: Vec<String> = builds.iter().map(|b| b.id.clone()).collect();
         let position: HashMap<&str, usize> = to_read
@@ -601,13 +746,25 @@ async fn run(
             (scanned, consume(sink, builds, rx).await)
         };
         // The writer's error explains a reader that was told to stop.
-        let (mut sink, mut builds) = consumed?;
+        let consumed = consumed?;
         scanned?;
+        Ok(consumed)
+    }
 
-        // 3. Conversations whose messages the store did not give in time order (history
-        //    imported later): read again on their own, then every tree.
+    /// Conversations whose messages the store did not give in time order (history imported
+    /// later) are read again on their own; then every tree is written and listed in the
+    /// snapshot, and the last packs and the index land. Returns the messages read.
+    async fn write_trees(
+        &mut self,
+        mut sink: Sink<'a>,
+        mut builds: Vec<ConvBuild>,
+        snapshot: &mut Snapshot,
+        totals: &mut (u64, i64),
+        dropped: usize,
+    ) -> Result<u64> {
+        let (repo, store, progress) = (self.repo, self.req.store, self.progress);
         for b in builds.iter_mut() {
-            cancel.check()?;
+            self.cancel.check()?;
             if b.disordered {
                 b.reset();
                 let again = store.messages(&b.id, &MessageQuery::default())?;
@@ -621,7 +778,7 @@ async fn run(
             sink.writer
                 .add(repo, &mut sink.index, &b.keys, kind::TREE, tree_id, &body)
                 .await?;
-            total_segments += b.tree.segments.len() as u64;
+            totals.0 += b.tree.segments.len() as u64;
             snapshot.selection.ctoks.push(b.tree.ctok);
             snapshot.conversations.push(ConvRef {
                 ctok: b.tree.ctok,
@@ -633,8 +790,9 @@ async fn run(
                 last_ts: b.last_ts.unwrap_or(0),
             });
             progress.advance(1, 0);
-            progress.uploaded(repo.stats.snapshot().1 - before.1);
+            progress.uploaded(repo.stats.snapshot().1 - self.before.1);
         }
+        let report = &mut self.report;
         report.new_segments += sink.counts.new_segments;
         report.reused_segments += sink.counts.reused_segments;
         report.attachments += sink.counts.attachments;
@@ -651,41 +809,32 @@ async fn run(
         // Index objects that list a vanished pack are replaced by one that does not, so that
         // readers find the blobs uploaded again, not the lost copies.
         compact_index(repo, &index, dropped > 0).await?;
-        snapshot.selection.ctoks.sort();
-        snapshot.conversations.sort_by_key(|c| c.ctok);
-        report.messages_read = read;
-        if let Some(shards) = marks_before {
-            snapshot
-                .source
-                .cursor
-                .extend(format::encode(&format::StoreMarks {
-                    version: 1,
-                    settings: settings.clone(),
-                    full_read: oldest_read,
-                    segments: total_segments,
-                    shards: format::ShardMark::all(shards),
-                }));
-        }
+        Ok(read)
     }
 
-    let after = repo.stats.snapshot();
-    report.conversations = snapshot.conversations.len() as u32;
-    report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
-    snapshot.totals = Totals::of(&snapshot.conversations);
-    snapshot.run = RunCounts {
-        new_segments: report.new_segments,
-        reused_segments: report.reused_segments,
-        new_chunks: 0,
-        bytes_uploaded: after.1 - before.1,
-        warnings: 0,
-    };
-    snapshot.finished = now_ms();
-    repo.write_snapshot(&snapshot).await?;
-    let end = repo.stats.snapshot();
-    report.bytes_uploaded = end.1 - before.1;
-    report.objects_uploaded = end.0 - before.0;
-    report.snapshot = hex::encode(snapshot.id);
-    Ok(report)
+    /// Snapshot writing: the totals and this run's counts, then the snapshot object.
+    async fn write_snapshot(mut self, mut snapshot: Snapshot) -> Result<BackupReport> {
+        let repo = self.repo;
+        let report = &mut self.report;
+        let after = repo.stats.snapshot();
+        report.conversations = snapshot.conversations.len() as u32;
+        report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
+        snapshot.totals = Totals::of(&snapshot.conversations);
+        snapshot.run = RunCounts {
+            new_segments: report.new_segments,
+            reused_segments: report.reused_segments,
+            new_chunks: 0,
+            bytes_uploaded: after.1 - self.before.1,
+            warnings: 0,
+        };
+        snapshot.finished = now_ms();
+        repo.write_snapshot(&snapshot).await?;
+        let end = repo.stats.snapshot();
+        report.bytes_uploaded = end.1 - self.before.1;
+        report.objects_uploaded = end.0 - self.before.0;
+        report.snapshot = hex::encode(snapshot.id);
+        Ok(self.report)
+    }
 }
 
 /// A conversation being read: its month being filled, its segments so far.
@@ -953,7 +1102,16 @@ async fn store_attachment(
             (Box::new(std::io::Cursor::new(bytes)), a.path.clone())
         }
     };
-    let rx = cut_chunks(repo, reader);
+    let own;
+    let cut = match &chunks.cut {
+        Some(cut) => cut,
+        None => {
+            // An uploader not made for chunks: a thread for this file (dropped after `rx`).
+            own = CutThread::start(repo);
+            &own
+        }
+    };
+    let rx = cut.cut(reader);
     let mut ids = Vec::new();
     let mut size = 0u64;
     loop {
@@ -1000,38 +1158,71 @@ async fn store_attachment(
     })
 }
 
-/// Reads and cuts `reader` on a thread of its own; its chunks come through the channel in
-/// order, at most [`WINDOW_CHUNKS`] ahead. The thread ends at the end of the file, at an error
-/// (sent as the last item), or when the receiver is dropped.
-fn cut_chunks(
-    repo: &Repo,
-    reader: Box<dyn std::io::Read + Send>,
-) -> std::sync::mpsc::Receiver<std::result::Result<Vec<u8>, String>> {
-    let mut cutter = Cutter::new(repo.config.cdc, repo.cdc_seed, reader);
-    let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
-    std::thread::Builder::new()
-        .name("chatvault-cut".into())
-        .spawn(move || loop {
-            let item = cutter.next_chunk().map_err(|e| e.to_string());
-            let last = !matches!(item, Ok(Some(_)));
-            let sent = match item {
-                Ok(Some(data)) => tx.send(Ok(data)),
-                Ok(None) => Ok(()),
-                Err(e) => tx.send(Err(e)),
-            };
-            if last || sent.is_err() {
-                break;
-            }
-        })
-        .map_or_else(
-            |e| {
-                // No thread to spare: an error the caller reports.
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                let _ = tx.send(Err(format!("could not start a reader thread: {e}")));
-                rx
-            },
-            |_| rx,
-        )
+/// Chunks read and cut ahead, as they come through a [`CutThread`].
+type Cuts = std::sync::mpsc::Receiver<std::result::Result<Vec<u8>, String>>;
+
+/// The thread that reads and cuts a run's attachment files, one after another, with one buffer
+/// for the whole run. It ends when the run drops it.
+struct CutThread {
+    jobs: Option<std::sync::mpsc::Sender<(Box<dyn std::io::Read + Send>, CutSender)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type CutSender = std::sync::mpsc::SyncSender<std::result::Result<Vec<u8>, String>>;
+
+impl CutThread {
+    fn start(repo: &Repo) -> CutThread {
+        let mut cutter = Cutter::new(repo.config.cdc, repo.cdc_seed);
+        let (jobs, rx) = std::sync::mpsc::channel::<(Box<dyn std::io::Read + Send>, CutSender)>();
+        let thread = std::thread::Builder::new()
+            .name("chatvault-cut".into())
+            .spawn(move || {
+                for (reader, tx) in rx {
+                    cutter.start(reader);
+                    loop {
+                        let item = cutter.next_chunk().map_err(|e| e.to_string());
+                        let last = !matches!(item, Ok(Some(_)));
+                        let sent = match item {
+                            Ok(Some(data)) => tx.send(Ok(data)),
+                            Ok(None) => Ok(()),
+                            Err(e) => tx.send(Err(e)),
+                        };
+                        // At the end, or the file's reader gave up on it (an error elsewhere).
+                        if last || sent.is_err() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .ok();
+        CutThread {
+            jobs: thread.is_some().then_some(jobs),
+            thread,
+        }
+    }
+
+    /// The chunks of `reader`, in order, at most [`WINDOW_CHUNKS`] cut ahead; an error as the
+    /// last item.
+    fn cut(&self, reader: Box<dyn std::io::Read + Send>) -> Cuts {
+        let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
+        let refused = match &self.jobs {
+            Some(jobs) => jobs.send((reader, tx)).err().map(|e| e.0 .1),
+            None => Some(tx),
+        };
+        if let Some(tx) = refused {
+            let _ = tx.send(Err("the reader thread could not start".into()));
+        }
+        rx
+    }
+}
+
+impl Drop for CutThread {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// FastCDC v2020 over a stream, cutting exactly where `fastcdc::v2020::StreamCDC` does (the
@@ -1056,10 +1247,10 @@ struct Cutter {
 }
 
 impl Cutter {
-    fn new(cdc: format::CdcParams, seed: u64, reader: Box<dyn std::io::Read + Send>) -> Cutter {
+    fn new(cdc: format::CdcParams, seed: u64) -> Cutter {
         let (min, avg, max) = (cdc.min as usize, cdc.avg as usize, cdc.max as usize);
         Cutter {
-            reader,
+            reader: Box::new(std::io::empty()),
             buf: Vec::new(),
             pos: 0,
             len: 0,
@@ -1070,6 +1261,14 @@ impl Cutter {
             masks: fastcdc::v2020::select_masks(avg, fastcdc::v2020::Normalization::Level1),
             gear: fastcdc::v2020::get_gear_with_seed(seed),
         }
+    }
+
+    /// Starts on a new file (the buffer stays).
+    fn start(&mut self, reader: Box<dyn std::io::Read + Send>) {
+        self.reader = reader;
+        self.pos = 0;
+        self.len = 0;
+        self.eof = false;
     }
 
     /// The next chunk, or `None` at the end.
@@ -1212,19 +1411,24 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
 /// Packs blobs and uploads each full pack with its own index object.
 pub(crate) struct Uploader {
     pack: PackWriter,
+    /// The attachment uploader's thread that reads and cuts the files.
+    cut: Option<CutThread>,
 }
 
 impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
+            cut: None,
         }
     }
 
-    /// An uploader for attachment chunks (class A packs, the larger target).
+    /// An uploader for attachment chunks (class A packs, the larger target), with the thread
+    /// that reads and cuts their files.
     pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_A, repo.config.pack_target.class_a as usize),
+            cut: Some(CutThread::start(repo)),
         }
     }
 
@@ -1346,6 +1550,8 @@ mod tests {
             level: 1,
         };
         let seed = 0x5eed_1234_u64;
+        // One cutter for every file, as a run has: its buffer carries nothing over.
+        let mut cutter = Cutter::new(cdc, seed);
         // Sizes around the edges: empty, below min, one max, and several buffers' worth, with
         // a repeated stretch so that equal chunks occur.
         let mut long = noise(3 << 20, 7);
@@ -1369,7 +1575,7 @@ mod tests {
             .collect();
             for step in [usize::MAX, 7_777] {
                 let reader = Box::new(Trickle(std::io::Cursor::new(data.clone()), step));
-                let mut cutter = Cutter::new(cdc, seed, reader);
+                cutter.start(reader);
                 let mut got = Vec::new();
                 while let Some(c) = cutter.next_chunk().unwrap() {
                     got.push(c);
