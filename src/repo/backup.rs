@@ -1560,7 +1560,7 @@ mod tests {
             Vec::new(),
             noise(1000, 1),
             noise(256 << 10, 2),
-            noise((4 * 256 << 10) + 1, 3),
+            noise(4 * (256 << 10) + 1, 3),
             long,
         ] {
             let want: Vec<Vec<u8>> = fastcdc::v2020::StreamCDC::with_level_and_seed(
