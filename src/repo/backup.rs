@@ -1114,17 +1114,23 @@ async fn store_attachment(
     let rx = cut.cut(reader);
     let mut ids = Vec::new();
     let mut size = 0u64;
-    loop {
+    let mut end = false;
+    while !end {
         let mut window: Vec<Vec<u8>> = Vec::with_capacity(WINDOW_CHUNKS);
         while window.len() < WINDOW_CHUNKS {
             match rx.recv() {
-                Ok(Ok(data)) => window.push(data),
+                Ok(Ok(Some(data))) => window.push(data),
+                Ok(Ok(None)) => {
+                    end = true;
+                    break;
+                }
                 Ok(Err(e)) => return Err(Error::internal(format!("reading {path}: {e}"))),
-                Err(_) => break, // the file is cut to its end
+                Err(_) => {
+                    return Err(Error::internal(format!(
+                        "reading {path}: the reader thread stopped"
+                    )))
+                }
             }
-        }
-        if window.is_empty() {
-            break;
         }
         let sealed = {
             let (index, uploader) = (&*index, &*chunks);
@@ -1159,7 +1165,8 @@ async fn store_attachment(
 }
 
 /// Chunks read and cut ahead, as they come through a [`CutThread`].
-type Cuts = std::sync::mpsc::Receiver<std::result::Result<Vec<u8>, String>>;
+/// `Ok(None)` ends the file: a channel that closes before it lost its thread.
+type Cuts = std::sync::mpsc::Receiver<std::result::Result<Option<Vec<u8>>, String>>;
 
 /// The thread that reads and cuts a run's attachment files, one after another, with one buffer
 /// for the whole run. It ends when the run drops it.
@@ -1168,7 +1175,7 @@ struct CutThread {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-type CutSender = std::sync::mpsc::SyncSender<std::result::Result<Vec<u8>, String>>;
+type CutSender = std::sync::mpsc::SyncSender<std::result::Result<Option<Vec<u8>>, String>>;
 
 impl CutThread {
     fn start(repo: &Repo) -> CutThread {
@@ -1182,11 +1189,7 @@ impl CutThread {
                     loop {
                         let item = cutter.next_chunk().map_err(|e| e.to_string());
                         let last = !matches!(item, Ok(Some(_)));
-                        let sent = match item {
-                            Ok(Some(data)) => tx.send(Ok(data)),
-                            Ok(None) => Ok(()),
-                            Err(e) => tx.send(Err(e)),
-                        };
+                        let sent = tx.send(item);
                         // At the end, or the file's reader gave up on it (an error elsewhere).
                         if last || sent.is_err() {
                             break;
@@ -1201,8 +1204,8 @@ impl CutThread {
         }
     }
 
-    /// The chunks of `reader`, in order, at most [`WINDOW_CHUNKS`] cut ahead; an error as the
-    /// last item.
+    /// The chunks of `reader`, in order, at most [`WINDOW_CHUNKS`] cut ahead, then `Ok(None)`;
+    /// or an error as the last item.
     fn cut(&self, reader: Box<dyn std::io::Read + Send>) -> Cuts {
         let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
         let refused = match &self.jobs {
