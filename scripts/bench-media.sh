@@ -17,11 +17,15 @@ RUNS=${2:-3}
 
 bash scripts/setup.sh test >/dev/null
 apt_ensure restic time
-heading "Building (release)"
-cargo build --release --quiet --bin chatvault
-cargo bench --bench throughput --no-run --quiet 2>/dev/null
-THROUGHPUT=$(ls -t target/release/deps/throughput-* | grep -v '\.d$' | head -1)
-CV=$ROOT/target/release/chatvault
+# CV=<binary> THROUGHPUT=<bench binary> measure given builds (e.g. before and after a change)
+# without building.
+if [ -z "${CV:-}" ] || [ -z "${THROUGHPUT:-}" ]; then
+  heading "Building (release)"
+  cargo build --release --quiet --bin chatvault
+  cargo bench --bench throughput --no-run --quiet 2>/dev/null
+fi
+THROUGHPUT=${THROUGHPUT:-$(ls -t target/release/deps/throughput-* | grep -v '\.d$' | head -1)}
+CV=${CV:-$ROOT/target/release/chatvault}
 
 BENCH_TMP=$(mktemp -d -t chatvault-media.XXXXXX)
 export BENCH_TMP CV THROUGHPUT GB RUNS

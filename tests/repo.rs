@@ -881,3 +881,69 @@ fn a_chunk_over_4_mib_is_corrupt() {
         assert_eq!(repo.read_blob(&index, &ids[1], &keys).await.unwrap(), body);
     });
 }
+
+#[test]
+fn repeated_content_within_an_attachment_is_stored_once() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (root, key) = demo_win3(store_dir.path(), 300);
+    // One photo becomes a 2 MiB random block eight times over: its chunks repeat within one
+    // window of the backup's pipeline (chunks are identified and sealed 8 at a time, on all
+    // cores) and across windows. Each must be sealed and stored once.
+    fn find_dat(d: &Path) -> Option<PathBuf> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(d)
+            .ok()?
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        entries.into_iter().find_map(|p| {
+            if p.is_dir() {
+                find_dat(&p)
+            } else {
+                let s = p.to_string_lossy();
+                (s.contains("/Image/") && s.ends_with(".dat")).then_some(p)
+            }
+        })
+    }
+    let photo = find_dat(&root.join("FileStorage")).expect("the demo has photos");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let block: Vec<u8> = (0..2 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let content = block.repeat(8);
+    std::fs::write(&photo, &content).unwrap();
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
+        let store = store::open(&root, Some(&key)).unwrap();
+        let sel = select_all(store.as_ref());
+        let report = run_backup(&repo, &root, store.as_ref(), &sel).await;
+        assert!(
+            report.attachment_bytes >= content.len() as u64,
+            "{report:?}"
+        );
+        // 16 MiB of the photo, of which 2 MiB and the chunks across its repeats are distinct.
+        assert!(
+            report.bytes_uploaded + (10 << 20) < report.attachment_bytes,
+            "the repeats were stored again: {report:?}"
+        );
+        run_restore(
+            &repo,
+            RestoreRequest {
+                attachments_dir: Some(out.path().to_path_buf()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            files(out.path()).iter().any(|(_, b)| *b == content),
+            "the photo comes back byte for byte"
+        );
+    });
+}

@@ -112,17 +112,17 @@ impl<'a> Binding<'a> {
     /// # Panics
     /// As [`Binding::seal`].
     pub(crate) fn seal_within(&self, body: &[u8], padding: Padding, outside: u64) -> Vec<u8> {
-        // The plaintext's copies are wiped: a body may be a key table.
+        // The plaintext's copies are wiped: a body may be a key table. P is built in place
+        // after the header and encrypted there (one copy of the frame, not three).
         let z = Zeroizing::new(compress(body, self.level));
         let unpadded = (OVERHEAD + 4 + z.len()) as u64;
         let total = pad_to(padding, outside + unpadded) - outside;
         let p_len = usize::try_from(total).expect("envelope length fits in memory") - OVERHEAD;
         let zlen = u32::try_from(z.len()).expect("a zstd frame in an envelope is below 4 GiB");
-        let mut p = Zeroizing::new(Vec::with_capacity(p_len));
-        p.extend_from_slice(&zlen.to_le_bytes());
-        p.extend_from_slice(&z);
-        p.resize(p_len, 0);
-        encrypt(self, &p)
+        encrypt_with(self, p_len, |p| {
+            p.extend_from_slice(&zlen.to_le_bytes());
+            p.extend_from_slice(&z);
+        })
     }
 
     /// Opens an envelope: runs checks 1–8 of §4 (everything except 9 and 10, which concern the
@@ -214,7 +214,14 @@ fn compress(body: &[u8], level: i32) -> Vec<u8> {
 }
 
 /// Header ‖ AES-256-GCM(P) ‖ tag, with a fresh random nonce. `p` is the complete plaintext.
+#[cfg(test)]
 fn encrypt(b: &Binding<'_>, p: &[u8]) -> Vec<u8> {
+    encrypt_with(b, p.len(), |out| out.extend_from_slice(p))
+}
+
+/// Header ‖ AES-256-GCM(P) ‖ tag, with a fresh random nonce: `fill` appends P's first bytes
+/// after the header, zero padding brings P to `p_len`, and P is encrypted where it lies.
+fn encrypt_with(b: &Binding<'_>, p_len: usize, fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let Binding {
         key,
         key_id,
@@ -223,9 +230,9 @@ fn encrypt(b: &Binding<'_>, p: &[u8]) -> Vec<u8> {
         extra_ad,
         ..
     } = *b;
-    let ct_len = u32::try_from(p.len()).expect("an envelope holds less than 4 GiB");
+    let ct_len = u32::try_from(p_len).expect("an envelope holds less than 4 GiB");
     let nonce = random_bytes::<12>();
-    let mut out = Vec::with_capacity(OVERHEAD + p.len());
+    let mut out = Vec::with_capacity(OVERHEAD + p_len);
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
     out.push(kind);
@@ -235,7 +242,12 @@ fn encrypt(b: &Binding<'_>, p: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&nonce);
     debug_assert_eq!(out.len(), HEADER_LEN);
     let ad = associated_data(&out[..HEADER_LEN], identity, extra_ad);
-    out.extend_from_slice(p);
+    fill(&mut out);
+    assert!(
+        out.len() <= HEADER_LEN + p_len,
+        "P is longer than its length"
+    );
+    out.resize(HEADER_LEN + p_len, 0);
     let tag = cipher(key)
         .encrypt_in_place_detached(Nonce::from_slice(&nonce), &ad, &mut out[HEADER_LEN..])
         .expect("AES-GCM encryption of less than 64 GiB cannot fail");

@@ -7,8 +7,8 @@
 //! uploads a landed blob again.
 
 use super::format::{
-    self, kind, AttachState, AttachmentRec, ConvKind, ConvRef, KeyTable, MessageRec, RunCounts,
-    SegRef, Segment, SnapSelection, SnapSource, Snapshot, SourceKind, Totals, Tree,
+    self, kind, AttachState, AttachmentRec, ConvKind, ConvRef, KeyTable, MessageRec, ObjectKind,
+    RunCounts, SegRef, Segment, SnapSelection, SnapSource, Snapshot, SourceKind, Totals, Tree,
 };
 use super::lock::{Lock, Mode, Op};
 use super::pack::{PackWriter, CLASS_A, CLASS_S};
@@ -206,49 +206,223 @@ pub fn store_fingerprint(root: &Path) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// One backup run, step by step: [`plan`](Run::plan) what to read, find the conversation
+/// keys, back up each conversation (reusing the parent's tree, reading only what is new, or
+/// reading the store), and write the snapshot.
 async fn run(
     repo: &Repo,
     req: &BackupRequest<'_>,
     progress: &dyn Progress,
     cancel: &Cancel,
 ) -> Result<BackupReport> {
-    let started = now_ms();
-    let before = repo.stats.snapshot();
-    let store = req.store;
-    let sel = req.selection;
-    let source = source_kind(store.variant());
-    let kind_byte = u8::from(source);
-    let account = store.account_id().unwrap_or("").to_string();
+    let mut run = Run::plan(repo, req, progress, cancel).await?;
+    let (_, mut keytable) = repo.load_keytable().await?;
+    let mut snapshot = run.new_snapshot(keytable.generation);
 
-    // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
-    let (_, forgotten) = repo.load_forgotten().await?;
-    // The chosen ids; "everything" is listed from the store only when a full read needs it.
-    let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let mut skipped_forgotten = 0;
-    if !sel.all {
-        let selected = ids.len();
-        ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
-        skipped_forgotten = (selected - ids.len()) as u32;
-        if ids.is_empty() {
-            return Err(nothing_selected(skipped_forgotten));
+    let mut index = repo.load_index().await?;
+    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
+    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
+    let dropped = repo.drop_missing_packs(&mut index).await?;
+    if dropped > 0 {
+        run.report.warnings.push(format!(
+            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
+        ));
+    }
+    let reuse = dropped == 0;
+    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
+    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
+    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
+    if let Some(p) = &run.parent {
+        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
+            .await?;
+    }
+    // The parent's marks, when it has them and they were taken with these settings.
+    let parent_marks = run
+        .parent
+        .as_ref()
+        .and_then(|p| store_marks(&p.source.cursor))
+        .filter(|m| m.settings == run.settings);
+    let full_read_due = parent_marks
+        .as_ref()
+        .is_none_or(|m| run.started - m.full_read >= full_read_every_ms());
+    if let Some(p) = run
+        .parent
+        .as_ref()
+        .filter(|p| reuse && p.source.cursor.get(..32) == Some(&run.fingerprint[..]))
+    {
+        // The store has not changed since the parent: reuse every tree without reading.
+        run.report.unchanged = true;
+        snapshot.selection.ctoks = p.selection.ctoks.clone();
+        snapshot.conversations = p.conversations.clone();
+        snapshot.keytable_gen = keytable.generation;
+        snapshot.source.cursor = p.source.cursor.clone();
+    } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
+        // Only what is new since the parent: rows after each shard's mark, and the months
+        // they land in read again (FORMAT.md §11.2).
+        let mut report = std::mem::take(&mut run.report);
+        let parent = run.parent.as_ref().expect("marks come from a parent");
+        let range_of = |id: &str| run.range_of(id);
+        let inc = Incremental {
+            repo,
+            store: req.store,
+            parent,
+            marks: &marks,
+            keytable: &keytable,
+            forgotten: &run.forgotten,
+            ids: (!req.selection.all).then_some(&run.ids[..]),
+            range_of: &range_of,
+            kind_byte: run.kind_byte,
+            account: &run.account,
+        };
+        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
+        run.report = report;
+        index = back;
+        if let Some((convs, marks)) = done {
+            run.report.incremental = true;
+            snapshot.selection.ctoks = convs.iter().map(|c| c.ctok).collect();
+            snapshot.selection.ctoks.sort();
+            snapshot.conversations = convs;
+            snapshot.source.cursor.extend(format::encode(&marks));
         }
     }
-    // A keyed id for "this account with this selection", so runs of one selection chain up.
-    // "Everything" is one lineage however many conversations come, go or are forgotten.
-    let lineage = if sel.all {
-        repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+    if !run.report.unchanged && !run.report.incremental {
+        run.read_store(index, &mut keytable, &mut snapshot, reuse, dropped)
+            .await?;
+    }
+    run.write_snapshot(snapshot).await
+}
+
+/// What a run works from: the selection resolved against the forgotten list, its lineage and
+/// parent, and the fingerprints that tell whether anything changed.
+struct Run<'a> {
+    repo: &'a Repo,
+    req: &'a BackupRequest<'a>,
+    progress: &'a dyn Progress,
+    cancel: &'a Cancel,
+    started: i64,
+    /// The repository's upload counters at the start.
+    before: (u64, u64, u64, u64),
+    kind_byte: u8,
+    account: String,
+    forgotten: super::forgotten::Forgotten,
+    /// The chosen conversation ids, sorted ("everything": filled in by a full read).
+    ids: Vec<String>,
+    lineage: [u8; 16],
+    /// What the parent's trees depend on besides the store (FORMAT.md §11.2).
+    settings: Vec<u8>,
+    /// The store's files and the settings.
+    fingerprint: Vec<u8>,
+    parent: Option<Snapshot>,
+    report: BackupReport,
+}
+
+impl<'a> Run<'a> {
+    /// Planning: the selection minus what was forgotten, its lineage, fingerprints and parent.
+    async fn plan(
+        repo: &'a Repo,
+        req: &'a BackupRequest<'a>,
+        progress: &'a dyn Progress,
+        cancel: &'a Cancel,
+    ) -> Result<Run<'a>> {
+        let started = now_ms();
+        let before = repo.stats.snapshot();
+        let sel = req.selection;
+        let kind_byte = u8::from(source_kind(req.store.variant()));
+        let account = req.store.account_id().unwrap_or("").to_string();
+
+        // What the user forgot stays forgotten, whatever the selection says (FORMAT.md §8.1).
+        let (_, forgotten) = repo.load_forgotten().await?;
+        // The chosen ids; "everything" is listed from the store only when a full read needs it.
+        let mut ids: Vec<String> = sel.conversations.iter().map(|c| c.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut skipped_forgotten = 0;
+        if !sel.all {
+            let selected = ids.len();
+            ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
+            skipped_forgotten = (selected - ids.len()) as u32;
+            if ids.is_empty() {
+                return Err(nothing_selected(skipped_forgotten));
+            }
+        }
+        // A keyed id for "this account with this selection", so runs of one selection chain
+        // up. "Everything" is one lineage however many conversations come, go or are forgotten.
+        let lineage = if sel.all {
+            repo.ctok(0, &format!("lineage-all\0{kind_byte}\0{account}"), "")
+                .0
+        } else {
+            repo.ctok(
+                0,
+                &format!("lineage\0{kind_byte}\0{account}"),
+                &ids.join("\n"),
+            )
             .0
-    } else {
-        repo.ctok(
-            0,
-            &format!("lineage\0{kind_byte}\0{account}"),
-            &ids.join("\n"),
-        )
-        .0
-    };
-    let range_of = |id: &str| {
+        };
+        // What the parent's trees depend on besides the store: the selection with its ranges
+        // and the forgotten list (a change to it is a change: the parent's trees may hold
+        // forgotten data).
+        let settings = {
+            let mut chosen: Vec<(String, Option<i64>, Option<i64>)> = sel
+                .conversations
+                .iter()
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        c.since.map(|t| t.as_millisecond()),
+                        c.until.map(|t| t.as_millisecond()),
+                    )
+                })
+                .collect();
+            chosen.sort();
+            let mut h = Sha256::new();
+            h.update(format::encode(&(
+                sel.all,
+                sel.since.map(|t| t.as_millisecond()),
+                sel.until.map(|t| t.as_millisecond()),
+                chosen,
+                &ids,
+                forgotten.generation,
+            )));
+            h.finalize().to_vec()
+        };
+        let fingerprint = {
+            let mut h = Sha256::new();
+            h.update(store_fingerprint(req.store_root));
+            h.update(&settings);
+            h.finalize().to_vec()
+        };
+        let parent = repo
+            .snapshots()
+            .await?
+            .iter()
+            .rev()
+            .find(|(_, s)| s.lineage == lineage)
+            .map(|(_, s)| s.clone());
+        Ok(Run {
+            repo,
+            req,
+            progress,
+            cancel,
+            started,
+            before,
+            kind_byte,
+            account,
+            forgotten,
+            ids,
+            lineage,
+            settings,
+            fingerprint,
+            parent,
+            report: BackupReport {
+                skipped_forgotten,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// The selected range of a conversation.
+    fn range_of(&self, id: &str) -> (Option<jiff::Timestamp>, Option<jiff::Timestamp>) {
+        let sel = self.req.selection;
         let c = sel
             .conversations
             .iter()
@@ -260,176 +434,55 @@ async fn run(
                 until: None,
             });
         sel.range_of(&c)
-    };
-    // What the parent's trees depend on besides the store: the selection with its ranges and
-    // the forgotten list (a change to it is a change: the parent's trees may hold forgotten data).
-    let settings = {
-        let mut chosen: Vec<(String, Option<i64>, Option<i64>)> = sel
-            .conversations
-            .iter()
-            .map(|c| {
-                (
-                    c.id.clone(),
-                    c.since.map(|t| t.as_millisecond()),
-                    c.until.map(|t| t.as_millisecond()),
-                )
-            })
-            .collect();
-        chosen.sort();
-        let mut h = Sha256::new();
-        h.update(format::encode(&(
-            sel.all,
-            sel.since.map(|t| t.as_millisecond()),
-            sel.until.map(|t| t.as_millisecond()),
-            chosen,
-            &ids,
-            forgotten.generation,
-        )));
-        h.finalize().to_vec()
-    };
-    let fingerprint = {
-        let mut h = Sha256::new();
-        h.update(store_fingerprint(req.store_root));
-        h.update(&settings);
-        h.finalize().to_vec()
-    };
-
-    let snapshots = repo.snapshots().await?;
-    let parent = snapshots
-        .iter()
-        .rev()
-        .find(|(_, s)| s.lineage == lineage)
-        .map(|(_, s)| s.clone());
-    let (_, mut keytable) = repo.load_keytable().await?;
-
-    let mut report = BackupReport {
-        skipped_forgotten,
-        ..Default::default()
-    };
-    let mut snapshot = Snapshot {
-        id: crate::crypto::keys::random_bytes::<16>(),
-        revision: 0,
-        lineage,
-        parent: parent.as_ref().map(|p| p.id),
-        started,
-        finished: 0,
-        source: SnapSource {
-            kind: source,
-            account: account.clone(),
-            account_name: None,
-            cursor: fingerprint.clone(),
-        },
-        selection: SnapSelection {
-            all: sel.all,
-            ctoks: Vec::new(),
-            since: sel.since.map(|t| t.as_millisecond()),
-            until: sel.until.map(|t| t.as_millisecond()),
-        },
-        keytable_gen: keytable.generation,
-        conversations: Vec::new(),
-        totals: Totals::of(&[]),
-        run: RunCounts {
-            new_segments: 0,
-            reused_segments: 0,
-            new_chunks: 0,
-            bytes_uploaded: 0,
-            warnings: 0,
-        },
-        complete: true,
-        app: format!("chatvault {}", crate::VERSION),
-    };
-
-    let mut index = repo.load_index().await?;
-    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
-    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
-    let dropped = repo.drop_missing_packs(&mut index).await?;
-    if dropped > 0 {
-        report.warnings.push(format!(
-            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
-        ));
     }
-    let reuse = dropped == 0;
-    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
-    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
-    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
-    if let Some(p) = &parent {
-        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
-            .await?;
-    }
-    // The parent's marks, when it has them and they were taken with these settings.
-    let parent_marks = parent
-        .as_ref()
-        .and_then(|p| store_marks(&p.source.cursor))
-        .filter(|m| m.settings == settings);
-    let full_read_due = parent_marks
-        .as_ref()
-        .is_none_or(|m| started - m.full_read >= full_read_every_ms());
-    if let Some(p) = parent
-        .as_ref()
-        .filter(|p| reuse && p.source.cursor.get(..32) == Some(&fingerprint[..]))
-    {
-        // The store has not changed since the parent: reuse every tree without reading.
-        report.unchanged = true;
-        snapshot.selection.ctoks = p.selection.ctoks.clone();
-        snapshot.conversations = p.conversations.clone();
-        snapshot.keytable_gen = keytable.generation;
-        snapshot.source.cursor = p.source.cursor.clone();
-    } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
-        // Only what is new since the parent: rows after each shard's mark, and the months
-        // they land in read again (FORMAT.md §11.2).
-        let parent = parent.as_ref().expect("marks come from a parent");
-        let inc = Incremental {
-            repo,
-            store,
-            parent,
-            marks: &marks,
-            keytable: &keytable,
-            forgotten: &forgotten,
-            ids: (!sel.all).then_some(&ids[..]),
-            range_of: &range_of,
-            kind_byte,
-            account: &account,
-        };
-        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
-        index = back;
-        if let Some((convs, marks)) = done {
-            report.incremental = true;
-            snapshot.selection.ctoks = convs.iter().map(|c| c.ctok).collect();
-            snapshot.selection.ctoks.sort();
-            snapshot.conversations = convs;
-            snapshot.source.cursor.extend(format::encode(&marks));
+
+    /// The snapshot this run fills in, before anything is read.
+    fn new_snapshot(&self, keytable_gen: u64) -> Snapshot {
+        let sel = self.req.selection;
+        Snapshot {
+            id: crate::crypto::keys::random_bytes::<16>(),
+            revision: 0,
+            lineage: self.lineage,
+            parent: self.parent.as_ref().map(|p| p.id),
+            started: self.started,
+            finished: 0,
+            source: SnapSource {
+                kind: source_kind(self.req.store.variant()),
+                account: self.account.clone(),
+                account_name: None,
+                cursor: self.fingerprint.clone(),
+            },
+            selection: SnapSelection {
+                all: sel.all,
+                ctoks: Vec::new(),
+                since: sel.since.map(|t| t.as_millisecond()),
+                until: sel.until.map(|t| t.as_millisecond()),
+            },
+            keytable_gen,
+            conversations: Vec::new(),
+            totals: Totals::of(&[]),
+            run: RunCounts {
+                new_segments: 0,
+                reused_segments: 0,
+                new_chunks: 0,
+                bytes_uploaded: 0,
+                warnings: 0,
+            },
+            complete: true,
+            app: format!("chatvault {}", crate::VERSION),
         }
     }
-    if !report.unchanged && !report.incremental {
-        let marks_before = store.shard_cursors()?;
-        let convs: HashMap<String, Conversation> = store
-            .conversations()?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        if sel.all {
-            ids = convs.keys().cloned().collect();
-            ids.sort();
-            let selected = ids.len();
-            ids.retain(|id| !forgotten.is_whole(&repo.ctok(kind_byte, &account, id)));
-            report.skipped_forgotten = (selected - ids.len()) as u32;
-            if ids.is_empty() {
-                return Err(nothing_selected(report.skipped_forgotten));
-            }
-        }
-        for id in &ids {
-            if !convs.contains_key(id) {
-                return Err(Error::invalid_input(format!(
-                    "conversation '{id}' is not in this store"
-                ))
-                .with_hint("Run `chatvault conversations` to see the ids."));
-            }
-        }
-        // New conversation keys go to a new key table before anything is encrypted under them.
-        let mut keys: HashMap<String, (format::Ctok, ConvKeys)> = HashMap::new();
+
+    /// Conversation keys: each conversation's from the key table, new ones generated and
+    /// written to a new key table before anything is encrypted under them.
+    async fn conversation_keys(
+        &self,
+        keytable: &mut KeyTable,
+    ) -> Result<HashMap<String, (format::Ctok, ConvKeys)>> {
+        let mut keys = HashMap::new();
         let mut added = false;
-        for id in &ids {
-            let ctok = repo.ctok(kind_byte, &account, id);
+        for id in &self.ids {
+            let ctok = self.repo.ctok(self.kind_byte, &self.account, id);
             let ck = match keytable.get(&ctok) {
                 Some(e) => e.ck.subkey(),
                 None => {
@@ -448,34 +501,117 @@ async fn run(
         if added {
             keytable.entries.sort_by_key(|e| e.ctok);
             keytable.generation += 1;
-            repo.write_keytable(&KeyTable {
-                generation: keytable.generation,
-                entries: keytable.entries.clone(),
-            })
-            .await?;
+            self.repo
+                .write_keytable(&KeyTable {
+                    generation: keytable.generation,
+                    entries: keytable.entries.clone(),
+                })
+                .await?;
         }
+        Ok(keys)
+    }
+
+    /// A full read: conversations unchanged since the parent reuse its tree unread, the others
+    /// are read from the store in one pass and get new trees; the marks of this read go into the
+    /// snapshot's cursor.
+    async fn read_store(
+        &mut self,
+        index: Index,
+        keytable: &mut KeyTable,
+        snapshot: &mut Snapshot,
+        reuse: bool,
+        dropped: usize,
+    ) -> Result<()> {
+        let (repo, store, progress) = (self.repo, self.req.store, self.progress);
+        let marks_before = store.shard_cursors()?;
+        let convs: HashMap<String, Conversation> = store
+            .conversations()?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        if self.req.selection.all {
+            let mut ids: Vec<String> = convs.keys().cloned().collect();
+            ids.sort();
+            let selected = ids.len();
+            ids.retain(|id| {
+                !self
+                    .forgotten
+                    .is_whole(&repo.ctok(self.kind_byte, &self.account, id))
+            });
+            self.report.skipped_forgotten = (selected - ids.len()) as u32;
+            if ids.is_empty() {
+                return Err(nothing_selected(self.report.skipped_forgotten));
+            }
+            self.ids = ids;
+        }
+        for id in &self.ids {
+            if !convs.contains_key(id) {
+                return Err(Error::invalid_input(format!(
+                    "conversation '{id}' is not in this store"
+                ))
+                .with_hint("Run `chatvault conversations` to see the ids."));
+            }
+        }
+        let keys = self.conversation_keys(keytable).await?;
         snapshot.keytable_gen = keytable.generation;
 
-        let parent_trees: HashMap<format::Ctok, format::BlobId> = parent
+        progress.phase("conversations", Some(self.ids.len() as u64));
+        // For the marks: segments the snapshot lists, the oldest full read of a tree.
+        let mut totals = (0u64, self.started);
+        let builds = self
+            .plan_conversations(&index, &convs, &keys, snapshot, reuse, &mut totals)
+            .await?;
+        self.report.conversations_read = builds.len() as u32;
+        let (sink, builds) = self.scan(index, builds).await?;
+        let read = self
+            .write_trees(sink, builds, snapshot, &mut totals, dropped)
+            .await?;
+        snapshot.selection.ctoks.sort();
+        snapshot.conversations.sort_by_key(|c| c.ctok);
+        self.report.messages_read = read;
+        if let Some(shards) = marks_before {
+            snapshot
+                .source
+                .cursor
+                .extend(format::encode(&format::StoreMarks {
+                    version: 1,
+                    settings: self.settings.clone(),
+                    full_read: totals.1,
+                    segments: totals.0,
+                    shards: format::ShardMark::all(shards),
+                }));
+        }
+        Ok(())
+    }
+
+    /// Per conversation: unchanged since the parent, its tree is reused unread (and listed in
+    /// the snapshot now); else it is to be read, and its new tree starts here.
+    /// `totals`: segments listed so far, the oldest full read.
+    async fn plan_conversations(
+        &mut self,
+        index: &Index,
+        convs: &HashMap<String, Conversation>,
+        keys: &HashMap<String, (format::Ctok, ConvKeys)>,
+        snapshot: &mut Snapshot,
+        reuse: bool,
+        totals: &mut (u64, i64),
+    ) -> Result<Vec<ConvBuild>> {
+        let (repo, progress) = (self.repo, self.progress);
+        let parent_trees: HashMap<format::Ctok, format::BlobId> = self
+            .parent
             .iter()
             .flat_map(|p| p.conversations.iter().map(|c| (c.ctok, c.tree)))
             .collect();
-        progress.phase("conversations", Some(ids.len() as u64));
-        // 1. Plan: conversations unchanged since the parent reuse its tree unread; the others
-        //    are read, all in one pass over the store.
         let mut builds: Vec<ConvBuild> = Vec::new();
-        // For the marks: segments the snapshot lists, the oldest full read of a tree.
-        let mut total_segments = 0u64;
-        let mut oldest_read = started;
-        for id in &ids {
-            cancel.check()?;
+        for id in &self.ids {
+            self.cancel.check()?;
             let conv = &convs[id];
             let (ctok, ck) = &keys[id];
-            let (since, until) = range_of(id);
+            let (since, until) = self.range_of(id);
             // The parent's tree: ranges the user forgot stay forgotten, and its cursor says
             // whether this conversation changed at all.
             let parent_tree = match parent_trees.get(ctok) {
-                Some(tree_id) => parent_tree(repo, &index, tree_id, ck, &mut report).await?,
+                Some(tree_id) => parent_tree(repo, index, tree_id, ck, &mut self.report).await?,
                 None => None,
             };
             let mut excluded = parent_tree
@@ -483,7 +619,7 @@ async fn run(
                 .map(|t| t.excluded.clone())
                 .unwrap_or_default();
             // Ranges the user forgot, also when this lineage never saw them forgotten.
-            for r in forgotten.ranges(ctok) {
+            for r in self.forgotten.ranges(ctok) {
                 if !excluded.contains(r) {
                     excluded.push(*r);
                 }
@@ -500,7 +636,7 @@ async fn run(
             ));
             if let (Some(pt), Some(parent_ref)) = (
                 &parent_tree,
-                parent
+                self.parent
                     .as_ref()
                     .and_then(|p| p.conversations.iter().find(|c| c.ctok == *ctok)),
             ) {
@@ -508,16 +644,16 @@ async fn run(
                 if reuse
                     && pt.cursor == cursor
                     && pt.excluded == excluded
-                    && started - pt.rescanned < full_read_every_ms()
+                    && self.started - pt.rescanned < full_read_every_ms()
                 {
-                    report.reused_segments += pt.segments.len() as u64;
-                    total_segments += pt.segments.len() as u64;
-                    oldest_read = oldest_read.min(pt.rescanned);
+                    self.report.reused_segments += pt.segments.len() as u64;
+                    totals.0 += pt.segments.len() as u64;
+                    totals.1 = totals.1.min(pt.rescanned);
                     progress.messages(parent_ref.messages);
                     snapshot.selection.ctoks.push(*ctok);
                     snapshot.conversations.push(parent_ref.clone());
                     progress.advance(1, 0);
-                    progress.uploaded(repo.stats.snapshot().1 - before.1);
+                    progress.uploaded(repo.stats.snapshot().1 - self.before.1);
                     continue;
                 }
             }
@@ -537,16 +673,24 @@ async fn run(
                     members: Vec::new(),
                     avatar: None,
                     cursor,
-                    rescanned: started,
+                    rescanned: self.started,
                     excluded,
                     segments: Vec::new(),
                 },
             ));
         }
-        report.conversations_read = builds.len() as u32;
+        Ok(builds)
+    }
 
-        // 2. Read: the store streams messages on this thread while another one cuts them into
-        //    month segments, compresses, encrypts and uploads (both cores busy).
+    /// Reads the conversations to read in one pass: the store streams messages on this thread
+    /// while another one cuts them into month segments, compresses, encrypts and uploads (both
+    /// cores busy).
+    async fn scan(
+        &self,
+        index: Index,
+        builds: Vec<ConvBuild>,
+    ) -> Result<(Sink<'a>, Vec<ConvBuild>)> {
+        let (repo, store, cancel) = (self.repo, self.req.store, self.cancel);
         let sink = Sink {
             repo,
             store,
@@ -554,7 +698,7 @@ async fn run(
             writer: Uploader::new(repo),
             chunks: Uploader::for_chunks(repo),
             counts: Counts::default(),
-            progress,
+            progress: self.progress,
         };
         let to_read: Vec<String> = builds.iter().map(|b| b.id.clone()).collect();
         let position: HashMap<&str, usize> = to_read
@@ -604,13 +748,25 @@ async fn run(
             (scanned, consume(sink, builds, rx).await)
         };
         // The writer's error explains a reader that was told to stop.
-        let (mut sink, mut builds) = consumed?;
+        let consumed = consumed?;
         scanned?;
+        Ok(consumed)
+    }
 
-        // 3. Conversations whose messages the store did not give in time order (history
-        //    imported later): read again on their own, then every tree.
+    /// Conversations whose messages the store did not give in time order (history imported
+    /// later) are read again on their own; then every tree is written and listed in the
+    /// snapshot, and the last packs and the index land. Returns the messages read.
+    async fn write_trees(
+        &mut self,
+        mut sink: Sink<'a>,
+        mut builds: Vec<ConvBuild>,
+        snapshot: &mut Snapshot,
+        totals: &mut (u64, i64),
+        dropped: usize,
+    ) -> Result<u64> {
+        let (repo, store, progress) = (self.repo, self.req.store, self.progress);
         for b in builds.iter_mut() {
-            cancel.check()?;
+            self.cancel.check()?;
             if b.disordered {
                 b.reset();
                 let again = store.messages(&b.id, &MessageQuery::default())?;
@@ -624,7 +780,7 @@ async fn run(
             sink.writer
                 .add(repo, &mut sink.index, &b.keys, kind::TREE, tree_id, &body)
                 .await?;
-            total_segments += b.tree.segments.len() as u64;
+            totals.0 += b.tree.segments.len() as u64;
             snapshot.selection.ctoks.push(b.tree.ctok);
             snapshot.conversations.push(ConvRef {
                 ctok: b.tree.ctok,
@@ -636,8 +792,9 @@ async fn run(
                 last_ts: b.last_ts.unwrap_or(0),
             });
             progress.advance(1, 0);
-            progress.uploaded(repo.stats.snapshot().1 - before.1);
+            progress.uploaded(repo.stats.snapshot().1 - self.before.1);
         }
+        let report = &mut self.report;
         report.new_segments += sink.counts.new_segments;
         report.reused_segments += sink.counts.reused_segments;
         report.attachments += sink.counts.attachments;
@@ -654,41 +811,32 @@ async fn run(
         // Index objects that list a vanished pack are replaced by one that does not, so that
         // readers find the blobs uploaded again, not the lost copies.
         compact_index(repo, &index, dropped > 0).await?;
-        snapshot.selection.ctoks.sort();
-        snapshot.conversations.sort_by_key(|c| c.ctok);
-        report.messages_read = read;
-        if let Some(shards) = marks_before {
-            snapshot
-                .source
-                .cursor
-                .extend(format::encode(&format::StoreMarks {
-                    version: 1,
-                    settings: settings.clone(),
-                    full_read: oldest_read,
-                    segments: total_segments,
-                    shards: format::ShardMark::all(shards),
-                }));
-        }
+        Ok(read)
     }
 
-    let after = repo.stats.snapshot();
-    report.conversations = snapshot.conversations.len() as u32;
-    report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
-    snapshot.totals = Totals::of(&snapshot.conversations);
-    snapshot.run = RunCounts {
-        new_segments: report.new_segments,
-        reused_segments: report.reused_segments,
-        new_chunks: 0,
-        bytes_uploaded: after.1 - before.1,
-        warnings: 0,
-    };
-    snapshot.finished = now_ms();
-    repo.write_snapshot(&snapshot).await?;
-    let end = repo.stats.snapshot();
-    report.bytes_uploaded = end.1 - before.1;
-    report.objects_uploaded = end.0 - before.0;
-    report.snapshot = hex::encode(snapshot.id);
-    Ok(report)
+    /// Snapshot writing: the totals and this run's counts, then the snapshot object.
+    async fn write_snapshot(mut self, mut snapshot: Snapshot) -> Result<BackupReport> {
+        let repo = self.repo;
+        let report = &mut self.report;
+        let after = repo.stats.snapshot();
+        report.conversations = snapshot.conversations.len() as u32;
+        report.messages = snapshot.conversations.iter().map(|c| c.messages).sum();
+        snapshot.totals = Totals::of(&snapshot.conversations);
+        snapshot.run = RunCounts {
+            new_segments: report.new_segments,
+            reused_segments: report.reused_segments,
+            new_chunks: 0,
+            bytes_uploaded: after.1 - self.before.1,
+            warnings: 0,
+        };
+        snapshot.finished = now_ms();
+        repo.write_snapshot(&snapshot).await?;
+        let end = repo.stats.snapshot();
+        report.bytes_uploaded = end.1 - self.before.1;
+        report.objects_uploaded = end.0 - self.before.0;
+        report.snapshot = hex::encode(snapshot.id);
+        Ok(self.report)
+    }
 }
 
 /// A conversation being read: its month being filled, its segments so far.
@@ -925,9 +1073,19 @@ pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
         .fold((0, 0), |(n, b), a| (n + 1, b + a.size))
 }
 
+/// Chunks cut ahead of the workers: the reader thread keeps cutting while the window before
+/// is identified and sealed, and memory holds at most this many chunks per stage (each at most
+/// the 4 MiB cap of FORMAT.md §4).
+const WINDOW_CHUNKS: usize = 8;
+
 /// Chunks an attachment's bytes with the repository's seeded FastCDC and uploads the chunks it
 /// lacks. The bytes are kept exactly as the store has them (a `.dat` image stays obfuscated, a
 /// voice clip stays SILK): a decoder that is wrong later loses nothing.
+///
+/// A pipeline over both cores: a thread reads and cuts the file into chunks while the chunks
+/// cut before it are identified (keyed chunk id) and sealed (zstd, AES-256-GCM) by the workers,
+/// a window at a time; this thread then packs them in file order. Dedup stays exact: a chunk
+/// the index, the open pack or an earlier chunk of the window has is not sealed again.
 async fn store_attachment(
     repo: &Repo,
     index: &mut Index,
@@ -936,8 +1094,7 @@ async fn store_attachment(
     a: &crate::model::AttachmentRef,
     source: crate::model::AttachmentSource,
 ) -> Result<AttachmentRec> {
-    let format::CdcParams { min, avg, max, .. } = repo.config.cdc;
-    let (reader, what): (Box<dyn std::io::Read>, String) = match source {
+    let (reader, path): (Box<dyn std::io::Read + Send>, String) = match source {
         crate::model::AttachmentSource::File(path) => {
             let file = std::fs::File::open(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
@@ -947,25 +1104,56 @@ async fn store_attachment(
             (Box::new(std::io::Cursor::new(bytes)), a.path.clone())
         }
     };
-    let path = what;
-    let cdc = fastcdc::v2020::StreamCDC::with_level_and_seed(
-        reader,
-        min as usize,
-        avg as usize,
-        max as usize,
-        fastcdc::v2020::Normalization::Level1,
-        repo.cdc_seed,
-    );
+    let own;
+    let cut = match &chunks.cut {
+        Some(cut) => cut,
+        None => {
+            // An uploader not made for chunks: a thread for this file (dropped after `rx`).
+            own = CutThread::start(repo);
+            &own
+        }
+    };
+    let rx = cut.cut(reader);
     let mut ids = Vec::new();
     let mut size = 0u64;
-    for chunk in cdc {
-        let chunk = chunk.map_err(|e| Error::internal(format!("reading {path}: {e}")))?;
-        let id = ck.blob_id(kind::CHUNK, &chunk.data);
-        chunks
-            .add(repo, index, ck, kind::CHUNK, id, &chunk.data)
-            .await?;
-        size += chunk.length as u64;
-        ids.push(id);
+    let mut end = false;
+    while !end {
+        let mut window: Vec<Vec<u8>> = Vec::with_capacity(WINDOW_CHUNKS);
+        while window.len() < WINDOW_CHUNKS {
+            match rx.recv() {
+                Ok(Ok(Some(data))) => window.push(data),
+                Ok(Ok(None)) => {
+                    end = true;
+                    break;
+                }
+                Ok(Err(e)) => return Err(Error::internal(format!("reading {path}: {e}"))),
+                Err(_) => {
+                    return Err(Error::internal(format!(
+                        "reading {path}: the reader thread stopped"
+                    )))
+                }
+            }
+        }
+        let sealed = {
+            let (index, uploader) = (&*index, &*chunks);
+            let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
+            par_map(&window, |data| {
+                let id = ck.blob_id(kind::CHUNK, data);
+                let fresh =
+                    !uploader.has(index, &id) && claimed.lock().expect("the claim set").insert(id);
+                let sealed = fresh.then(|| Uploader::seal(repo, ck, kind::CHUNK, &id, data));
+                (id, sealed)
+            })
+        };
+        for (data, (id, sealed)) in window.iter().zip(sealed) {
+            if let Some(sealed) = sealed {
+                chunks
+                    .add_sealed(repo, index, id, kind::CHUNK, &sealed, data.len())
+                    .await?;
+            }
+            size += data.len() as u64;
+            ids.push(id);
+        }
     }
     Ok(AttachmentRec {
         role: a.role.into(),
@@ -976,6 +1164,201 @@ async fn store_attachment(
         state: AttachState::Stored,
         chunks: ids,
     })
+}
+
+/// Chunks read and cut ahead, as they come through a [`CutThread`].
+/// `Ok(None)` ends the file: a channel that closes before it lost its thread.
+type Cuts = std::sync::mpsc::Receiver<std::result::Result<Option<Vec<u8>>, String>>;
+
+/// The thread that reads and cuts a run's attachment files, one after another, with one buffer
+/// for the whole run. It ends when the run drops it.
+struct CutThread {
+    jobs: Option<std::sync::mpsc::Sender<(Box<dyn std::io::Read + Send>, CutSender)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type CutSender = std::sync::mpsc::SyncSender<std::result::Result<Option<Vec<u8>>, String>>;
+
+impl CutThread {
+    fn start(repo: &Repo) -> CutThread {
+        let mut cutter = Cutter::new(repo.config.cdc, repo.cdc_seed);
+        let (jobs, rx) = std::sync::mpsc::channel::<(Box<dyn std::io::Read + Send>, CutSender)>();
+        let thread = std::thread::Builder::new()
+            .name("chatvault-cut".into())
+            .spawn(move || {
+                for (reader, tx) in rx {
+                    cutter.start(reader);
+                    loop {
+                        let item = cutter.next_chunk().map_err(|e| e.to_string());
+                        let last = !matches!(item, Ok(Some(_)));
+                        let sent = tx.send(item);
+                        // At the end, or the file's reader gave up on it (an error elsewhere).
+                        if last || sent.is_err() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .ok();
+        CutThread {
+            jobs: thread.is_some().then_some(jobs),
+            thread,
+        }
+    }
+
+    /// The chunks of `reader`, in order, at most [`WINDOW_CHUNKS`] cut ahead, then `Ok(None)`;
+    /// or an error as the last item.
+    fn cut(&self, reader: Box<dyn std::io::Read + Send>) -> Cuts {
+        let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
+        let refused = match &self.jobs {
+            Some(jobs) => jobs.send((reader, tx)).err().map(|e| e.0 .1),
+            None => Some(tx),
+        };
+        if let Some(tx) = refused {
+            let _ = tx.send(Err("the reader thread could not start".into()));
+        }
+        rx
+    }
+}
+
+impl Drop for CutThread {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// FastCDC v2020 over a stream, cutting exactly where `fastcdc::v2020::StreamCDC` does (the
+/// same `cut_gear` over at least `max` bytes, or all that is left) but reading into a buffer of
+/// several chunks: `StreamCDC` shifts its buffer of one max-size chunk after every cut, which
+/// moves each byte about three times more than the chunk itself.
+struct Cutter {
+    reader: Box<dyn std::io::Read + Send>,
+    buf: Vec<u8>,
+    /// The bytes not cut yet are `buf[pos..len]`.
+    pos: usize,
+    len: usize,
+    eof: bool,
+    min: usize,
+    avg: usize,
+    max: usize,
+    masks: (u64, u64),
+    gear: (
+        std::borrow::Cow<'static, [u64]>,
+        std::borrow::Cow<'static, [u64]>,
+    ),
+}
+
+impl Cutter {
+    fn new(cdc: format::CdcParams, seed: u64) -> Cutter {
+        let (min, avg, max) = (cdc.min as usize, cdc.avg as usize, cdc.max as usize);
+        Cutter {
+            reader: Box::new(std::io::empty()),
+            buf: Vec::new(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            min,
+            avg,
+            max,
+            masks: fastcdc::v2020::select_masks(avg, fastcdc::v2020::Normalization::Level1),
+            gear: fastcdc::v2020::get_gear_with_seed(seed),
+        }
+    }
+
+    /// Starts on a new file (the buffer stays).
+    fn start(&mut self, reader: Box<dyn std::io::Read + Send>) {
+        self.reader = reader;
+        self.pos = 0;
+        self.len = 0;
+        self.eof = false;
+    }
+
+    /// The next chunk, or `None` at the end.
+    fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        if self.len - self.pos < self.max && !self.eof {
+            self.refill()?;
+        }
+        let (mask_s, mask_l) = self.masks;
+        let (_, count) = fastcdc::v2020::cut_gear(
+            &self.buf[self.pos..self.len],
+            self.min,
+            self.avg,
+            self.max,
+            mask_s,
+            mask_l,
+            mask_s << 1,
+            mask_l << 1,
+            &self.gear.0,
+            &self.gear.1,
+        );
+        if count == 0 {
+            return Ok(None);
+        }
+        let chunk = self.buf[self.pos..self.pos + count].to_vec();
+        self.pos += count;
+        Ok(Some(chunk))
+    }
+
+    /// Moves what is left to the front and reads until the buffer is full or the file ends.
+    fn refill(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; 4 * self.max];
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        while self.len < self.buf.len() {
+            match self.reader.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The threads [`par_map`] uses: the cores, at most 4 (a backup also has its store reader).
+fn workers() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
+}
+
+/// `items.iter().map(f)` on [`workers`] threads (this one included), results in `items` order.
+/// Items are handed out one at a time, so a big chunk does not hold up a small one's thread.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = workers().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return out;
+            };
+            out.push((i, f(item)));
+        }
+    };
+    let mut all = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The record of a message (taken, not copied: a big store has millions), with the attachment
@@ -1033,19 +1416,24 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
 /// Packs blobs and uploads each full pack with its own index object.
 pub(crate) struct Uploader {
     pack: PackWriter,
+    /// The attachment uploader's thread that reads and cuts the files.
+    cut: Option<CutThread>,
 }
 
 impl Uploader {
     pub(crate) fn new(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
+            cut: None,
         }
     }
 
-    /// An uploader for attachment chunks (class A packs, the larger target).
+    /// An uploader for attachment chunks (class A packs, the larger target), with the thread
+    /// that reads and cuts their files.
     pub(crate) fn for_chunks(repo: &Repo) -> Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_A, repo.config.pack_target.class_a as usize),
+            cut: Some(CutThread::start(repo)),
         }
     }
 
@@ -1059,23 +1447,54 @@ impl Uploader {
         id: format::BlobId,
         body: &[u8],
     ) -> Result<bool> {
-        if index.blobs.contains_key(&id) || self.pack.contains(&id) {
+        if self.has(index, &id) {
             return Ok(false);
         }
+        let sealed = Self::seal(repo, ck, kind, &id, body);
+        self.add_sealed(repo, index, id, kind, &sealed, body.len())
+            .await?;
+        Ok(true)
+    }
+
+    /// The index or the open pack has this blob.
+    fn has(&self, index: &Index, id: &format::BlobId) -> bool {
+        index.blobs.contains_key(id) || self.pack.contains(id)
+    }
+
+    /// The blob's envelope (FORMAT.md §4), chunks at the media zstd level.
+    fn seal(
+        repo: &Repo,
+        ck: &ConvKeys,
+        kind: ObjectKind,
+        id: &format::BlobId,
+        body: &[u8],
+    ) -> Vec<u8> {
         let identity = format!("blob/{}", hex::encode(id));
         let level = if kind == format::kind::CHUNK {
             envelope::ZSTD_LEVEL_MEDIA
         } else {
             envelope::ZSTD_LEVEL
         };
-        let sealed = envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
+        envelope::Binding::new(&ck.aead, repo.key_id(), kind, &identity)
             .with_level(level)
-            .seal(body, Padding::Padme);
+            .seal(body, Padding::Padme)
+    }
+
+    /// Packs a sealed blob, uploading the open pack first when it would overflow.
+    async fn add_sealed(
+        &mut self,
+        repo: &Repo,
+        index: &mut Index,
+        id: format::BlobId,
+        kind: ObjectKind,
+        sealed: &[u8],
+        raw_len: usize,
+    ) -> Result<()> {
         if self.pack.would_overflow(sealed.len()) {
             self.flush(repo, index).await?;
         }
-        self.pack.add(id, kind, &sealed, body.len());
-        Ok(true)
+        self.pack.add(id, kind, sealed, raw_len);
+        Ok(())
     }
 
     pub(crate) async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
@@ -1106,4 +1525,84 @@ pub async fn compact_index(repo: &Repo, index: &Index, force: bool) -> Result<()
         repo.delete(&format!("index/{}", hex::encode(name))).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out at most `step` bytes a read, as pipes and some files do.
+    struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn noise(len: usize, mut x: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_cutter_cuts_where_stream_cdc_does() {
+        let cdc = format::CdcParams {
+            min: 16 << 10,
+            avg: 64 << 10,
+            max: 256 << 10,
+            level: 1,
+        };
+        let seed = 0x5eed_1234_u64;
+        // One cutter for every file, as a run has: its buffer carries nothing over.
+        let mut cutter = Cutter::new(cdc, seed);
+        // Sizes around the edges: empty, below min, one max, and several buffers' worth, with
+        // a repeated stretch so that equal chunks occur.
+        let mut long = noise(3 << 20, 7);
+        long.extend_from_within(100_000..900_000);
+        for data in [
+            Vec::new(),
+            noise(1000, 1),
+            noise(256 << 10, 2),
+            noise(4 * (256 << 10) + 1, 3),
+            long,
+        ] {
+            let want: Vec<Vec<u8>> = fastcdc::v2020::StreamCDC::with_level_and_seed(
+                std::io::Cursor::new(data.clone()),
+                cdc.min as usize,
+                cdc.avg as usize,
+                cdc.max as usize,
+                fastcdc::v2020::Normalization::Level1,
+                seed,
+            )
+            .map(|c| c.unwrap().data)
+            .collect();
+            for step in [usize::MAX, 7_777] {
+                let reader = Box::new(Trickle(std::io::Cursor::new(data.clone()), step));
+                cutter.start(reader);
+                let mut got = Vec::new();
+                while let Some(c) = cutter.next_chunk().unwrap() {
+                    got.push(c);
+                }
+                assert_eq!(got, want, "{} bytes, reads of {step}", data.len());
+            }
+        }
+    }
+
+    #[test]
+    fn par_map_keeps_the_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        assert_eq!(
+            par_map(&items, |x| x * 2),
+            items.iter().map(|x| x * 2).collect::<Vec<_>>()
+        );
+        assert!(par_map(&[] as &[u8], |x| *x).is_empty());
+    }
 }
