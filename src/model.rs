@@ -24,7 +24,6 @@ pub struct Conversation {
     /// Members of a group (including me) where the store records them.
     #[ts(optional = nullable)]
     pub member_count: Option<u32>,
-    #[ts(type = "number")]
     pub message_count: u64,
     #[ts(type = "string | null")]
     pub first_at: Option<Timestamp>,
@@ -153,7 +152,6 @@ pub struct Message {
     pub url: Option<String>,
     pub attachments: Vec<AttachmentRef>,
     /// The store's type code, kept so unknown kinds can be read later.
-    #[ts(type = "number")]
     pub raw_type: i64,
     /// Reader-specific extras the backup keeps with the message (FORMAT.md §6.2 `ext`), such
     /// as the key that turns a WeChat 4.x image back into a JPEG. Never shown, never exported.

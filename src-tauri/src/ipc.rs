@@ -115,24 +115,18 @@ pub enum ExposedPlace {
 pub struct BackupProgress {
     pub job_id: String,
     /// Conversations done and in all.
-    #[ts(type = "number")]
     pub done: u64,
-    #[ts(type = "number")]
     pub total: u64,
     /// Messages read (or found unchanged) so far.
-    #[ts(type = "number")]
     pub messages: u64,
     /// Bytes uploaded so far.
-    #[ts(type = "number")]
     pub bytes: u64,
-    #[ts(type = "number")]
     pub elapsed_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RestoreResult {
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
     /// Files written by an export.
     pub files: Vec<String>,
@@ -198,7 +192,6 @@ pub struct ForgetResult {
     /// Packs deleted from the storage by the prune.
     pub packs_deleted: u32,
     /// Messages deleted from the library on this computer.
-    #[ts(type = "number")]
     pub library_messages_deleted: u64,
     /// Export files ChatVault wrote of it, deleted.
     pub export_files_deleted: u32,
@@ -224,7 +217,9 @@ pub fn typescript_bindings() -> String {
     };
     use chatvault::store::discover::StoreInfo;
     use chatvault::store::{SelectionCount, Variant};
-    let cfg = ts_rs::Config::default();
+    // serde_json writes u64 as a JSON number, and the counts and sizes that cross IPC stay far
+    // below 2^53: `number` for every u64, not ts-rs's default `bigint`.
+    let cfg = ts_rs::Config::default().with_large_int("number");
     let decls = [
         ErrorCode::decl(&cfg),
         WireError::decl(&cfg),

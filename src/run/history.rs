@@ -25,9 +25,7 @@ pub struct RunRecord {
     #[ts(optional = nullable)]
     pub error: Option<WireError>,
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
-    #[ts(type = "number")]
     pub bytes_uploaded: u64,
     pub unchanged: bool,
     /// Old snapshots the retention policy removed after the run.
