@@ -719,6 +719,9 @@ mod tests {
             "s3:///nobucket",
             "s3://b/p?colour=red",
             "s3://b/?style=odd",
+            "webdav+https://h/x?insecure=1",
+            "webdav+http://h/x?insecure=maybe",
+            "webdav+http://h/x?colour=red",
         ] {
             let err = bad.parse::<TargetSpec>().unwrap_err();
             assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
@@ -766,18 +769,6 @@ mod tests {
         ] {
             let spec: TargetSpec = url.parse().unwrap();
             assert!(spec.operator(&with_password()).is_err(), "{url}");
-        }
-    }
-
-    #[test]
-    fn webdav_options_are_checked() {
-        for bad in [
-            "webdav+https://h/x?insecure=1",
-            "webdav+http://h/x?insecure=maybe",
-            "webdav+http://h/x?colour=red",
-        ] {
-            let err = bad.parse::<TargetSpec>().unwrap_err();
-            assert_eq!(err.code(), ErrorCode::TargetUrlInvalid, "{bad}");
         }
     }
 
