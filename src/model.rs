@@ -24,7 +24,6 @@ pub struct Conversation {
     /// Members of a group (including me) where the store records them.
     #[ts(optional = nullable)]
     pub member_count: Option<u32>,
-    #[ts(type = "number")]
     pub message_count: u64,
     #[ts(type = "string | null")]
     pub first_at: Option<Timestamp>,
@@ -70,14 +69,13 @@ pub enum AttachmentRole {
 /// image. A message whose original is `missing` but whose thumbnail is not has only the
 /// thumbnail (the original was never downloaded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct AttachmentRef {
     /// Path relative to the store's root, as the store records it (for media kept inside a
     /// database, a path naming the database and the row: see the reader). After a restore:
     /// the written file, relative to the restore folder.
     pub path: String,
-    #[ts(optional = nullable)]
     pub name: Option<String>,
-    #[ts(optional = nullable)]
     pub mime: Option<String>,
     #[ts(optional = nullable, type = "number")]
     pub size: Option<u64>,
@@ -89,7 +87,6 @@ pub struct AttachmentRef {
     /// After a restore: a form browsers show or play (a decoded `.dat` image, voice as WAV),
     /// relative to the restore folder, when the original is not one already.
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub viewable: Option<String>,
 }
 
@@ -124,6 +121,7 @@ pub enum AttachmentSource {
 
 /// One message, normalised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Message {
     /// Stable across reads of the same store: the server id where there is one, else a
     /// store-local id prefixed so the two cannot collide.
@@ -133,27 +131,21 @@ pub struct Message {
     pub at: Timestamp,
     /// Sender's id (for messages I sent: my own id where known, else "me"); none for system
     /// lines, which no person sent.
-    #[ts(optional = nullable)]
     pub sender: Option<String>,
     /// Remark, else nickname, else the sender's id.
-    #[ts(optional = nullable)]
     pub sender_name: Option<String>,
     pub from_me: bool,
     pub kind: MessageKind,
     /// What to show: the text, a link's or file's title, a quote's reply, a system line.
     pub text: String,
     /// For quotes: the id of the message replied to.
-    #[ts(optional = nullable)]
     pub reply_to: Option<String>,
     /// The quoted text, for quotes.
-    #[ts(optional = nullable)]
     pub quoted_text: Option<String>,
     /// Link target for links.
-    #[ts(optional = nullable)]
     pub url: Option<String>,
     pub attachments: Vec<AttachmentRef>,
     /// The store's type code, kept so unknown kinds can be read later.
-    #[ts(type = "number")]
     pub raw_type: i64,
     /// Reader-specific extras the backup keeps with the message (FORMAT.md §6.2 `ext`), such
     /// as the key that turns a WeChat 4.x image back into a JPEG. Never shown, never exported.

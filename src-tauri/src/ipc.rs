@@ -44,15 +44,14 @@ pub struct KeyProgress {
 
 /// Which messages of the open store to load.
 #[derive(Debug, Clone, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessageRequest {
     pub conversation_id: String,
     #[ts(optional = nullable, type = "string")]
     pub since: Option<jiff::Timestamp>,
     #[ts(optional = nullable, type = "string")]
     pub until: Option<jiff::Timestamp>,
-    #[ts(optional = nullable)]
     pub search: Option<String>,
-    #[ts(optional = nullable)]
     pub limit: Option<u32>,
 }
 
@@ -65,12 +64,10 @@ pub struct DemoStoreInfo {
 
 /// Credentials typed into the target form (sent once, kept only in the keychain).
 #[derive(Debug, Clone, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct CredentialsInput {
-    #[ts(optional = nullable)]
     pub access_key_id: Option<String>,
-    #[ts(optional = nullable)]
     pub secret_access_key: Option<String>,
-    #[ts(optional = nullable)]
     pub password: Option<String>,
 }
 
@@ -91,13 +88,12 @@ pub struct CreatedRepo {
 
 /// Where the user chose to save a recovery code, and whether a cloud would get a copy there.
 #[derive(Debug, Clone, Serialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct RecoveryFileChoice {
     /// Null when the user closed the dialog.
-    #[ts(optional = nullable)]
     pub path: Option<String>,
     /// Set when the place is inside the backup target or a synced folder: the UI asks the user
     /// to confirm before saving there.
-    #[ts(optional = nullable)]
     pub exposed: Option<ExposedPlace>,
 }
 
@@ -115,24 +111,18 @@ pub enum ExposedPlace {
 pub struct BackupProgress {
     pub job_id: String,
     /// Conversations done and in all.
-    #[ts(type = "number")]
     pub done: u64,
-    #[ts(type = "number")]
     pub total: u64,
     /// Messages read (or found unchanged) so far.
-    #[ts(type = "number")]
     pub messages: u64,
     /// Bytes uploaded so far.
-    #[ts(type = "number")]
     pub bytes: u64,
-    #[ts(type = "number")]
     pub elapsed_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct RestoreResult {
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
     /// Files written by an export.
     pub files: Vec<String>,
@@ -156,15 +146,14 @@ pub struct RepoOverview {
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ScheduleEntry {
     pub name: String,
     pub target: String,
     /// `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`; none when off.
-    #[ts(optional = nullable)]
     pub rule: Option<String>,
     #[ts(optional = nullable, type = "string")]
     pub next_run: Option<jiff::Timestamp>,
-    #[ts(optional = nullable)]
     pub last: Option<chatvault::run::history::RunRecord>,
 }
 
@@ -198,7 +187,6 @@ pub struct ForgetResult {
     /// Packs deleted from the storage by the prune.
     pub packs_deleted: u32,
     /// Messages deleted from the library on this computer.
-    #[ts(type = "number")]
     pub library_messages_deleted: u64,
     /// Export files ChatVault wrote of it, deleted.
     pub export_files_deleted: u32,
@@ -224,7 +212,9 @@ pub fn typescript_bindings() -> String {
     };
     use chatvault::store::discover::StoreInfo;
     use chatvault::store::{SelectionCount, Variant};
-    let cfg = ts_rs::Config::default();
+    // serde_json writes u64 as a JSON number, and the counts and sizes that cross IPC stay far
+    // below 2^53: `number` for every u64, not ts-rs's default `bigint`.
+    let cfg = ts_rs::Config::default().with_large_int("number");
     let decls = [
         ErrorCode::decl(&cfg),
         WireError::decl(&cfg),

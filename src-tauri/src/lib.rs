@@ -19,7 +19,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::Manager;
 
-/// State shared by all commands.
+/// State shared by all commands. Its parts are shared (`Arc`), so a clone is cheap and sees the
+/// same store, jobs and keychain.
+#[derive(Clone)]
 pub struct AppState {
     pub paths: AppPaths,
     /// Where repository keys, store keys and target credentials are kept: the OS keychain in
@@ -64,6 +66,11 @@ impl OpenStore {
 }
 
 impl AppState {
+    /// Opens the repository at `url` with this computer's key for it.
+    pub(crate) async fn open_repo(&self, url: &str) -> chatvault::Result<chatvault::repo::Repo> {
+        chatvault::repo::access::open_url(url, self.keychain.as_ref(), &self.paths).await
+    }
+
     /// The app's state, with the OS keychain.
     pub fn new(paths: AppPaths) -> Self {
         chatvault::store::sqlite::keep_derived_keys_in(Box::new(OsKeychain::default()));

@@ -168,27 +168,12 @@ impl Page1 {
         for b in &mut mac_salt {
             *b ^= 0x3a;
         }
-        let mut mac_key = Zeroizing::new([0u8; KEY_LEN]);
         let end = params.page_size - kind.reserve() + 16;
         let data = &self.bytes[16..end];
         let tag = &self.bytes[end..end + kind.len()];
         match kind {
-            HmacKind::Sha1 => {
-                pbkdf2::pbkdf2_hmac::<Sha1>(enc, &mac_salt, 2, mac_key.as_mut());
-                let mut m = <Hmac<Sha1> as Mac>::new_from_slice(mac_key.as_ref())
-                    .expect("HMAC takes any key length");
-                m.update(data);
-                m.update(&1u32.to_le_bytes());
-                m.verify_slice(tag).is_ok()
-            }
-            HmacKind::Sha512 => {
-                pbkdf2::pbkdf2_hmac::<Sha512>(enc, &mac_salt, 2, mac_key.as_mut());
-                let mut m = <Hmac<Sha512> as Mac>::new_from_slice(mac_key.as_ref())
-                    .expect("HMAC takes any key length");
-                m.update(data);
-                m.update(&1u32.to_le_bytes());
-                m.verify_slice(tag).is_ok()
-            }
+            HmacKind::Sha1 => page_mac_matches::<Hmac<Sha1>>(enc, &mac_salt, data, tag),
+            HmacKind::Sha512 => page_mac_matches::<Hmac<Sha512>>(enc, &mac_salt, data, tag),
             HmacKind::None => false,
         }
     }
@@ -212,6 +197,20 @@ impl Page1 {
         block.iter_mut().for_each(|b| *b = 0);
         diff == 0
     }
+}
+
+/// Page one's HMAC with the MAC `M`: its key is 2 rounds of PBKDF2 over the page key and the
+/// salt XOR 0x3a; it covers the page's data and the page number, 1.
+fn page_mac_matches<M>(enc: &[u8; KEY_LEN], mac_salt: &[u8], data: &[u8], tag: &[u8]) -> bool
+where
+    M: Mac + KeyInit + hmac::digest::Update + hmac::digest::FixedOutput + Clone + Sync,
+{
+    let mut mac_key = Zeroizing::new([0u8; KEY_LEN]);
+    pbkdf2::pbkdf2::<M>(enc, mac_salt, 2, mac_key.as_mut()).expect("HMAC takes any key length");
+    let mut m = <M as Mac>::new_from_slice(mac_key.as_ref()).expect("HMAC takes any key length");
+    Mac::update(&mut m, data);
+    Mac::update(&mut m, &1u32.to_le_bytes());
+    m.verify_slice(tag).is_ok()
 }
 
 /// Parses 64 hex digits into 32 bytes (the tests' fixture keys).
@@ -259,10 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn wechat4_passphrase_opens_page_one_and_a_near_miss_does_not() {
-        let p = page1("wechat4", "db_storage/message/message_0.db", 4096);
-        let key = fixture_key("wechat4");
-        assert_opens_only_with(&p, &WECHAT4, &key);
+    fn each_variants_key_opens_its_page_one_and_a_near_miss_does_not() {
+        for (variant, file, page_size, params) in [
+            ("wechat4", "db_storage/message/message_0.db", 4096, &WECHAT4),
+            ("wechat-win3", "Msg/Multi/MSG0.db", 4096, &WIN3),
+            ("wechat-mac3", "Message/msg_0.db", 1024, &MAC3),
+        ] {
+            let p = page1(variant, file, page_size);
+            assert_opens_only_with(&p, params, &fixture_key(variant));
+        }
     }
 
     #[test]
@@ -281,19 +285,9 @@ mod tests {
     }
 
     #[test]
-    fn win3_passphrase_opens_page_one_and_a_near_miss_does_not() {
+    fn the_4x_parameters_do_not_open_a_3x_file_even_with_its_right_key() {
         let p = page1("wechat-win3", "Msg/Multi/MSG0.db", 4096);
-        let key = fixture_key("wechat-win3");
-        assert_opens_only_with(&p, &WIN3, &key);
-        // The 4.x parameters do not accept a 3.x file even with its right key.
-        assert!(!p.opens(&WECHAT4, &key));
-    }
-
-    #[test]
-    fn mac3_raw_key_opens_page_one_and_a_near_miss_does_not() {
-        let p = page1("wechat-mac3", "Message/msg_0.db", 1024);
-        let key = fixture_key("wechat-mac3");
-        assert_opens_only_with(&p, &MAC3, &key);
+        assert!(!p.opens(&WECHAT4, &fixture_key("wechat-win3")));
     }
 
     #[test]

@@ -28,9 +28,7 @@ use zeroize::Zeroizing;
 /// How far a search has got, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 pub struct FindProgress {
-    #[ts(type = "number")]
     pub bytes_scanned: u64,
-    #[ts(type = "number")]
     pub bytes_total: u64,
     /// 32-byte candidates checked with the full key derivation so far.
     pub candidates_checked: u32,

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Profile {
     /// The store: account folder, EnMicroMsg.db or chat.db.
     #[ts(type = "string")]
@@ -29,15 +30,12 @@ pub struct Profile {
     pub until: Option<Timestamp>,
     /// When to run, e.g. "every 6h" or "daily 02:30" (used by the scheduler).
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub schedule: Option<String>,
     /// How many snapshots of this profile to keep (none: all).
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub keep_last: Option<u32>,
     /// Upload bandwidth limit in KiB/s (none: as fast as the target takes it).
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub upload_limit_kib: Option<u32>,
     /// Scheduled runs wait while the computer runs on battery.
     #[serde(default)]
@@ -47,13 +45,10 @@ pub struct Profile {
     pub skip_on_metered: bool,
     /// Also keep the newest snapshot of each of the last N days / weeks / months.
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub keep_daily: Option<u32>,
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub keep_weekly: Option<u32>,
     #[serde(default)]
-    #[ts(optional = nullable)]
     pub keep_monthly: Option<u32>,
     /// Scheduled runs of this profile wait until it is resumed (Back up now still runs it).
     #[serde(default)]

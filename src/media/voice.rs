@@ -18,24 +18,10 @@ pub const SAMPLE_RATE: u32 = 24_000;
 
 pub fn decode(bytes: &[u8]) -> Decoded {
     if is_silk(bytes) {
-        return match silk_to_wav(bytes) {
-            Some(wav) => Decoded::Viewable(Viewable {
-                bytes: wav,
-                mime: "audio/wav",
-                ext: "wav",
-            }),
-            None => Decoded::Note(Note::UnknownVoice),
-        };
+        return as_wav(silk_to_wav(bytes));
     }
     if bytes.starts_with(AMR_NB_MAGIC) {
-        return match amr_nb_to_wav(bytes) {
-            Some(wav) => Decoded::Viewable(Viewable {
-                bytes: wav,
-                mime: "audio/wav",
-                ext: "wav",
-            }),
-            None => Decoded::Note(Note::UnknownVoice),
-        };
+        return as_wav(amr_nb_to_wav(bytes));
     }
     if bytes.starts_with(AMR_WB_MAGIC) {
         return Decoded::Note(Note::Amr);
@@ -49,6 +35,18 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             Decoded::AsIs
         }
         _ => Decoded::Note(Note::UnknownVoice),
+    }
+}
+
+/// A clip decoded to WAV, else the note that it would not decode.
+fn as_wav(wav: Option<Vec<u8>>) -> Decoded {
+    match wav {
+        Some(wav) => Decoded::Viewable(Viewable {
+            bytes: wav,
+            mime: "audio/wav",
+            ext: "wav",
+        }),
+        None => Decoded::Note(Note::UnknownVoice),
     }
 }
 

@@ -18,7 +18,6 @@ pub struct VerifyReport {
     pub snapshots: u32,
     pub conversations: u32,
     pub packs: u32,
-    #[ts(type = "number")]
     pub blobs_read: u64,
     /// Each problem names the object: `data/ab/ab12…: repo_tampered: …`.
     pub errors: Vec<String>,

@@ -336,7 +336,6 @@ pub struct SnapshotConversation {
     pub id: String,
     pub title: String,
     pub kind: ConversationKind,
-    #[ts(type = "number")]
     pub message_count: u64,
     #[ts(type = "string | null")]
     pub first_at: Option<Timestamp>,
@@ -353,7 +352,6 @@ pub struct SnapshotInfo {
     pub time: Timestamp,
     pub account: String,
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
 }
 

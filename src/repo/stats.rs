@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashSet};
 pub struct MonthCount {
     /// `YYYY-MM`.
     pub month: String,
-    #[ts(type = "number")]
     pub messages: u64,
 }
 
@@ -24,10 +23,8 @@ pub struct MonthCount {
 pub struct ConversationShare {
     pub id: String,
     pub title: String,
-    #[ts(type = "number")]
     pub messages: u64,
     /// Its stored (compressed, encrypted) message segments and tree, plus its attachments.
-    #[ts(type = "number")]
     pub bytes: u64,
 }
 
@@ -35,10 +32,8 @@ pub struct ConversationShare {
 pub struct BackupContents {
     pub snapshots: u32,
     /// The data packs on the target, as the index lists them.
-    #[ts(type = "number")]
     pub size_bytes: u64,
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
     /// The newest snapshot's time.
     #[ts(type = "string | null")]

@@ -10,24 +10,21 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct RunRecord {
     #[ts(type = "string")]
     pub started: Timestamp,
     #[ts(type = "string")]
     pub finished: Timestamp,
     /// The profile that ran, if any.
-    #[ts(optional = nullable)]
     pub profile: Option<String>,
     pub target: String,
     /// "app", "cli" or "schedule".
     pub origin: String,
     pub ok: bool,
-    #[ts(optional = nullable)]
     pub error: Option<WireError>,
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
-    #[ts(type = "number")]
     pub bytes_uploaded: u64,
     pub unchanged: bool,
     /// Old snapshots the retention policy removed after the run.

@@ -150,19 +150,18 @@ pub enum Attention {
 
 /// A profile at a glance: what the home page's card shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ProfileStatus {
     pub name: String,
     pub store: String,
     pub target: String,
     /// `every 6h`, `daily 02:30`, `weekly mon,thu 20:00`; none when off.
-    #[ts(optional = nullable)]
     pub rule: Option<String>,
     /// Scheduled runs of this profile are paused.
     pub paused: bool,
     pub skip_on_battery: bool,
     pub skip_on_metered: bool,
     /// The last run, successful or not.
-    #[ts(optional = nullable)]
     pub last: Option<RunRecord>,
     #[ts(type = "string | null")]
     pub last_success: Option<Timestamp>,

@@ -661,9 +661,7 @@ fn mac3_demo_media(
                 format!("{hash}/Image/{local_id}{}_.pic_thumb.png", m.time),
                 &demo_png(m.svr_id, 40, 30),
             )?;
-            let md5 = crate::store::wechat::content::media_xml(&m.content)
-                .md5
-                .unwrap_or_else(|| md5_hex(&name));
+            let md5 = media_md5(m, &name);
             Ok(Some((
                 md5,
                 format!("{hash}/Image/"),
@@ -682,9 +680,7 @@ fn mac3_demo_media(
             let stem = format!("{local_id}_{}", m.time);
             write(format!("{hash}/Video/{stem}.mp4"), DEMO_VIDEO)?;
             write(format!("{hash}/Video/{stem}.jpg"), DEMO_POSTER)?;
-            let md5 = crate::store::wechat::content::media_xml(&m.content)
-                .md5
-                .unwrap_or_else(|| md5_hex(&stem));
+            let md5 = media_md5(m, &stem);
             Ok(Some((
                 md5,
                 format!("{hash}/Video/"),
@@ -701,6 +697,13 @@ fn mac3_demo_media(
         }
         _ => Ok(None),
     }
+}
+
+/// The md5 the message's XML names, else one of `name`.
+fn media_md5(m: &DemoMessage, name: &str) -> String {
+    crate::store::wechat::content::media_xml(&m.content)
+        .md5
+        .unwrap_or_else(|| md5_hex(name))
 }
 
 /// `Hardlink/hldata.db`: `HlinkMediaRecord(mediaMd5, mediaSize, inodeNumber, modifyTime)` and

@@ -19,7 +19,6 @@ pub struct StoreInfo {
     #[ts(type = "string")]
     pub path: PathBuf,
     /// Bytes of the store's database files.
-    #[ts(type = "number")]
     pub size: u64,
     pub needs_key: bool,
 }

@@ -440,7 +440,6 @@ pub trait ChatStore: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 pub struct SelectionCount {
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
 }
 

@@ -2,7 +2,7 @@
 //! its copy in the library and the exports ChatVault wrote of it; which conversations of the
 //! wizard's open store are forgotten, and including one again.
 
-use super::store::blocking;
+use super::store::blocking_with;
 use super::wait;
 use crate::ipc::{ForgetResult, ForgottenInStore};
 use crate::{AppState, OpenStore};
@@ -26,20 +26,19 @@ pub async fn forget_conversation(
     purge_exports: bool,
 ) -> CmdResult<ForgetResult> {
     // Off the async workers: the prune rewrites packs, the purge deletes files and rows.
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
-        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
+    blocking_with(&state, move |s| {
+        let paths = &s.paths;
+        let repo = wait(s.open_repo(&url))?;
         let what = Forget::Conversation(conversation.clone());
         let report = wait(maintenance::forget(&repo, &what, true))?;
         let library_messages_deleted = if purge_library {
-            crate::media::remove_conversation(&paths, &conversation);
-            Library::open(&paths)?.remove_conversation(&conversation)?
+            crate::media::remove_conversation(paths, &conversation);
+            Library::open(paths)?.remove_conversation(&conversation)?
         } else {
             0
         };
         let export_files_deleted = if purge_exports {
-            chatvault::export::record::purge(&paths, &conversation)?.files_deleted
+            chatvault::export::record::purge(paths, &conversation)?.files_deleted
         } else {
             0
         };
@@ -62,25 +61,18 @@ pub async fn forgotten_conversations(
     state: State<'_, AppState>,
 ) -> CmdResult<Vec<ForgottenInStore>> {
     // Off the async workers: the chat store stays locked while the repositories answer.
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    let slot = state.store.clone();
-    blocking(move || {
-        if OpenStore::lock(&slot)?.is_none() {
+    blocking_with(&state, move |s| {
+        if OpenStore::lock(&s.store)?.is_none() {
             return Err(OpenStore::none_open());
         }
         // Open the repositories (network round trips) before taking the store, so that the
         // step's previews are not kept waiting.
-        let repos: Vec<_> = access::known_urls(&paths)?
+        let repos: Vec<_> = access::known_urls(&s.paths)?
             .into_iter()
             .filter(|url| folder_present(url))
-            .filter_map(|url| {
-                wait(access::open_url(&url, keychain.as_ref(), &paths))
-                    .ok()
-                    .map(|r| (url, r))
-            })
+            .filter_map(|url| wait(s.open_repo(&url)).ok().map(|r| (url, r)))
             .collect();
-        let guard = OpenStore::lock(&slot)?;
+        let guard = OpenStore::lock(&s.store)?;
         let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut out: Vec<ForgottenInStore> = Vec::new();
         for (url, repo) in repos {
@@ -125,15 +117,12 @@ pub async fn include_again(
     targets: Vec<String>,
 ) -> CmdResult<u32> {
     // Off the async workers: the chat store stays locked while the repositories answer.
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    let slot = state.store.clone();
-    blocking(move || {
-        let guard = OpenStore::lock(&slot)?;
+    blocking_with(&state, move |s| {
+        let guard = OpenStore::lock(&s.store)?;
         let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let mut included = 0;
         for url in targets {
-            let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
+            let repo = wait(s.open_repo(&url))?;
             included += wait(maintenance::include_again_in(
                 &repo,
                 opened.store.as_ref(),

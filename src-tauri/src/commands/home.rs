@@ -1,7 +1,7 @@
 //! The home page: every profile's status (computed by `chatvault::run::status`), what its backup
 //! holds, pausing one profile, and the schedule picker's preview of the next runs.
 
-use super::store::blocking;
+use super::store::{blocking, blocking_with};
 use crate::AppState;
 use chatvault::error::{Error, WireError};
 use chatvault::local::paths::AppPaths;
@@ -57,16 +57,17 @@ fn paused_until(state: &AppState) -> Result<Option<Timestamp>, WireError> {
 
 #[tauri::command]
 pub async fn home_status(state: State<'_, AppState>) -> CmdResult<Vec<ProfileStatus>> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
     let paused = paused_until(&state)?;
-    blocking(move || statuses(&paths, paused, Some(keychain.as_ref()))).await
+    blocking_with(&state, move |s| {
+        statuses(&s.paths, paused, Some(s.keychain.as_ref()))
+    })
+    .await
 }
 
 /// What the repository at `url` holds (reads snapshots, index and trees; writes nothing).
 #[tauri::command]
 pub async fn backup_contents(state: State<'_, AppState>, url: String) -> CmdResult<BackupContents> {
-    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
+    let repo = state.open_repo(&url).await?;
     Ok(chatvault::repo::stats::contents(&repo).await?)
 }
 

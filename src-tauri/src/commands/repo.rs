@@ -1,6 +1,6 @@
 //! Wizard steps 3 to 6: where to keep the backup, the key, the run, and what it did.
 
-use super::store::blocking;
+use super::store::{blocking, blocking_with};
 use crate::ipc::{
     BackupProgress, CreatedRepo, CredentialsInput, ExposedPlace, RecoveryFileChoice, RepoStatus,
 };
@@ -93,15 +93,13 @@ pub async fn repo_status(state: State<'_, AppState>, url: String) -> CmdResult<R
 /// async workers: the recovery code's key derivation takes a while on purpose.)
 #[tauri::command]
 pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<CreatedRepo> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
-        let op = target::operator_for(&url, keychain.as_ref(), None)?;
+    blocking_with(&state, move |s| {
+        let op = target::operator_for(&url, s.keychain.as_ref(), None)?;
         let (repo, code) = wait(access::init(
             op,
             &url,
-            keychain.as_ref(),
-            &paths,
+            s.keychain.as_ref(),
+            &s.paths,
             chatvault::crypto::recovery::KdfParams::RECOMMENDED,
         ))?;
         Ok(CreatedRepo {
@@ -115,12 +113,16 @@ pub async fn create_repo(state: State<'_, AppState>, url: String) -> CmdResult<C
 /// Unlocks the repository with its recovery code (off the async workers: key derivation).
 #[tauri::command]
 pub async fn unlock_repo(state: State<'_, AppState>, url: String, code: String) -> CmdResult<()> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
         let code = chatvault::crypto::recovery::RecoveryCode::parse(&code)?;
-        let op = target::operator_for(&url, keychain.as_ref(), None)?;
-        wait(access::unlock(op, &url, &code, keychain.as_ref(), &paths))?;
+        let op = target::operator_for(&url, s.keychain.as_ref(), None)?;
+        wait(access::unlock(
+            op,
+            &url,
+            &code,
+            s.keychain.as_ref(),
+            &s.paths,
+        ))?;
         Ok(())
     })
     .await
@@ -189,13 +191,9 @@ pub async fn start_backup<R: tauri::Runtime>(
         .lock()
         .map_err(|_| WireError::from(Error::internal("jobs lock")))?
         .insert(job_id.clone(), cancel.clone());
-    let slot = state.store.clone();
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    let jobs = state.jobs.clone();
     let id = job_id.clone();
-    let result = blocking(move || {
-        let guard = OpenStore::lock(&slot)?;
+    let result = blocking_with(&state, move |s| {
+        let guard = OpenStore::lock(&s.store)?;
         let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let progress = EventProgress {
             app,
@@ -222,15 +220,15 @@ pub async fn start_backup<R: tauri::Runtime>(
             origin: chatvault::run::Origin::App,
         };
         done(chatvault::run::run(
-            &paths,
-            keychain.as_ref(),
+            &s.paths,
+            s.keychain.as_ref(),
             req,
             &progress,
             &cancel,
         )?)
     })
     .await;
-    if let Ok(mut j) = jobs.lock() {
+    if let Ok(mut j) = state.jobs.lock() {
         j.remove(&job_id);
     }
     result
@@ -273,19 +271,17 @@ pub async fn run_profile<R: tauri::Runtime>(
     state: State<'_, AppState>,
     name: String,
 ) -> CmdResult<BackupReport> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
     crate::tray::set_status(&app, "running");
-    let result = blocking(move || {
-        let profile = chatvault::local::profile::get(&paths, &name)?;
+    let result = blocking_with(&state, move |s| {
+        let profile = chatvault::local::profile::get(&s.paths, &name)?;
         let req = chatvault::run::RunRequest::for_profile(
             Some(&name),
             &profile,
             chatvault::run::Origin::App,
         );
         done(chatvault::run::run(
-            &paths,
-            keychain.as_ref(),
+            &s.paths,
+            s.keychain.as_ref(),
             req,
             &chatvault::run::job::NoProgress,
             &Cancel::new(),
@@ -397,11 +393,8 @@ pub async fn save_profile(
     url: String,
     selection: Selection,
 ) -> CmdResult<()> {
-    let paths = state.paths.clone();
-    let slot = state.store.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
-        let guard = OpenStore::lock(&slot)?;
+    blocking_with(&state, move |s| {
+        let guard = OpenStore::lock(&s.store)?;
         let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
         let profile = chatvault::local::profile::Profile {
             // "Everything" stays everything: conversations that appear later are kept too.
@@ -420,9 +413,9 @@ pub async fn save_profile(
         };
         // The profile runs later without anyone typing the store key.
         if let Some(k) = &opened.key {
-            k.remember(keychain.as_ref(), &opened.path)?;
+            k.remember(s.keychain.as_ref(), &opened.path)?;
         }
-        chatvault::local::profile::save(&paths, &name, &profile)
+        chatvault::local::profile::save(&s.paths, &name, &profile)
     })
     .await
 }

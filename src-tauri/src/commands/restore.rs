@@ -1,7 +1,7 @@
 //! Restore: the timeline of snapshots, their conversations, a preview from the backup, restoring
 //! into the library or exporting, and the library ("Restored") itself.
 
-use super::store::blocking;
+use super::store::{blocking, blocking_with};
 use crate::ipc::RestoreResult;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
@@ -40,7 +40,7 @@ pub async fn list_snapshots(
     state: State<'_, AppState>,
     url: String,
 ) -> CmdResult<Vec<SnapshotInfo>> {
-    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
+    let repo = state.open_repo(&url).await?;
     let mut list: Vec<SnapshotInfo> = repo
         .snapshots()
         .await?
@@ -57,7 +57,7 @@ pub async fn snapshot_conversations(
     url: String,
     snapshot: String,
 ) -> CmdResult<Vec<SnapshotConversation>> {
-    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
+    let repo = state.open_repo(&url).await?;
     Ok(restore::snapshot_contents(&repo, Some(&snapshot)).await?)
 }
 
@@ -72,7 +72,7 @@ pub async fn preview_backup(
     until: Option<Timestamp>,
 ) -> CmdResult<Vec<Message>> {
     let paths = &state.paths;
-    let repo = access::open_url(&url, state.keychain.as_ref(), paths).await?;
+    let repo = state.open_repo(&url).await?;
     // The previewed conversation's attachments go to a private folder in the cache (only
     // the last preview's), from which `chatvault-media:` serves them.
     let dir = crate::media::preview_dir(paths);
@@ -107,21 +107,19 @@ pub async fn restore_selection(
     formats: Vec<String>,
 ) -> CmdResult<RestoreResult> {
     // Off the async workers: the export and the library write many files.
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    let exports = state.exports.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
+        let paths = &s.paths;
         let formats: Vec<Format> = formats
             .iter()
             .map(|f| f.parse())
             .collect::<Result<_, _>>()?;
-        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
+        let repo = wait(s.open_repo(&url))?;
         let export_dir = export_dir
             .filter(|d| !d.trim().is_empty())
             .map(PathBuf::from);
         // Attachments are written into the export folder, else (library only) into the
         // library's media folder; with both, they are copied from the first to the second.
-        let library_media = crate::media::library_dir(&paths);
+        let library_media = crate::media::library_dir(paths);
         if to_library {
             chatvault::local::private_file::create_private_dir_all(&library_media)?;
         }
@@ -142,11 +140,12 @@ pub async fn restore_selection(
         if let Some(dir) = export_dir {
             let written = export::export(&dir, &convs, &formats)?;
             // So that forgetting a conversation can delete its exports, also in a later session.
-            chatvault::export::record::record(&paths, &dir, &convs, &written)?;
+            chatvault::export::record::record(paths, &dir, &convs, &written)?;
             if formats.contains(&Format::Html) {
                 index_html = Some(dir.join("index.html").display().to_string());
             }
-            let mut opened = exports
+            let mut opened = s
+                .exports
                 .lock()
                 .map_err(|_| Error::internal("exports lock"))?;
             for p in written
@@ -165,7 +164,7 @@ pub async fn restore_selection(
                     crate::media::copy_attachments(&convs, dir, &library_media)?;
                 }
             }
-            Library::open(&paths)?.add(&convs)?;
+            Library::open(paths)?.add(&convs)?;
         }
         Ok(RestoreResult {
             conversations: convs.len() as u32,

@@ -1,7 +1,7 @@
 //! Settings: the repositories this computer knows, their keys (status, show the recovery code
 //! again, change it), target credentials, verify now, and where ChatVault keeps its files.
 
-use super::store::blocking;
+use super::store::{blocking, blocking_with};
 use crate::ipc::RepoOverview;
 use crate::AppState;
 use chatvault::error::{Error, WireError};
@@ -32,12 +32,11 @@ pub fn app_paths(state: State<'_, AppState>) -> AppPaths {
 
 #[tauri::command]
 pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<RepoOverview>> {
-    let paths = state.paths.clone();
-    let kc = state.keychain.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
+        let kc = &s.keychain;
         let mut out = Vec::new();
-        for url in access::known_urls(&paths)? {
-            let id = access::known_repo_id(&paths, &url)?;
+        for url in access::known_urls(&s.paths)? {
+            let id = access::known_repo_id(&s.paths, &url)?;
             let key = match id {
                 Some(id) => kc.get(&access::key_account(id)).ok().flatten().is_some(),
                 None => false,
@@ -45,7 +44,7 @@ pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<
             let credentials = url
                 .parse::<TargetSpec>()
                 .ok()
-                .and_then(|s| TargetCredentials::load(kc.as_ref(), &s).ok().flatten())
+                .and_then(|spec| TargetCredentials::load(kc.as_ref(), &spec).ok().flatten())
                 .is_some();
             out.push(RepoOverview {
                 url,
@@ -70,12 +69,10 @@ pub async fn repositories_overview(state: State<'_, AppState>) -> CmdResult<Vec<
 /// a macOS/Windows runner can test it, the in-app confirmation is the gate.
 #[tauri::command]
 pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
-        let id = access::known_repo_id(&paths, &url)?
+    blocking_with(&state, move |s| {
+        let id = access::known_repo_id(&s.paths, &url)?
             .ok_or_else(|| Error::new(chatvault::ErrorCode::KeyMissing, "unknown repository"))?;
-        let code = access::recovery_code(keychain.as_ref(), id)?.ok_or_else(|| {
+        let code = access::recovery_code(s.keychain.as_ref(), id)?.ok_or_else(|| {
             Error::new(
                 chatvault::ErrorCode::KeyMissing,
                 "the recovery code is not in this computer's keychain",
@@ -93,13 +90,11 @@ pub async fn show_recovery_code(state: State<'_, AppState>, url: String) -> CmdR
 /// code's key derivation takes a while on purpose.)
 #[tauri::command]
 pub async fn rotate_recovery_code(state: State<'_, AppState>, url: String) -> CmdResult<String> {
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    let rotations = state.rotations.clone();
-    blocking(move || {
-        let repo = wait(access::open_url(&url, keychain.as_ref(), &paths))?;
+    blocking_with(&state, move |s| {
+        let repo = wait(s.open_repo(&url))?;
         // A change left half-way (the window was closed) is dropped first.
-        let earlier = rotations
+        let earlier = s
+            .rotations
             .lock()
             .map_err(|_| Error::internal("rotations lock"))?
             .remove(&url);
@@ -108,11 +103,11 @@ pub async fn rotate_recovery_code(state: State<'_, AppState>, url: String) -> Cm
         }
         let pending = wait(access::begin_rotation(
             &repo,
-            keychain.as_ref(),
+            s.keychain.as_ref(),
             chatvault::crypto::recovery::KdfParams::RECOMMENDED,
         ))?;
         let code = pending.code().display().expose().clone();
-        rotations
+        s.rotations
             .lock()
             .map_err(|_| Error::internal("rotations lock"))?
             .insert(url, pending);
@@ -134,7 +129,7 @@ pub async fn finish_recovery_code_rotation(
 ) -> CmdResult<()> {
     let keychain = state.keychain.as_ref();
     let pending = take_rotation(&state, &url)?;
-    let done = match access::open_url(&url, keychain, &state.paths).await {
+    let done = match state.open_repo(&url).await {
         Ok(repo) => access::finish_rotation(&repo, keychain, &pending).await,
         Err(e) => Err(e),
     };
@@ -164,7 +159,7 @@ pub async fn cancel_recovery_code_rotation(
     url: String,
 ) -> CmdResult<()> {
     let pending = take_rotation(&state, &url)?;
-    let repo = access::open_url(&url, state.keychain.as_ref(), &state.paths).await?;
+    let repo = state.open_repo(&url).await?;
     Ok(access::abandon_rotation(&repo, pending).await?)
 }
 
@@ -175,16 +170,14 @@ pub async fn verify_repository(
     read_data: bool,
 ) -> CmdResult<VerifyReport> {
     // Off the async workers: reading every pack back is long work.
-    let paths = state.paths.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
         let report = wait(async {
-            let repo = access::open_url(&url, keychain.as_ref(), &paths).await?;
+            let repo = s.open_repo(&url).await?;
             maintenance::verify(&repo, read_data).await
         });
         // The home page shows a repository that failed its last verify.
         let outcome = report.as_ref().map(|r| r.errors.len() as u32);
-        let _ = chatvault::run::status::record_verify(&paths, &url, outcome);
+        let _ = chatvault::run::status::record_verify(&s.paths, &url, outcome);
         report
     })
     .await

@@ -4,7 +4,6 @@ use crate::ipc::{DemoStoreInfo, FoundStoreKey, KeyProgress, MessageRequest, Open
 use crate::{AppState, OpenStore};
 use chatvault::error::{Error, WireError};
 use chatvault::model::{Message, Selection};
-use chatvault::platform::keychain::Keychain;
 use chatvault::store::discover::{self, SearchRoots, StoreInfo};
 use chatvault::store::{self, demo, MessageQuery, SelectionCount, StoreKey};
 use std::path::PathBuf;
@@ -20,6 +19,16 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| WireError::from(Error::internal(format!("background task failed: {e}"))))?
         .map_err(WireError::from)
+}
+
+/// Runs blocking core work off the UI thread with the app's state: for a key derivation, a
+/// prune, many files written, or a chat store held locked while a repository answers.
+pub(crate) async fn blocking_with<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&AppState) -> Result<T, Error> + Send + 'static,
+) -> CmdResult<T> {
+    let state = state.clone();
+    blocking(move || f(&state)).await
 }
 
 #[tauri::command]
@@ -41,16 +50,13 @@ pub async fn open_store(
     key: Option<String>,
     remember: bool,
 ) -> CmdResult<OpenedStore> {
-    let slot = state.store.clone();
-    let media = state.media.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
         let path = PathBuf::from(path);
         let key = key
             .filter(|k| !k.trim().is_empty())
             .map(|k| StoreKey::parse(&k))
             .transpose()?;
-        open_into(&slot, &media, keychain.as_ref(), path, key, remember)
+        open_into(s, path, key, remember)
     })
     .await
 }
@@ -58,14 +64,12 @@ pub async fn open_store(
 /// Opens the store with `key` (else the remembered one), remembers the key if asked, and makes
 /// it the wizard's store; the page may no longer ask for the previous store's media.
 fn open_into(
-    slot: &std::sync::Mutex<Option<OpenStore>>,
-    media: &std::sync::Mutex<crate::media::MediaIndex>,
-    keychain: &dyn Keychain,
+    state: &AppState,
     path: PathBuf,
     key: Option<StoreKey>,
     remember: bool,
 ) -> Result<OpenedStore, Error> {
-    let (opened, key) = store::open_with_keychain(&path, key, keychain, remember)?;
+    let (opened, key) = store::open_with_keychain(&path, key, state.keychain.as_ref(), remember)?;
     let conversations = opened.conversations()?;
     let info = OpenedStore {
         variant: opened.variant(),
@@ -73,10 +77,10 @@ fn open_into(
         path: path.display().to_string(),
         conversations,
     };
-    if let Ok(mut m) = media.lock() {
+    if let Ok(mut m) = state.media.lock() {
         m.clear();
     }
-    *OpenStore::lock(slot)? = Some(OpenStore {
+    *OpenStore::lock(&state.store)? = Some(OpenStore {
         store: opened,
         path,
         key,
@@ -95,10 +99,7 @@ pub async fn find_store_key<R: tauri::Runtime>(
     path: String,
     remember: bool,
 ) -> CmdResult<FoundStoreKey> {
-    let slot = state.store.clone();
-    let media = state.media.clone();
-    let keychain = state.keychain.clone();
-    blocking(move || {
+    blocking_with(&state, move |s| {
         let path = PathBuf::from(path);
         let progress = |p: chatvault::keyfind::FindProgress| {
             let _ = app.emit(
@@ -116,14 +117,7 @@ pub async fn find_store_key<R: tauri::Runtime>(
             &chatvault::keyfind::Options::default(),
             &progress,
         )?;
-        let store = open_into(
-            &slot,
-            &media,
-            keychain.as_ref(),
-            path,
-            Some(found.key),
-            remember,
-        )?;
+        let store = open_into(s, path, Some(found.key), remember)?;
         Ok(FoundStoreKey {
             found: found.report,
             store,
