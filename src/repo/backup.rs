@@ -37,15 +37,10 @@ pub struct BackupRequest<'a> {
 pub struct BackupReport {
     pub snapshot: String,
     pub conversations: u32,
-    #[ts(type = "number")]
     pub messages: u64,
-    #[ts(type = "number")]
     pub new_segments: u64,
-    #[ts(type = "number")]
     pub reused_segments: u64,
-    #[ts(type = "number")]
     pub bytes_uploaded: u64,
-    #[ts(type = "number")]
     pub objects_uploaded: u64,
     /// The store had not changed: nothing was read.
     pub unchanged: bool,
@@ -55,14 +50,11 @@ pub struct BackupReport {
     /// months they landed in (FORMAT.md §11.2).
     pub incremental: bool,
     /// Rows found after the parent's marks (an incremental run).
-    #[ts(type = "number")]
     pub new_rows: u64,
     /// Messages read and decoded from the store in this run.
-    #[ts(type = "number")]
     pub messages_read: u64,
     /// Attachment files found in the store and stored (new or deduplicated).
     pub attachments: u32,
-    #[ts(type = "number")]
     pub attachment_bytes: u64,
     /// Selected conversations left out because the user forgot them (FORMAT.md §8.1).
     pub skipped_forgotten: u32,
