@@ -310,16 +310,7 @@ fn kill_dash_nine_at_random_points_never_breaks_the_repository() {
     assert_eq!(last["messages"], 12_000);
     let v = u.ok(&["verify", "--json", "--read-data", "--target", &u.target]);
     assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
-    let restored = u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        u.path("out").to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let restored = u.restore_into(&u.path("out"), "json");
     assert_eq!(restored["messages"], 12_000);
     for id in [repo_id, scratch_id] {
         u.forget_keys(&id);

@@ -88,16 +88,7 @@ fn verify_clean(u: &User) -> serde_json::Value {
 
 /// Number of messages every conversation of the newest snapshot restores to (JSON export).
 fn restored_messages(u: &User, into: &Path) -> u64 {
-    let r = u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        into.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let r = u.restore_into(into, "json");
     r["messages"].as_u64().unwrap()
 }
 

@@ -85,16 +85,7 @@ fn verify_clean(u: &User, what: &str) {
 /// Every message of the store restores from the newest snapshot.
 fn everything_restores(u: &User, expected: u64) {
     let out = u.path("restored");
-    let r = u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let r = u.restore_into(&out, "json");
     assert_eq!(r["messages"].as_u64(), Some(expected), "{r}");
 }
 

@@ -56,16 +56,7 @@ fn key_of(m: &serde_json::Value) -> (String, String, String, bool) {
 /// Restores the latest snapshot as JSON and checks every conversation equals the store.
 fn assert_restore_equals_store(u: &User, name: &str) {
     let out = u.path(name);
-    u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    u.restore_into(&out, "json");
     let expected = store_messages(u);
     // Each exported file names its conversation inside (file names follow titles).
     let mut files = std::collections::HashMap::new();

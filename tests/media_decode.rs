@@ -201,16 +201,7 @@ fn restored_photos_and_voice_are_viewable_beside_byte_identical_originals() {
     let backup = u.backup(&[]);
     assert_eq!(backup["conversations"], 6, "{backup}");
     let out = u.path("export");
-    let r = u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        out.to_str().unwrap(),
-        "--format",
-        "html,json",
-    ]);
+    let r = u.restore_into(&out, "html,json");
     assert_eq!(r["conversations"], 6);
 
     let mut seen = BTreeMap::new();
@@ -331,16 +322,7 @@ fn android_amr_and_silk_voice_restore_with_a_wav_that_plays() {
     u.init();
     u.backup(&[]);
     let out = u.path("restored");
-    u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    u.restore_into(&out, "json");
     let (mut amr, mut silk) = (0, 0);
     for f in common::user::files_under(&out) {
         if f.extension().is_none_or(|e| e != "amr") {

@@ -260,16 +260,7 @@ fn cli_backup_and_restore_bring_back_every_original_byte_for_byte() {
             "{variant}: {report}"
         );
         let out = u.path("restored");
-        u.ok(&[
-            "restore",
-            "--json",
-            "--target",
-            &u.target,
-            "--into",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
+        u.restore_into(&out, "json");
         let mut restored: BTreeMap<String, Value> = BTreeMap::new();
         for p in std::fs::read_dir(&out).unwrap() {
             let p = p.unwrap().path();

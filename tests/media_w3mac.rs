@@ -183,16 +183,7 @@ fn backup_and_restore_bring_back_every_original_byte_identical_and_the_thumbnail
             "{variant}: {report}"
         );
         let out = u.path("restored");
-        u.ok(&[
-            "restore",
-            "--json",
-            "--target",
-            &u.target,
-            "--into",
-            out.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
+        u.restore_into(&out, "json");
         let mut restored_files = 0;
         for w in messages_with_media(&e) {
             let mid = w["id"].as_str().unwrap();

@@ -101,16 +101,7 @@ fn a_forgotten_conversation_stays_gone_when_new_messages_arrive_and_all_is_selec
         u.path("out-a").to_str().unwrap(),
     ]);
     assert_eq!(err["code"], "invalid_input", "{err}");
-    u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        u.path("out-all").to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    u.restore_into(&u.path("out-all"), "json");
     let exported: String = files_under(&u.path("out-all"))
         .iter()
         .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())

@@ -178,16 +178,7 @@ fn soak(runs: usize) {
     // The newest snapshot restores every message the store holds.
     let added: u64 = (0..runs).map(|r| if r % 10 == 9 { 3 } else { 1 }).sum();
     let dir = u.path("restored");
-    let r = u.ok(&[
-        "restore",
-        "--json",
-        "--target",
-        &u.target,
-        "--into",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let r = u.restore_into(&dir, "json");
     assert_eq!(r["messages"].as_u64().unwrap(), base as u64 + added, "{r}");
     // The newest messages (in the new shard) are there; no recalled text is, and each
     // recall shows as the notice WeChat wrote in its place.

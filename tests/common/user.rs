@@ -172,6 +172,15 @@ impl User {
         ]
     }
 
+    /// `restore --into DIR --format FORMATS` of everything in the newest snapshot; its report.
+    pub fn restore_into(&self, dir: &std::path::Path, formats: &str) -> serde_json::Value {
+        let into = dir.to_str().unwrap();
+        let t = &self.target;
+        self.ok(&[
+            "restore", "--json", "--target", t, "--into", into, "--format", formats,
+        ])
+    }
+
     /// Every snapshot, as `snapshots --json` lists them.
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         self.ok(&["snapshots", "--json", "--target", &self.target])
