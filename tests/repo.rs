@@ -870,7 +870,7 @@ fn a_chunk_over_4_mib_is_corrupt() {
             let sealed = envelope::Binding::new(&keys.aead, repo.key_id(), k, &identity)
                 .seal(&body, Padding::Padme);
             let mut writer = PackWriter::new(class, 16 << 20);
-            writer.add(id, k, &sealed, body.len());
+            writer.add(id, k, sealed, body.len());
             packs.push(writer.upload(&repo).await.unwrap());
             ids.push(id);
         }
@@ -879,6 +879,82 @@ fn a_chunk_over_4_mib_is_corrupt() {
         let err = repo.read_blob(&index, &ids[0], &keys).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::RepoCorrupt, "{err:?}");
         assert_eq!(repo.read_blob(&index, &ids[1], &keys).await.unwrap(), body);
+    });
+}
+
+/// Every photo file under `d`, in path order.
+fn photo_files(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            out.extend(photo_files(&p));
+        } else if p.to_string_lossy().contains("/Image/") && p.to_string_lossy().ends_with(".dat") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_chunk_in_a_pack_still_on_its_way_is_not_stored_again() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let (root, key) = demo_win3(store_dir.path(), 300);
+    // Two photos with the same 24 MiB of random bytes: more than an attachment pack holds
+    // (16 MiB), so while the second photo is read the first one's first pack has been sent and
+    // has not landed yet (it is indexed only when the pack after it is sent, or at the end).
+    // Its chunks must count as stored all the same.
+    let photos = photo_files(&root.join("FileStorage"));
+    assert!(photos.len() >= 2, "the demo has photos");
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let content: Vec<u8> = (0..24 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    for p in &photos[..2] {
+        std::fs::write(p, &content).unwrap();
+    }
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
+        let store = store::open(&root, Some(&key)).unwrap();
+        let sel = select_all(store.as_ref());
+        let report = run_backup(&repo, &root, store.as_ref(), &sel).await;
+        assert!(
+            report.attachment_bytes >= 2 * content.len() as u64,
+            "{report:?}"
+        );
+        let index = repo.load_index().await.unwrap();
+        let chunks: Vec<_> = index
+            .packs
+            .values()
+            .flat_map(|p| &p.blobs)
+            .filter(|b| b.kind == kind::CHUNK)
+            .collect();
+        let distinct: std::collections::HashSet<_> = chunks.iter().map(|b| b.id).collect();
+        assert_eq!(chunks.len(), distinct.len(), "a chunk was stored twice");
+        let stored: u64 = chunks.iter().map(|b| b.raw_len as u64).sum();
+        assert!(
+            stored < content.len() as u64 + (8 << 20),
+            "the second photo was stored again: {stored} bytes of chunks"
+        );
+        assert!(
+            index
+                .packs
+                .values()
+                .filter(|p| p.class == chatvault::repo::pack::CLASS_A)
+                .count()
+                >= 2,
+            "the photo spans packs"
+        );
     });
 }
 

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod incremental;
+mod readahead;
 use incremental::Incremental;
 
 pub struct BackupRequest<'a> {
@@ -913,6 +914,21 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Names the attachment files of messages the backup will keep to the kernel, so that
+    /// they are read ahead of the cutter.
+    fn will_read<'m>(&self, messages: impl Iterator<Item = &'m Message>) {
+        let Some(readahead) = &self.chunks.readahead else {
+            return;
+        };
+        for a in messages.flat_map(|m| &m.attachments) {
+            if let Some(crate::model::AttachmentSource::File(path)) =
+                self.store.attachment_source(a)
+            {
+                readahead.will_read(path);
+            }
+        }
+    }
+
     async fn push(&mut self, b: &mut ConvBuild, m: Message) -> Result<()> {
         self.counts.read += 1;
         let ts = m.at.as_millisecond();
@@ -944,24 +960,24 @@ impl Sink<'_> {
             return Ok(());
         }
         self.progress.messages(messages.len() as u64);
-        let mut stored: HashMap<(String, usize), AttachmentRec> = HashMap::new();
+        let mut keys = Vec::new();
+        let mut files = Vec::new();
         for m in &messages {
             for (i, a) in m.attachments.iter().enumerate() {
                 if let Some(source) = self.store.attachment_source(a) {
-                    let rec = store_attachment(
-                        self.repo,
-                        &mut self.index,
-                        &mut self.chunks,
-                        &b.keys,
-                        a,
-                        source,
-                    )
-                    .await?;
-                    self.counts.attachments += 1;
-                    self.counts.attachment_bytes += rec.size;
-                    stored.insert((m.id.clone(), i), rec);
+                    keys.push((m.id.clone(), i));
+                    files.push((a, source));
                 }
             }
+        }
+        let recs =
+            store_attachments(self.repo, &mut self.index, &mut self.chunks, &b.keys, files).await?;
+        let mut stored: HashMap<(String, usize), AttachmentRec> =
+            HashMap::with_capacity(recs.len());
+        for (key, rec) in keys.into_iter().zip(recs) {
+            self.counts.attachments += 1;
+            self.counts.attachment_bytes += rec.size;
+            stored.insert(key, rec);
         }
         let recs: Vec<MessageRec> = messages
             .into_iter()
@@ -1016,6 +1032,12 @@ async fn consume<'a>(
     rx: std::sync::mpsc::Receiver<Vec<(usize, Message)>>,
 ) -> Result<(Sink<'a>, Vec<ConvBuild>)> {
     while let Ok(batch) = rx.recv() {
+        sink.will_read(
+            batch
+                .iter()
+                .filter(|(i, m)| builds[*i].keeps(m.at.as_millisecond()))
+                .map(|(_, m)| m),
+        );
         for (i, m) in batch {
             sink.push(&mut builds[i], m).await?;
         }
@@ -1070,58 +1092,92 @@ pub fn stored_attachments(segment: &Segment) -> (u32, u64) {
 /// the 4 MiB cap of FORMAT.md §4).
 const WINDOW_CHUNKS: usize = 8;
 
-/// Chunks an attachment's bytes with the repository's seeded FastCDC and uploads the chunks it
-/// lacks. The bytes are kept exactly as the store has them (a `.dat` image stays obfuscated, a
-/// voice clip stays SILK): a decoder that is wrong later loses nothing.
+/// Chunks attachments' bytes with the repository's seeded FastCDC and uploads the chunks the
+/// repository lacks; the records in `files` order. The bytes are kept exactly as the store has
+/// them (a `.dat` image stays obfuscated, a voice clip stays SILK): a decoder that is wrong
+/// later loses nothing.
 ///
-/// A pipeline over both cores: a thread reads and cuts the file into chunks while the chunks
-/// cut before it are identified (keyed chunk id) and sealed (zstd, AES-256-GCM) by the workers,
-/// a window at a time; this thread then packs them in file order. Dedup stays exact: a chunk
-/// the index, the open pack or an earlier chunk of the window has is not sealed again.
-async fn store_attachment(
+/// A pipeline over both cores: a thread reads and cuts the files, one after another, while the
+/// chunks cut before are identified (keyed chunk id) and sealed (zstd, AES-256-GCM) by the
+/// workers, a window at a time, across file ends (a photo is one or two chunks); this thread
+/// then packs them in order. Dedup stays exact: a chunk the index, a pack being filled or sent,
+/// or an earlier chunk of the window has is not sealed again.
+async fn store_attachments(
     repo: &Repo,
     index: &mut Index,
     chunks: &mut Uploader,
     ck: &ConvKeys,
-    a: &crate::model::AttachmentRef,
-    source: crate::model::AttachmentSource,
-) -> Result<AttachmentRec> {
-    let (reader, path): (Box<dyn std::io::Read + Send>, String) = match source {
-        crate::model::AttachmentSource::File(path) => {
-            let file = std::fs::File::open(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), &e))?;
-            (Box::new(file), path.display().to_string())
-        }
-        crate::model::AttachmentSource::Bytes(bytes) => {
-            (Box::new(std::io::Cursor::new(bytes)), a.path.clone())
-        }
-    };
+    files: Vec<(&crate::model::AttachmentRef, crate::model::AttachmentSource)>,
+) -> Result<Vec<AttachmentRec>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::with_capacity(files.len());
+    let mut sources = Vec::with_capacity(files.len());
+    let mut recs: Vec<AttachmentRec> = Vec::with_capacity(files.len());
+    for (a, source) in files {
+        names.push(match &source {
+            crate::model::AttachmentSource::File(path) => path.display().to_string(),
+            crate::model::AttachmentSource::Bytes(_) => a.path.clone(),
+        });
+        let from_file = matches!(source, crate::model::AttachmentSource::File(_));
+        sources.push((source, from_file));
+        recs.push(AttachmentRec {
+            role: a.role.into(),
+            path: a.path.clone(),
+            name: a.name.clone(),
+            mime: a.mime.clone(),
+            size: 0,
+            state: AttachState::Stored,
+            chunks: Vec::new(),
+        });
+    }
     let own;
     let cut = match &chunks.cut {
         Some(cut) => cut,
         None => {
-            // An uploader not made for chunks: a thread for this file (dropped after `rx`).
+            // An uploader not made for chunks: a thread for these files (dropped after `rx`).
             own = CutThread::start(repo);
             &own
         }
     };
-    let rx = cut.cut(reader);
-    let mut ids = Vec::new();
-    let mut size = 0u64;
-    let mut end = false;
-    while !end {
-        let mut window: Vec<Vec<u8>> = Vec::with_capacity(WINDOW_CHUNKS);
-        while window.len() < WINDOW_CHUNKS {
-            match rx.recv() {
-                Ok(Ok(Some(data))) => window.push(data),
-                Ok(Ok(None)) => {
-                    end = true;
-                    break;
+    let from_file: Vec<bool> = sources.iter().map(|(_, f)| *f).collect();
+    let rx = cut.cut(sources.into_iter().map(|(s, _)| s).collect());
+    // The file the next item belongs to, and its bytes cut so far.
+    let (mut file, mut read) = (0, 0u64);
+    while file < recs.len() {
+        let mut window: Vec<(usize, Vec<u8>)> = Vec::with_capacity(WINDOW_CHUNKS);
+        while window.len() < WINDOW_CHUNKS && file < recs.len() {
+            // Sealing starts as soon as every worker has a chunk: waiting for a full window
+            // would leave the cores idle while the reader cuts it.
+            let item = if window.len() >= workers() {
+                match rx.try_recv() {
+                    Ok(item) => Ok(item),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => Err(()),
                 }
-                Ok(Err(e)) => return Err(Error::internal(format!("reading {path}: {e}"))),
+            } else {
+                rx.recv().map_err(|_| ())
+            };
+            match item {
+                Ok(Cut::Chunk(data)) => {
+                    read += data.len() as u64;
+                    window.push((file, data));
+                }
+                Ok(Cut::End) => {
+                    if let Some(readahead) = chunks.readahead.as_ref().filter(|_| from_file[file]) {
+                        readahead.read(read);
+                    }
+                    read = 0;
+                    file += 1;
+                }
+                Ok(Cut::Failed(e)) => {
+                    return Err(Error::io(format!("reading {}", names[file]), &e))
+                }
                 Err(_) => {
                     return Err(Error::internal(format!(
-                        "reading {path}: the reader thread stopped"
+                        "reading {}: the reader thread stopped",
+                        names[file]
                     )))
                 }
             }
@@ -1129,7 +1185,7 @@ async fn store_attachment(
         let sealed = {
             let (index, uploader) = (&*index, &*chunks);
             let claimed = std::sync::Mutex::new(std::collections::HashSet::new());
-            par_map(&window, |data| {
+            par_map(&window, |(_, data)| {
                 let id = ck.blob_id(kind::CHUNK, data);
                 let fresh =
                     !uploader.has(index, &id) && claimed.lock().expect("the claim set").insert(id);
@@ -1137,58 +1193,50 @@ async fn store_attachment(
                 (id, sealed)
             })
         };
-        for (data, (id, sealed)) in window.iter().zip(sealed) {
+        for ((f, data), (id, sealed)) in window.iter().zip(sealed) {
             if let Some(sealed) = sealed {
                 chunks
-                    .add_sealed(repo, index, id, kind::CHUNK, &sealed, data.len())
+                    .add_sealed(repo, index, id, kind::CHUNK, sealed, data.len())
                     .await?;
             }
-            size += data.len() as u64;
-            ids.push(id);
+            recs[*f].size += data.len() as u64;
+            recs[*f].chunks.push(id);
         }
     }
-    Ok(AttachmentRec {
-        role: a.role.into(),
-        path: a.path.clone(),
-        name: a.name.clone(),
-        mime: a.mime.clone(),
-        size,
-        state: AttachState::Stored,
-        chunks: ids,
-    })
+    Ok(recs)
 }
 
-/// Chunks read and cut ahead, as they come through a [`CutThread`].
-/// `Ok(None)` ends the file: a channel that closes before it lost its thread.
-type Cuts = std::sync::mpsc::Receiver<std::result::Result<Option<Vec<u8>>, String>>;
+/// What the cutter hands over, in order: each file's chunks, then its end (or its failure,
+/// which ends the job).
+enum Cut {
+    Chunk(Vec<u8>),
+    End,
+    Failed(std::io::Error),
+}
+
+/// Chunks read and cut ahead, as they come through a [`CutThread`]: a channel that closes
+/// before the last file's end lost its thread.
+type Cuts = std::sync::mpsc::Receiver<Cut>;
 
 /// The thread that reads and cuts a run's attachment files, one after another, with one buffer
 /// for the whole run. It ends when the run drops it.
 struct CutThread {
-    jobs: Option<std::sync::mpsc::Sender<(Box<dyn std::io::Read + Send>, CutSender)>>,
+    jobs: Option<std::sync::mpsc::Sender<(Vec<crate::model::AttachmentSource>, CutSender)>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-type CutSender = std::sync::mpsc::SyncSender<std::result::Result<Option<Vec<u8>>, String>>;
+type CutSender = std::sync::mpsc::SyncSender<Cut>;
 
 impl CutThread {
     fn start(repo: &Repo) -> CutThread {
         let mut cutter = Cutter::new(repo.config.cdc, repo.cdc_seed);
-        let (jobs, rx) = std::sync::mpsc::channel::<(Box<dyn std::io::Read + Send>, CutSender)>();
+        let (jobs, rx) =
+            std::sync::mpsc::channel::<(Vec<crate::model::AttachmentSource>, CutSender)>();
         let thread = std::thread::Builder::new()
             .name("chatvault-cut".into())
             .spawn(move || {
-                for (reader, tx) in rx {
-                    cutter.start(reader);
-                    loop {
-                        let item = cutter.next_chunk().map_err(|e| e.to_string());
-                        let last = !matches!(item, Ok(Some(_)));
-                        let sent = tx.send(item);
-                        // At the end, or the file's reader gave up on it (an error elsewhere).
-                        if last || sent.is_err() {
-                            break;
-                        }
-                    }
+                for (files, tx) in rx {
+                    cut_files(&mut cutter, files, &tx);
                 }
             })
             .ok();
@@ -1198,18 +1246,53 @@ impl CutThread {
         }
     }
 
-    /// The chunks of `reader`, in order, at most [`WINDOW_CHUNKS`] cut ahead, then `Ok(None)`;
-    /// or an error as the last item.
-    fn cut(&self, reader: Box<dyn std::io::Read + Send>) -> Cuts {
+    /// The chunks of `files`, in order, each file's followed by its end, at most
+    /// [`WINDOW_CHUNKS`] cut ahead; or a failure as the last item.
+    fn cut(&self, files: Vec<crate::model::AttachmentSource>) -> Cuts {
         let (tx, rx) = std::sync::mpsc::sync_channel(WINDOW_CHUNKS);
         let refused = match &self.jobs {
-            Some(jobs) => jobs.send((reader, tx)).err().map(|e| e.0 .1),
+            Some(jobs) => jobs.send((files, tx)).err().map(|e| e.0 .1),
             None => Some(tx),
         };
         if let Some(tx) = refused {
-            let _ = tx.send(Err("the reader thread could not start".into()));
+            let _ = tx.send(Cut::Failed(std::io::Error::other(
+                "the reader thread could not start",
+            )));
         }
         rx
+    }
+}
+
+/// Cuts one job's files; stops at a failure, or when the run no longer listens.
+fn cut_files(cutter: &mut Cutter, files: Vec<crate::model::AttachmentSource>, tx: &CutSender) {
+    for source in files {
+        let reader: Box<dyn std::io::Read + Send> = match source {
+            crate::model::AttachmentSource::File(path) => match std::fs::File::open(&path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    let _ = tx.send(Cut::Failed(e));
+                    return;
+                }
+            },
+            crate::model::AttachmentSource::Bytes(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        };
+        cutter.start(reader);
+        loop {
+            let (item, last) = match cutter.next_chunk() {
+                Ok(Some(data)) => (Cut::Chunk(data), false),
+                Ok(None) => (Cut::End, true),
+                Err(e) => {
+                    let _ = tx.send(Cut::Failed(e));
+                    return;
+                }
+            };
+            if tx.send(item).is_err() {
+                return;
+            }
+            if last {
+                break;
+            }
+        }
     }
 }
 
@@ -1405,11 +1488,38 @@ pub fn into_record(m: Message, stored: &mut HashMap<(String, usize), AttachmentR
     }
 }
 
-/// Packs blobs and uploads each full pack with its own index object.
+/// Packs blobs and uploads each full pack with its own index object. A full pack is uploaded on
+/// its own task while the next one fills; it is indexed once it has landed (data before
+/// references), at the latest by [`Uploader::flush`].
 pub(crate) struct Uploader {
     pack: PackWriter,
     /// The attachment uploader's thread that reads and cuts the files.
     cut: Option<CutThread>,
+    /// The attachment uploader's hints to the kernel of the files it will read.
+    readahead: Option<readahead::Readahead>,
+    /// Full packs on their way to the target, oldest first.
+    landing: std::collections::VecDeque<Landing>,
+}
+
+/// Bytes of full packs on their way at once: several packs overlap their writes (a local disk
+/// syncs each file; a remote target takes parallel PUTs), and memory stays bounded (at least
+/// one pack is always on its way, whatever the repository's pack size).
+const LANDING_BYTES: usize = 48 << 20;
+
+/// A full pack being uploaded: what the index will list once it lands, and the upload. Dropped
+/// before it lands (a run that failed or was cancelled), the upload stops: the run's lease
+/// ends with it.
+struct Landing {
+    entry: format::IndexPack,
+    ids: std::collections::HashSet<format::BlobId>,
+    len: usize,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Uploader {
@@ -1417,6 +1527,8 @@ impl Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_S, repo.config.pack_target.class_s as usize),
             cut: None,
+            readahead: None,
+            landing: Default::default(),
         }
     }
 
@@ -1426,6 +1538,8 @@ impl Uploader {
         Uploader {
             pack: PackWriter::new(CLASS_A, repo.config.pack_target.class_a as usize),
             cut: Some(CutThread::start(repo)),
+            readahead: Some(readahead::Readahead::start()),
+            landing: Default::default(),
         }
     }
 
@@ -1443,14 +1557,16 @@ impl Uploader {
             return Ok(false);
         }
         let sealed = Self::seal(repo, ck, kind, &id, body);
-        self.add_sealed(repo, index, id, kind, &sealed, body.len())
+        self.add_sealed(repo, index, id, kind, sealed, body.len())
             .await?;
         Ok(true)
     }
 
-    /// The index or the open pack has this blob.
+    /// The index, the open pack or the pack on its way has this blob.
     fn has(&self, index: &Index, id: &format::BlobId) -> bool {
-        index.blobs.contains_key(id) || self.pack.contains(id)
+        index.blobs.contains_key(id)
+            || self.pack.contains(id)
+            || self.landing.iter().any(|l| l.ids.contains(id))
     }
 
     /// The blob's envelope (FORMAT.md §4), chunks at the media zstd level.
@@ -1479,27 +1595,66 @@ impl Uploader {
         index: &mut Index,
         id: format::BlobId,
         kind: ObjectKind,
-        sealed: &[u8],
+        sealed: Vec<u8>,
         raw_len: usize,
     ) -> Result<()> {
         if self.pack.would_overflow(sealed.len()) {
-            self.flush(repo, index).await?;
+            self.send(repo, index).await?;
         }
         self.pack.add(id, kind, sealed, raw_len);
         Ok(())
     }
 
-    pub(crate) async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
+    /// Sends the open pack on its way and starts a new one; first the oldest packs on their
+    /// way land until this one fits in [`LANDING_BYTES`].
+    async fn send(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
         if self.pack.is_empty() {
             return Ok(());
         }
         let next = self.pack.renew();
-        let full = std::mem::replace(&mut self.pack, next);
-        let entry = full.upload(repo).await?;
+        let full = std::mem::replace(&mut self.pack, next).finish(repo);
+        while !self.landing.is_empty()
+            && self.landing.iter().map(|l| l.len).sum::<usize>() + full.bytes.len() > LANDING_BYTES
+        {
+            self.land(repo, index).await?;
+        }
+        let putter = repo.putter();
+        let (path, bytes, cached, len) = (full.path, full.bytes, full.cached, full.entry.len);
+        let task = tokio::spawn(async move { putter.put(&path, bytes, cached).await });
+        self.landing.push_back(Landing {
+            entry: full.entry,
+            ids: full.ids,
+            len: len as usize,
+            task,
+        });
+        Ok(())
+    }
+
+    /// Waits for the oldest pack on its way, then indexes it.
+    async fn land(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
+        let Some(mut landing) = self.landing.pop_front() else {
+            return Ok(());
+        };
+        (&mut landing.task)
+            .await
+            .map_err(|e| Error::internal(format!("uploading a pack: {e}")))??;
         // Data before references: the pack has landed, now index it.
+        let entry = format::IndexPack {
+            blobs: std::mem::take(&mut landing.entry.blobs),
+            ..landing.entry
+        };
         let name = repo.write_index(vec![entry.clone()], Vec::new()).await?;
         index.objects.push(name);
         index.add_pack(entry);
+        Ok(())
+    }
+
+    /// Uploads the open pack and waits until every pack has landed and is indexed.
+    pub(crate) async fn flush(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
+        self.send(repo, index).await?;
+        while !self.landing.is_empty() {
+            self.land(repo, index).await?;
+        }
         Ok(())
     }
 }

@@ -873,7 +873,7 @@ async fn sweep(
                 let full = std::mem::replace(&mut writer, new_writer());
                 keep.push(full.upload(repo).await?);
             }
-            writer.add(id, blob.kind, &sealed, blob.raw_len as usize);
+            writer.add(id, blob.kind, sealed, blob.raw_len as usize);
             written.insert(id);
             report.blobs_kept += 1;
         }

@@ -201,6 +201,40 @@ pub struct Repo {
     last_pack: std::sync::Mutex<Option<(Name, Arc<Vec<u8>>)>>,
 }
 
+/// An owned handle for one PUT ([`Repo::putter`]).
+pub(crate) struct Putter {
+    op: Operator,
+    stats: Arc<IoStats>,
+    lease: Option<Arc<lock::Lease>>,
+    cache: Option<cache::Cache>,
+}
+
+impl Putter {
+    /// Writes a whole object (the lease checked first); `keep` also keeps a copy in the local
+    /// cache when the cache takes objects of this kind.
+    pub(crate) async fn put(
+        &self,
+        path: &str,
+        bytes: impl Into<opendal::Buffer>,
+        keep: bool,
+    ) -> Result<()> {
+        if let Some(lease) = &self.lease {
+            lease.check()?;
+        }
+        let buf: opendal::Buffer = bytes.into();
+        let n = buf.len() as u64;
+        write_whole(&self.op, path, buf.clone())
+            .await
+            .map_err(|e| meta_err(e, &format!("writing {path}")))?;
+        self.stats.puts.fetch_add(1, Ordering::Relaxed);
+        self.stats.put_bytes.fetch_add(n, Ordering::Relaxed);
+        if let Some(c) = self.cache.as_ref().filter(|c| keep && c.accepts(path)) {
+            c.put(path, &buf.to_vec());
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn random_name() -> Name {
     Name(crate::crypto::keys::random_bytes::<32>())
 }
@@ -479,24 +513,19 @@ impl Repo {
         self.put_inner(path, bytes, keep).await
     }
 
-    /// Writes a class-S pack and keeps a copy in the local cache.
-    pub(crate) async fn put_cached(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
-        self.put_inner(path, bytes, true).await
+    async fn put_inner(&self, path: &str, bytes: Vec<u8>, keep: bool) -> Result<()> {
+        self.putter().put(path, bytes, keep).await
     }
 
-    async fn put_inner(&self, path: &str, bytes: Vec<u8>, keep: bool) -> Result<()> {
-        self.check_lease()?;
-        let n = bytes.len() as u64;
-        let buf = opendal::Buffer::from(bytes);
-        write_whole(&self.op, path, buf.clone())
-            .await
-            .map_err(|e| meta_err(e, &format!("writing {path}")))?;
-        self.stats.puts.fetch_add(1, Ordering::Relaxed);
-        self.stats.put_bytes.fetch_add(n, Ordering::Relaxed);
-        if let Some(c) = self.cache.as_ref().filter(|c| keep && c.accepts(path)) {
-            c.put(path, &buf.to_vec());
+    /// What a PUT needs, owned: an upload that runs on its own task while this handle goes on
+    /// (a full pack lands while the next one fills). It holds the run's lease as it is now.
+    pub(crate) fn putter(&self) -> Putter {
+        Putter {
+            op: self.op.clone(),
+            stats: self.stats.clone(),
+            lease: self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            cache: self.cache.clone(),
         }
-        Ok(())
     }
 
     /// Reads a whole object; one larger than [`MAX_OBJECT`] is refused before it is read.

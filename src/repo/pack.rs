@@ -15,7 +15,10 @@ pub const CLASS_A: PackClass = PackClass::A;
 pub struct PackWriter {
     class: PackClass,
     target: usize,
-    buf: Vec<u8>,
+    /// The sealed blobs, each as it was sealed: the pack is never copied into one buffer.
+    parts: Vec<bytes::Bytes>,
+    /// Their bytes.
+    len: usize,
     blobs: Vec<TrailerBlob>,
     /// The ids in `blobs`, for dedup within the open pack (thousands of small segments).
     ids: std::collections::HashSet<BlobId>,
@@ -26,7 +29,8 @@ impl PackWriter {
         PackWriter {
             class,
             target,
-            buf: Vec::new(),
+            parts: Vec::new(),
+            len: 0,
             blobs: Vec::new(),
             ids: std::collections::HashSet::new(),
         }
@@ -47,14 +51,10 @@ impl PackWriter {
 
     /// True when adding `len` more bytes would cross the target size.
     pub(crate) fn would_overflow(&self, len: usize) -> bool {
-        !self.blobs.is_empty() && self.buf.len() + len > self.target
+        !self.blobs.is_empty() && self.len + len > self.target
     }
 
-    pub fn add(&mut self, id: BlobId, kind: ObjectKind, sealed: &[u8], raw_len: usize) {
-        if self.buf.capacity() == 0 {
-            // One allocation for the whole pack instead of a dozen doublings.
-            self.buf.reserve(self.target.max(sealed.len()) + 64 * 1024);
-        }
+    pub fn add(&mut self, id: BlobId, kind: ObjectKind, sealed: Vec<u8>, raw_len: usize) {
         self.ids.insert(id);
         self.blobs.push(TrailerBlob {
             id,
@@ -62,31 +62,38 @@ impl PackWriter {
             length: sealed.len() as u32,
             raw_len: raw_len as u32,
         });
-        self.buf.extend_from_slice(sealed);
+        self.len += sealed.len();
+        self.parts.push(sealed.into());
     }
 
     /// Uploads the pack and returns its index entry.
     pub async fn upload(self, repo: &Repo) -> Result<IndexPack> {
+        let full = self.finish(repo);
+        repo.putter()
+            .put(&full.path, full.bytes, full.cached)
+            .await?;
+        Ok(full.entry)
+    }
+
+    /// The pack's bytes with their trailer, where they go, and the index entry they will have
+    /// once they land.
+    pub(crate) fn finish(self, repo: &Repo) -> FullPack {
         let name: Name = random_name();
         let path = pack_path(&name);
         let trailer = PackTrailer {
             class: self.class,
-            blobs: self.blobs.clone(),
+            blobs: self.blobs,
         };
         let identity = format!("data/{}", hex::encode(name));
-        let sealed = repo.seal_trailer(&identity, &format::encode(&trailer), self.buf.len() as u64);
-        let mut bytes = self.buf;
-        bytes.extend_from_slice(&sealed);
-        bytes.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
-        let len = bytes.len() as u64;
-        if self.class == CLASS_S {
-            // Trees and segments stay readable here without asking the target (§7.3).
-            repo.put_cached(&path, bytes).await?;
-        } else {
-            repo.put(&path, bytes).await?;
-        }
+        let mut sealed = repo.seal_trailer(&identity, &format::encode(&trailer), self.len as u64);
+        let tlen = sealed.len() as u32;
+        sealed.extend_from_slice(&tlen.to_le_bytes());
+        let len = (self.len + sealed.len()) as u64;
+        let mut parts = self.parts;
+        parts.push(sealed.into());
+        let bytes = opendal::Buffer::from(parts);
         let mut offset = 0u32;
-        let blobs = self
+        let blobs = trailer
             .blobs
             .iter()
             .map(|b| {
@@ -101,13 +108,31 @@ impl PackWriter {
                 entry
             })
             .collect();
-        Ok(IndexPack {
-            name,
-            class: self.class,
-            len,
-            blobs,
-        })
+        FullPack {
+            path,
+            bytes,
+            // Trees and segments stay readable here without asking the target (§7.3).
+            cached: self.class == CLASS_S,
+            ids: self.ids,
+            entry: IndexPack {
+                name,
+                class: self.class,
+                len,
+                blobs,
+            },
+        }
     }
+}
+
+/// A pack ready to upload ([`PackWriter::finish`]).
+pub(crate) struct FullPack {
+    pub path: String,
+    pub bytes: opendal::Buffer,
+    /// Kept in the local cache too (class S).
+    pub cached: bool,
+    /// The blobs it holds, for dedup while it is on its way.
+    pub ids: std::collections::HashSet<BlobId>,
+    pub entry: IndexPack,
 }
 
 /// Reads a pack's trailer (for verify and for adopting packs an interrupted run left behind).

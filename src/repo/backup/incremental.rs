@@ -189,6 +189,11 @@ impl Incremental<'_> {
                 Ok(())
             })?;
             drop(position);
+            sink.will_read(
+                got.iter()
+                    .filter(|(i, m)| builds[*i].2.keeps(m.at.as_millisecond()))
+                    .map(|(_, m)| m),
+            );
             for (i, m) in got {
                 sink.push(&mut builds[i].2, m).await?;
             }

@@ -1,0 +1,136 @@
+//! Reading attachment files ahead of the cutter.
+//!
+//! The cutter reads one file after another, and a photo is a file of a few megabytes: read cold,
+//! every file starts with a wait on the disk while nothing else is ready to seal. As the backup
+//! receives a batch of messages, their attachment files are named to the kernel
+//! (`POSIX_FADV_WILLNEED`), which reads them into the page cache in the background; the cutter
+//! then finds them there. A hint is only a hint: on systems without one, or when a file cannot
+//! be opened, the cutter reads it as before.
+//!
+//! Memory is the page cache's, bounded here: files are hinted at most [`AHEAD`] bytes beyond
+//! what the cutter has read.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Weak};
+
+/// Bytes hinted beyond what the backup has read.
+const AHEAD: u64 = 128 << 20;
+
+pub(crate) struct Readahead {
+    queue: Option<mpsc::Sender<PathBuf>>,
+    /// Bytes of attachment files the backup has read (the thread holds it weakly: when the run
+    /// drops it, the thread stops waiting and ends).
+    read: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Readahead {
+    pub(crate) fn start() -> Readahead {
+        let read = Arc::new(AtomicU64::new(0));
+        let (queue, files) = mpsc::channel::<PathBuf>();
+        let weak = Arc::downgrade(&read);
+        let thread = std::thread::Builder::new()
+            .name("chatvault-readahead".into())
+            .spawn(move || hint_all(files, weak))
+            .ok();
+        Readahead {
+            queue: thread.is_some().then_some(queue),
+            read,
+            thread,
+        }
+    }
+
+    /// The backup will read this file soon.
+    pub(crate) fn will_read(&self, path: PathBuf) {
+        if let Some(q) = &self.queue {
+            let _ = q.send(path);
+        }
+    }
+
+    /// The backup has read `bytes` more of the files it was going to read.
+    pub(crate) fn read(&self, bytes: u64) {
+        self.read.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Readahead {
+    fn drop(&mut self) {
+        self.queue = None;
+        // The thread sees the counter gone and stops waiting.
+        self.read = Arc::new(AtomicU64::new(0));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn hint_all(files: mpsc::Receiver<PathBuf>, read: Weak<AtomicU64>) {
+    let mut hinted = 0u64;
+    for path in files {
+        // Wait until the backup has caught up to within AHEAD bytes.
+        loop {
+            let Some(read) = read.upgrade() else { return };
+            if hinted <= read.load(Ordering::Relaxed) + AHEAD {
+                break;
+            }
+            drop(read);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        hinted += hint(&path);
+    }
+}
+
+/// Asks the kernel to read the whole file into the page cache; its length, or 0.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[allow(unsafe_code)]
+fn hint(path: &std::path::Path) -> u64 {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return 0;
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    // SAFETY: the descriptor is open for the duration of the call; the advice changes no
+    // memory of ours.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED);
+    }
+    len
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn hint(_path: &std::path::Path) -> u64 {
+    0
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    /// The thread waits while it is AHEAD bytes ahead, goes on as the backup reads, and ends
+    /// when the run drops it even while waiting.
+    #[test]
+    fn hints_stay_within_the_budget_and_the_thread_ends_with_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(AHEAD + 1)
+            .unwrap();
+        let small = dir.path().join("small");
+        std::fs::write(&small, b"x").unwrap();
+        let ra = Readahead::start();
+        // The first file is hinted at once (nothing hinted yet); the next waits for reads.
+        ra.will_read(big.clone());
+        ra.will_read(small.clone());
+        ra.will_read(small);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ra.read(10);
+        // Dropped while the thread waits: the drop returns (joins) rather than hanging.
+        let started = std::time::Instant::now();
+        drop(ra);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(hint(&big), AHEAD + 1);
+        assert_eq!(hint(&dir.path().join("missing")), 0);
+    }
+}
