@@ -73,33 +73,6 @@ drop_caches
 read -r t _ < <(measure bash -c "find \"$root\" -type f -print0 | xargs -0 cat >/dev/null")
 disk=$(awk -v b="$store_bytes" -v t="$t" "BEGIN { printf \"%.0f\", b / 1e6 / t }")
 core=$("$THROUGHPUT" 512 5 | sed -n "s/^THROUGHPUT //p")
-# For context (not a ceiling the issue names): what copying the store into a folder on the same
-# disk costs with no work at all, reading it cold and writing 16 MiB files, each synced as the
-# local-folder target syncs its packs. A backup to this disk cannot beat it.
-drop_caches
-read -r t _ < <(measure python3 - "$root" "$d/copy" <<"PY"
-import os, sys
-src, dst = sys.argv[1], sys.argv[2]
-os.makedirs(dst, exist_ok=True)
-buf, n = bytearray(), 0
-def flush():
-    global buf, n
-    fd = os.open(os.path.join(dst, str(n)), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, buf); os.fsync(fd); os.close(fd)
-    buf, n = bytearray(), n + 1
-for dp, _, fs in os.walk(src):
-    for f in fs:
-        with open(os.path.join(dp, f), "rb") as h:
-            while b := h.read(1 << 20):
-                buf += b
-                if len(buf) >= 16 << 20:
-                    flush()
-if buf:
-    flush()
-PY
-)
-rm -rf "$d/copy"
-copy=$(awk -v b="$store_bytes" -v t="$t" "BEGIN { printf \"%.0f\", b / 1e6 / t }")
 ceiling=$(( disk < core ? disk : core ))
 
 full=(); rss=(); rfull=(); again=(); again_bytes=(); rss2=()
@@ -133,7 +106,6 @@ echo "| measure | ChatVault | restic | ratio |"
 echo "|---|---|---|---|"
 echo "| store: WeChat 3.x demo, $messages messages, $nfiles photos, $((media_bytes / 1000000)) MB of media, $((store_bytes / 1000000)) MB in all | | | |"
 echo "| disk read (cold cache) / one core (chunk id + zstd + AES-256-GCM), MB/s | $disk / $core | | |"
-echo "| for context: copying the store to this disk, synced 16 MiB files, MB/s | $copy | | |"
 echo "| full backup, s (median of $RUNS) | $cv_full | $r_full | $(ratio "$cv_full" "$r_full") |"
 echo "| full backup, media MB/s | $(mbps "$cv_full") | $(mbps "$r_full") | |"
 echo "| full backup speed / the lower ceiling ($ceiling MB/s) | $(pct "$(mbps "$cv_full")" "$ceiling") | $(pct "$(mbps "$r_full")" "$ceiling") | |"
