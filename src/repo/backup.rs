@@ -1166,7 +1166,7 @@ async fn store_attachments(
                 }
                 Ok(Cut::End) => {
                     if let Some(readahead) = chunks.readahead.as_ref().filter(|_| from_file[file]) {
-                        readahead.read(read);
+                        readahead.read_file(read);
                     }
                     read = 0;
                     file += 1;

@@ -19,8 +19,8 @@ const AHEAD: u64 = 128 << 20;
 
 pub(crate) struct Readahead {
     queue: Option<mpsc::Sender<PathBuf>>,
-    /// Bytes of attachment files the backup has read (the thread holds it weakly: when the run
-    /// drops it, the thread stops waiting and ends).
+    /// Bytes of attachment files the backup has read, counted as they were hinted (the thread
+    /// holds it weakly: when the run drops it, the thread stops waiting and ends).
     read: Arc<AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -48,9 +48,10 @@ impl Readahead {
         }
     }
 
-    /// The backup has read `bytes` more of the files it was going to read.
-    pub(crate) fn read(&self, bytes: u64) {
-        self.read.fetch_add(bytes, Ordering::Relaxed);
+    /// The backup has read a file of `len` bytes that it was going to read (counted as it was
+    /// hinted: at most its first [`AHEAD`] bytes).
+    pub(crate) fn read_file(&self, len: u64) {
+        self.read.fetch_add(len.min(AHEAD), Ordering::Relaxed);
     }
 }
 
@@ -81,7 +82,9 @@ fn hint_all(files: mpsc::Receiver<PathBuf>, read: Weak<AtomicU64>) {
     }
 }
 
-/// Asks the kernel to read the whole file into the page cache; its length, or 0.
+/// Asks the kernel to read the file into the page cache, at most its first [`AHEAD`] bytes (the
+/// kernel's own readahead follows the cutter through the rest of a big video); the bytes asked
+/// for, or 0.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
 fn hint(path: &std::path::Path) -> u64 {
@@ -89,11 +92,16 @@ fn hint(path: &std::path::Path) -> u64 {
     let Ok(file) = std::fs::File::open(path) else {
         return 0;
     };
-    let len = file.metadata().map_or(0, |m| m.len());
+    let len = file.metadata().map_or(0, |m| m.len()).min(AHEAD);
     // SAFETY: the descriptor is open for the duration of the call; the advice changes no
     // memory of ours.
     unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED);
+        libc::posix_fadvise(
+            file.as_raw_fd(),
+            0,
+            len as libc::off_t,
+            libc::POSIX_FADV_WILLNEED,
+        );
     }
     len
 }
@@ -123,14 +131,15 @@ mod tests {
         // The first file is hinted at once (nothing hinted yet); the next waits for reads.
         ra.will_read(big.clone());
         ra.will_read(small.clone());
-        ra.will_read(small);
+        ra.will_read(small.clone());
         std::thread::sleep(std::time::Duration::from_millis(50));
-        ra.read(10);
+        ra.read_file(10);
         // Dropped while the thread waits: the drop returns (joins) rather than hanging.
         let started = std::time::Instant::now();
         drop(ra);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert_eq!(hint(&big), AHEAD + 1);
+        assert_eq!(hint(&big), AHEAD, "a big file is read ahead in part");
+        assert_eq!(hint(&small), 1);
         assert_eq!(hint(&dir.path().join("missing")), 0);
     }
 }
