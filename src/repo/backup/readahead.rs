@@ -22,6 +22,9 @@ pub(crate) struct Readahead {
     /// Bytes of attachment files the backup has read, counted as they were hinted (the thread
     /// holds it weakly: when the run drops it, the thread stops waiting and ends).
     read: Arc<AtomicU64>,
+    /// Bytes hinted so far (the tests watch the budget through it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    hinted: Arc<AtomicU64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -29,14 +32,16 @@ impl Readahead {
     pub(crate) fn start() -> Readahead {
         let read = Arc::new(AtomicU64::new(0));
         let (queue, files) = mpsc::channel::<PathBuf>();
-        let weak = Arc::downgrade(&read);
+        let hinted = Arc::new(AtomicU64::new(0));
+        let (weak, total) = (Arc::downgrade(&read), hinted.clone());
         let thread = std::thread::Builder::new()
             .name("chatvault-readahead".into())
-            .spawn(move || hint_all(files, weak))
+            .spawn(move || hint_all(files, weak, &total))
             .ok();
         Readahead {
             queue: thread.is_some().then_some(queue),
             read,
+            hinted,
             thread,
         }
     }
@@ -66,19 +71,18 @@ impl Drop for Readahead {
     }
 }
 
-fn hint_all(files: mpsc::Receiver<PathBuf>, read: Weak<AtomicU64>) {
-    let mut hinted = 0u64;
+fn hint_all(files: mpsc::Receiver<PathBuf>, read: Weak<AtomicU64>, hinted: &AtomicU64) {
     for path in files {
         // Wait until the backup has caught up to within AHEAD bytes.
         loop {
             let Some(read) = read.upgrade() else { return };
-            if hinted <= read.load(Ordering::Relaxed) + AHEAD {
+            if hinted.load(Ordering::Relaxed) <= read.load(Ordering::Relaxed) + AHEAD {
                 break;
             }
             drop(read);
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        hinted += hint(&path);
+        hinted.fetch_add(hint(&path), Ordering::Relaxed);
     }
 }
 
@@ -115,8 +119,16 @@ fn hint(_path: &std::path::Path) -> u64 {
 mod tests {
     use super::*;
 
-    /// The thread waits while it is AHEAD bytes ahead, goes on as the backup reads, and ends
-    /// when the run drops it even while waiting.
+    /// Polls until `f` holds (a second at most).
+    fn eventually(f: impl Fn() -> bool) -> bool {
+        (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            f()
+        })
+    }
+
+    /// The thread hints while it is at most AHEAD bytes ahead of the reads, waits beyond, goes
+    /// on as the backup reads, and ends when the run drops it even while waiting.
     #[test]
     fn hints_stay_within_the_budget_and_the_thread_ends_with_the_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -128,18 +140,29 @@ mod tests {
         let small = dir.path().join("small");
         std::fs::write(&small, b"x").unwrap();
         let ra = Readahead::start();
-        // The first file is hinted at once (nothing hinted yet); the next waits for reads.
+        let hinted = || ra.hinted.load(Ordering::Relaxed);
+        // The big file is hinted in part (AHEAD bytes), the small one still fits the budget,
+        // the next one waits: AHEAD + 1 bytes are ahead of no reads.
         ra.will_read(big.clone());
         ra.will_read(small.clone());
         ra.will_read(small.clone());
+        assert!(eventually(|| hinted() == AHEAD + 1), "{}", hinted());
         std::thread::sleep(std::time::Duration::from_millis(50));
-        ra.read_file(10);
-        // Dropped while the thread waits: the drop returns (joins) rather than hanging.
+        assert_eq!(hinted(), AHEAD + 1, "a hint past the budget");
+        // The backup reads the big file (counted as hinted): the waiting hint goes.
+        ra.read_file(AHEAD + 1);
+        assert!(eventually(|| hinted() == AHEAD + 2), "{}", hinted());
+        // Far ahead again (the second big file waits), then dropped while waiting: the drop
+        // returns rather than hanging.
+        ra.will_read(big.clone());
+        ra.will_read(big.clone());
+        ra.will_read(small);
+        assert!(eventually(|| hinted() == 2 * AHEAD + 2), "{}", hinted());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(hinted(), 2 * AHEAD + 2, "a hint past the budget");
         let started = std::time::Instant::now();
         drop(ra);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        assert_eq!(hint(&big), AHEAD, "a big file is read ahead in part");
-        assert_eq!(hint(&small), 1);
         assert_eq!(hint(&dir.path().join("missing")), 0);
     }
 }
