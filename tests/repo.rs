@@ -900,6 +900,29 @@ fn photo_files(d: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `len` pseudo-random bytes (xorshift from `seed`): as incompressible as a photo.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// The attachment chunks the repository's packs hold, one entry per stored copy.
+fn chunk_blobs(index: &chatvault::repo::Index) -> Vec<&IndexBlob> {
+    index
+        .packs
+        .values()
+        .flat_map(|p| &p.blobs)
+        .filter(|b| b.kind == kind::CHUNK)
+        .collect()
+}
+
 #[test]
 fn a_chunk_in_a_pack_still_on_its_way_is_not_stored_again() {
     let store_dir = tempfile::tempdir().unwrap();
@@ -911,15 +934,7 @@ fn a_chunk_in_a_pack_still_on_its_way_is_not_stored_again() {
     // Its chunks must count as stored all the same.
     let photos = photo_files(&root.join("FileStorage"));
     assert!(photos.len() >= 2, "the demo has photos");
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let content: Vec<u8> = (0..24 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let content = noise(0x2545_F491_4F6C_DD1D, 24 << 20);
     for p in &photos[..2] {
         std::fs::write(p, &content).unwrap();
     }
@@ -933,12 +948,7 @@ fn a_chunk_in_a_pack_still_on_its_way_is_not_stored_again() {
             "{report:?}"
         );
         let index = repo.load_index().await.unwrap();
-        let chunks: Vec<_> = index
-            .packs
-            .values()
-            .flat_map(|p| &p.blobs)
-            .filter(|b| b.kind == kind::CHUNK)
-            .collect();
+        let chunks = chunk_blobs(&index);
         let distinct: std::collections::HashSet<_> = chunks.iter().map(|b| b.id).collect();
         assert_eq!(chunks.len(), distinct.len(), "a chunk was stored twice");
         let stored: u64 = chunks.iter().map(|b| b.raw_len as u64).sum();
@@ -967,32 +977,11 @@ fn repeated_content_within_an_attachment_is_stored_once() {
     // One photo becomes a 2 MiB random block eight times over: its chunks repeat within one
     // window of the backup's pipeline (chunks are identified and sealed 8 at a time, on all
     // cores) and across windows. Each must be sealed and stored once.
-    fn find_dat(d: &Path) -> Option<PathBuf> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(d)
-            .ok()?
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        entries.into_iter().find_map(|p| {
-            if p.is_dir() {
-                find_dat(&p)
-            } else {
-                let s = p.to_string_lossy();
-                (s.contains("/Image/") && s.ends_with(".dat")).then_some(p)
-            }
-        })
-    }
-    let photo = find_dat(&root.join("FileStorage")).expect("the demo has photos");
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let block: Vec<u8> = (0..2 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let content = block.repeat(8);
+    let photo = photo_files(&root.join("FileStorage"))
+        .into_iter()
+        .next()
+        .expect("the demo has photos");
+    let content = noise(0x9E37_79B9_7F4A_7C15, 2 << 20).repeat(8);
     std::fs::write(&photo, &content).unwrap();
     rt().block_on(async {
         let (repo, _, _) = new_repo(local_op(target.path())).await;
@@ -1008,14 +997,8 @@ fn repeated_content_within_an_attachment_is_stored_once() {
         // how many distinct chunks the photo has varies from run to run; that each is stored
         // once does not.)
         let index = repo.load_index().await.unwrap();
-        let stored: Vec<_> = index
-            .packs
-            .values()
-            .flat_map(|p| &p.blobs)
-            .filter(|b| b.kind == kind::CHUNK)
-            .map(|b| b.id)
-            .collect();
-        let distinct: std::collections::HashSet<_> = stored.iter().collect();
+        let stored = chunk_blobs(&index);
+        let distinct: std::collections::HashSet<_> = stored.iter().map(|b| b.id).collect();
         assert_eq!(
             stored.len(),
             distinct.len(),
