@@ -61,7 +61,10 @@ test("switching the language changes the visible text and is remembered", async 
   const chineseTitle = await byTestId(browser, "page-title").getText();
   assert.notEqual(chineseTitle, englishTitle);
   assert.match(chineseTitle, HAN);
-  assert.equal(await browser.execute(() => document.documentElement.lang), "zh-CN");
+  await browser.waitUntil(async () => (await browser.execute(() => document.documentElement.lang)) === "zh-CN", {
+    timeout: 5000,
+    timeoutMsg: "the page's language attribute did not follow",
+  });
   await app.screenshot("shell-zh-CN");
 
   // Saved in the settings file under the test's XDG config folder, not the real home.

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { call, type Language, type Settings } from "./ipc";
 import { useAction } from "./action";
 import { I18n, LANGUAGES, languageForLocale, translator, type MessageKey } from "./i18n";
@@ -52,7 +52,9 @@ export function App() {
       .catch(fail);
   }, []);
 
-  useEffect(() => {
+  // Before the browser paints: the text and its language attribute change together (screen
+  // readers, and anything that reads the page between the two).
+  useLayoutEffect(() => {
     document.documentElement.lang = lang;
   }, [lang]);
 
