@@ -1114,14 +1114,15 @@ async fn store_attachments(
     }
     let mut names = Vec::with_capacity(files.len());
     let mut sources = Vec::with_capacity(files.len());
+    let mut from_file = Vec::with_capacity(files.len());
     let mut recs: Vec<AttachmentRec> = Vec::with_capacity(files.len());
     for (a, source) in files {
         names.push(match &source {
             crate::model::AttachmentSource::File(path) => path.display().to_string(),
             crate::model::AttachmentSource::Bytes(_) => a.path.clone(),
         });
-        let from_file = matches!(source, crate::model::AttachmentSource::File(_));
-        sources.push((source, from_file));
+        from_file.push(matches!(source, crate::model::AttachmentSource::File(_)));
+        sources.push(source);
         recs.push(AttachmentRec {
             role: a.role.into(),
             path: a.path.clone(),
@@ -1141,8 +1142,7 @@ async fn store_attachments(
             &own
         }
     };
-    let from_file: Vec<bool> = sources.iter().map(|(_, f)| *f).collect();
-    let rx = cut.cut(sources.into_iter().map(|(s, _)| s).collect());
+    let rx = cut.cut(sources);
     // The file the next item belongs to, and its bytes cut so far.
     let (mut file, mut read) = (0, 0u64);
     while file < recs.len() {
