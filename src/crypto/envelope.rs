@@ -15,7 +15,7 @@
 //! P = u32_le(zlen) ‖ zstd frame of the body ‖ zero padding
 //! ```
 
-use super::keys::{random_bytes, KeyId, SubKey};
+use super::keys::{nonce, KeyId, SubKey};
 use super::padding::pad_to;
 pub use super::padding::{padme, pow2, Padding};
 use crate::error::{Error, ErrorCode, Result};
@@ -231,7 +231,7 @@ fn encrypt_with(b: &Binding<'_>, p_len: usize, fill: impl FnOnce(&mut Vec<u8>)) 
         ..
     } = *b;
     let ct_len = u32::try_from(p_len).expect("an envelope holds less than 4 GiB");
-    let nonce = random_bytes::<12>();
+    let nonce = nonce();
     let mut out = Vec::with_capacity(OVERHEAD + p_len);
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);
@@ -555,7 +555,7 @@ mod tests {
     #[test]
     fn round_trip_with_each_padding_has_the_padded_length() {
         let random: Vec<u8> = (0..20)
-            .flat_map(|_| random_bytes::<1000>())
+            .flat_map(|_| crate::crypto::keys::random_bytes::<1000>())
             .chain([1u8])
             .collect();
         for b in [body(0), body(100), body(100_000), random] {

@@ -17,9 +17,19 @@ pub const FORMAT: u16 = 1;
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident, $len:literal) => {
         $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub [u8; $len]);
+
+        /// The first 8 bytes: the ids are random or keyed hashes, so these are as good as all
+        /// of them, and a big store's index hashes a million ids.
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                let mut head = [0u8; 8];
+                head.copy_from_slice(&self.0[..8]);
+                state.write_u64(u64::from_le_bytes(head));
+            }
+        }
 
         impl AsRef<[u8]> for $name {
             fn as_ref(&self) -> &[u8] {
@@ -260,9 +270,12 @@ impl Op {
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut out = vec![BODY_VERSION];
-    out.extend(postcard::to_stdvec(value).expect("in-memory postcard encoding cannot fail"));
-    out
+    // One buffer, written in place: a big store encodes hundreds of thousands of small
+    // segments, and growing a fresh vector from empty and copying it after the version byte
+    // cost more than the encoding.
+    let mut out = Vec::with_capacity(1024);
+    out.push(BODY_VERSION);
+    postcard::to_extend(value, out).expect("in-memory postcard encoding cannot fail")
 }
 
 /// Decodes a body, rejecting unknown versions and trailing bytes.

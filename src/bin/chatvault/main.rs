@@ -24,6 +24,11 @@ macro_rules! say_err {
     };
 }
 
+/// mimalloc: a backup reads on one thread and frees on another, which glibc's malloc serialises
+/// on its arena locks (a fifth of a big store's backup went there, docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod key_find;
 mod output;
 mod repo_cmds;
