@@ -847,6 +847,16 @@ impl Repo {
             }
         }
         let mut index = Index::default();
+        // Sized once: a big store's index has a million blobs, and growing the map to that
+        // size copies it a dozen times, into fresh memory each time.
+        index.blobs.reserve(
+            bodies
+                .iter()
+                .filter(|(name, _)| !superseded.contains(name))
+                .flat_map(|(_, b)| &b.packs)
+                .map(|p| p.blobs.len())
+                .sum(),
+        );
         for (name, body) in bodies {
             if superseded.contains(&name) {
                 continue;

@@ -272,6 +272,14 @@ impl Db {
     fn finish(source: &Path, conn: Connection, plain: bool) -> Result<Db> {
         conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA query_only = ON;")
             .map_err(|e| classify(source, e, plain))?;
+        if !plain {
+            // The private copy is this connection's alone: it locks the file once and keeps its
+            // page cache, instead of locking, re-reading and decrypting page 1 for every
+            // statement (a 4.x store's marks and reads run thousands of them, one per chat
+            // table). Set before the first read, so a WAL's index lives in memory too.
+            conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE;")
+                .map_err(|e| classify(source, e, plain))?;
+        }
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
         })

@@ -393,8 +393,21 @@ pub(crate) fn chat_table_marks(
     sorted.sort();
     for (hash, table) in sorted {
         let shard = format!("{file}/{hash}");
+        // The real end: a table that lost rows reports it below its old mark.
+        let end: i64 = conn
+            .query_row(
+                &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql_error)?;
         if let Some((after, sink)) = after.as_mut() {
             let from = after.get(&shard).copied().unwrap_or(i64::MIN);
+            if end <= from {
+                // Nothing past the mark (most chats, on most runs): no second statement.
+                marks.push((shard, end));
+                continue;
+            }
             let id = id_of(hash);
             let mut stmt = conn
                 .prepare(&format!(
@@ -407,14 +420,6 @@ pub(crate) fn chat_table_marks(
                 sink(&id, time);
             }
         }
-        // The real end: a table that lost rows reports it below its old mark.
-        let end: i64 = conn
-            .query_row(
-                &format!("SELECT coalesce(max(rowid), 0) FROM \"{table}\""),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sql_error)?;
         marks.push((shard, end));
     }
     Ok(())
