@@ -62,6 +62,17 @@ fn init_backup_restore_to_html_and_an_unchanged_second_run() {
         .expect("progress events");
     assert_eq!(last["done"], last["total"]);
     assert_eq!(last["messages"], 400);
+    // The messages to read are known before the one-pass read starts, so the bar and its
+    // time left go by messages while no conversation has finished yet.
+    let opening = events
+        .iter()
+        .find(|e| e["event"] == "progress")
+        .expect("progress events");
+    assert_eq!(
+        (&opening["done"], &opening["messages_total"]),
+        (&0.into(), &400.into())
+    );
+    assert_eq!(last["messages_total"], 400);
     assert_eq!(first["conversations"], 6);
     assert_eq!(first["messages"], 400);
     // The saved profile runs with no key file and no secrets in its file.

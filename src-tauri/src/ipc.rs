@@ -115,6 +115,9 @@ pub struct BackupProgress {
     pub total: u64,
     /// Messages read (or found unchanged) so far.
     pub messages: u64,
+    /// The messages the backup will handle, 0 when not known: then the bar and the time left
+    /// go by messages (a one-pass read finishes its conversations together at the end).
+    pub messages_total: u64,
     /// Bytes uploaded so far.
     pub bytes: u64,
     pub elapsed_ms: u64,

@@ -549,6 +549,10 @@ impl<'a> Run<'a> {
         snapshot.keytable_gen = keytable.generation;
 
         progress.phase("conversations", Some(self.ids.len() as u64));
+        // Known when nothing is cut by a range: the progress counts the messages kept.
+        if self.ids.iter().all(|id| self.range_of(id) == (None, None)) {
+            progress.messages_total(self.ids.iter().map(|id| convs[id].message_count).sum());
+        }
         // For the marks: segments the snapshot lists, the oldest full read of a tree.
         let mut totals = (0u64, self.started);
         let builds = self

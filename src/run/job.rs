@@ -13,6 +13,9 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _items: u64, _bytes: u64) {}
     /// `n` more messages handled (read, or found unchanged).
     fn messages(&self, _n: u64) {}
+    /// The messages this job will handle, when known. A store read in one pass finishes its
+    /// conversations together at the end, so the bar and the time left go by messages then.
+    fn messages_total(&self, _total: u64) {}
     /// Bytes uploaded so far in this job.
     fn uploaded(&self, _total: u64) {}
 }

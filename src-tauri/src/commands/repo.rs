@@ -135,8 +135,12 @@ struct EventProgress<R: tauri::Runtime> {
     total: AtomicU64,
     done: AtomicU64,
     messages: AtomicU64,
+    messages_total: AtomicU64,
     started: std::time::Instant,
     bytes: AtomicU64,
+    /// When the last event went, in ms since `started`: message counts are sent at most
+    /// every [`EventProgress::EVERY_MS`].
+    sent_ms: AtomicU64,
 }
 
 impl<R: tauri::Runtime> Progress for EventProgress<R> {
@@ -152,6 +156,17 @@ impl<R: tauri::Runtime> Progress for EventProgress<R> {
 
     fn messages(&self, n: u64) {
         self.messages.fetch_add(n, Ordering::Relaxed);
+        if self.messages_total.load(Ordering::Relaxed) > 0
+            && self.started.elapsed().as_millis() as u64
+                >= self.sent_ms.load(Ordering::Relaxed) + Self::EVERY_MS
+        {
+            self.emit();
+        }
+    }
+
+    fn messages_total(&self, total: u64) {
+        self.messages_total.store(total, Ordering::Relaxed);
+        self.emit();
     }
 
     fn uploaded(&self, total: u64) {
@@ -160,7 +175,25 @@ impl<R: tauri::Runtime> Progress for EventProgress<R> {
 }
 
 impl<R: tauri::Runtime> EventProgress<R> {
+    const EVERY_MS: u64 = 200;
+
+    fn new(app: AppHandle<R>, job_id: String) -> Self {
+        EventProgress {
+            app,
+            job_id,
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+            messages_total: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            bytes: AtomicU64::new(0),
+            sent_ms: AtomicU64::new(0),
+        }
+    }
+
     fn emit(&self) {
+        self.sent_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
         let _ = self.app.emit(
             "backup-progress",
             BackupProgress {
@@ -168,6 +201,7 @@ impl<R: tauri::Runtime> EventProgress<R> {
                 done: self.done.load(Ordering::Relaxed),
                 total: self.total.load(Ordering::Relaxed),
                 messages: self.messages.load(Ordering::Relaxed),
+                messages_total: self.messages_total.load(Ordering::Relaxed),
                 bytes: self.bytes.load(Ordering::Relaxed),
                 elapsed_ms: self.started.elapsed().as_millis() as u64,
             },
@@ -195,15 +229,7 @@ pub async fn start_backup<R: tauri::Runtime>(
     let result = blocking_with(&state, move |s| {
         let guard = OpenStore::lock(&s.store)?;
         let opened = guard.as_ref().ok_or_else(OpenStore::none_open)?;
-        let progress = EventProgress {
-            app,
-            job_id: id,
-            total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            messages: AtomicU64::new(0),
-            started: std::time::Instant::now(),
-            bytes: AtomicU64::new(0),
-        };
+        let progress = EventProgress::new(app, id);
         let req = chatvault::run::RunRequest {
             profile_name: None,
             store: chatvault::run::StoreInput::Open {

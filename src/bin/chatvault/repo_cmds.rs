@@ -208,17 +208,74 @@ struct CliProgress {
     total: AtomicU64,
     done: AtomicU64,
     messages: AtomicU64,
+    /// The messages the job will handle, 0 when not known.
+    messages_total: AtomicU64,
     started: std::time::Instant,
+    /// When the progress was last shown, in ms since `started` (messages come by the
+    /// thousand: the bar is redrawn at most every [`CliProgress::EVERY_MS`]).
+    shown_ms: AtomicU64,
 }
 
 impl CliProgress {
+    const EVERY_MS: u64 = 250;
+
     fn new() -> Self {
         CliProgress {
             tty: std::io::stderr().is_terminal(),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             messages: AtomicU64::new(0),
+            messages_total: AtomicU64::new(0),
             started: std::time::Instant::now(),
+            shown_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Draws the bar (or writes the event): by messages when their total is known, else by
+    /// conversations.
+    fn show(&self, bytes: u64) {
+        let elapsed = self.started.elapsed();
+        self.shown_ms
+            .store(elapsed.as_millis() as u64, Ordering::Relaxed);
+        let done = self.done.load(Ordering::Relaxed);
+        let total = self.total.load(Ordering::Relaxed);
+        let msgs = self.messages.load(Ordering::Relaxed);
+        let msgs_total = self.messages_total.load(Ordering::Relaxed);
+        let (part, whole) = if msgs_total > 0 {
+            (msgs.min(msgs_total), msgs_total)
+        } else {
+            (done, total)
+        };
+        let eta = if part > 0 && whole > part {
+            elapsed.as_secs_f64() / part as f64 * (whole - part) as f64
+        } else {
+            0.0
+        };
+        if self.tty {
+            let width = 30usize;
+            let filled = if whole > 0 {
+                (part as usize * width / whole as usize).min(width)
+            } else {
+                0
+            };
+            let of = if msgs_total > 0 {
+                format!("/{msgs_total}")
+            } else {
+                String::new()
+            };
+            eprint!(
+                "\r[{}{}] {done}/{total} conversations, {msgs}{of} messages  ETA {eta:.0}s ",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if total > 0 && done >= total {
+                eprintln!();
+            }
+        } else {
+            say_err!(
+                "{}",
+                serde_json::json!({"event": "progress", "done": done, "total": total, "messages": msgs, "messages_total": msgs_total, "bytes": bytes, "eta_s": eta.round()})
+            );
         }
     }
 }
@@ -236,40 +293,24 @@ impl Progress for CliProgress {
     }
 
     fn advance(&self, items: u64, bytes: u64) {
-        let done = self.done.fetch_add(items, Ordering::Relaxed) + items;
-        let total = self.total.load(Ordering::Relaxed);
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let eta = if done > 0 && total > done {
-            elapsed / done as f64 * (total - done) as f64
-        } else {
-            0.0
-        };
-        let msgs = self.messages.load(Ordering::Relaxed);
-        if self.tty {
-            let width = 30usize;
-            let filled = if total > 0 {
-                (done as usize * width / total as usize).min(width)
-            } else {
-                0
-            };
-            eprint!(
-                "\r[{}{}] {done}/{total} conversations, {msgs} messages  ETA {eta:.0}s ",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if total > 0 && done >= total {
-                eprintln!();
-            }
-        } else {
-            say_err!(
-                "{}",
-                serde_json::json!({"event": "progress", "done": done, "total": total, "messages": msgs, "bytes": bytes, "eta_s": eta.round()})
-            );
-        }
+        self.done.fetch_add(items, Ordering::Relaxed);
+        self.show(bytes);
     }
 
     fn messages(&self, n: u64) {
         self.messages.fetch_add(n, Ordering::Relaxed);
+        // While a one-pass read is under way no conversation finishes: show the messages.
+        if self.messages_total.load(Ordering::Relaxed) > 0
+            && self.started.elapsed().as_millis() as u64
+                >= self.shown_ms.load(Ordering::Relaxed) + Self::EVERY_MS
+        {
+            self.show(0);
+        }
+    }
+
+    fn messages_total(&self, total: u64) {
+        self.messages_total.store(total, Ordering::Relaxed);
+        self.show(0);
     }
 }
 

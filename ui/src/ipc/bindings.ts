@@ -236,6 +236,11 @@ done: number, total: number,
  */
 messages: number, 
 /**
+ * The messages the backup will handle, 0 when not known: then the bar and the time left
+ * go by messages (a one-pass read finishes its conversations together at the end).
+ */
+messages_total: number, 
+/**
  * Bytes uploaded so far.
  */
 bytes: number, elapsed_ms: number, };

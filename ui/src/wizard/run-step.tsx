@@ -29,10 +29,13 @@ export function RunStep(props: { url: string; selection: Selection; onDone: (r: 
     void start();
   }, []);
 
-  const pct = progress && progress.total > 0 ? Math.round((progress.done / progress.total) * 100) : 0;
+  // By messages when their total is known (a store read in one pass finishes its
+  // conversations together at the end), else by conversations.
+  const [part, whole] = !progress ? [0, 0] : progress.messages_total > 0 ? [Math.min(progress.messages, progress.messages_total), progress.messages_total] : [progress.done, progress.total];
+  const pct = whole > 0 ? Math.round((part / whole) * 100) : 0;
   const seconds = progress ? progress.elapsed_ms / 1000 : 0;
   const rate = progress && seconds > 0 ? progress.bytes / seconds : 0;
-  const eta = progress && progress.done > 0 && progress.total > progress.done ? Math.round((seconds / progress.done) * (progress.total - progress.done)) : 0;
+  const eta = part > 0 && whole > part ? Math.round((seconds / part) * (whole - part)) : 0;
 
   return (
     <section class="step" data-testid="step-run">
