@@ -181,6 +181,54 @@ fn an_incremental_run_reads_only_the_new_rows_and_their_months() {
 }
 
 #[test]
+fn a_shard_that_did_not_change_is_opened_only_for_the_months_it_holds() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::new(600);
+    u.init();
+    // The store: MicroMsg.db, two message shards (the older half of the messages in
+    // MSG0.db) and MediaMSG0.db (voice clips), all opened by the full read.
+    let first = u.backup(&[]);
+    assert_eq!(first["databases"]["opened"], 4, "{first}");
+
+    // New messages go to the newest shard, as WeChat appends them, in a month after every
+    // message of MSG0.db: MSG0.db is neither copied nor read.
+    let t = 1_767_225_600 + 3600;
+    u.add_message("wxid_alicechen", "new one", t);
+    let run = u.backup(&[]);
+    assert_eq!(run["incremental"], true, "{run}");
+    assert_eq!(run["new_rows"], 1, "{run}");
+    assert_eq!(
+        run["databases"]["opened"], 2,
+        "MicroMsg.db and MSG1.db only: {run}"
+    );
+    assert_restore_equals_store(&u, "out-1");
+
+    // A late message for the store's oldest month, which MSG0.db holds: MSG0.db is unchanged
+    // but is read for that month, and the month is rebuilt whole.
+    let oldest = store_messages(&u)
+        .iter()
+        .flat_map(|(_, m)| m.iter().map(|m| m.at.as_second()))
+        .min()
+        .unwrap();
+    u.add_message("wxid_bobsmith", "late arrival", oldest + 1);
+    let run = u.backup(&[]);
+    assert_eq!(run["incremental"], true, "{run}");
+    let opened = run["databases"]["opened"].as_u64().unwrap();
+    assert!(
+        opened >= 3,
+        "MSG0.db and MSG1.db, and voice if that month has any: {run}"
+    );
+    assert_eq!(
+        run["messages_read"],
+        month_count(&u, "wxid_bobsmith", oldest),
+        "{run}"
+    );
+    assert_restore_equals_store(&u, "out-2");
+}
+
+#[test]
 fn rows_that_live_only_in_the_wal_are_read() {
     if !has_keychain() {
         return;

@@ -92,9 +92,11 @@ fn nothing_selected(skipped_forgotten: u32) -> Error {
 /// The marks after the 32-byte fingerprint of a snapshot's store cursor, if it has them.
 fn store_marks(cursor: &[u8]) -> Option<format::StoreMarks> {
     let rest = cursor.get(32..).filter(|r| !r.is_empty())?;
-    format::decode::<format::StoreMarks>(rest, "store marks")
-        .ok()
-        .filter(|m| m.version == 1)
+    // The marks' version follows the body version: one of another version is not decoded.
+    if rest.get(1) != Some(&format::StoreMarks::VERSION) {
+        return None;
+    }
+    format::decode::<format::StoreMarks>(rest, "store marks").ok()
 }
 
 /// The parent snapshot's tree of a conversation, or `None` when it cannot be read (a lost
@@ -571,7 +573,7 @@ impl<'a> Run<'a> {
                 .source
                 .cursor
                 .extend(format::encode(&format::StoreMarks {
-                    version: 1,
+                    version: format::StoreMarks::VERSION,
                     settings: self.settings.clone(),
                     full_read: totals.1,
                     segments: totals.0,

@@ -558,7 +558,8 @@ pub struct RunCounts {
 /// full read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreMarks {
-    /// 1.
+    /// [`StoreMarks::VERSION`]. Marks of another version are not read on from: the next run
+    /// reads the store in full and writes marks of this one.
     pub version: u8,
     /// SHA-256 of the selection and the forgotten list's generation the marks were taken with.
     pub settings: Vec<u8>,
@@ -570,21 +571,45 @@ pub struct StoreMarks {
     pub shards: Vec<ShardMark>,
 }
 
+impl StoreMarks {
+    /// 2: shards with their stamps and newest times (1 had the marks alone).
+    pub const VERSION: u8 = 2;
+}
+
 /// How far a shard was read (`StoreMarks::shards`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardMark {
     pub name: String,
     /// The largest row id read.
     pub mark: i64,
+    /// The shard file's size and modification time with its WAL's, hashed; 0 for none.
+    pub stamp: u64,
+    /// The newest message time in the shard (Unix seconds), where the reader knows it.
+    pub newest: Option<i64>,
 }
 
 impl ShardMark {
-    /// The marks as the store readers give them: (shard name, largest row id).
-    pub fn all(shards: Vec<(String, i64)>) -> Vec<ShardMark> {
+    /// The marks as the store readers give them.
+    pub fn all(shards: Vec<crate::store::ShardEnd>) -> Vec<ShardMark> {
         shards
             .into_iter()
-            .map(|(name, mark)| ShardMark { name, mark })
+            .map(|e| ShardMark {
+                name: e.name,
+                mark: e.mark,
+                stamp: e.stamp,
+                newest: e.newest,
+            })
             .collect()
+    }
+
+    /// As a store reader reads on from it.
+    pub fn end(&self) -> crate::store::ShardEnd {
+        crate::store::ShardEnd {
+            name: self.name.clone(),
+            mark: self.mark,
+            stamp: self.stamp,
+            newest: self.newest,
+        }
     }
 }
 
@@ -1043,14 +1068,24 @@ mod bytes {
 
     fn marks() -> StoreMarks {
         StoreMarks {
-            version: 1,
+            version: StoreMarks::VERSION,
             settings: vec![0x61; 32],
             full_read: 1_700_000_000_009,
             segments: 12,
-            shards: ShardMark::all(vec![
-                ("MSG0.db".into(), 4000),
-                ("MSG1.db/Chat_ab".into(), -1),
-            ]),
+            shards: vec![
+                ShardMark {
+                    name: "MSG0.db".into(),
+                    mark: 4000,
+                    stamp: 0x0102_0304_0506_0708,
+                    newest: Some(1_700_000_000),
+                },
+                ShardMark {
+                    name: "MSG1.db/Chat_ab".into(),
+                    mark: -1,
+                    stamp: 0,
+                    newest: None,
+                },
+            ],
         }
     }
 
@@ -1175,7 +1210,7 @@ mod bytes {
     const SEGMENT: &str = "01c7ac0c0201026d3184a0abfef9620106777869645f610103416e6e01070568656c6c6f01026d3001026869010968747470733a2f2f786201030102030186a0abfef962010108612f34392e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a2040202313131313131313131313131313131313131313131313131313131313131313132323232323232323232323232323232323232323232323232323232323232320203020908ac0200";
     const TREE: &str = "014141414141414141414141414141414109726f6f6d40636861740204526f6f6d0206777869645f610103416e6e06777869645f6200010108612f36362e6a7067010970686f746f2e6a7067010a696d6167652f6a706567f0a20402024242424242424242424242424242424242424242424242424242424242424242434343434343434343434343434343434343434343434343434343434343434302050688a0abfef96202142801feffffffffffffffff0101c7ac0c01434343434343434343434343434343434343434343434343434343434343434396018aa0abfef9628ca0abfef96204e0a712";
     const SNAPSHOT: &str = "0151515151515151515151515151515151035252525252525252525252525252525201535353535353535353535353535353538ea0abfef96290a0abfef9620107777869645f6d6501024d65035454540002555555555555555555555555555555555656565656565656565656565656565601c8010190030701575757575757575757575757575757575858585858585858585858585858585858585858585858585858585858585858960104e0a7128aa0abfef9628ca0abfef96201960104e0a712020304c096b10201010f636861747661756c7420302e312e30";
-    const STORE_MARKS: &str = "010120616161616161616161616161616161616161616161616161616161616161616192a0abfef9620c02074d5347302e6462c03e0f4d5347312e64622f436861745f616201";
+    const STORE_MARKS: &str = "010220616161616161616161616161616161616161616161616161616161616161616192a0abfef9620c02074d5347302e6462c03e888e98a8c0e08081010180c49fd50c0f4d5347312e64622f436861745f6162010000";
     const INDEX: &str = "0101717171717171717171717171717171717171717171717171717171717171717101727272727272727272727272727272727272727272727272727272727272727201c0cc8d0802737373737373737373737373737373737373737373737373737373737373737311008827e05d7474747474747474747474747474747474747474747474747474747474747474128827f0a204f0a204";
     const PACK_TRAILER: &str = "010102818181818181818181818181818181818181818181818181818181818181818110a006c00c828282828282828282828282828282828282828282828282828282828282828212f0a204f0a204";
     const LOCK: &str = "01919191919191919191919191919191910201929292929292929292929292929292920494a0abfef96296a0abfef962";

@@ -322,6 +322,62 @@ impl MessageQuery {
     }
 }
 
+/// How far a shard was read (FORMAT.md §11.2): its mark and, where the reader keeps them, the
+/// stamp of its file and its newest message time, which let a later run leave an unchanged
+/// shard unopened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardEnd {
+    /// A database file, or a chat table in one.
+    pub name: String,
+    /// The largest row id read.
+    pub mark: i64,
+    /// The file's size and modification time, with its WAL's, hashed (never 0); 0: none.
+    pub stamp: u64,
+    /// The newest message time in the shard (Unix seconds), where known.
+    pub newest: Option<i64>,
+}
+
+impl ShardEnd {
+    /// A mark without a stamp (readers whose shards are tables, or one table).
+    pub fn mark(name: String, mark: i64) -> ShardEnd {
+        ShardEnd {
+            name,
+            mark,
+            stamp: 0,
+            newest: None,
+        }
+    }
+}
+
+/// A file's stamp for [`ShardEnd::stamp`]: its size and modification time and those of its
+/// WAL, hashed. A file that cannot be read has none (0).
+pub(crate) fn file_stamp(path: &Path) -> u64 {
+    use sha2::{Digest, Sha256};
+    let Ok(meta) = std::fs::metadata(path) else {
+        return 0;
+    };
+    let mut h = Sha256::new();
+    for m in [
+        Some(meta),
+        std::fs::metadata(sqlite::with_suffix(path, "-wal")).ok(),
+    ] {
+        match m {
+            Some(m) => {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                h.update(m.len().to_le_bytes());
+                h.update(mtime.to_le_bytes());
+            }
+            None => h.update([0xff]),
+        }
+    }
+    let d = h.finalize();
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes")).max(1)
+}
+
 /// The marks to read on from and where the rows after them go: (conversation id, time).
 pub(crate) type RowsAfter<'a> = Option<(
     &'a std::collections::HashMap<String, i64>,
@@ -366,20 +422,29 @@ pub trait ChatStore: Send + Sync {
     /// Per-shard high-water marks for incremental reads (FORMAT.md §11.2): a name for each
     /// shard (a database file, or a chat table in it) and the largest row id it holds. `None`:
     /// this reader has none, every changed store is read in full.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
-        self.marks(None)
+    fn shard_cursors(&self) -> Result<Option<Vec<ShardEnd>>> {
+        Ok(self
+            .marks(None)?
+            .map(|m| m.into_iter().map(|(n, m)| ShardEnd::mark(n, m)).collect()))
     }
 
     /// The rows each shard holds after its mark in `after` (a shard not in it is new and read
     /// whole), in one pass per shard by row id: `sink(conversation id, Unix seconds)` for each.
-    /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would.
+    /// Returns the new marks of every shard, as [`ChatStore::shard_cursors`] would. A reader
+    /// that keeps stamps leaves a shard whose stamp has not changed unopened.
     fn rows_after(
         &self,
-        after: &std::collections::HashMap<String, i64>,
+        after: &std::collections::HashMap<String, ShardEnd>,
         sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
-        self.marks(Some((after, sink)))?
-            .ok_or_else(|| Error::internal("this store has no incremental reads"))
+    ) -> Result<Vec<ShardEnd>> {
+        let marks: std::collections::HashMap<String, i64> =
+            after.iter().map(|(n, e)| (n.clone(), e.mark)).collect();
+        Ok(self
+            .marks(Some((&marks, sink)))?
+            .ok_or_else(|| Error::internal("this store has no incremental reads"))?
+            .into_iter()
+            .map(|(n, m)| ShardEnd::mark(n, m))
+            .collect())
     }
 
     /// The messages of the conversations `ids` from `since` to `until` (Unix seconds,

@@ -180,21 +180,7 @@ impl Db {
         cipher: &Cipher,
         kept: Option<&DerivedKeys>,
     ) -> Result<Db> {
-        let header = read_header(source)?;
-        let plain = header.starts_with(SQLITE_MAGIC);
-        if let Cipher::Sqlcipher { page_size, .. } = cipher {
-            let len = fs::metadata(source)
-                .map_err(|e| unreadable(source, &e))?
-                .len();
-            if !plain && (len < *page_size as u64 || len % *page_size as u64 != 0) {
-                return Err(corrupt(
-                    source,
-                    &format!("{len} bytes is not a whole number of {page_size}-byte pages"),
-                ));
-            }
-        } else if !plain {
-            return Err(not_sqlite(source));
-        }
+        let (header, plain) = Db::check(source, cipher)?;
         if plain {
             let conn = super::memdb::open(source, unreadable)?;
             return Db::finish(source, conn, true);
@@ -260,6 +246,28 @@ impl Db {
             keyed: Keyed::Derived,
             ..db.with_copy(copy)
         })
+    }
+
+    /// What can be told of a database file without opening it: it is readable, not empty
+    /// and, when encrypted, a whole number of pages. Returns its first bytes and whether it
+    /// is plain SQLite.
+    pub fn check(source: &Path, cipher: &Cipher) -> Result<(Vec<u8>, bool)> {
+        let header = read_header(source)?;
+        let plain = header.starts_with(SQLITE_MAGIC);
+        if let Cipher::Sqlcipher { page_size, .. } = cipher {
+            let len = fs::metadata(source)
+                .map_err(|e| unreadable(source, &e))?
+                .len();
+            if !plain && (len < *page_size as u64 || len % *page_size as u64 != 0) {
+                return Err(corrupt(
+                    source,
+                    &format!("{len} bytes is not a whole number of {page_size}-byte pages"),
+                ));
+            }
+        } else if !plain {
+            return Err(not_sqlite(source));
+        }
+        Ok((header, plain))
     }
 
     fn with_copy(mut self, copy: PrivateCopy) -> Db {

@@ -61,8 +61,8 @@ impl Incremental<'_> {
     ) -> Result<(Index, Option<(Vec<ConvRef>, StoreMarks)>)> {
         let repo = self.repo;
         // 1. New rows, one pass per shard by row id: which (conversation, month) they touch.
-        let after: HashMap<String, i64> = (self.marks.shards.iter())
-            .map(|shard| (shard.name.clone(), shard.mark))
+        let after: HashMap<String, crate::store::ShardEnd> = (self.marks.shards.iter())
+            .map(|shard| (shard.name.clone(), shard.end()))
             .collect();
         let mut touched: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         let mut new_rows = 0u64;
@@ -80,10 +80,10 @@ impl Incremental<'_> {
         })?;
         cancel.check()?;
         // A shard that is gone or ends before its mark was rewritten: rows may have moved.
-        let now: HashMap<&str, i64> = shards.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+        let now: HashMap<&str, i64> = shards.iter().map(|e| (e.name.as_str(), e.mark)).collect();
         if after
             .iter()
-            .any(|(name, mark)| now.get(name.as_str()).is_none_or(|end| end < mark))
+            .any(|(name, was)| now.get(name.as_str()).is_none_or(|end| *end < was.mark))
         {
             return Ok((index, None));
         }
@@ -245,7 +245,7 @@ impl Incremental<'_> {
         super::compact_index(repo, &index, false).await?;
         convs.sort_by_key(|c| c.ctok);
         let marks = StoreMarks {
-            version: 1,
+            version: StoreMarks::VERSION,
             settings: self.marks.settings.clone(),
             full_read: self.marks.full_read,
             segments,

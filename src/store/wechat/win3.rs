@@ -10,7 +10,8 @@ use crate::store::sqlite::{
     damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
 };
 use crate::store::{
-    numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery, Variant,
+    numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
+    ShardEnd, Variant,
 };
 use rusqlite::types::ValueRef;
 use std::collections::HashMap;
@@ -21,8 +22,13 @@ pub struct Win3Store {
     root: std::path::PathBuf,
     account: String,
     contacts: Contacts,
+    /// Every `MSG<n>.db`, in order, each opened on first use.
     shards: Vec<Shard>,
-    /// The store's key, for the media databases opened on first need.
+    /// Shards an incremental run found unchanged since its marks (by their stamps), with their
+    /// newest message time: a month after it is not looked for there, and the shard stays
+    /// unopened (no private copy, no key, no schema).
+    quiet: std::sync::Mutex<HashMap<usize, i64>>,
+    /// The store's key, for the databases opened on first need.
     key: Secret<String>,
     /// `Msg/Multi/MediaMSG*.db` (voice), opened by the first read that meets a voice message.
     voice: OnceLock<Vec<VoiceShard>>,
@@ -71,10 +77,21 @@ impl HardLink {
     }
 }
 
+/// One `MSG<n>.db`. Its position among them numbers its messages without a server id
+/// (`local-<position>-<localId>`).
 struct Shard {
-    db: Db,
+    path: std::path::PathBuf,
     /// The file's name (`MSG0.db`), which names its incremental-read mark.
     name: String,
+    /// Its [`crate::store::file_stamp`] when the store was opened (before any copy of it).
+    stamp: u64,
+    /// The opened database, `None` when the file has no `MSG` table.
+    open: OnceLock<Option<ShardDb>>,
+}
+
+/// An opened `MSG<n>.db` and what its `MSG` table has.
+struct ShardDb {
+    db: Db,
     /// `MSG.TalkerId` and `Name2ID` exist (WeChat indexes MSG on TalkerId).
     has_talker_id: bool,
     has_sequence: bool,
@@ -113,43 +130,24 @@ impl Win3Store {
             )
             .with_hint("Copy the whole WeChat Files/<wxid> folder, including Msg/MicroMsg.db."));
         }
-        // Contacts first: it is small, so a wrong key is reported before the big shards are copied.
+        // Contacts first: it is small, so a wrong key is reported before the big shards are
+        // copied. The shards are opened when first read (an incremental run leaves the ones
+        // it does not need alone); what can be told without opening them is told now.
         let micro_db = Db::open(&micro, &cipher(key))?;
         require_table(&micro_db, &micro, "Contact")?;
         let contacts = read_contacts(&micro_db)?;
-        // The key is proven on the contacts: the shards open at once, on every core.
-        let opened = open_each(&files, |(_, path)| Db::open(path, &cipher(key)));
         let mut shards = Vec::new();
-        for ((_, path), db) in files.iter().zip(opened) {
-            let db = db.map_err(damaged_not_wrong_key(path))?;
-            if !db.has_table("MSG")? {
-                continue;
-            }
-            let cols = db.columns("MSG")?;
-            let has = |c: &str| cols.iter().any(|x| x == c);
-            for required in ["StrTalker", "CreateTime", "Type", "IsSender", "StrContent"] {
-                if !has(required) {
-                    return Err(Error::new(
-                        ErrorCode::StoreUnsupported,
-                        format!("{}: table MSG has no column {required}", path.display()),
-                    )
-                    .with_hint(
-                        "This WeChat version stores messages differently; please report it.",
-                    ));
-                }
-            }
+        for (_, path) in &files {
+            let stamp = crate::store::file_stamp(path);
+            Db::check(path, &cipher(key))?;
             shards.push(Shard {
                 name: path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                has_talker_id: has("TalkerId")
-                    && db.has_table("Name2ID")?
-                    && talker_ids_match(&db)?,
-                has_sequence: has("Sequence"),
-                has_compress: has("CompressContent"),
-                has_bytes_extra: has("BytesExtra"),
-                db,
+                path: path.clone(),
+                stamp,
+                open: OnceLock::new(),
             });
         }
         Ok(Win3Store {
@@ -157,10 +155,73 @@ impl Win3Store {
             account,
             contacts,
             shards,
+            quiet: Default::default(),
             key: key.clone(),
             voice: OnceLock::new(),
             hardlinks: Default::default(),
         })
+    }
+}
+
+impl Win3Store {
+    /// The shard at `i`, opened on first use; `None` when its file has no `MSG` table.
+    fn shard_db(&self, i: usize) -> Result<Option<&ShardDb>> {
+        let shard = &self.shards[i];
+        if let Some(open) = shard.open.get() {
+            return Ok(open.as_ref());
+        }
+        let db = Db::open(&shard.path, &cipher(&self.key))
+            .map_err(damaged_not_wrong_key(&shard.path))?;
+        let _ = shard.open.set(ShardDb::of(db, &shard.path)?);
+        Ok(shard.open.get().and_then(Option::as_ref))
+    }
+
+    /// Every shard with a `MSG` table, opened (those not open yet at once, on every core), with
+    /// its position.
+    fn all_shards(&self) -> Result<Vec<(usize, &ShardDb)>> {
+        let closed: Vec<&Shard> = self
+            .shards
+            .iter()
+            .filter(|s| s.open.get().is_none())
+            .collect();
+        let opened = open_each(&closed, |s| Db::open(&s.path, &cipher(&self.key)));
+        for (shard, db) in closed.into_iter().zip(opened) {
+            let db = db.map_err(damaged_not_wrong_key(&shard.path))?;
+            let _ = shard.open.set(ShardDb::of(db, &shard.path)?);
+        }
+        Ok(self
+            .shards
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.open.get().and_then(Option::as_ref).map(|db| (i, db)))
+            .collect())
+    }
+}
+
+impl ShardDb {
+    /// What the shard's `MSG` table has; `None` without one.
+    fn of(db: Db, path: &Path) -> Result<Option<ShardDb>> {
+        if !db.has_table("MSG")? {
+            return Ok(None);
+        }
+        let cols = db.columns("MSG")?;
+        let has = |c: &str| cols.iter().any(|x| x == c);
+        for required in ["StrTalker", "CreateTime", "Type", "IsSender", "StrContent"] {
+            if !has(required) {
+                return Err(Error::new(
+                    ErrorCode::StoreUnsupported,
+                    format!("{}: table MSG has no column {required}", path.display()),
+                )
+                .with_hint("This WeChat version stores messages differently; please report it."));
+            }
+        }
+        Ok(Some(ShardDb {
+            has_talker_id: has("TalkerId") && db.has_table("Name2ID")? && talker_ids_match(&db)?,
+            has_sequence: has("Sequence"),
+            has_compress: has("CompressContent"),
+            has_bytes_extra: has("BytesExtra"),
+            db,
+        }))
     }
 }
 
@@ -258,7 +319,7 @@ impl ChatStore for Win3Store {
     /// would sort the whole table).
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let mut tally = Tally::default();
-        for shard in &self.shards {
+        for (_, shard) in self.all_shards()? {
             let mut per: std::collections::HashMap<String, (u64, i64, i64)> =
                 std::collections::HashMap::new();
             let conn = shard.db.conn();
@@ -307,7 +368,15 @@ impl ChatStore for Win3Store {
     ) -> Result<()> {
         let mut per: std::collections::HashMap<&str, Vec<(i64, i64, Message)>> =
             ids.iter().map(|id| (id.as_str(), Vec::new())).collect();
-        for (shard_no, shard) in self.shards.iter().enumerate() {
+        let quiet = self.quiet.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for shard_no in 0..self.shards.len() {
+            // Unchanged since the marks and all older than the span: nothing of it there.
+            if quiet.get(&shard_no).is_some_and(|&newest| newest < since) {
+                continue;
+            }
+            let Some(shard) = self.shard_db(shard_no)? else {
+                continue;
+            };
             let conn = shard.db.conn();
             let sql = format!(
                 "SELECT {}, StrTalker FROM MSG WHERE CreateTime BETWEEN ?1 AND ?2",
@@ -339,24 +408,41 @@ impl ChatStore for Win3Store {
         Ok(())
     }
 
-    /// Each shard's largest `MSG` rowid (`localId`), by the primary key.
-    fn shard_cursors(&self) -> Result<Option<Vec<(String, i64)>>> {
+    /// Each shard's largest `MSG` rowid (`localId`) and newest `CreateTime`, by the primary
+    /// key and WeChat's CreateTime index, with the stamp its file had when the store was
+    /// opened.
+    fn shard_cursors(&self) -> Result<Option<Vec<ShardEnd>>> {
         let mut out = Vec::new();
-        for shard in &self.shards {
-            out.push((shard.name.clone(), shard.max_rowid()?));
+        for (i, shard) in self.all_shards()? {
+            out.push(self.shards[i].end(shard)?);
         }
         Ok(Some(out))
     }
 
     /// `MSG` rows after each shard's mark, by rowid: only the talker and time, nothing decoded.
+    /// A shard whose stamp is the one of its mark has no new rows: it is not opened, and
+    /// [`ChatStore::messages_between`] then looks in it only for spans before its newest
+    /// message.
     fn rows_after(
         &self,
-        after: &std::collections::HashMap<String, i64>,
+        after: &std::collections::HashMap<String, ShardEnd>,
         sink: &mut dyn FnMut(&str, i64),
-    ) -> Result<Vec<(String, i64)>> {
+    ) -> Result<Vec<ShardEnd>> {
         let mut marks = Vec::new();
-        for shard in &self.shards {
-            let from = after.get(&shard.name).copied().unwrap_or(i64::MIN);
+        let mut quiet = HashMap::new();
+        for (i, file) in self.shards.iter().enumerate() {
+            let was = after.get(&file.name);
+            if let Some(was) = was.filter(|w| w.stamp != 0 && w.stamp == file.stamp) {
+                if let Some(newest) = was.newest {
+                    quiet.insert(i, newest);
+                }
+                marks.push(was.clone());
+                continue;
+            }
+            let Some(shard) = self.shard_db(i)? else {
+                continue;
+            };
+            let from = was.map_or(i64::MIN, |w| w.mark);
             let conn = shard.db.conn();
             let mut stmt = conn
                 .prepare("SELECT StrTalker, CreateTime FROM MSG WHERE rowid > ?1")
@@ -372,8 +458,9 @@ impl ChatStore for Win3Store {
             drop(rows);
             drop(stmt);
             drop(conn);
-            marks.push((shard.name.clone(), shard.max_rowid()?));
+            marks.push(file.end(shard)?);
         }
+        *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = quiet;
         Ok(marks)
     }
 
@@ -385,7 +472,7 @@ impl ChatStore for Win3Store {
         sink: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<()> {
         let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        for (shard_no, shard) in self.shards.iter().enumerate() {
+        for (shard_no, shard) in self.all_shards()? {
             let conn = shard.db.conn();
             let sql = format!(
                 "SELECT {}, StrTalker FROM MSG ORDER BY rowid",
@@ -419,7 +506,11 @@ impl Win3Store {
         let (since, until) = query.bounds();
         let mut out: Vec<(i64, i64, Message)> = Vec::new();
         let mut known = false;
-        for (shard_no, shard) in self.shards.iter().enumerate() {
+        for shard_no in 0..self.shards.len() {
+            // Opened one by one: a page of the oldest messages may not need the later shards.
+            let Some(shard) = self.shard_db(shard_no)? else {
+                continue;
+            };
             let conn = shard.db.conn();
             known = known
                 || conn
@@ -477,6 +568,23 @@ impl Win3Store {
 }
 
 impl Shard {
+    /// How far `db` (this shard, opened) reaches: its mark, newest message and stamp.
+    fn end(&self, db: &ShardDb) -> Result<ShardEnd> {
+        let newest: Option<i64> = db
+            .db
+            .conn()
+            .query_row("SELECT max(CreateTime) FROM MSG", [], |r| r.get(0))
+            .map_err(sql_error)?;
+        Ok(ShardEnd {
+            name: self.name.clone(),
+            mark: db.max_rowid()?,
+            stamp: self.stamp,
+            newest,
+        })
+    }
+}
+
+impl ShardDb {
     /// The largest rowid of `MSG` (0 when empty).
     fn max_rowid(&self) -> Result<i64> {
         self.db
@@ -493,7 +601,7 @@ impl Shard {
         }
     }
 
-    /// The columns [`Shard::decode`] reads, in its order.
+    /// The columns [`ShardDb::decode`] reads, in its order.
     fn columns(&self) -> String {
         let order = self.order();
         format!(
@@ -511,7 +619,7 @@ impl Shard {
         )
     }
 
-    /// One MSG row (columns as [`Shard::columns`]) as (time, order, raw message).
+    /// One MSG row (columns as [`ShardDb::columns`]) as (time, order, raw message).
     fn decode(
         &self,
         r: &rusqlite::Row<'_>,
