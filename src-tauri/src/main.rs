@@ -6,5 +6,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    chatvault::platform::allocator::tune();
     chatvault_app::run();
 }

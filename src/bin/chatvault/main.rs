@@ -24,8 +24,7 @@ macro_rules! say_err {
     };
 }
 
-/// mimalloc: a backup reads on one thread and frees on another, which glibc's malloc serialises
-/// on its arena locks (a fifth of a big store's backup went there, docs/BENCHMARKS.md).
+/// mimalloc, tuned by [`chatvault::platform::allocator::tune`] (which says why).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -120,6 +119,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    chatvault::platform::allocator::tune();
     let cli = Cli::parse();
     let json = cli.json;
     match run(cli) {
