@@ -371,7 +371,7 @@ fn tampering_is_detected_and_named_and_nothing_wrong_is_restored() {
         // time order).
         let (_, latest) = repo.snapshots().await.unwrap().pop().unwrap();
         let index = repo.load_index().await.unwrap();
-        let loc = index.blobs[&latest.conversations[0].tree];
+        let loc = index.at(&latest.conversations[0].tree).unwrap();
         let hex_name = hex::encode(loc.pack);
         let pack = &target
             .path()

@@ -896,7 +896,7 @@ async fn reseal(
     let identity = format!("blob/{}", hex::encode(blob.id));
     let binding = envelope::Binding::new(&keys.aead, repo.key_id(), blob.kind, &identity);
     // Through the cache (whole packs): which blobs survive is not read off the target.
-    let loc = super::BlobLoc::of(*pack, &blob);
+    let loc = super::BlobAt::of(*pack, &blob);
     let body = repo
         .open_blob_at(index, &loc, |raw| {
             binding

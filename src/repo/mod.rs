@@ -106,14 +106,36 @@ impl IoStats {
     }
 }
 
-/// Where a blob lives.
+/// Where a blob lives, as the index keeps it: its pack by number ([`Index::pack_names`]), so
+/// that an entry is 20 bytes, not 48 (a big store's index has a million of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobLoc {
-    pub pack: Name,
+    pub pack: u32,
     pub kind: ObjectKind,
     pub offset: u32,
     pub length: u32,
     pub raw_len: u32,
+}
+
+/// Where a blob lives, its pack named: what reading it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobAt {
+    pub pack: Name,
+    pub kind: ObjectKind,
+    pub offset: u32,
+    pub length: u32,
+}
+
+impl BlobAt {
+    /// Where `blob` of the pack `pack` lives.
+    pub fn of(pack: Name, blob: &IndexBlob) -> BlobAt {
+        BlobAt {
+            pack,
+            kind: blob.kind,
+            offset: blob.offset,
+            length: blob.length,
+        }
+    }
 }
 
 /// The union of all live index objects.
@@ -123,32 +145,48 @@ pub struct Index {
     pub objects: Vec<Name>,
     pub packs: BTreeMap<Name, IndexPack>,
     pub blobs: HashMap<BlobId, BlobLoc>,
-}
-
-impl BlobLoc {
-    /// Where `blob` of the pack `pack` lives.
-    pub fn of(pack: Name, blob: &IndexBlob) -> BlobLoc {
-        BlobLoc {
-            pack,
-            kind: blob.kind,
-            offset: blob.offset,
-            length: blob.length,
-            raw_len: blob.raw_len,
-        }
-    }
+    /// The packs [`BlobLoc::pack`] numbers, and their numbers.
+    pack_names: Vec<Name>,
+    pack_numbers: HashMap<Name, u32>,
 }
 
 impl Index {
     fn add_pack(&mut self, p: IndexPack) {
-        add_blobs_of(&mut self.blobs, &p);
+        let number = self.pack_number(p.name);
+        add_blobs_of(&mut self.blobs, number, &p);
         self.packs.insert(p.name, p);
+    }
+
+    /// The number of pack `name`, given on first sight.
+    fn pack_number(&mut self, name: Name) -> u32 {
+        *self.pack_numbers.entry(name).or_insert_with(|| {
+            self.pack_names.push(name);
+            (self.pack_names.len() - 1) as u32
+        })
+    }
+
+    /// Where blob `id` lives, if the index has it.
+    pub fn at(&self, id: &BlobId) -> Option<BlobAt> {
+        self.blobs.get(id).map(|loc| BlobAt {
+            pack: self.pack_names[loc.pack as usize],
+            kind: loc.kind,
+            offset: loc.offset,
+            length: loc.length,
+        })
     }
 }
 
-/// Adds where the blobs of `p` are, for those not already found in another pack.
-fn add_blobs_of(blobs: &mut HashMap<BlobId, BlobLoc>, p: &IndexPack) {
+/// Adds where the blobs of `p` (pack number `number`) are, for those not already found in
+/// another pack.
+fn add_blobs_of(blobs: &mut HashMap<BlobId, BlobLoc>, number: u32, p: &IndexPack) {
     for b in &p.blobs {
-        blobs.entry(b.id).or_insert(BlobLoc::of(p.name, b));
+        blobs.entry(b.id).or_insert(BlobLoc {
+            pack: number,
+            kind: b.kind,
+            offset: b.offset,
+            length: b.length,
+            raw_len: b.raw_len,
+        });
     }
 }
 
@@ -888,10 +926,13 @@ impl Repo {
             index.packs.remove(name);
         }
         if !gone.is_empty() {
-            index.blobs.retain(|_, loc| !gone.contains(&loc.pack));
+            let names = &index.pack_names;
+            index
+                .blobs
+                .retain(|_, loc| !gone.contains(&names[loc.pack as usize]));
             // A blob may also live in another pack that is still there.
             for p in index.packs.values() {
-                add_blobs_of(&mut index.blobs, p);
+                add_blobs_of(&mut index.blobs, index.pack_numbers[&p.name], p);
             }
         }
         Ok(gone.len())
@@ -1031,7 +1072,7 @@ impl Repo {
 
     /// Reads and opens one blob with its conversation key, checking its id.
     pub async fn read_blob(&self, index: &Index, id: &BlobId, ck: &ConvKeys) -> Result<Vec<u8>> {
-        let loc = *index.blobs.get(id).ok_or_else(|| {
+        let loc = index.at(id).ok_or_else(|| {
             Error::new(
                 ErrorCode::RepoObjectMissing,
                 format!("blob {} is in no index", hex::encode(id)),
@@ -1069,8 +1110,8 @@ impl Repo {
         };
         let packs: std::collections::BTreeSet<Name> = ids
             .into_iter()
-            .filter_map(|id| index.blobs.get(id))
-            .map(|loc| loc.pack)
+            .filter_map(|id| index.at(id))
+            .map(|at| at.pack)
             .collect();
         for name in packs {
             if cache.len(&pack_path(&name)).is_none() {
@@ -1085,7 +1126,7 @@ impl Repo {
     pub(crate) async fn open_blob_at(
         &self,
         index: &Index,
-        loc: &BlobLoc,
+        loc: &BlobAt,
         open: impl Fn(&[u8]) -> Result<Vec<u8>>,
     ) -> Result<Vec<u8>> {
         let (raw, cached) = self.sealed_blob(index, loc).await?;
@@ -1102,7 +1143,7 @@ impl Repo {
     }
 
     /// The sealed bytes of a blob, and whether they came from the local cache.
-    async fn sealed_blob(&self, index: &Index, loc: &BlobLoc) -> Result<(Vec<u8>, bool)> {
+    async fn sealed_blob(&self, index: &Index, loc: &BlobAt) -> Result<(Vec<u8>, bool)> {
         let path = pack_path(&loc.pack);
         let (offset, len) = (loc.offset as u64, loc.length as u64);
         if let Some(c) = &self.cache {
