@@ -447,6 +447,72 @@ fn wechat4_reads_the_new_rows_of_each_chat_table() {
     assert_restore_equals_store(&u, "out");
 }
 
+/// Adds a text message from the other side to `talker`'s chat table in 4.x `message_<n>.db`.
+fn v4_insert(u: &User, n: u32, talker: &str, text: &str, t: i64) {
+    let conn = v4_shard(u, n);
+    conn.execute(
+        &format!(
+            "INSERT INTO Msg_{}(server_id, local_type, sort_seq, create_time, status, message_content) \
+             VALUES (?1, 1, ?2, ?1, 2, ?3)",
+            md5_hex(talker)
+        ),
+        rusqlite::params![t, t * 1000, text],
+    )
+    .unwrap();
+}
+
+#[test]
+fn wechat4_leaves_a_message_db_that_did_not_change_unopened() {
+    if !has_keychain() {
+        return;
+    }
+    let u = User::with_variant(401, "wechat4");
+    u.init();
+    // The store: contact.db, two message shards split by time (the older half of the messages
+    // in message_0.db), hardlink.db and media_0.db (voice), all opened by the full read.
+    let first = u.backup(&[]);
+    assert_eq!(first["incremental"], false, "{first}");
+    let full = first["databases"]["opened"].as_u64().unwrap();
+    assert_eq!(full, 5, "{first}");
+
+    // New messages go to the newest shard, in a month after every message of message_0.db:
+    // message_0.db is neither copied nor read.
+    let t = 1_767_225_600 + 3600;
+    v4_insert(&u, 1, "wxid_alicechen", "new one", t);
+    let run = u.backup(&[]);
+    assert_eq!(run["incremental"], true, "{run}");
+    assert_eq!(run["new_rows"], 1, "{run}");
+    assert_eq!(
+        run["databases"]["opened"],
+        full - 1,
+        "all but message_0.db: {run}"
+    );
+    assert_eq!(
+        run["messages_read"],
+        month_count(&u, "wxid_alicechen", t),
+        "{run}"
+    );
+    assert_restore_equals_store(&u, "out-1");
+
+    // A late message for the store's oldest month, which message_0.db holds: message_0.db is
+    // unchanged but is read for that month, and the month is rebuilt whole.
+    let oldest = store_messages(&u)
+        .iter()
+        .flat_map(|(_, m)| m.iter().map(|m| m.at.as_second()))
+        .min()
+        .unwrap();
+    v4_insert(&u, 1, "wxid_bobsmith", "late arrival", oldest + 1);
+    let run = u.backup(&[]);
+    assert_eq!(run["incremental"], true, "{run}");
+    assert_eq!(run["databases"]["opened"], full, "{run}");
+    assert_eq!(
+        run["messages_read"],
+        month_count(&u, "wxid_bobsmith", oldest),
+        "{run}"
+    );
+    assert_restore_equals_store(&u, "out-2");
+}
+
 /// Adds one text message to `conversation` of a demo store of `variant`, as its app writes it.
 fn add_native_message(u: &User, variant: &str, conversation: &str, text: &str, t: i64) {
     let key = std::fs::read_to_string(&u.key_file).unwrap_or_default();

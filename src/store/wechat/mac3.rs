@@ -5,7 +5,7 @@
 
 use super::{
     chat_tables, content, count_members, file_name, normalise, table_hash, ChatShards, Contacts,
-    RawMessage, RowsAfter,
+    RawMessage, RowsAfter, ShardTables,
 };
 use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
@@ -151,9 +151,15 @@ impl Mac3Store {
 
     fn chat_shards(&self) -> ChatShards<'_> {
         ChatShards {
-            shards: &self.shards,
-            names: &self.names,
-            tables: self.tables.iter().collect(),
+            shards: (self.shards.iter().zip(&self.names).zip(&self.tables))
+                .enumerate()
+                .map(|(no, ((db, name), tables))| ShardTables {
+                    no,
+                    db,
+                    name,
+                    tables,
+                })
+                .collect(),
             by_hash: &self.by_hash,
             time_col: "msgCreateTime",
         }

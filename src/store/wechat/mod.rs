@@ -252,37 +252,111 @@ fn looks_like_recall(text: &str) -> bool {
 /// A message with its time and its order among messages of that time, for sorting.
 pub(crate) type TimedMessage = (i64, i64, Message);
 
-/// The message shards of a store with a chat table per conversation (WeChat 4.x, macOS 3.x),
-/// as its reader holds them: each shard's file name (which with a table's hash names its
-/// mark) and chat tables (md5 hash → table), and md5(username) → username for every name the
-/// store knows. `time_col` is a chat table's column of Unix seconds.
+/// One opened message shard of a store with a chat table per conversation (WeChat 4.x,
+/// macOS 3.x), as its reader holds it.
+pub(crate) struct ShardTables<'a> {
+    /// Its position among the store's shards (numbers its messages without a server id).
+    pub no: usize,
+    pub db: &'a crate::store::sqlite::Db,
+    /// Its file name, which with a table's hash names the table's mark.
+    pub name: &'a str,
+    /// Its chat tables: md5 hash → table.
+    pub tables: &'a HashMap<String, String>,
+}
+
+/// The message shards of a store with a chat table per conversation (WeChat 4.x, macOS 3.x)
+/// that a read needs, and md5(username) → username for every name the store knows.
+/// `time_col` is a chat table's column of Unix seconds.
 pub(crate) struct ChatShards<'a> {
-    pub shards: &'a [crate::store::sqlite::Db],
-    pub names: &'a [String],
-    pub tables: Vec<&'a HashMap<String, String>>,
+    pub shards: Vec<ShardTables<'a>>,
     pub by_hash: &'a HashMap<String, String>,
     pub time_col: &'static str,
 }
 
-impl ChatShards<'_> {
-    /// The conversation of a chat table: the username its hash stands for, else the hash
-    /// (see [`table_hash`]).
-    fn id_of(&self, hash: &str) -> String {
-        self.by_hash
-            .get(hash)
-            .cloned()
-            .unwrap_or_else(|| hash.to_string())
-    }
+/// What one pass over a chat table tells: its messages, first and last time, and largest
+/// rowid (its mark).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableStats {
+    pub count: u64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    pub end: i64,
+}
 
+/// Every chat table's [`TableStats`] by its hash, one statement per table.
+pub(crate) fn table_stats(
+    db: &crate::store::sqlite::Db,
+    tables: &HashMap<String, String>,
+    time_col: &str,
+) -> crate::Result<HashMap<String, TableStats>> {
+    use crate::store::sqlite::sql_error;
+    let conn = db.conn();
+    let mut out = HashMap::with_capacity(tables.len());
+    for (hash, table) in tables {
+        let stats = conn
+            .query_row(
+                &format!(
+                    "SELECT count(*), min({time_col}), max({time_col}), coalesce(max(rowid), 0) \
+                     FROM \"{table}\""
+                ),
+                [],
+                |r| {
+                    Ok(TableStats {
+                        count: r.get::<_, i64>(0)? as u64,
+                        first: r.get(1)?,
+                        last: r.get(2)?,
+                        end: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(sql_error)?;
+        out.insert(hash.clone(), stats);
+    }
+    Ok(out)
+}
+
+/// The conversation of a chat table: the username its hash stands for, else the hash (see
+/// [`table_hash`]).
+pub(crate) fn id_of_hash(by_hash: &HashMap<String, String>, hash: &str) -> String {
+    by_hash
+        .get(hash)
+        .cloned()
+        .unwrap_or_else(|| hash.to_string())
+}
+
+/// Every conversation with messages, from each shard's [`TableStats`].
+pub(crate) fn tally_tables<'s>(
+    stats: impl IntoIterator<Item = &'s HashMap<String, TableStats>>,
+    by_hash: &HashMap<String, String>,
+    contacts: &Contacts,
+) -> Vec<crate::model::Conversation> {
+    let mut tally = Tally::default();
+    for shard in stats {
+        for (hash, s) in shard {
+            tally.add(&id_of_hash(by_hash, hash), s.count, s.first, s.last);
+        }
+    }
+    tally.into_conversations(contacts)
+}
+
+impl ChatShards<'_> {
     /// Every chat table's mark and, with `after`, the rows past it (see [`chat_table_marks`]).
     pub fn marks(&self, mut after: RowsAfter<'_>) -> crate::Result<Vec<(String, i64)>> {
         let mut marks = Vec::new();
-        let id_of = |hash: &str| self.id_of(hash);
-        for ((db, tables), name) in self.shards.iter().zip(&self.tables).zip(self.names) {
+        let id_of = |hash: &str| id_of_hash(self.by_hash, hash);
+        for s in &self.shards {
             let after = after
                 .as_mut()
                 .map(|(a, s)| (&**a, &mut **s as &mut dyn FnMut(&str, i64)));
-            chat_table_marks(db, name, tables, self.time_col, &id_of, after, &mut marks)?;
+            chat_table_marks(
+                s.db,
+                s.name,
+                s.tables,
+                self.time_col,
+                &id_of,
+                after,
+                &mut marks,
+            )?;
         }
         Ok(marks)
     }
@@ -302,13 +376,13 @@ impl ChatShards<'_> {
         let hash = table_hash(conversation_id);
         let mut out: Vec<TimedMessage> = Vec::new();
         let mut known = false;
-        for (shard_no, (db, tables)) in self.shards.iter().zip(&self.tables).enumerate() {
-            let Some(table) = tables.get(&hash) else {
+        for s in &self.shards {
+            let Some(table) = s.tables.get(&hash) else {
                 continue;
             };
             known = true;
-            let conn = db.conn();
-            let mut stmt = conn.prepare(&sql(shard_no, table)).map_err(sql_error)?;
+            let conn = s.db.conn();
+            let mut stmt = conn.prepare(&sql(s.no, table)).map_err(sql_error)?;
             let mut rows = stmt
                 .query(rusqlite::params![since, until])
                 .map_err(sql_error)?;
@@ -328,23 +402,12 @@ impl ChatShards<'_> {
         &self,
         contacts: &Contacts,
     ) -> crate::Result<Vec<crate::model::Conversation>> {
-        use crate::store::sqlite::sql_error;
-        let mut tally = Tally::default();
-        let time = self.time_col;
-        for (db, tables) in self.shards.iter().zip(&self.tables) {
-            for (hash, table) in tables.iter() {
-                let (n, first, last): (i64, Option<i64>, Option<i64>) = db
-                    .conn()
-                    .query_row(
-                        &format!("SELECT count(*), min({time}), max({time}) FROM \"{table}\""),
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .map_err(sql_error)?;
-                tally.add(&self.id_of(hash), n as u64, first, last);
-            }
-        }
-        Ok(tally.into_conversations(contacts))
+        let stats = self
+            .shards
+            .iter()
+            .map(|s| table_stats(s.db, s.tables, self.time_col))
+            .collect::<crate::Result<Vec<_>>>()?;
+        Ok(tally_tables(&stats, self.by_hash, contacts))
     }
 }
 
@@ -388,11 +451,29 @@ pub(crate) fn chat_table_marks(
     marks: &mut Vec<(String, i64)>,
 ) -> crate::Result<()> {
     use crate::store::sqlite::sql_error;
+    // A table declared AUTOINCREMENT (WeChat 4.x's are) has the largest rowid it ever gave in
+    // sqlite_sequence: one statement tells which tables can have rows after their marks, where
+    // one per table (thousands, most unchanged) would cost more than the new rows. Such a
+    // table that lost its last rows keeps its mark until the full read.
+    let sequence: HashMap<String, i64> = match &after {
+        Some(_) if db.has_table("sqlite_sequence")? => {
+            crate::store::rows::<(String, i64)>(db, "SELECT name, seq FROM sqlite_sequence", [])?
+                .into_iter()
+                .collect()
+        }
+        _ => HashMap::new(),
+    };
     let conn = db.conn();
     let mut sorted: Vec<(&String, &String)> = tables.iter().collect();
     sorted.sort();
     for (hash, table) in sorted {
         let shard = format!("{file}/{hash}");
+        if let (Some((after, _)), Some(&seq)) = (&after, sequence.get(table.as_str())) {
+            if let Some(&from) = after.get(&shard).filter(|&&from| seq <= from) {
+                marks.push((shard, from));
+                continue;
+            }
+        }
         // The real end: a table that lost rows reports it below its old mark.
         let end: i64 = conn
             .query_row(

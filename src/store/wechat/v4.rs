@@ -5,8 +5,8 @@
 
 use super::v4media::MediaRow;
 use super::{
-    chat_tables, content, file_name, normalise, table_hash, ChatShards, Contacts, RawMessage,
-    RowsAfter,
+    chat_table_marks, chat_tables, content, file_name, normalise, table_hash, table_stats,
+    tally_tables, ChatShards, Contacts, RawMessage, ShardTables, TableStats,
 };
 use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
@@ -17,29 +17,54 @@ use crate::store::sqlite::{
 };
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
-    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, Variant,
+    md5_hex, numbered_files, rows, timestamp_from_seconds, ChatStore, MessageQuery, ShardEnd,
+    Variant,
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock, RwLock};
 
 pub struct V4Store {
     account: String,
     contacts: Contacts,
-    shards: Vec<Db>,
-    /// Each shard's file name (`message_0.db`), which with a table's hash names its mark.
-    names: Vec<String>,
-    /// Per shard: md5 hash (lower-case) → its `Msg_<md5>` table, and whether it has `Name2Id`;
-    /// listed once at open (looking the table up per conversation listed every table each time).
-    tables: Vec<(HashMap<String, String>, bool)>,
-    /// md5(username) → username, for every user the stores mention.
-    by_hash: HashMap<String, String>,
+    /// Every `message_<n>.db`, in order, each opened on first use.
+    shards: Vec<Shard>,
+    /// md5(username) → username, for every user the contacts and the opened shards' `Name2Id`
+    /// mention.
+    by_hash: RwLock<HashMap<String, String>>,
+    /// Shards an incremental run found unchanged since its marks (by their stamps), with their
+    /// newest message time: a span after it is not looked for there, and the shard stays
+    /// unopened (no private copy, no key, no schema).
+    quiet: Mutex<HashMap<usize, i64>>,
     /// Where each message's photo, video, file and voice clip are: read on first use, so
     /// listing conversations does not pay for hardlink.db and media_<n>.db (two more key
     /// derivations of 256,000 rounds).
-    media: std::sync::OnceLock<super::v4media::Media>,
+    media: OnceLock<super::v4media::Media>,
     /// What opening the media databases needs later: the account folder and an owned key.
     root: std::path::PathBuf,
     key: OwnedKey,
+}
+
+/// One `message_<n>.db`.
+struct Shard {
+    path: std::path::PathBuf,
+    /// The file's name (`message_0.db`): its mark's name, and with a table's hash the table's.
+    name: String,
+    /// Its [`crate::store::file_stamp`] when the store was opened (before any copy of it).
+    stamp: u64,
+    open: OnceLock<ShardDb>,
+    /// Its chat tables' counts, times and marks: one pass over each, shared by the
+    /// conversation list and the marks of a full read.
+    stats: OnceLock<HashMap<String, TableStats>>,
+}
+
+/// An opened `message_<n>.db`: md5 hash (lower-case) → its `Msg_<md5>` table, listed once
+/// (looking a table up per conversation listed every table each time), and whether it has
+/// `Name2Id`.
+struct ShardDb {
+    db: Db,
+    tables: HashMap<String, String>,
+    has_name2id: bool,
 }
 
 /// [`V4Key`] kept by the store (the secrets are wiped when dropped).
@@ -153,35 +178,112 @@ impl V4Store {
             )
             .with_hint("Pick the xwechat_files/<account> folder."));
         }
-        // The key is proven on contact.db: the shards open at once, on every core.
-        let opened = open_each(&files, |(_, path)| {
-            cipher(key, path).and_then(|c| Db::open(path, &c))
-        });
+        // The key is proven on contact.db. The shards are opened when first read (an
+        // incremental run leaves the ones it does not need alone); what can be told without
+        // opening them is told now.
         let mut shards = Vec::new();
-        let mut tables = Vec::new();
-        let mut names = Vec::new();
-        for ((_, path), db) in files.iter().zip(opened) {
-            names.push(file_name(path));
-            let db = db.map_err(damaged_not_wrong_key(path))?;
-            if db.has_table("Name2Id")? {
-                for (name,) in rows::<(String,)>(&db, "SELECT user_name FROM Name2Id", [])? {
-                    by_hash.entry(md5_hex(&name)).or_insert(name);
-                }
-            }
-            tables.push((chat_tables(&db, "Msg_")?, db.has_table("Name2Id")?));
-            shards.push(db);
+        for (_, path) in &files {
+            let stamp = crate::store::file_stamp(path);
+            Db::check(path, &cipher(key, path)?)?;
+            shards.push(Shard {
+                path: path.clone(),
+                name: file_name(path),
+                stamp,
+                open: OnceLock::new(),
+                stats: OnceLock::new(),
+            });
         }
         Ok(V4Store {
             account,
             contacts,
             shards,
-            names,
-            tables,
-            by_hash,
-            media: std::sync::OnceLock::new(),
+            by_hash: RwLock::new(by_hash),
+            quiet: Mutex::new(HashMap::new()),
+            media: OnceLock::new(),
             root: root.to_path_buf(),
             key: OwnedKey::of(key),
         })
+    }
+
+    fn open_shard(&self, shard: &Shard) -> Result<Db> {
+        cipher(&self.key.borrow(), &shard.path).and_then(|c| Db::open(&shard.path, &c))
+    }
+
+    /// Lists an opened shard's chat tables and adds its `Name2Id` names to `by_hash`.
+    fn keep_open(&self, shard: &Shard, db: Db) -> Result<()> {
+        let has_name2id = db.has_table("Name2Id")?;
+        if has_name2id {
+            let names = rows::<(String,)>(&db, "SELECT user_name FROM Name2Id", [])?;
+            let mut by_hash = self.by_hash.write().unwrap_or_else(|p| p.into_inner());
+            for (name,) in names {
+                by_hash.entry(md5_hex(&name)).or_insert(name);
+            }
+        }
+        let tables = chat_tables(&db, "Msg_")?;
+        let _ = shard.open.set(ShardDb {
+            db,
+            tables,
+            has_name2id,
+        });
+        Ok(())
+    }
+
+    /// The shard at `i`, opened on first use.
+    fn shard_db(&self, i: usize) -> Result<&ShardDb> {
+        let shard = &self.shards[i];
+        if shard.open.get().is_none() {
+            let db = self
+                .open_shard(shard)
+                .map_err(damaged_not_wrong_key(&shard.path))?;
+            self.keep_open(shard, db)?;
+        }
+        Ok(shard.open.get().expect("set above"))
+    }
+
+    /// Every shard opened (those not open yet at once, on every core).
+    fn all_shards(&self) -> Result<()> {
+        let closed: Vec<&Shard> = self
+            .shards
+            .iter()
+            .filter(|s| s.open.get().is_none())
+            .collect();
+        let opened = open_each(&closed, |s| self.open_shard(s));
+        for (shard, db) in closed.into_iter().zip(opened) {
+            self.keep_open(shard, db.map_err(damaged_not_wrong_key(&shard.path))?)?;
+        }
+        Ok(())
+    }
+
+    /// Every shard opened and its tables passed over once (the shards on every core).
+    fn all_stats(&self) -> Result<()> {
+        self.all_shards()?;
+        let todo: Vec<&Shard> = self
+            .shards
+            .iter()
+            .filter(|s| s.stats.get().is_none())
+            .collect();
+        let done: Vec<Result<HashMap<String, TableStats>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = todo
+                .iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let open = s.open.get().expect("opened above");
+                        table_stats(&open.db, &open.tables, "create_time")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::internal("reading a shard panicked")))
+                })
+                .collect()
+        });
+        for (shard, stats) in todo.into_iter().zip(done) {
+            let _ = shard.stats.set(stats?);
+        }
+        Ok(())
     }
 
     /// The hardlink tables and the voice databases, read once. Media indexes that cannot be
@@ -229,62 +331,48 @@ impl V4Store {
         })
     }
 
-    fn chat_shards(&self) -> ChatShards<'_> {
+    /// The opened shards among `which`, as a [`ChatShards`] reading with `by_hash`.
+    fn chat_shards<'a>(
+        &'a self,
+        which: &[usize],
+        by_hash: &'a HashMap<String, String>,
+    ) -> ChatShards<'a> {
         ChatShards {
-            shards: &self.shards,
-            names: &self.names,
-            tables: self.tables.iter().map(|(t, _)| t).collect(),
-            by_hash: &self.by_hash,
+            shards: which
+                .iter()
+                .filter_map(|&no| {
+                    let shard = &self.shards[no];
+                    shard.open.get().map(|open| ShardTables {
+                        no,
+                        db: &open.db,
+                        name: &shard.name,
+                        tables: &open.tables,
+                    })
+                })
+                .collect(),
+            by_hash,
             time_col: "create_time",
         }
     }
-}
 
-impl ChatStore for V4Store {
-    fn variant(&self) -> Variant {
-        Variant::Wechat4
+    fn by_hash(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, String>> {
+        self.by_hash.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn account_id(&self) -> Option<&str> {
-        Some(&self.account)
-    }
-
-    /// When the account has images but no V2 image key could be derived, why.
-    fn notes(&self) -> Vec<String> {
-        let media = self.media();
-        let has_images = media.image_key.is_none()
-            && std::fs::read_dir(media.root().join("msg/attach"))
-                .is_ok_and(|mut d| d.next().is_some());
-        if has_images {
-            vec![media.image_key_note.clone()]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// Files relative to the account folder; voice clips as `<media db>#<svr_id>` rows.
-    fn attachment_source(
+    /// A conversation's messages of `query` from the shards `which` (opened).
+    fn read(
         &self,
-        a: &crate::model::AttachmentRef,
-    ) -> Option<crate::model::AttachmentSource> {
-        self.media().source(a)
-    }
-
-    /// Each chat table's largest rowid; with `after`, the rows past it (a table without a
-    /// mark is new: read whole).
-    fn marks(&self, after: RowsAfter<'_>) -> Result<Option<Vec<(String, i64)>>> {
-        self.chat_shards().marks(after).map(Some)
-    }
-
-    fn conversations(&self) -> Result<Vec<Conversation>> {
-        self.chat_shards().conversations(&self.contacts)
-    }
-
-    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        conversation_id: &str,
+        query: &MessageQuery,
+        which: &[usize],
+    ) -> Result<Vec<Message>> {
         let hash = table_hash(conversation_id);
         let group = conversation_id.ends_with("@chatroom");
         let sql = |shard_no: usize, table: &str| {
-            let has_name2id = self.tables[shard_no].1;
+            let has_name2id = self.shards[shard_no]
+                .open
+                .get()
+                .is_some_and(|o| o.has_name2id);
             let sender_col = if has_name2id { "n.user_name" } else { "NULL" };
             let join = if has_name2id {
                 "LEFT JOIN Name2Id n ON m.real_sender_id = n.rowid"
@@ -367,7 +455,200 @@ impl ChatStore for V4Store {
                 normalise(raw, &self.account, &self.contacts),
             ))
         };
-        self.chat_shards()
+        let by_hash = self.by_hash();
+        self.chat_shards(which, &by_hash)
             .messages(conversation_id, query, &sql, &mut row)
+    }
+}
+
+impl ChatStore for V4Store {
+    fn variant(&self) -> Variant {
+        Variant::Wechat4
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        Some(&self.account)
+    }
+
+    /// When the account has images but no V2 image key could be derived, why.
+    fn notes(&self) -> Vec<String> {
+        let media = self.media();
+        let has_images = media.image_key.is_none()
+            && std::fs::read_dir(media.root().join("msg/attach"))
+                .is_ok_and(|mut d| d.next().is_some());
+        if has_images {
+            vec![media.image_key_note.clone()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Files relative to the account folder; voice clips as `<media db>#<svr_id>` rows.
+    fn attachment_source(
+        &self,
+        a: &crate::model::AttachmentRef,
+    ) -> Option<crate::model::AttachmentSource> {
+        self.media().source(a)
+    }
+
+    /// Every chat table's mark (`<file>/<hash>`: its largest rowid), then each file's own
+    /// (`<file>`: its stamp and newest message time, mark 0), from one pass over each table
+    /// that the conversation list shares.
+    fn shard_cursors(&self) -> Result<Option<Vec<ShardEnd>>> {
+        self.all_stats()?;
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let stats = shard.stats.get().expect("read above");
+            let mut tables: Vec<(&String, &TableStats)> = stats.iter().collect();
+            tables.sort_by_key(|(hash, _)| *hash);
+            for (hash, s) in &tables {
+                out.push(ShardEnd::mark(format!("{}/{hash}", shard.name), s.end));
+            }
+            out.push(shard.end(tables.iter().filter_map(|(_, s)| s.last).max()));
+        }
+        Ok(Some(out))
+    }
+
+    /// The rows after each chat table's mark, by rowid (a table without one is new: read
+    /// whole). A file whose stamp is the one of its mark has no new rows: it is not opened,
+    /// its tables keep their marks, and [`ChatStore::messages_between`] then looks in it only
+    /// for spans before its newest message.
+    fn rows_after(
+        &self,
+        after: &HashMap<String, ShardEnd>,
+        sink: &mut dyn FnMut(&str, i64),
+    ) -> Result<Vec<ShardEnd>> {
+        let marks_of: HashMap<String, i64> =
+            after.iter().map(|(n, e)| (n.clone(), e.mark)).collect();
+        let mut out = Vec::new();
+        let mut quiet = HashMap::new();
+        // New rows by table hash: names come after every shard that needs opening is open.
+        let mut new_rows: Vec<(String, i64)> = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let was = after.get(&shard.name);
+            if let Some(was) = was.filter(|w| w.stamp != 0 && w.stamp == shard.stamp) {
+                quiet.insert(i, was.newest.unwrap_or(i64::MIN));
+                let prefix = format!("{}/", shard.name);
+                let mut tables: Vec<&ShardEnd> = after
+                    .iter()
+                    .filter(|(n, _)| n.starts_with(&prefix))
+                    .map(|(_, e)| e)
+                    .collect();
+                tables.sort_by(|a, b| a.name.cmp(&b.name));
+                out.extend(tables.into_iter().cloned());
+                out.push(was.clone());
+                continue;
+            }
+            let open = self.shard_db(i)?;
+            let mut newest = None::<i64>;
+            let mut marks = Vec::new();
+            let mut seen = |hash: &str, time: i64| {
+                newest = newest.max(Some(time));
+                new_rows.push((hash.to_string(), time));
+            };
+            chat_table_marks(
+                &open.db,
+                &shard.name,
+                &open.tables,
+                "create_time",
+                &|hash| hash.to_string(),
+                Some((&marks_of, &mut seen)),
+                &mut marks,
+            )?;
+            out.extend(marks.into_iter().map(|(n, m)| ShardEnd::mark(n, m)));
+            // The newest time: the mark's and the new rows'; a file without a mark (new, or
+            // marked before files had their own) is passed over whole once.
+            let newest = match was.filter(|w| w.stamp != 0) {
+                Some(w) => w.newest.max(newest),
+                None => {
+                    if shard.stats.get().is_none() {
+                        let _ =
+                            shard
+                                .stats
+                                .set(table_stats(&open.db, &open.tables, "create_time")?);
+                    }
+                    let stats = shard.stats.get().expect("set above");
+                    stats.values().filter_map(|s| s.last).max()
+                }
+            };
+            out.push(shard.end(newest));
+        }
+        *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = quiet;
+        // A table only an unopened shard's Name2Id names: every shard's names are needed.
+        if new_rows.iter().any(|(hash, _)| {
+            !self.by_hash().contains_key(hash) && self.shards.iter().any(|s| s.open.get().is_none())
+        }) {
+            self.all_shards()?;
+        }
+        let by_hash = self.by_hash();
+        for (hash, time) in new_rows {
+            sink(&super::id_of_hash(&by_hash, &hash), time);
+        }
+        Ok(out)
+    }
+
+    fn conversations(&self) -> Result<Vec<Conversation>> {
+        self.all_stats()?;
+        let by_hash = self.by_hash();
+        Ok(tally_tables(
+            self.shards.iter().filter_map(|s| s.stats.get()),
+            &by_hash,
+            &self.contacts,
+        ))
+    }
+
+    fn messages(&self, conversation_id: &str, query: &MessageQuery) -> Result<Vec<Message>> {
+        self.all_shards()?;
+        let all: Vec<usize> = (0..self.shards.len()).collect();
+        self.read(conversation_id, query, &all)
+    }
+
+    /// Each conversation's own tables, in the shards that may hold the span: one unchanged
+    /// since the marks whose newest message is older than the span is left unopened.
+    fn messages_between(
+        &self,
+        ids: &[String],
+        since: i64,
+        until: i64,
+        sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+    ) -> Result<()> {
+        let quiet = self.quiet.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut which = Vec::new();
+        for i in 0..self.shards.len() {
+            if quiet.get(&i).is_some_and(|&newest| newest < since) {
+                continue;
+            }
+            self.shard_db(i)?;
+            which.push(i);
+        }
+        let query = MessageQuery {
+            since: Some(timestamp_from_seconds(since)),
+            until: Some(timestamp_from_seconds(until)),
+            ..Default::default()
+        };
+        for id in ids {
+            match self.read(id, &query, &which) {
+                Ok(messages) => {
+                    for m in messages {
+                        sink(id, m)?;
+                    }
+                }
+                Err(e) if e.code() == ErrorCode::InvalidInput => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Shard {
+    /// The file's own mark: its stamp and newest message time.
+    fn end(&self, newest: Option<i64>) -> ShardEnd {
+        ShardEnd {
+            name: self.name.clone(),
+            mark: 0,
+            stamp: self.stamp,
+            newest,
+        }
     }
 }
