@@ -316,37 +316,25 @@ impl ChatStore for Win3Store {
     }
 
     /// One pass over each shard, tallied in memory (a GROUP BY on the unindexed StrTalker
-    /// would sort the whole table).
+    /// would sort the whole table); the shards on every core.
     fn conversations(&self) -> Result<Vec<Conversation>> {
+        let shards = self.all_shards()?;
+        let tallies: Vec<Result<TalkerTally>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = shards
+                .iter()
+                .map(|(_, shard)| scope.spawn(move || shard.tally()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::internal("reading a shard panicked")))
+                })
+                .collect()
+        });
         let mut tally = Tally::default();
-        for (_, shard) in self.all_shards()? {
-            let mut per: std::collections::HashMap<String, (u64, i64, i64)> =
-                std::collections::HashMap::new();
-            let conn = shard.db.conn();
-            let mut stmt = conn
-                .prepare("SELECT StrTalker, CreateTime FROM MSG")
-                .map_err(sql_error)?;
-            let mut rows = stmt.query([]).map_err(sql_error)?;
-            while let Some(r) = rows.next().map_err(sql_error)? {
-                let ValueRef::Text(talker) = r.get_ref(0).map_err(sql_error)? else {
-                    continue;
-                };
-                let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
-                match per.get_mut(std::str::from_utf8(talker).unwrap_or("")) {
-                    Some(e) => {
-                        e.0 += 1;
-                        e.1 = e.1.min(time);
-                        e.2 = e.2.max(time);
-                    }
-                    None => {
-                        per.insert(
-                            String::from_utf8_lossy(talker).into_owned(),
-                            (1, time, time),
-                        );
-                    }
-                }
-            }
-            for (talker, (n, first, last)) in per {
+        for per in tallies {
+            for (talker, (n, first, last)) in per? {
                 tally.add(&talker, n, Some(first), Some(last));
             }
         }
@@ -584,7 +572,40 @@ impl Shard {
     }
 }
 
+/// Per talker: messages, first and last `CreateTime`.
+type TalkerTally = HashMap<String, (u64, i64, i64)>;
+
 impl ShardDb {
+    /// Per talker: messages, first and last `CreateTime`, in one pass over `MSG`.
+    fn tally(&self) -> Result<TalkerTally> {
+        let mut per = TalkerTally::new();
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare("SELECT StrTalker, CreateTime FROM MSG")
+            .map_err(sql_error)?;
+        let mut rows = stmt.query([]).map_err(sql_error)?;
+        while let Some(r) = rows.next().map_err(sql_error)? {
+            let ValueRef::Text(talker) = r.get_ref(0).map_err(sql_error)? else {
+                continue;
+            };
+            let time: i64 = r.get::<_, Option<i64>>(1).map_err(sql_error)?.unwrap_or(0);
+            match per.get_mut(std::str::from_utf8(talker).unwrap_or("")) {
+                Some(e) => {
+                    e.0 += 1;
+                    e.1 = e.1.min(time);
+                    e.2 = e.2.max(time);
+                }
+                None => {
+                    per.insert(
+                        String::from_utf8_lossy(talker).into_owned(),
+                        (1, time, time),
+                    );
+                }
+            }
+        }
+        Ok(per)
+    }
+
     /// The largest rowid of `MSG` (0 when empty).
     fn max_rowid(&self) -> Result<i64> {
         self.db
