@@ -25,7 +25,7 @@ use std::path::Path;
 
 mod incremental;
 mod readahead;
-use incremental::Incremental;
+use incremental::{Incremental, StoreChanges};
 
 pub struct BackupRequest<'a> {
     pub store: &'a dyn ChatStore,
@@ -214,23 +214,6 @@ async fn run(
     let (_, mut keytable) = repo.load_keytable().await?;
     let mut snapshot = run.new_snapshot(keytable.generation);
 
-    let mut index = repo.load_index().await?;
-    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
-    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
-    let dropped = repo.drop_missing_packs(&mut index).await?;
-    if dropped > 0 {
-        run.report.warnings.push(format!(
-            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
-        ));
-    }
-    let reuse = dropped == 0;
-    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
-    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
-    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
-    if let Some(p) = &run.parent {
-        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
-            .await?;
-    }
     // The parent's marks, when it has them and they were taken with these settings.
     let parent_marks = run
         .parent
@@ -240,6 +223,32 @@ async fn run(
     let full_read_due = parent_marks
         .as_ref()
         .is_none_or(|m| run.started - m.full_read >= full_read_every_ms());
+    let store_unchanged = run
+        .parent
+        .as_ref()
+        .is_some_and(|p| p.source.cursor.get(..32) == Some(&run.fingerprint[..]));
+    // When the run will likely read only what is new, the store tells what changed while the
+    // repository's index loads (each on a core of its own).
+    let ids = (!req.selection.all).then_some(&run.ids[..]);
+    let (loaded, changes) = match parent_marks
+        .as_ref()
+        .filter(|_| !full_read_due && !store_unchanged)
+    {
+        Some(marks) => {
+            alongside(load_repo(repo, run.parent.as_ref()), || {
+                StoreChanges::read(req.store, marks, ids, cancel)
+            })
+            .await
+        }
+        None => (load_repo(repo, run.parent.as_ref()).await, Ok(None)),
+    };
+    let (mut index, dropped) = loaded?;
+    if dropped > 0 {
+        run.report.warnings.push(format!(
+            "{dropped} indexed pack(s) are missing from the target; what they held was read from the store and uploaded again (run `chatvault verify`)"
+        ));
+    }
+    let reuse = dropped == 0;
     if let Some(p) = run
         .parent
         .as_ref()
@@ -252,6 +261,10 @@ async fn run(
         snapshot.keytable_gen = keytable.generation;
         snapshot.source.cursor = p.source.cursor.clone();
     } else if let Some(marks) = parent_marks.filter(|_| reuse && !full_read_due) {
+        let changes = match changes? {
+            Some(changes) => changes,
+            None => StoreChanges::read(req.store, &marks, ids, cancel)?,
+        };
         // Only what is new since the parent: rows after each shard's mark, and the months
         // they land in read again (FORMAT.md §11.2).
         let mut report = std::mem::take(&mut run.report);
@@ -269,7 +282,9 @@ async fn run(
             kind_byte: run.kind_byte,
             account: &run.account,
         };
-        let (back, done) = inc.run(index, &mut report, progress, cancel).await?;
+        let (back, done) = inc
+            .run(index, changes, &mut report, progress, cancel)
+            .await?;
         run.report = report;
         index = back;
         if let Some((convs, marks)) = done {
@@ -285,6 +300,49 @@ async fn run(
             .await?;
     }
     run.write_snapshot(snapshot).await
+}
+
+/// The repository's index, without the packs the target no longer has, and how many those
+/// were; the packs of the parent's trees in the cache.
+async fn load_repo(repo: &Repo, parent: Option<&Snapshot>) -> Result<(Index, usize)> {
+    let mut index = repo.load_index().await?;
+    // Dedup must not count on a blob whose pack is gone (deleted by hand, a rolled-back or lossy
+    // storage): then nothing of the parent is reused unread, and lost blobs are uploaded again.
+    let dropped = repo.drop_missing_packs(&mut index).await?;
+    // What a backup downloads must not tell which conversations changed (FORMAT.md §13): every
+    // pack holding one of the parent's trees comes into the cache whole before any tree is read,
+    // whichever conversations the run goes on to read. With a warm cache this downloads nothing.
+    if let Some(p) = parent {
+        repo.cache_packs_of(&index, p.conversations.iter().map(|c| &c.tree))
+            .await?;
+    }
+    Ok((index, dropped))
+}
+
+/// The store's changes since the marks, read while `repo_work` runs on a thread of its own
+/// (one after the other on a single-threaded runtime, which cannot be driven from another
+/// thread).
+async fn alongside<T: Send>(
+    repo_work: impl std::future::Future<Output = Result<T>> + Send,
+    store_work: impl FnOnce() -> Result<StoreChanges>,
+) -> (Result<T>, Result<Option<StoreChanges>>) {
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+        let changes = store_work().map(Some);
+        return (repo_work.await, changes);
+    }
+    // This worker waits here: the runtime hands its tasks to another, so the repository's I/O
+    // goes on whatever the number of workers.
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let repo_side = scope.spawn(|| handle.block_on(repo_work));
+            let changes = store_work().map(Some);
+            let loaded = repo_side
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("loading the repository panicked")));
+            (loaded, changes)
+        })
+    })
 }
 
 /// What a run works from: the selection resolved against the forgotten list, its lineage and

@@ -48,25 +48,39 @@ struct Touched {
     tree: Tree,
 }
 
-impl Incremental<'_> {
-    /// Gives the index back, with the snapshot's conversations and the new marks when it ran.
-    /// `None` when only a full read can tell (a shard gone or shorter than its mark, a new
-    /// conversation, a parent tree that cannot be read): nothing was written then.
-    pub async fn run(
-        &self,
-        index: Index,
-        report: &mut BackupReport,
-        progress: &dyn Progress,
+/// What the store says changed since the marks; it needs nothing of the repository, so it is
+/// read on a thread of its own while the repository's index loads.
+pub(super) struct StoreChanges {
+    /// Every shard's new mark.
+    shards: Vec<crate::store::ShardEnd>,
+    /// The (conversation, months) the new rows land in.
+    touched: BTreeMap<String, BTreeSet<u32>>,
+    new_rows: u64,
+    /// Each touched month's messages of the chosen conversations it touches, read ahead when
+    /// the new rows are few (a daily run); otherwise read month by month as they are rebuilt,
+    /// which keeps memory to a month's messages.
+    months: Option<BTreeMap<u32, Vec<(String, Message)>>>,
+}
+
+/// At most this many new rows have their months read ahead (see [`StoreChanges::months`]).
+const READ_AHEAD_ROWS: u64 = 20_000;
+
+impl StoreChanges {
+    /// 1. New rows, one pass per shard by row id: which (conversation, month) they touch;
+    ///    then, when they are few, those months of the chosen conversations (`ids`, `None`
+    ///    for every one).
+    pub fn read(
+        store: &dyn ChatStore,
+        marks: &StoreMarks,
+        ids: Option<&[String]>,
         cancel: &Cancel,
-    ) -> Result<(Index, Option<(Vec<ConvRef>, StoreMarks)>)> {
-        let repo = self.repo;
-        // 1. New rows, one pass per shard by row id: which (conversation, month) they touch.
-        let after: HashMap<String, crate::store::ShardEnd> = (self.marks.shards.iter())
+    ) -> Result<StoreChanges> {
+        let after: HashMap<String, crate::store::ShardEnd> = (marks.shards.iter())
             .map(|shard| (shard.name.clone(), shard.end()))
             .collect();
         let mut touched: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         let mut new_rows = 0u64;
-        let shards = self.store.rows_after(&after, &mut |id, secs| {
+        let shards = store.rows_after(&after, &mut |id, secs| {
             new_rows += 1;
             let month = month_of(secs.saturating_mul(1000));
             match touched.get_mut(id) {
@@ -79,11 +93,73 @@ impl Incremental<'_> {
             }
         })?;
         cancel.check()?;
+        let mut changes = StoreChanges {
+            shards,
+            touched,
+            new_rows,
+            months: None,
+        };
+        if new_rows <= READ_AHEAD_ROWS {
+            let mut by_month: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+            for (id, months) in &changes.touched {
+                if ids.is_some_and(|ids| ids.binary_search(id).is_err()) {
+                    continue;
+                }
+                for &month in months {
+                    by_month.entry(month).or_default().push(id.clone());
+                }
+            }
+            let mut read = BTreeMap::new();
+            for (month, who) in by_month {
+                cancel.check()?;
+                read.insert(month, read_month(store, month, &who)?);
+            }
+            changes.months = Some(read);
+        }
+        Ok(changes)
+    }
+}
+
+/// The messages of `month` of the conversations `ids`, each conversation's in time order.
+fn read_month(store: &dyn ChatStore, month: u32, ids: &[String]) -> Result<Vec<(String, Message)>> {
+    let (from, to) = month_bounds(month);
+    let mut got = Vec::new();
+    store.messages_between(ids, from, to, &mut |id, m| {
+        if month_of(m.at.as_millisecond()) == month {
+            got.push((id.to_string(), m));
+        }
+        Ok(())
+    })?;
+    Ok(got)
+}
+
+impl Incremental<'_> {
+    /// Gives the index back, with the snapshot's conversations and the new marks when it ran.
+    /// `None` when only a full read can tell (a shard gone or shorter than its mark, a new
+    /// conversation, a parent tree that cannot be read): nothing was written then.
+    pub async fn run(
+        &self,
+        index: Index,
+        changes: StoreChanges,
+        report: &mut BackupReport,
+        progress: &dyn Progress,
+        cancel: &Cancel,
+    ) -> Result<(Index, Option<(Vec<ConvRef>, StoreMarks)>)> {
+        let repo = self.repo;
+        let StoreChanges {
+            shards,
+            touched,
+            new_rows,
+            mut months,
+        } = changes;
+        let after: HashMap<&str, i64> = (self.marks.shards.iter())
+            .map(|shard| (shard.name.as_str(), shard.mark))
+            .collect();
         // A shard that is gone or ends before its mark was rewritten: rows may have moved.
         let now: HashMap<&str, i64> = shards.iter().map(|e| (e.name.as_str(), e.mark)).collect();
         if after
             .iter()
-            .any(|(name, was)| now.get(name.as_str()).is_none_or(|end| *end < was.mark))
+            .any(|(name, was)| now.get(name).is_none_or(|end| end < was))
         {
             return Ok((index, None));
         }
@@ -175,19 +251,17 @@ impl Incremental<'_> {
         }
         for (month, who) in by_month {
             cancel.check()?;
-            let (from, to) = month_bounds(month);
             let ids: Vec<String> = who.iter().map(|&i| builds[i].2.id.clone()).collect();
             let position: HashMap<&str, usize> =
                 who.iter().map(|&i| (builds[i].2.id.as_str(), i)).collect();
-            let mut got: Vec<(usize, Message)> = Vec::new();
-            self.store.messages_between(&ids, from, to, &mut |id, m| {
-                if let Some(&i) = position.get(id) {
-                    if month_of(m.at.as_millisecond()) == month {
-                        got.push((i, m));
-                    }
-                }
-                Ok(())
-            })?;
+            let read = match months.as_mut().and_then(|m| m.remove(&month)) {
+                Some(read) => read,
+                None => read_month(self.store, month, &ids)?,
+            };
+            let got: Vec<(usize, Message)> = read
+                .into_iter()
+                .filter_map(|(id, m)| position.get(id.as_str()).map(|&i| (i, m)))
+                .collect();
             drop(position);
             sink.will_read(
                 got.iter()
