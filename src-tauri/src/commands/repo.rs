@@ -149,9 +149,17 @@ impl<R: tauri::Runtime> Progress for EventProgress<R> {
         self.emit();
     }
 
+    /// Sent at most every [`EventProgress::EVERY_MS`] too (a run that reuses most trees
+    /// finishes thousands of conversations in a burst), and always for the last one.
     fn advance(&self, items: u64, _bytes: u64) {
-        self.done.fetch_add(items, Ordering::Relaxed);
-        self.emit();
+        let done = self.done.fetch_add(items, Ordering::Relaxed) + items;
+        let total = self.total.load(Ordering::Relaxed);
+        if (total > 0 && done >= total)
+            || self.started.elapsed().as_millis() as u64
+                >= self.sent_ms.load(Ordering::Relaxed) + Self::EVERY_MS
+        {
+            self.emit();
+        }
     }
 
     fn messages(&self, n: u64) {

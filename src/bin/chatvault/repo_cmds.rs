@@ -292,9 +292,17 @@ impl Progress for CliProgress {
         }
     }
 
+    /// Shown at most every [`CliProgress::EVERY_MS`] too (a run that reuses most trees
+    /// finishes thousands of conversations in a burst), and always for the last one.
     fn advance(&self, items: u64, bytes: u64) {
-        self.done.fetch_add(items, Ordering::Relaxed);
-        self.show(bytes);
+        let done = self.done.fetch_add(items, Ordering::Relaxed) + items;
+        let total = self.total.load(Ordering::Relaxed);
+        if (total > 0 && done >= total)
+            || self.started.elapsed().as_millis() as u64
+                >= self.shown_ms.load(Ordering::Relaxed) + Self::EVERY_MS
+        {
+            self.show(bytes);
+        }
     }
 
     fn messages(&self, n: u64) {
