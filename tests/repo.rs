@@ -1020,3 +1020,59 @@ fn repeated_content_within_an_attachment_is_stored_once() {
         );
     });
 }
+
+#[test]
+fn a_big_index_compacts_into_objects_under_4_mib_that_load_whole() {
+    use chatvault::repo::format::{BlobId, IndexPack, Name, PackClass};
+    // 40 index objects of 3,000 blobs each: one body of them all would be about 5.8 MiB.
+    let target = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let (repo, _, _) = new_repo(local_op(target.path())).await;
+        let id = |pack: u32, blob: u32| {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&pack.to_le_bytes());
+            b[4..8].copy_from_slice(&blob.to_le_bytes());
+            b[8..].copy_from_slice(&[0x5a; 24]);
+            b
+        };
+        for p in 0..40u32 {
+            let blobs = (0..3_000u32)
+                .map(|b| IndexBlob {
+                    id: BlobId(id(p, b)),
+                    kind: kind::SEGMENT,
+                    offset: b * 1_000,
+                    length: 900 + b % 97,
+                    raw_len: 2_000 + b,
+                })
+                .collect();
+            let pack = IndexPack {
+                name: Name(id(p, u32::MAX)),
+                class: PackClass::S,
+                len: 3_000_000,
+                blobs,
+            };
+            repo.write_index(vec![pack], Vec::new()).await.unwrap();
+        }
+        let before = repo.load_index().await.unwrap();
+        assert_eq!(before.objects.len(), 40);
+        assert_eq!(before.blobs.len(), 120_000);
+        chatvault::repo::backup::compact_index(&repo, &before, false)
+            .await
+            .unwrap();
+
+        let objects: Vec<u64> = std::fs::read_dir(target.path().join("index"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .collect();
+        assert!(objects.len() >= 2, "{objects:?}");
+        assert!(
+            objects.iter().all(|&len| len <= (4 << 20) + 4096),
+            "{objects:?}"
+        );
+        let after = repo.load_index().await.unwrap();
+        assert_eq!(after.objects.len(), objects.len());
+        assert_eq!(after.blobs.len(), before.blobs.len());
+        assert!(before.blobs.keys().all(|id| after.at(id) == before.at(id)));
+        assert!(after.packs == before.packs);
+    });
+}

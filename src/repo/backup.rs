@@ -1723,14 +1723,14 @@ impl Uploader {
     }
 }
 
-/// Keeps the number of live index objects small: past 32 (or when `force`d), one object
-/// replaces them all.
+/// Keeps the number of live index objects small: past 32 (or when `force`d), new objects
+/// (one, unless the index is too big for one body) replace them all.
 pub async fn compact_index(repo: &Repo, index: &Index, force: bool) -> Result<()> {
     if index.objects.len() <= 32 && !force {
         return Ok(());
     }
     let old = index.objects.clone();
-    repo.write_index(index.packs.values().cloned().collect(), old.clone())
+    repo.write_index_whole(index.packs.values(), old.clone())
         .await?;
     for name in old {
         repo.delete(&format!("index/{}", hex::encode(name))).await?;

@@ -721,7 +721,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     let remaining: HashSet<Name> = keep.iter().map(|p| p.name).collect();
     let reindex = !doomed.is_empty() || index.objects.len() > 1;
     if reindex {
-        repo.write_index(keep, index.objects.clone()).await?;
+        repo.write_index_whole(&keep, index.objects.clone()).await?;
     }
     for (path, generation) in tables {
         if generation < table.generation {

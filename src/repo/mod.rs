@@ -954,6 +954,34 @@ impl Repo {
         Ok(name)
     }
 
+    /// Writes `packs` as new index objects that replace `supersedes` (compaction, prune): each
+    /// body under 4 MiB (FORMAT.md §7.2), so that memory stays flat however big the index.
+    /// Only the last object names what it supersedes: a crash before it leaves the old objects
+    /// live beside the new ones (packs listed twice, which is harmless).
+    pub async fn write_index_whole<'p>(
+        &self,
+        packs: impl IntoIterator<Item = &'p IndexPack>,
+        supersedes: Vec<Name>,
+    ) -> Result<()> {
+        /// Under 4 MiB with room: an encoded blob entry is at most 48 bytes, a pack's own
+        /// fields at most 52.
+        const BODY_BUDGET: usize = 3 << 20;
+        let mut group: Vec<IndexPack> = Vec::new();
+        let mut size = 0usize;
+        for p in packs {
+            let bytes = 52 + 48 * p.blobs.len();
+            if !group.is_empty() && size + bytes > BODY_BUDGET {
+                self.write_index(std::mem::take(&mut group), Vec::new())
+                    .await?;
+                size = 0;
+            }
+            group.push(p.clone());
+            size += bytes;
+        }
+        self.write_index(group, supersedes).await?;
+        Ok(())
+    }
+
     // ---- snapshots --------------------------------------------------------------------------
 
     /// Every readable snapshot object: (path, snapshot). Damaged ones are skipped and

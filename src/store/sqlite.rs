@@ -287,6 +287,11 @@ impl Db {
             // table). Set before the first read, so a WAL's index lives in memory too.
             conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE;")
                 .map_err(|e| classify(source, e, plain))?;
+            // Reads go through the store in one pass, or down an index: a small page cache
+            // holds the pages they come back to (a big store has dozens of databases open at
+            // once, each with SQLite's default of 2 MiB).
+            conn.execute_batch("PRAGMA cache_size = -512;")
+                .map_err(|e| classify(source, e, plain))?;
         }
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
             r.get::<_, i64>(0)
