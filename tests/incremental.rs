@@ -423,18 +423,8 @@ fn wechat4_reads_the_new_rows_of_each_chat_table() {
     u.init();
     let first = u.backup(&[]);
     assert_eq!(first["incremental"], false, "{first}");
-    let conn = v4_shard(&u, 1);
     let t = 1_767_225_600 + 600;
-    conn.execute(
-        &format!(
-            "INSERT INTO Msg_{}(server_id, local_type, sort_seq, create_time, status, message_content) \
-             VALUES (?1, 1, ?2, ?1, 2, 'a new 4.x message')",
-            md5_hex("wxid_alicechen")
-        ),
-        rusqlite::params![t, t * 1000],
-    )
-    .unwrap();
-    drop(conn);
+    v4_insert(&u, 1, "wxid_alicechen", "a new 4.x message", t);
     let run = u.backup(&[]);
     assert_eq!(run["incremental"], true, "{run}");
     assert_eq!(run["new_rows"], 1, "{run}");

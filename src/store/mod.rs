@@ -384,6 +384,34 @@ pub(crate) type RowsAfter<'a> = Option<(
     &'a mut dyn FnMut(&str, i64),
 )>;
 
+/// Each conversation of `ids` read by `read` from `since` to `until` (Unix seconds,
+/// inclusive) into the sink; an id the store does not hold gives no messages.
+pub(crate) fn each_between(
+    ids: &[String],
+    since: i64,
+    until: i64,
+    read: &dyn Fn(&str, &MessageQuery) -> Result<Vec<Message>>,
+    sink: &mut dyn FnMut(&str, Message) -> Result<()>,
+) -> Result<()> {
+    let query = MessageQuery {
+        since: Some(timestamp_from_seconds(since)),
+        until: Some(timestamp_from_seconds(until)),
+        ..Default::default()
+    };
+    for id in ids {
+        match read(id, &query) {
+            Ok(messages) => {
+                for m in messages {
+                    sink(id, m)?;
+                }
+            }
+            Err(e) if e.code() == ErrorCode::InvalidInput => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// An opened store.
 pub trait ChatStore: Send + Sync {
     fn variant(&self) -> Variant;
@@ -458,23 +486,7 @@ pub trait ChatStore: Send + Sync {
         until: i64,
         sink: &mut dyn FnMut(&str, Message) -> Result<()>,
     ) -> Result<()> {
-        let query = MessageQuery {
-            since: Some(timestamp_from_seconds(since)),
-            until: Some(timestamp_from_seconds(until)),
-            ..Default::default()
-        };
-        for id in ids {
-            match self.messages(id, &query) {
-                Ok(messages) => {
-                    for m in messages {
-                        sink(id, m)?;
-                    }
-                }
-                Err(e) if e.code() == ErrorCode::InvalidInput => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        each_between(ids, since, until, &|id, q| self.messages(id, q), sink)
     }
 
     /// What the reader could not do that a user should hear of (a backup reports these as

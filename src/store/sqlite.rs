@@ -353,14 +353,23 @@ impl Db {
 /// copies run on every core; the results in the order of `items`. Callers open the small
 /// contacts database first, alone, so that a wrong key is told before the big shards are copied.
 pub fn open_each<T: Sync>(items: &[T], open: impl Fn(&T) -> Result<Db> + Sync) -> Vec<Result<Db>> {
-    let open = &open;
+    each_on_a_thread(items, open)
+}
+
+/// `work` on each of `items`, each on a thread of its own, the results in order (a panic is
+/// an internal error).
+pub fn each_on_a_thread<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<R> + Sync,
+) -> Vec<Result<R>> {
+    let work = &work;
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || open(t))).collect();
+        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || work(t))).collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Error::internal("opening a database panicked")))
+                    .unwrap_or_else(|_| Err(Error::internal("reading a database panicked")))
             })
             .collect()
     })

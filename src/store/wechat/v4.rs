@@ -13,7 +13,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Conversation, Message};
 use crate::store::discover::strip_v4_suffix;
 use crate::store::sqlite::{
-    damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
+    damaged_not_wrong_key, each_on_a_thread, open_each, require_table, sql_error, Cipher, Db,
+    KeyForm,
 };
 use crate::store::wechat::win3::value_bytes;
 use crate::store::{
@@ -262,23 +263,9 @@ impl V4Store {
             .iter()
             .filter(|s| s.stats.get().is_none())
             .collect();
-        let done: Vec<Result<HashMap<String, TableStats>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = todo
-                .iter()
-                .map(|s| {
-                    scope.spawn(move || {
-                        let open = s.open.get().expect("opened above");
-                        table_stats(&open.db, &open.tables, "create_time")
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::internal("reading a shard panicked")))
-                })
-                .collect()
+        let done = each_on_a_thread(&todo, |s| {
+            let open = s.open.get().expect("opened above");
+            table_stats(&open.db, &open.tables, "create_time")
         });
         for (shard, stats) in todo.into_iter().zip(done) {
             let _ = shard.stats.set(stats?);
@@ -621,23 +608,7 @@ impl ChatStore for V4Store {
             self.shard_db(i)?;
             which.push(i);
         }
-        let query = MessageQuery {
-            since: Some(timestamp_from_seconds(since)),
-            until: Some(timestamp_from_seconds(until)),
-            ..Default::default()
-        };
-        for id in ids {
-            match self.read(id, &query, &which) {
-                Ok(messages) => {
-                    for m in messages {
-                        sink(id, m)?;
-                    }
-                }
-                Err(e) if e.code() == ErrorCode::InvalidInput => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        crate::store::each_between(ids, since, until, &|id, q| self.read(id, q, &which), sink)
     }
 }
 

@@ -7,7 +7,8 @@ use crate::crypto::secret::Secret;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{AttachmentRef, Conversation, Message};
 use crate::store::sqlite::{
-    damaged_not_wrong_key, open_each, require_table, sql_error, Cipher, Db, KeyForm,
+    damaged_not_wrong_key, each_on_a_thread, open_each, require_table, sql_error, Cipher, Db,
+    KeyForm,
 };
 use crate::store::{
     numbered_files, timestamp_from_seconds, unknown_conversation, ChatStore, MessageQuery,
@@ -319,19 +320,7 @@ impl ChatStore for Win3Store {
     /// would sort the whole table); the shards on every core.
     fn conversations(&self) -> Result<Vec<Conversation>> {
         let shards = self.all_shards()?;
-        let tallies: Vec<Result<TalkerTally>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = shards
-                .iter()
-                .map(|(_, shard)| scope.spawn(move || shard.tally()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::internal("reading a shard panicked")))
-                })
-                .collect()
-        });
+        let tallies = each_on_a_thread(&shards, |(_, shard)| shard.tally());
         let mut tally = Tally::default();
         for per in tallies {
             for (talker, (n, first, last)) in per? {
