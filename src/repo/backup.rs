@@ -277,7 +277,7 @@ async fn run(
             marks: &marks,
             keytable: &keytable,
             forgotten: &run.forgotten,
-            ids: (!req.selection.all).then_some(&run.ids[..]),
+            ids,
             range_of: &range_of,
             kind_byte: run.kind_byte,
             account: &run.account,

@@ -562,9 +562,11 @@ impl ChatStore for V4Store {
         }
         *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = quiet;
         // A table only an unopened shard's Name2Id names: every shard's names are needed.
-        if new_rows.iter().any(|(hash, _)| {
-            !self.by_hash().contains_key(hash) && self.shards.iter().any(|s| s.open.get().is_none())
-        }) {
+        let unnamed = {
+            let by_hash = self.by_hash();
+            new_rows.iter().any(|(hash, _)| !by_hash.contains_key(hash))
+        };
+        if unnamed {
             self.all_shards()?;
         }
         let by_hash = self.by_hash();
