@@ -26,7 +26,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     let (_, table) = repo.load_keytable().await.unwrap();
     let index = repo.load_index().await.unwrap();
     let mut out = Vec::new();
-    for pack in index.packs.values() {
+    for pack in index.pack_lists() {
         for b in &pack.blobs {
             for e in &table.entries {
                 let keys = ConvKeys::new(e.ck.subkey());

@@ -488,7 +488,7 @@ async fn decrypt_everything(repo: &Repo) -> Vec<Vec<u8>> {
     let (_, table): (_, KeyTable) = repo.load_keytable().await.unwrap();
     let index = repo.load_index().await.unwrap();
     let mut out = Vec::new();
-    for pack in index.packs.values() {
+    for pack in index.pack_lists() {
         for &IndexBlob { id, kind: k, .. } in &pack.blobs {
             for e in &table.entries {
                 let keys = ConvKeys::new(e.ck.subkey());
@@ -914,11 +914,10 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// The attachment chunks the repository's packs hold, one entry per stored copy.
-fn chunk_blobs(index: &chatvault::repo::Index) -> Vec<&IndexBlob> {
+fn chunk_blobs(index: &chatvault::repo::Index) -> Vec<IndexBlob> {
     index
-        .packs
-        .values()
-        .flat_map(|p| &p.blobs)
+        .pack_lists()
+        .flat_map(|p| p.blobs)
         .filter(|b| b.kind == kind::CHUNK)
         .collect()
 }
@@ -1072,7 +1071,7 @@ fn a_big_index_compacts_into_objects_under_4_mib_that_load_whole() {
         let after = repo.load_index().await.unwrap();
         assert_eq!(after.objects.len(), objects.len());
         assert_eq!(after.blobs.len(), before.blobs.len());
-        assert!(before.blobs.keys().all(|id| after.at(id) == before.at(id)));
-        assert!(after.packs == before.packs);
+        assert!(before.blobs.ids().all(|id| after.at(id) == before.at(id)));
+        assert!(after.pack_lists().eq(before.pack_lists()));
     });
 }

@@ -132,7 +132,7 @@ impl<'a> Verifier<'a> {
                 continue;
             }
             if p.class == CLASS_S {
-                if let Some(bytes) = download_pack(repo, name, p, &mut self.report).await {
+                if let Some(bytes) = download_pack(repo, index, name, &mut self.report).await {
                     if let Some(c) = repo.cache() {
                         c.put(&path, &bytes);
                     }
@@ -249,8 +249,11 @@ impl<'a> Verifier<'a> {
     async fn check_chunks(&mut self, a_packs: Vec<&Name>) {
         let mut opened: HashSet<BlobId> = HashSet::new();
         for name in a_packs {
-            let p = &self.index.packs[name];
-            let Some(bytes) = download_pack(self.repo, name, p, &mut self.report).await else {
+            let Some(p) = self.index.pack(name) else {
+                continue;
+            };
+            let Some(bytes) = download_pack(self.repo, self.index, name, &mut self.report).await
+            else {
                 continue;
             };
             for blob in &p.blobs {
@@ -310,21 +313,14 @@ fn open_in_pack(
 /// Downloads a whole pack and checks its trailer against the index (`--read-data`).
 async fn download_pack(
     repo: &Repo,
+    index: &super::Index,
     name: &Name,
-    p: &IndexPack,
     report: &mut VerifyReport,
 ) -> Option<Vec<u8>> {
     let path = pack_path(name);
     match repo.get(&path).await {
         Ok(bytes) => match read_trailer(repo, name, &bytes) {
-            Ok(t)
-                if t.blobs
-                    .iter()
-                    .map(|b| b.id)
-                    .eq(p.blobs.iter().map(|b| b.id)) =>
-            {
-                Some(bytes)
-            }
+            Ok(t) if t.blobs.iter().map(|b| b.id).eq(index.pack_ids(name)) => Some(bytes),
             Ok(_) => {
                 report
                     .errors
@@ -721,7 +717,7 @@ async fn run_prune(repo: &Repo) -> Result<PruneReport> {
     let remaining: HashSet<Name> = keep.iter().map(|p| p.name).collect();
     let reindex = !doomed.is_empty() || index.objects.len() > 1;
     if reindex {
-        repo.write_index_whole(&keep, index.objects.clone()).await?;
+        repo.write_index_whole(keep, index.objects.clone()).await?;
     }
     for (path, generation) in tables {
         if generation < table.generation {
@@ -845,15 +841,16 @@ async fn sweep(
     let mut doomed: Vec<Name> = Vec::new();
     let mut writer = new_writer();
     let mut written: HashSet<BlobId> = HashSet::new();
-    for (name, pack) in &index.packs {
+    for pack in index.pack_lists() {
+        let name = &pack.name;
         let live_here: Vec<_> = pack
             .blobs
             .iter()
             .filter(|b| live.contains_key(&b.id))
             .collect();
         if live_here.len() == pack.blobs.len() && live_here.iter().all(|b| written.insert(b.id)) {
-            keep.push(pack.clone());
             report.blobs_kept += live_here.len() as u64;
+            keep.push(pack);
             continue;
         }
         report.blobs_removed += (pack.blobs.len() - live_here.len()) as u64;

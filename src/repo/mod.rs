@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod backup;
+mod blobs;
 pub mod cache;
 pub mod forgotten;
 pub mod format;
@@ -138,23 +139,61 @@ impl BlobAt {
     }
 }
 
+/// A pack the index lists: its class and length, and where its blobs are in
+/// [`Index::blobs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackInfo {
+    pub class: format::PackClass,
+    pub len: u64,
+    /// Its entries in [`Index::blobs`], in the order the index object listed them.
+    start: u32,
+    end: u32,
+}
+
 /// The union of all live index objects.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
     /// Live index object names.
     pub objects: Vec<Name>,
-    pub packs: BTreeMap<Name, IndexPack>,
-    pub blobs: HashMap<BlobId, BlobLoc>,
+    pub packs: BTreeMap<Name, PackInfo>,
+    /// Every pack's blobs (each pack's list is kept once, here, not beside a lookup map).
+    pub blobs: blobs::BlobTable,
     /// The packs [`BlobLoc::pack`] numbers, and their numbers.
     pack_names: Vec<Name>,
     pack_numbers: HashMap<Name, u32>,
 }
 
 impl Index {
+    /// Adds a pack and its blobs; a pack listed already (by two index objects, after a
+    /// compaction that stopped half way) is the same pack and is skipped.
     fn add_pack(&mut self, p: IndexPack) {
+        if self.packs.contains_key(&p.name) {
+            return;
+        }
         let number = self.pack_number(p.name);
-        add_blobs_of(&mut self.blobs, number, &p);
-        self.packs.insert(p.name, p);
+        let start = self.blobs.entries() as u32;
+        for b in &p.blobs {
+            self.blobs.push(
+                b.id,
+                BlobLoc {
+                    pack: number,
+                    kind: b.kind,
+                    offset: b.offset,
+                    length: b.length,
+                    raw_len: b.raw_len,
+                },
+            );
+        }
+        let end = self.blobs.entries() as u32;
+        self.packs.insert(
+            p.name,
+            PackInfo {
+                class: p.class,
+                len: p.len,
+                start,
+                end,
+            },
+        );
     }
 
     /// The number of pack `name`, given on first sight.
@@ -174,19 +213,44 @@ impl Index {
             length: loc.length,
         })
     }
-}
 
-/// Adds where the blobs of `p` (pack number `number`) are, for those not already found in
-/// another pack.
-fn add_blobs_of(blobs: &mut HashMap<BlobId, BlobLoc>, number: u32, p: &IndexPack) {
-    for b in &p.blobs {
-        blobs.entry(b.id).or_insert(BlobLoc {
-            pack: number,
-            kind: b.kind,
-            offset: b.offset,
-            length: b.length,
-            raw_len: b.raw_len,
-        });
+    /// Pack `name` as an index object lists it, blobs included.
+    pub fn pack(&self, name: &Name) -> Option<IndexPack> {
+        self.packs.get(name).map(|p| IndexPack {
+            name: *name,
+            class: p.class,
+            len: p.len,
+            blobs: self.blobs.range(p.start, p.end).collect(),
+        })
+    }
+
+    /// The ids of pack `name`'s blobs, in its order.
+    pub fn pack_ids(&self, name: &Name) -> impl Iterator<Item = BlobId> + '_ {
+        let (start, end) = self.packs.get(name).map_or((0, 0), |p| (p.start, p.end));
+        self.blobs.range(start, end).map(|b| b.id)
+    }
+
+    /// Every pack as an index object lists it, one at a time, in name order.
+    pub fn pack_lists(&self) -> impl Iterator<Item = IndexPack> + '_ {
+        self.packs.keys().filter_map(|name| self.pack(name))
+    }
+
+    /// Removes the packs `gone`: their blobs are found again only where another pack has them.
+    fn drop_packs(&mut self, gone: &std::collections::HashSet<Name>) {
+        let old = std::mem::take(&mut self.blobs);
+        self.blobs.reserve(old.len());
+        let packs = std::mem::take(&mut self.packs);
+        for (name, mut p) in packs {
+            if gone.contains(&name) {
+                continue;
+            }
+            let start = self.blobs.entries() as u32;
+            for (id, loc) in old.locs(p.start, p.end) {
+                self.blobs.push(id, loc);
+            }
+            (p.start, p.end) = (start, self.blobs.entries() as u32);
+            self.packs.insert(name, p);
+        }
     }
 }
 
@@ -885,7 +949,7 @@ impl Repo {
             }
         }
         let mut index = Index::default();
-        // Sized once: a big store's index has a million blobs, and growing the map to that
+        // Sized once: a big store's index has a million blobs, and growing the table to that
         // size copies it a dozen times, into fresh memory each time.
         index.blobs.reserve(
             bodies
@@ -922,18 +986,8 @@ impl Repo {
             .filter(|n| !present.contains(*n))
             .copied()
             .collect();
-        for name in &gone {
-            index.packs.remove(name);
-        }
         if !gone.is_empty() {
-            let names = &index.pack_names;
-            index
-                .blobs
-                .retain(|_, loc| !gone.contains(&names[loc.pack as usize]));
-            // A blob may also live in another pack that is still there.
-            for p in index.packs.values() {
-                add_blobs_of(&mut index.blobs, index.pack_numbers[&p.name], p);
-            }
+            index.drop_packs(&gone.iter().copied().collect());
         }
         Ok(gone.len())
     }
@@ -958,9 +1012,9 @@ impl Repo {
     /// body under 4 MiB (FORMAT.md §7.2), so that memory stays flat however big the index.
     /// Only the last object names what it supersedes: a crash before it leaves the old objects
     /// live beside the new ones (packs listed twice, which is harmless).
-    pub async fn write_index_whole<'p>(
+    pub async fn write_index_whole(
         &self,
-        packs: impl IntoIterator<Item = &'p IndexPack>,
+        packs: impl IntoIterator<Item = IndexPack>,
         supersedes: Vec<Name>,
     ) -> Result<()> {
         /// Under 4 MiB with room: an encoded blob entry is at most 48 bytes, a pack's own
@@ -975,7 +1029,7 @@ impl Repo {
                     .await?;
                 size = 0;
             }
-            group.push(p.clone());
+            group.push(p);
             size += bytes;
         }
         self.write_index(group, supersedes).await?;
@@ -1337,4 +1391,92 @@ pub(crate) async fn write_whole(
         }
     }
     written
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use format::{IndexBlob, PackClass};
+
+    fn blob(id: u8, offset: u32) -> IndexBlob {
+        IndexBlob {
+            id: BlobId([id; 32]),
+            kind: kind::SEGMENT,
+            offset,
+            length: 100 + id as u32,
+            raw_len: 7,
+        }
+    }
+
+    fn pack(name: u8, blobs: Vec<IndexBlob>) -> IndexPack {
+        IndexPack {
+            name: Name([name; 32]),
+            class: PackClass::S,
+            len: 1000,
+            blobs,
+        }
+    }
+
+    #[test]
+    fn a_pack_list_comes_back_exactly_and_a_blob_stored_twice_is_found_in_its_first_pack() {
+        let mut index = Index::default();
+        let a = pack(1, vec![blob(1, 0), blob(2, 101)]);
+        let b = pack(2, vec![blob(2, 0), blob(3, 102)]);
+        index.add_pack(a.clone());
+        index.add_pack(b.clone());
+        // The same pack listed by a second index object adds nothing.
+        index.add_pack(b.clone());
+        assert_eq!(index.blobs.len(), 3);
+        assert_eq!(index.blobs.entries(), 4);
+        assert_eq!(index.pack(&a.name), Some(a.clone()));
+        assert_eq!(
+            index.pack_lists().collect::<Vec<_>>(),
+            vec![a.clone(), b.clone()]
+        );
+        assert_eq!(index.at(&BlobId([2; 32])).unwrap().pack, a.name);
+
+        // Pack 1 is gone: blob 2 is still there, in pack 2; blob 1 is not.
+        index.drop_packs(&[a.name].into_iter().collect());
+        assert_eq!(index.at(&BlobId([2; 32])).unwrap().pack, b.name);
+        assert_eq!(index.at(&BlobId([2; 32])).unwrap().offset, 0);
+        assert!(index.at(&BlobId([1; 32])).is_none());
+        assert_eq!(index.pack_lists().collect::<Vec<_>>(), vec![b]);
+    }
+
+    #[test]
+    fn a_table_of_more_blobs_than_a_block_finds_each() {
+        let mut index = Index::default();
+        let ids: Vec<BlobId> = (0..70_000u32)
+            .map(|i| {
+                let mut id = [0u8; 32];
+                // Ids share their first bytes in runs, so slots collide and are told apart by
+                // the whole id.
+                id[..4].copy_from_slice(&(i / 3).to_le_bytes());
+                id[28..].copy_from_slice(&i.to_le_bytes());
+                BlobId(id)
+            })
+            .collect();
+        for (n, chunk) in ids.chunks(1000).enumerate() {
+            let blobs = chunk
+                .iter()
+                .enumerate()
+                .map(|(k, id)| IndexBlob {
+                    id: *id,
+                    kind: kind::SEGMENT,
+                    offset: k as u32,
+                    length: 1,
+                    raw_len: 1,
+                })
+                .collect();
+            let mut p = pack(0, blobs);
+            p.name = Name([1; 32]);
+            p.name.0[..4].copy_from_slice(&(n as u32).to_le_bytes());
+            index.add_pack(p);
+        }
+        assert_eq!(index.blobs.len(), ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.blobs.get(id).unwrap().offset, (i % 1000) as u32);
+        }
+        assert!(!index.blobs.contains_key(&BlobId([0xff; 32])));
+    }
 }
