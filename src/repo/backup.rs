@@ -1563,12 +1563,18 @@ pub(crate) struct Uploader {
     readahead: Option<readahead::Readahead>,
     /// Full packs on their way to the target, oldest first.
     landing: std::collections::VecDeque<Landing>,
+    /// At most this many bytes of them ([`LANDING_BYTES`], [`LANDING_BYTES_S`]).
+    landing_bytes: usize,
 }
 
-/// Bytes of full packs on their way at once: several packs overlap their writes (a local disk
-/// syncs each file; a remote target takes parallel PUTs), and memory stays bounded (at least
-/// one pack is always on its way, whatever the repository's pack size).
+/// Bytes of full attachment packs on their way at once: several packs overlap their writes (a
+/// local disk syncs each file; a remote target takes parallel PUTs), and memory stays bounded
+/// (at least one pack is always on its way, whatever the repository's pack size).
 const LANDING_BYTES: usize = 48 << 20;
+/// The same for packs of trees and segments: sealing them is the slow part (about 40 MB/s of
+/// packs per core), so a few on their way keep the disk or the network busy, and a big
+/// store's backup holds 32 MB less (docs/BENCHMARKS.md).
+const LANDING_BYTES_S: usize = 16 << 20;
 
 /// A full pack being uploaded: what the index will list once it lands, and the upload. Dropped
 /// before it lands (a run that failed or was cancelled), the upload stops: the run's lease
@@ -1593,6 +1599,7 @@ impl Uploader {
             cut: None,
             readahead: None,
             landing: Default::default(),
+            landing_bytes: LANDING_BYTES_S,
         }
     }
 
@@ -1604,6 +1611,7 @@ impl Uploader {
             cut: Some(CutThread::start(repo)),
             readahead: Some(readahead::Readahead::start()),
             landing: Default::default(),
+            landing_bytes: LANDING_BYTES,
         }
     }
 
@@ -1670,7 +1678,7 @@ impl Uploader {
     }
 
     /// Sends the open pack on its way and starts a new one; first the oldest packs on their
-    /// way land until this one fits in [`LANDING_BYTES`].
+    /// way land until this one fits in the uploader's bound.
     async fn send(&mut self, repo: &Repo, index: &mut Index) -> Result<()> {
         if self.pack.is_empty() {
             return Ok(());
@@ -1678,7 +1686,8 @@ impl Uploader {
         let next = self.pack.renew();
         let full = std::mem::replace(&mut self.pack, next).finish(repo);
         while !self.landing.is_empty()
-            && self.landing.iter().map(|l| l.len).sum::<usize>() + full.bytes.len() > LANDING_BYTES
+            && self.landing.iter().map(|l| l.len).sum::<usize>() + full.bytes.len()
+                > self.landing_bytes
         {
             self.land(repo, index).await?;
         }
@@ -1730,7 +1739,7 @@ pub async fn compact_index(repo: &Repo, index: &Index, force: bool) -> Result<()
         return Ok(());
     }
     let old = index.objects.clone();
-    repo.write_index_whole(index.packs.values(), old.clone())
+    repo.write_index_whole(index.pack_lists(), old.clone())
         .await?;
     for name in old {
         repo.delete(&format!("index/{}", hex::encode(name))).await?;
